@@ -1,0 +1,696 @@
+"""Case files: the documented YAML/JSON format for one case, read into frozen dataclasses.
+
+This is the first stage of the pipeline.  A case file states the facts of a
+case (worker, injury, diagnoses, findings with polarity, symptoms, prior
+treatments and outcomes, studies, the requests with their UR decision, and,
+kept apart, the reviewer's IMR decision).  Reading never writes anything: a
+malformed or incomplete file raises :class:`kg.errors.CaseFileError` naming
+the file, the line and the field, and what to change.
+
+The format is described field by field in ``docs/case-format.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from kg.errors import CaseFileError
+
+__all__ = [
+    "Evidence",
+    "Document",
+    "Worker",
+    "Injury",
+    "Diagnosis",
+    "Finding",
+    "Symptom",
+    "Treatment",
+    "Study",
+    "URDecision",
+    "IMRDecision",
+    "Request",
+    "CaseData",
+    "load_case_file",
+    "parse_case",
+    "FINDING_KINDS",
+    "DIAGNOSIS_KINDS",
+    "TREATMENT_KINDS",
+    "STUDY_KINDS",
+    "OUTCOMES",
+    "SUBSTANCES",
+    "REGIONS",
+]
+
+# Vocabulary of the format: the word a case file uses -> the ontology's local name.
+FINDING_KINDS: Mapping[str, str] = {
+    "trigger_point": "TriggerPoint",
+    "twitch_response": "TwitchResponse",
+    "referred_pain": "ReferredPain",
+    "tenderness": "Tenderness",
+    "muscle_spasm": "MuscleSpasm",
+    "limited_range_of_motion": "RangeOfMotionLimitation",
+    "dermatomal_sensory_deficit": "DermatomalSensoryDeficit",
+    "reflex_deficit": "ReflexDeficit",
+    "motor_deficit": "MotorDeficit",
+    "positive_nerve_tension_sign": "PositiveNerveTensionSign",
+    "nerve_root_compromise": "NerveRootCompromise",
+    "electrodiagnostic_radiculopathy": "ElectrodiagnosticRadiculopathy",
+    "foraminal_stenosis": "ForaminalStenosis",
+    "disc_bulge": "DiscBulge",
+    "degenerative_disc_disease": "DegenerativeDiscDisease",
+    "other": "OtherFinding",
+}
+DIAGNOSIS_KINDS: Mapping[str, str] = {
+    "radiculopathy": "RadiculopathyDiagnosis",
+    "radiculitis": "RadiculitisDiagnosis",
+    "myofascial_pain": "MyofascialPainDiagnosis",
+    "facet_syndrome": "FacetSyndromeDiagnosis",
+    "disc_disorder": "DiscDisorderDiagnosis",
+    "sprain_strain": "SprainStrainDiagnosis",
+    "headache": "HeadacheDiagnosis",
+    "other": "OtherDiagnosis",
+}
+TREATMENT_KINDS: Mapping[str, str] = {
+    "physical_therapy": "PhysicalTherapy",
+    "occupational_therapy": "OccupationalTherapy",
+    "chiropractic": "ChiropracticCare",
+    "home_exercise": "HomeExerciseProgram",
+    "stretching": "StretchingExercise",
+    "acupuncture": "Acupuncture",
+    "activity_modification": "ActivityModification",
+    "nsaid": "NSAIDTherapy",
+    "muscle_relaxant": "MuscleRelaxantTherapy",
+    "opioid": "OpioidTherapy",
+    "other_medication": "OtherMedication",
+    "trigger_point_injection": "TriggerPointInjection",
+    "epidural_steroid_injection": "EpiduralSteroidInjection",
+    "facet_injection": "FacetInjection",
+    "surgery": "Surgery",
+    "other": "OtherTreatment",
+}
+STUDY_KINDS: Mapping[str, str] = {
+    "mri": "MRI",
+    "ct": "CTScan",
+    "xray": "Radiograph",
+    "emg_ncs": "ElectrodiagnosticStudy",
+}
+OUTCOMES: Mapping[str, str] = {
+    "failed": "Failed",
+    "partial_relief": "PartialRelief",
+    "intolerant": "Intolerant",
+    "effective": "Effective",
+    "functional_improvement": "FunctionalImprovement",
+    "no_functional_improvement": "NoFunctionalImprovement",
+    "unknown": "UnknownOutcome",
+}
+SUBSTANCES: Mapping[str, str] = {
+    "local_anesthetic": "LocalAnesthetic",
+    "corticosteroid": "Corticosteroid",
+    "saline": "Saline",
+    "dextrose": "Dextrose",
+    "botulinum_toxin": "BotulinumToxin",
+    "other": "OtherSubstance",
+}
+REGIONS: Mapping[str, str] = {
+    "cervical": "CervicalSpine",
+    "thoracic": "ThoracicSpine",
+    "lumbar": "LumbarSpine",
+    "shoulder": "Shoulder",
+    "elbow": "Elbow",
+    "wrist_hand": "ForearmWristHand",
+    "hip": "Hip",
+    "knee": "Knee",
+    "ankle_foot": "AnkleFoot",
+    "head": "Head",
+}
+UR_DECISIONS = ("certified", "modified", "denied")
+IMR_DECISIONS = ("upheld", "overturned")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a fact comes from: a document, the quoted text and, when the
+    document text was available, the character offsets of the quote in it."""
+
+    document: str
+    quote: str
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str | None = None
+    date: _dt.date | None = None
+    file_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Worker:
+    age: int | None = None
+    sex: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Injury:
+    date: _dt.date | None = None
+    mechanism: str | None = None
+    regions: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    id: str
+    label: str
+    kind: str
+    icd10: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    kind: str
+    status: str  # "present" or "absent"
+    label: str | None = None
+    site: str | None = None
+    region: str | None = None
+    date: _dt.date | None = None
+    study: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Symptom:
+    id: str
+    label: str
+    region: str | None = None
+    onset: _dt.date | None = None
+    documented_since: _dt.date | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Treatment:
+    id: str
+    kind: str
+    label: str | None = None
+    outcomes: tuple[str, ...] = ()
+    sessions: int | None = None
+    relief_percent: float | None = None
+    relief_days: int | None = None
+    date: _dt.date | None = None
+    region: str | None = None
+    injections: int | None = None
+    substances: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Study:
+    id: str
+    kind: str
+    region: str | None = None
+    date: _dt.date | None = None
+    result: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class URDecision:
+    decision: str
+    date: _dt.date | None = None
+    reason: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class IMRDecision:
+    """The reviewer's answer on one item: kept to compare against, never read by the engine."""
+
+    decision: str
+    date: _dt.date | None = None
+    specialty: str | None = None
+    citation: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    service: str
+    text: str
+    region: str | None = None
+    date: _dt.date | None = None
+    injections: int | None = None
+    sessions: int | None = None
+    frequency: str | None = None
+    substances: tuple[str, ...] = ()
+    ur: URDecision | None = None
+    imr: IMRDecision | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseData:
+    """One case as read from a case file or a letter: facts only, no inference."""
+
+    case_id: str
+    source: str
+    title: str | None = None
+    documents: tuple[Document, ...] = ()
+    worker: Worker | None = None
+    injury: Injury | None = None
+    diagnoses: tuple[Diagnosis, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    symptoms: tuple[Symptom, ...] = ()
+    treatments: tuple[Treatment, ...] = ()
+    studies: tuple[Study, ...] = ()
+    requests: tuple[Request, ...] = field(default_factory=tuple)
+
+
+# ---------------------------------------------------------------------------
+# YAML with line numbers
+# ---------------------------------------------------------------------------
+class _LineDict(dict):
+    """A mapping that remembers the line of itself and of each value."""
+
+    line: int = 0
+    lines: dict[str, int]
+
+
+class _LineList(list):
+    line: int = 0
+    lines: list[int]
+
+
+def _loader_class() -> type:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: Any, node: Any) -> _LineDict:
+        result = _LineDict()
+        result.line = node.start_mark.line + 1
+        result.lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                raise CaseFileError(
+                    f"keys must be words, found {key!r}", line=key_node.start_mark.line + 1
+                )
+            if key in result:
+                raise CaseFileError(
+                    f"'{key}' is given twice", line=key_node.start_mark.line + 1,
+                    hint="keep one of them",
+                )
+            result[key] = loader.construct_object(value_node, deep=True)
+            result.lines[key] = value_node.start_mark.line + 1
+        return result
+
+    def construct_sequence(loader: Any, node: Any) -> _LineList:
+        result = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+        result.line = node.start_mark.line + 1
+        result.lines = [child.start_mark.line + 1 for child in node.value]
+        return result
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    return Loader
+
+
+def load_case_file(path: str | Path) -> CaseData:
+    """Read and check one case file (``.yaml``, ``.yml`` or ``.json``).
+
+    Raises :class:`CaseFileError` (with file, line and field) for a missing,
+    unreadable, malformed or incomplete file.  Evidence quotes are checked
+    against the documents they cite when those documents' files are given.
+    Nothing is written anywhere.
+    """
+    import yaml
+
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CaseFileError(f"cannot read the file: {exc.strerror or exc}", source=name) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CaseFileError("the file is not UTF-8 text", source=name, line=line,
+                            hint="save it as UTF-8") from None
+    if not text.strip():
+        raise CaseFileError("the file is empty", source=name,
+                            hint="see docs/case-format.md for the fields a case needs")
+    try:
+        data = yaml.load(text, Loader=_loader_class())  # noqa: S506 - SafeLoader subclass
+    except CaseFileError as exc:
+        raise CaseFileError(exc.problem, source=name, line=exc.line, hint=exc.hint) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise CaseFileError(f"not valid YAML/JSON: {problem}", source=name, line=line,
+                            hint="check indentation, colons and quotes on that line") from None
+    except yaml.YAMLError as exc:
+        raise CaseFileError(f"not valid YAML/JSON: {exc}", source=name) from None
+    return parse_case(data, source=name, base_dir=path.parent)
+
+
+def parse_case(data: Any, *, source: str = "<case>", base_dir: Path | None = None) -> CaseData:
+    """Check a case already loaded from YAML/JSON (a mapping) and build :class:`CaseData`.
+
+    ``base_dir`` resolves relative document paths.  Raises :class:`CaseFileError`.
+    """
+    return _CaseReader(source, base_dir).read(data)
+
+
+# ---------------------------------------------------------------------------
+# The checker
+# ---------------------------------------------------------------------------
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _CaseReader:
+    def __init__(self, source: str, base_dir: Path | None) -> None:
+        self.source = source
+        self.base_dir = base_dir
+        self.texts: dict[str, str | None] = {}
+        self.ids: set[str] = set()
+
+    # -- errors and primitive readers -------------------------------------
+    def fail(self, problem: str, where: str, line: int | None, hint: str | None = None) -> CaseFileError:
+        return CaseFileError(problem, source=self.source, line=line, field=where or None, hint=hint)
+
+    def mapping(self, value: Any, where: str, line: int | None, allowed: Iterable[str],
+                required: Iterable[str] = ()) -> _LineDict:
+        if not isinstance(value, dict):
+            raise self.fail(f"expected a mapping of fields, found {type(value).__name__}", where, line)
+        allowed = tuple(allowed)
+        for key in value:
+            if key not in allowed:
+                raise self.fail(
+                    f"unknown field '{key}'", f"{where}.{key}" if where else key,
+                    _line_of(value, key), hint="expected one of: " + ", ".join(allowed))
+        for key in required:
+            if value.get(key) in (None, ""):
+                raise self.fail(f"required field '{key}' is missing", f"{where}.{key}" if where else key,
+                                getattr(value, "line", line), hint=f"add '{key}:'")
+        return value  # type: ignore[return-value]
+
+    def text(self, m: dict, key: str, where: str, *, required: bool = False) -> str | None:
+        value = m.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"required field '{key}' is missing", f"{where}.{key}", _line_of(m, key))
+            return None
+        if isinstance(value, (dict, list)):
+            raise self.fail("expected text", f"{where}.{key}", _line_of(m, key))
+        value = str(value).strip()
+        if required and not value:
+            raise self.fail(f"'{key}' is empty", f"{where}.{key}", _line_of(m, key))
+        return value or None
+
+    def integer(self, m: dict, key: str, where: str, *, minimum: int = 0, maximum: int = 10_000) -> int | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"expected a whole number, found {value!r}", f"{where}.{key}", _line_of(m, key))
+        if not minimum <= value <= maximum:
+            raise self.fail(f"{value} is out of range ({minimum} to {maximum})", f"{where}.{key}", _line_of(m, key))
+        return value
+
+    def number(self, m: dict, key: str, where: str, *, minimum: float, maximum: float) -> float | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"expected a number, found {value!r}", f"{where}.{key}", _line_of(m, key))
+        if not minimum <= value <= maximum:
+            raise self.fail(f"{value} is out of range ({minimum:g} to {maximum:g})", f"{where}.{key}", _line_of(m, key))
+        return float(value)
+
+    def date(self, m: dict, key: str, where: str) -> _dt.date | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        if isinstance(value, _dt.datetime):
+            return value.date()
+        if isinstance(value, _dt.date):
+            return value
+        text = str(value).strip()
+        for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y"):
+            try:
+                return _dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+        raise self.fail(f"'{text}' is not a date", f"{where}.{key}", _line_of(m, key),
+                        hint="write dates as YYYY-MM-DD")
+
+    def choice(self, m: dict, key: str, where: str, options: Iterable[str], *, required: bool = False) -> str | None:
+        value = self.text(m, key, where, required=required)
+        if value is None:
+            return None
+        options = tuple(options)
+        if value not in options:
+            raise self.fail(f"'{value}' is not a known {key}", f"{where}.{key}", _line_of(m, key),
+                            hint="use one of: " + ", ".join(options))
+        return value
+
+    def choices(self, m: dict, key: str, where: str, options: Iterable[str]) -> tuple[str, ...]:
+        value = m.get(key)
+        if value is None:
+            return ()
+        items = value if isinstance(value, list) else [value]
+        options = tuple(options)
+        out = []
+        for i, item in enumerate(items):
+            if not isinstance(item, str) or item not in options:
+                raise self.fail(f"'{item}' is not a known {key}", f"{where}.{key}[{i}]", _line_of(m, key),
+                                hint="use one of: " + ", ".join(options))
+            out.append(item)
+        return tuple(out)
+
+    def ident(self, m: dict, where: str) -> str:
+        value = self.text(m, "id", where, required=True)
+        assert value is not None
+        if not _ID.match(value):
+            raise self.fail(f"'{value}' is not a usable id", f"{where}.id", _line_of(m, "id"),
+                            hint="use letters, digits, '.', '_' or '-', starting with a letter or digit")
+        if value in self.ids:
+            raise self.fail(f"id '{value}' is used twice", f"{where}.id", _line_of(m, "id"),
+                            hint="every id in a case must be unique")
+        self.ids.add(value)
+        return value
+
+    def items(self, data: dict, key: str) -> list[tuple[str, int | None, Any]]:
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail("expected a list", key, _line_of(data, key), hint=f"start each entry of '{key}' with '- '")
+        lines = getattr(value, "lines", [None] * len(value))
+        return [(f"{key}[{i}]", lines[i], item) for i, item in enumerate(value)]
+
+    # -- evidence -------------------------------------------------------------
+    def evidence(self, m: dict, where: str) -> tuple[Evidence, ...]:
+        value = m.get("evidence")
+        if value is None:
+            return ()
+        entries = value if isinstance(value, list) else [value]
+        lines = getattr(value, "lines", None) if isinstance(value, list) else None
+        out = []
+        for i, entry in enumerate(entries):
+            w = f"{where}.evidence" + (f"[{i}]" if isinstance(value, list) else "")
+            line = lines[i] if lines else _line_of(m, "evidence")
+            e = self.mapping(entry, w, line, ("document", "quote"), ("document", "quote"))
+            doc = self.text(e, "document", w, required=True)
+            quote = self.text(e, "quote", w, required=True)
+            assert doc is not None and quote is not None
+            if doc not in self.texts:
+                raise self.fail(f"evidence cites unknown document '{doc}'", f"{w}.document", _line_of(e, "document"),
+                                hint="list it under 'documents:' first")
+            start = end = None
+            text = self.texts[doc]
+            if text is not None:
+                found = _find_quote(text, quote)
+                if found is None:
+                    raise self.fail(f"the quote is not in document '{doc}': {quote[:60]!r}", f"{w}.quote",
+                                    _line_of(e, "quote"), hint="copy the words exactly as the document has them")
+                start, end = found
+            out.append(Evidence(document=doc, quote=quote, start=start, end=end))
+        return tuple(out)
+
+    # -- sections -------------------------------------------------------------
+    def read(self, data: Any) -> CaseData:
+        top = ("case", "title", "documents", "worker", "injury", "diagnoses", "findings",
+               "symptoms", "treatments", "studies", "requests")
+        data = self.mapping(data, "", 1, top, ("case", "requests"))
+        case_id = self.text(data, "case", "case", required=True)
+        assert case_id is not None
+        if not _ID.match(case_id):
+            raise self.fail(f"'{case_id}' is not a usable case id", "case", _line_of(data, "case"),
+                            hint="use letters, digits, '.', '_' or '-'")
+        documents = tuple(self.document(w, line, item) for w, line, item in self.items(data, "documents"))
+        worker = injury = None
+        if data.get("worker") is not None:
+            w = self.mapping(data["worker"], "worker", _line_of(data, "worker"), ("age", "sex", "evidence"))
+            sex = self.choice(w, "sex", "worker", ("male", "female"))
+            worker = Worker(age=self.integer(w, "age", "worker", minimum=14, maximum=110), sex=sex,
+                            evidence=self.evidence(w, "worker"))
+        if data.get("injury") is not None:
+            m = self.mapping(data["injury"], "injury", _line_of(data, "injury"),
+                             ("date", "mechanism", "regions", "evidence"))
+            injury = Injury(date=self.date(m, "date", "injury"), mechanism=self.text(m, "mechanism", "injury"),
+                            regions=self.choices(m, "regions", "injury", REGIONS),
+                            evidence=self.evidence(m, "injury"))
+        diagnoses = tuple(self.diagnosis(w, line, item) for w, line, item in self.items(data, "diagnoses"))
+        studies = tuple(self.study(w, line, item) for w, line, item in self.items(data, "studies"))
+        study_ids = {s.id for s in studies}
+        findings = tuple(self.finding(w, line, item, study_ids) for w, line, item in self.items(data, "findings"))
+        symptoms = tuple(self.symptom(w, line, item) for w, line, item in self.items(data, "symptoms"))
+        treatments = tuple(self.treatment(w, line, item) for w, line, item in self.items(data, "treatments"))
+        requests = tuple(self.request(w, line, item) for w, line, item in self.items(data, "requests"))
+        if not requests:
+            raise self.fail("a case needs at least one request", "requests", _line_of(data, "requests"),
+                            hint="add the requested service under 'requests:'")
+        return CaseData(case_id=case_id, source=self.source, title=self.text(data, "title", "title"),
+                        documents=documents, worker=worker, injury=injury, diagnoses=diagnoses,
+                        findings=findings, symptoms=symptoms, treatments=treatments, studies=studies,
+                        requests=requests)
+
+    def document(self, where: str, line: int | None, item: Any) -> Document:
+        m = self.mapping(item, where, line, ("id", "title", "date", "path"), ("id",))
+        doc_id = self.ident(m, where)
+        rel = self.text(m, "path", where)
+        text = None
+        file_name = None
+        if rel is not None:
+            path = Path(rel)
+            if not path.is_absolute() and self.base_dir is not None:
+                path = self.base_dir / path
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise self.fail(f"cannot read document file '{rel}': {getattr(exc, 'strerror', None) or exc}",
+                                f"{where}.path", _line_of(m, "path"),
+                                hint="give a path relative to the case file, or leave 'path' out") from None
+            file_name = path.name
+        self.texts[doc_id] = text
+        return Document(id=doc_id, title=self.text(m, "title", where), date=self.date(m, "date", where),
+                        file_name=file_name)
+
+    def diagnosis(self, where: str, line: int | None, item: Any) -> Diagnosis:
+        m = self.mapping(item, where, line, ("id", "label", "kind", "icd10", "evidence"), ("id", "label", "kind"))
+        return Diagnosis(id=self.ident(m, where), label=self.text(m, "label", where, required=True) or "",
+                         kind=self.choice(m, "kind", where, DIAGNOSIS_KINDS, required=True) or "",
+                         icd10=self.text(m, "icd10", where), evidence=self.evidence(m, where))
+
+    def finding(self, where: str, line: int | None, item: Any, study_ids: set[str]) -> Finding:
+        m = self.mapping(item, where, line,
+                         ("id", "kind", "status", "label", "site", "region", "date", "study", "evidence"),
+                         ("id", "kind", "status"))
+        study = self.text(m, "study", where)
+        if study is not None and study not in study_ids:
+            raise self.fail(f"finding cites unknown study '{study}'", f"{where}.study", _line_of(m, "study"),
+                            hint="list the study under 'studies:'")
+        return Finding(id=self.ident(m, where), kind=self.choice(m, "kind", where, FINDING_KINDS, required=True) or "",
+                       status=self.choice(m, "status", where, ("present", "absent"), required=True) or "",
+                       label=self.text(m, "label", where), site=self.text(m, "site", where),
+                       region=self.choice(m, "region", where, REGIONS), date=self.date(m, "date", where),
+                       study=study, evidence=self.evidence(m, where))
+
+    def symptom(self, where: str, line: int | None, item: Any) -> Symptom:
+        m = self.mapping(item, where, line, ("id", "label", "region", "onset", "documented_since", "evidence"),
+                         ("id", "label"))
+        return Symptom(id=self.ident(m, where), label=self.text(m, "label", where, required=True) or "",
+                       region=self.choice(m, "region", where, REGIONS), onset=self.date(m, "onset", where),
+                       documented_since=self.date(m, "documented_since", where), evidence=self.evidence(m, where))
+
+    def treatment(self, where: str, line: int | None, item: Any) -> Treatment:
+        m = self.mapping(item, where, line,
+                         ("id", "kind", "label", "outcome", "sessions", "relief_percent", "relief_weeks",
+                          "relief_days", "date", "region", "injections", "substance", "evidence"),
+                         ("id", "kind"))
+        relief_days = self.integer(m, "relief_days", where, maximum=3650)
+        weeks = self.number(m, "relief_weeks", where, minimum=0, maximum=520)
+        if weeks is not None:
+            if relief_days is not None:
+                raise self.fail("give relief_weeks or relief_days, not both", f"{where}.relief_weeks",
+                                _line_of(m, "relief_weeks"))
+            relief_days = round(weeks * 7)
+        return Treatment(id=self.ident(m, where), kind=self.choice(m, "kind", where, TREATMENT_KINDS, required=True) or "",
+                         label=self.text(m, "label", where), outcomes=self.choices(m, "outcome", where, OUTCOMES),
+                         sessions=self.integer(m, "sessions", where),
+                         relief_percent=self.number(m, "relief_percent", where, minimum=0, maximum=100),
+                         relief_days=relief_days, date=self.date(m, "date", where),
+                         region=self.choice(m, "region", where, REGIONS),
+                         injections=self.integer(m, "injections", where, maximum=100),
+                         substances=self.choices(m, "substance", where, SUBSTANCES), evidence=self.evidence(m, where))
+
+    def study(self, where: str, line: int | None, item: Any) -> Study:
+        m = self.mapping(item, where, line, ("id", "kind", "region", "date", "result", "evidence"), ("id", "kind"))
+        return Study(id=self.ident(m, where), kind=self.choice(m, "kind", where, STUDY_KINDS, required=True) or "",
+                     region=self.choice(m, "region", where, REGIONS), date=self.date(m, "date", where),
+                     result=self.text(m, "result", where), evidence=self.evidence(m, where))
+
+    def request(self, where: str, line: int | None, item: Any) -> Request:
+        m = self.mapping(item, where, line,
+                         ("id", "service", "text", "region", "date", "injections", "sessions", "frequency",
+                          "substance", "ur", "imr", "evidence"), ("id", "service", "text"))
+        ur = imr = None
+        if m.get("ur") is not None:
+            w = f"{where}.ur"
+            u = self.mapping(m["ur"], w, _line_of(m, "ur"), ("decision", "date", "reason", "evidence"), ("decision",))
+            ur = URDecision(decision=self.choice(u, "decision", w, UR_DECISIONS, required=True) or "",
+                            date=self.date(u, "date", w), reason=self.text(u, "reason", w),
+                            evidence=self.evidence(u, w))
+        if m.get("imr") is not None:
+            w = f"{where}.imr"
+            i = self.mapping(m["imr"], w, _line_of(m, "imr"),
+                             ("decision", "date", "specialty", "citation", "evidence"), ("decision",))
+            imr = IMRDecision(decision=self.choice(i, "decision", w, IMR_DECISIONS, required=True) or "",
+                              date=self.date(i, "date", w), specialty=self.text(i, "specialty", w),
+                              citation=self.text(i, "citation", w), evidence=self.evidence(i, w))
+        return Request(id=self.ident(m, where),
+                       service=self.choice(m, "service", where, TREATMENT_KINDS, required=True) or "",
+                       text=self.text(m, "text", where, required=True) or "",
+                       region=self.choice(m, "region", where, REGIONS), date=self.date(m, "date", where),
+                       injections=self.integer(m, "injections", where, maximum=100),
+                       sessions=self.integer(m, "sessions", where), frequency=self.text(m, "frequency", where),
+                       substances=self.choices(m, "substance", where, SUBSTANCES), ur=ur, imr=imr,
+                       evidence=self.evidence(m, where))
+
+
+def _line_of(m: Any, key: str) -> int | None:
+    lines = getattr(m, "lines", None)
+    if isinstance(lines, dict) and key in lines:
+        return lines[key]
+    return getattr(m, "line", None)
+
+
+def _find_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """Offsets of ``quote`` in ``text``, matching across any run of white space.
+
+    >>> _find_quote("a  trigger\\n point here", "trigger point")
+    (3, 16)
+    """
+    words = _fold(quote).split(" ")
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    match = re.search(pattern, text)
+    if match is None:
+        return None
+    return match.start(), match.end()

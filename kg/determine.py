@@ -1,0 +1,339 @@
+"""Determination: from the validation report to a criterion-by-criterion decision.
+
+Fifth stage.  For every request of a case the engine picks the guideline
+section that applies to the request and the version in force on its review
+date, then reports **every** criterion of that section as met, not met,
+not documented or not applicable, with the facts that decided it and their
+source quotes.  A request is medically necessary only when every applicable
+criterion is met.  The reviewer's IMR decision is read only to be shown beside
+the engine's conclusion; it is never an input.
+
+Nothing here mutates its input: :func:`determine_case` returns new objects
+and the determination as a new RDF graph (:func:`determination_graph`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Iterable
+
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kg.casefile import TREATMENT_KINDS, CaseData
+from kg.graph import KG, OA, PROV, CaseGraph, bind_prefixes, build_case_graph
+from kg.validate import Shapes, ShapeResult, ValidationOutcome, default_shapes, validate
+
+__all__ = ["STATUS_NAMES", "Quote", "EvidenceItem", "CriterionAssessment", "GuidelineUse",
+           "RequestDetermination", "CaseDetermination", "determine_case", "determination_graph",
+           "engine_version"]
+
+STATUS_NAMES = {KG.Met: "met", KG.NotMet: "not_met", KG.NotDocumented: "not_documented",
+                KG.NotApplicable: "not_applicable"}
+CONCLUSION_NAMES = {KG.MedicallyNecessary: "medically_necessary",
+                    KG.NotMedicallyNecessary: "not_medically_necessary", KG.NotCovered: "not_covered"}
+_KIND_OF_CLASS = {v: k for k, v in TREATMENT_KINDS.items()}
+
+
+def engine_version() -> str:
+    """The installed imr-kg version (from package metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("imr-kg")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A source span a fact was taken from."""
+
+    document: str
+    file_name: str | None
+    exact: str
+    start: int | None
+    end: int | None
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """A fact an assessment rests on, with where it came from."""
+
+    fact: str
+    label: str
+    kinds: tuple[str, ...]
+    graph: str  # "asserted" or "inferred"
+    decisive: bool
+    quotes: tuple[Quote, ...]
+    derived_values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CriterionAssessment:
+    criterion: str
+    number: int
+    label: str
+    statement: str
+    status: str
+    reasons: tuple[str, ...]
+    evidence: tuple[EvidenceItem, ...]
+    decided_by: tuple[str, ...]
+    silence_policy: str
+
+
+@dataclass(frozen=True)
+class GuidelineUse:
+    section: str
+    section_label: str
+    version: str
+    version_label: str
+    effective_from: _dt.date | None
+    effective_until: _dt.date | None
+    dates_verified: bool
+    dates_source: str
+
+
+@dataclass(frozen=True)
+class RequestDetermination:
+    request: str
+    request_id: str
+    service: str
+    service_kind: str
+    request_date: _dt.date | None
+    review_date: _dt.date | None
+    guideline: GuidelineUse | None
+    conclusion: str
+    note: str
+    assessments: tuple[CriterionAssessment, ...]
+    reviewer_decision: str | None
+    reviewer_citation: str | None
+
+    @property
+    def medically_necessary(self) -> bool:
+        return self.conclusion == "medically_necessary"
+
+
+@dataclass(frozen=True)
+class CaseDetermination:
+    case_id: str
+    case: str
+    engine_version: str
+    items: tuple[RequestDetermination, ...]
+
+    @property
+    def medically_necessary(self) -> bool:
+        """True only when every request is medically necessary."""
+        return all(i.medically_necessary for i in self.items)
+
+
+def determine_case(case: CaseData | CaseGraph, *, shapes: Shapes | None = None) -> CaseDetermination:
+    """Reason, validate and determine every request of one case.
+
+    >>> from kg.casefile import parse_case
+    >>> d = determine_case(parse_case({"case": "c1", "requests": [
+    ...     {"id": "r1", "service": "trigger_point_injection", "text": "TPI", "date": "2015-01-05"}]}))
+    >>> d.items[0].conclusion, [a.status for a in d.items[0].assessments][:2]
+    ('not_medically_necessary', ['not_documented', 'not_documented'])
+    """
+    from kg.reason import infer, load_ontology
+
+    cg = case if isinstance(case, CaseGraph) else build_case_graph(case)
+    shapes = shapes or default_shapes()
+    inferred = infer(cg.asserted)
+    data = Graph()
+    for g in (load_ontology(), cg.asserted, inferred):
+        for t in g:
+            data.add(t)
+    outcome = validate(data, shapes)
+    ctx = _Context(cg, inferred, data, shapes, outcome)
+    items = tuple(ctx.request(r) for r in sorted(cg.asserted.objects(cg.iri, KG.hasRequest)))
+    return CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version=engine_version(), items=items)
+
+
+def _local(iri: Node) -> str:
+    text = str(iri)
+    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _date(value: Node | None) -> _dt.date | None:
+    if isinstance(value, Literal) and value.datatype == XSD.date:
+        return value.toPython()
+    return None
+
+
+class _Context:
+    def __init__(self, cg: CaseGraph, inferred: Graph, data: Graph, shapes: Shapes,
+                 outcome: ValidationOutcome) -> None:
+        self.cg, self.inferred, self.data, self.shapes, self.outcome = cg, inferred, data, shapes, outcome
+        self.sg = shapes.graph
+
+    # -- guideline choice ------------------------------------------------------
+    def choose(self, request: URIRef, review: _dt.date | None) -> tuple[URIRef | None, str]:
+        types = set(self.data.objects(request, RDF.type))
+        applicable = sorted(s for s in self.sg.subjects(RDF.type, KG.GuidelineSection)
+                            if self.sg.value(s, KG.appliesTo) in types)
+        if not applicable:
+            return None, "No encoded guideline section applies to this service."
+        if review is None:
+            return None, "The request has no review or request date, so no guideline version can be chosen."
+        in_force = []
+        for s in applicable:
+            v = self.sg.value(s, KG.inVersion)
+            start = _date(self.sg.value(v, KG.effectiveFrom))
+            end = _date(self.sg.value(v, KG.effectiveUntil))
+            if (start is None or start <= review) and (end is None or review <= end):
+                in_force.append(s)
+        if not in_force:
+            labels = ", ".join(sorted(str(self.sg.value(self.sg.value(s, KG.inVersion), RDFS.label)) for s in applicable))
+            return None, (f"No encoded guideline version was in force on {review.isoformat()} "
+                          f"(encoded: {labels}); the engine does not judge by a version outside its dates.")
+        return in_force[0], ""
+
+    def guideline_use(self, section: URIRef) -> GuidelineUse:
+        sg = self.sg
+        v = sg.value(section, KG.inVersion)
+        verified = sg.value(v, KG.effectiveDatesVerified)
+        return GuidelineUse(
+            section=str(section), section_label=str(sg.value(section, RDFS.label)), version=str(v),
+            version_label=str(sg.value(v, RDFS.label)), effective_from=_date(sg.value(v, KG.effectiveFrom)),
+            effective_until=_date(sg.value(v, KG.effectiveUntil)),
+            dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False,
+            dates_source=str(sg.value(v, KG.effectiveDatesSource) or ""))
+
+    # -- one request -------------------------------------------------------------
+    def request(self, request: URIRef) -> RequestDetermination:
+        a = self.cg.asserted
+        request_date = _date(a.value(request, KG.requestDate))
+        ur = a.value(request, KG.hasURDecision)
+        review = _date(a.value(ur, KG.decisionDate)) if ur is not None else None
+        review = review or request_date
+        service = a.value(request, KG.requestedService)
+        kind_classes = [t for t in a.objects(service, RDF.type) if t in {KG[v] for v in _KIND_OF_CLASS}]
+        service_kind = _KIND_OF_CLASS.get(_local(kind_classes[0]), "other") if kind_classes else "other"
+        rv = self.cg.reviewer
+        imr = rv.value(request, KG.hasIMRDecision)
+        reviewer = None
+        citation = None
+        if imr is not None:
+            reviewer = _local(rv.value(imr, KG.imrOutcome)).lower()
+            c = rv.value(imr, KG.citationText)
+            citation = str(c) if c is not None else None
+        section, note = self.choose(request, review)
+        common = dict(request=str(request), request_id=_local(request), service=str(a.value(request, KG.requestText)),
+                      service_kind=service_kind, request_date=request_date, review_date=review,
+                      reviewer_decision=reviewer, reviewer_citation=citation)
+        if section is None:
+            return RequestDetermination(guideline=None, conclusion="not_covered", note=note, assessments=(), **common)
+        criteria = sorted(self.sg.subjects(KG.inSection, section),
+                          key=lambda c: int(self.sg.value(c, KG.criterionNumber)))
+        assessments = tuple(self.assess(request, c) for c in criteria)
+        applicable = [x for x in assessments if x.status != "not_applicable"]
+        necessary = all(x.status == "met" for x in applicable)
+        return RequestDetermination(
+            guideline=self.guideline_use(section),
+            conclusion="medically_necessary" if necessary else "not_medically_necessary",
+            note="", assessments=assessments, **common)
+
+    def assess(self, request: URIRef, criterion: URIRef) -> CriterionAssessment:
+        sg = self.sg
+        applies = sg.value(criterion, KG.appliesTo)
+        shapes = sorted(sg.subjects(KG.criterion, criterion))
+        results = [r for r in self.outcome.for_focus(request) if r.node_shape in shapes]
+        against = [r for r in results if sg.value(r.node_shape, KG.statusOnViolation) == KG.NotMet]
+        missing = [r for r in results if sg.value(r.node_shape, KG.statusOnViolation) == KG.NotDocumented]
+        if applies is not None and (request, RDF.type, applies) not in self.data:
+            status = KG.NotApplicable
+            label = sg.value(applies, RDFS.label, default=None) or self.data.value(applies, RDFS.label) or _local(applies)
+            reasons: tuple[str, ...] = (f"Applies only to a {label}; this request is not one.",)
+            decisive: list[ShapeResult] = []
+            decided_by = ()
+        elif against:
+            status, reasons, decisive = KG.NotMet, _unique(r.message for r in against), against
+            decided_by = tuple(sorted({str(r.node_shape) for r in against}))
+        elif missing:
+            status, reasons, decisive = KG.NotDocumented, _unique(r.message for r in missing), missing
+            decided_by = tuple(sorted({str(r.node_shape) for r in missing}))
+        else:
+            status, decisive = KG.Met, []
+            reasons = (str(sg.value(criterion, KG.statement)),)
+            decided_by = tuple(str(s) for s in shapes)
+        evidence = self.evidence(request, criterion, {r.value for r in decisive if r.value is not None}) \
+            if status != KG.NotApplicable else ()
+        return CriterionAssessment(
+            criterion=str(criterion), number=int(sg.value(criterion, KG.criterionNumber)),
+            label=str(sg.value(criterion, RDFS.label)), statement=str(sg.value(criterion, KG.statement)),
+            status=STATUS_NAMES[status], reasons=reasons, evidence=evidence, decided_by=decided_by,
+            silence_policy=str(sg.value(criterion, KG.silencePolicy) or ""))
+
+    def evidence(self, request: URIRef, criterion: URIRef, decisive: set[Node]) -> tuple[EvidenceItem, ...]:
+        query = self.sg.value(criterion, KG.evidenceQuery)
+        facts: set[Node] = set(decisive)
+        if query is not None:
+            rows = self.data.query(str(query), initNs={"kg": KG}, initBindings={"this": request})
+            facts |= {row[0] for row in rows}
+        return tuple(self.item(f, f in decisive) for f in sorted(facts, key=str))
+
+    def item(self, fact: Node, decisive: bool) -> EvidenceItem:
+        a = self.cg.asserted
+        graph = "asserted" if (fact, None, None) in a else "inferred"
+        kinds = tuple(sorted(_local(t) for t in a.objects(fact, RDF.type)))
+        quotes = []
+        for res in sorted(a.objects(fact, PROV.wasDerivedFrom), key=str):
+            doc = a.value(res, OA.hasSource)
+            exact = start = end = None
+            for sel in a.objects(res, OA.hasSelector):
+                if (sel, RDF.type, OA.TextQuoteSelector) in a:
+                    exact = str(a.value(sel, OA.exact))
+                if (sel, RDF.type, OA.TextPositionSelector) in a:
+                    start, end = int(a.value(sel, OA.start)), int(a.value(sel, OA.end))
+            fn = a.value(doc, KG.fileName)
+            quotes.append(Quote(document=_local(doc), file_name=str(fn) if fn is not None else None,
+                                exact=exact or "", start=start, end=end))
+        derived = tuple(sorted((_local(p), str(o)) for p, o in self.inferred.predicate_objects(fact)
+                               if isinstance(o, Literal)))
+        label = a.value(fact, RDFS.label)
+        return EvidenceItem(fact=str(fact), label=str(label) if label is not None else _local(fact), kinds=kinds,
+                            graph=graph, decisive=decisive, quotes=tuple(quotes), derived_values=derived)
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for i in items:
+        if i and i not in out:
+            out.append(i)
+    return tuple(out)
+
+
+_STATUS_IRI = {v: k for k, v in STATUS_NAMES.items()}
+_CONCLUSION_IRI = {v: k for k, v in CONCLUSION_NAMES.items()}
+
+
+def determination_graph(det: CaseDetermination, *, rationales: dict[str, str] | None = None) -> Graph:
+    """The determination as RDF (for the case's ``graph/determination``), with stable IRIs."""
+    g = bind_prefixes(Graph())
+    for item in det.items:
+        d = URIRef(f"{item.request}/determination")
+        g.add((d, RDF.type, KG.Determination))
+        g.add((d, KG.determinationFor, URIRef(item.request)))
+        g.add((d, KG.conclusion, _CONCLUSION_IRI[item.conclusion]))
+        g.add((d, KG.engineVersion, Literal(det.engine_version)))
+        if item.guideline is not None:
+            g.add((d, KG.usedSection, URIRef(item.guideline.section)))
+        if item.note:
+            g.add((d, RDFS.comment, Literal(item.note)))
+        if rationales and item.request in rationales:
+            g.add((d, KG.rationaleText, Literal(rationales[item.request])))
+        for a in item.assessments:
+            node = URIRef(f"{d}/criterion-{a.number}")
+            g.add((d, KG.hasAssessment, node))
+            g.add((node, RDF.type, KG.CriterionAssessment))
+            g.add((node, KG.assesses, URIRef(a.criterion)))
+            g.add((node, KG.status, _STATUS_IRI[a.status]))
+            g.add((node, KG.explanation, Literal(" ".join(a.reasons))))
+            for shape in a.decided_by:
+                g.add((node, KG.decidedBy, URIRef(shape)))
+            for e in a.evidence:
+                g.add((node, KG.evidence, URIRef(e.fact)))
+    return g

@@ -1,0 +1,86 @@
+"""The exceptions imr-kg raises: one root, one subclass per pipeline stage.
+
+Every error that comes from bad input names the input (file, line or field)
+and says what to change, so a user can fix it without reading our code.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "KgError",
+    "InputError",
+    "CaseFileError",
+    "LetterError",
+    "RdfSyntaxError",
+    "ShapesError",
+    "ReasoningError",
+    "GuidelineError",
+]
+
+
+class KgError(Exception):
+    """Root of every error imr-kg raises on purpose."""
+
+    exit_code = 3
+
+
+class InputError(KgError):
+    """Input we cannot use: the CLI exits with code 2 and nothing is written.
+
+    ``source`` names the file (or other input), ``line`` the 1-based line
+    where known, ``field`` the dotted field path where known, and ``hint``
+    the next step for the user.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.source = source
+        self.line = line
+        self.field = field
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = self.source or "<input>"
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.field:
+            where += f", field '{self.field}'"
+        text = f"{where}: {self.problem}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class CaseFileError(InputError):
+    """A case file (YAML or JSON) that is malformed or incomplete."""
+
+
+class LetterError(InputError):
+    """A determination letter that cannot be read (corrupt, encrypted, empty, not a letter)."""
+
+
+class RdfSyntaxError(InputError):
+    """RDF (Turtle and friends) that does not parse."""
+
+
+class ShapesError(KgError):
+    """Shapes that are inconsistent with the catalogue rules (missing number, message ...)."""
+
+
+class ReasoningError(KgError):
+    """The reasoner failed (for example HermiT found the ontology inconsistent)."""
+
+
+class GuidelineError(KgError):
+    """No guideline version can be chosen for a request."""

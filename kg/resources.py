@@ -1,0 +1,42 @@
+"""The one way in to imr-kg's data files: the ontology, the shapes and the queries.
+
+Installed from a wheel, they live inside the package (``kg/_data/...``, put
+there by the build); in a source checkout or an editable install they are the
+top-level ``ontology/``, ``shapes/`` and ``queries/`` folders.  No other module
+builds paths to them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["data_dir", "data_files"]
+
+Kind = Literal["ontology", "shapes", "queries"]
+_SUFFIX = {"ontology": ".ttl", "shapes": ".ttl", "queries": ".rq"}
+
+
+@lru_cache(maxsize=None)
+def data_dir(kind: Kind) -> Path:
+    """The folder holding one kind of data file.
+
+    >>> data_dir("shapes").name
+    'shapes'
+    """
+    if kind not in _SUFFIX:
+        raise ValueError(f"unknown data kind {kind!r}")
+    packaged = Path(str(resources.files("kg"))) / "_data" / kind
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / kind
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"imr-kg's {kind} folder is missing from this installation")
+
+
+def data_files(kind: Kind) -> list[Path]:
+    """The data files of one kind, sorted by name (so loading order is stable)."""
+    return sorted(p for p in data_dir(kind).iterdir() if p.suffix == _SUFFIX[kind])

@@ -1,0 +1,155 @@
+"""Validation: run the guideline shapes over a case with pySHACL.
+
+Fourth stage.  The data graph pySHACL sees is the ontology, the case's
+asserted facts and its inferred facts, merged into a fresh graph, so neither
+input is changed.  :func:`validate` returns the standard SHACL validation
+report (for users who want it as is, ``imrkg validate``) together with the
+results in a small frozen form, each tied to the node shape (and so the
+criterion) it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from kg.errors import RdfSyntaxError, ShapesError
+
+__all__ = ["SH", "Shapes", "ShapeResult", "ValidationOutcome", "load_shapes", "default_shapes", "validate",
+           "parse_turtle"]
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+
+def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
+    """Parse a Turtle file into ``graph`` (a new one if None), all or nothing.
+
+    Raises :class:`RdfSyntaxError` naming the file and line when it does not parse;
+    ``graph`` is then left as it was.
+    """
+    import re
+
+    staging = Graph()
+    try:
+        staging.parse(path, format="turtle")
+    except FileNotFoundError:
+        raise RdfSyntaxError("file not found", source=str(path)) from None
+    except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
+        text = str(exc)
+        match = re.search(r"line (\d+)", text)
+        line = int(match.group(1)) if match else None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise RdfSyntaxError(f"not valid Turtle: {first}", source=str(path), line=line,
+                             hint="fix the statement on that line (a missing '.' or ';' is common)") from None
+    target = graph if graph is not None else Graph()
+    for t in staging:
+        target.add(t)
+    for prefix, ns in staging.namespaces():
+        target.bind(prefix, ns, override=False)
+    return target
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """A loaded shapes graph: guideline catalogue, sections, criteria and SHACL shapes."""
+
+    graph: Graph
+    source: str
+
+    def node_shape_of(self, shape: Node) -> Node:
+        """The node shape a (possibly nested property) shape belongs to."""
+        seen = set()
+        while shape not in seen:
+            seen.add(shape)
+            parent = self.graph.value(predicate=SH.property, object=shape)
+            if parent is None:
+                return shape
+            shape = parent
+        return shape
+
+
+def load_shapes(directory: str | Path | None = None) -> Shapes:
+    """Load every ``.ttl`` of a shapes folder (the packaged one when None).
+
+    Raises :class:`RdfSyntaxError` for a file that does not parse and
+    :class:`ShapesError` when the folder has no shapes.
+    """
+    if directory is None:
+        return default_shapes()
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ShapesError(f"{folder}: not a folder of shapes (.ttl files)")
+    return _load(sorted(folder.glob("*.ttl")), str(folder))
+
+
+@lru_cache(maxsize=1)
+def default_shapes() -> Shapes:
+    """The packaged shapes, parsed once per process (treat as read-only)."""
+    from kg.resources import data_dir, data_files
+
+    return _load(data_files("shapes"), str(data_dir("shapes")))
+
+
+def _load(files: list[Path], source: str) -> Shapes:
+    g = Graph()
+    for path in files:
+        parse_turtle(path, g)
+    if not any(g.subjects(RDF.type, SH.NodeShape)):
+        raise ShapesError(f"{source}: no sh:NodeShape found")
+    return Shapes(graph=g, source=source)
+
+
+@dataclass(frozen=True)
+class ShapeResult:
+    """One validation result, tied to its node shape."""
+
+    focus: Node
+    node_shape: Node
+    source_shape: Node
+    severity: URIRef
+    message: str
+    path: Node | None
+    value: Node | None
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    conforms: bool
+    report: Graph
+    results: tuple[ShapeResult, ...]
+
+    def for_focus(self, focus: Node) -> tuple[ShapeResult, ...]:
+        return tuple(r for r in self.results if r.focus == focus)
+
+
+def validate(data: Graph, shapes: Shapes | None = None) -> ValidationOutcome:
+    """Validate a data graph (ontology + asserted + inferred) against shapes.
+
+    ``data`` is not changed (pySHACL works on a copy).  Results are sorted so
+    the outcome is the same on every run.
+    """
+    import pyshacl
+
+    shapes = shapes or default_shapes()
+    conforms, report, _text = pyshacl.validate(
+        data, shacl_graph=shapes.graph, inference="none", advanced=True, allow_infos=True,
+        allow_warnings=True, inplace=False)
+    results = []
+    for res in report.subjects(RDF.type, SH.ValidationResult):
+        source = report.value(res, SH.sourceShape)
+        message = report.value(res, SH.resultMessage)
+        results.append(ShapeResult(
+            focus=report.value(res, SH.focusNode),
+            node_shape=shapes.node_shape_of(source),
+            source_shape=source,
+            severity=report.value(res, SH.resultSeverity),
+            message=str(message) if isinstance(message, Literal) else "",
+            path=report.value(res, SH.resultPath),
+            value=report.value(res, SH.value),
+        ))
+    results.sort(key=lambda r: (str(r.focus), str(r.node_shape), r.message, str(r.value)))
+    return ValidationOutcome(conforms=bool(conforms), report=report, results=tuple(results))
