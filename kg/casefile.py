@@ -686,7 +686,7 @@ def _find_quote(text: str, quote: str) -> tuple[int, int] | None:
     """Offsets of ``quote`` in ``text``, matching across any run of white space.
 
     >>> _find_quote("a  trigger\\n point here", "trigger point")
-    (3, 16)
+    (3, 17)
     """
     words = _fold(quote).split(" ")
     pattern = r"\s+".join(re.escape(w) for w in words)

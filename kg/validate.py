@@ -28,23 +28,23 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
     """Parse a Turtle file into ``graph`` (a new one if None), all or nothing.
 
-    Raises :class:`RdfSyntaxError` naming the file and line when it does not parse;
-    ``graph`` is then left as it was.
+    The syntax is checked first with pyoxigraph, whose errors carry an exact
+    line and column; a file that does not parse raises :class:`RdfSyntaxError`
+    naming the file, line and column, and ``graph`` is left as it was.
     """
-    import re
+    import pyoxigraph
 
-    staging = Graph()
     try:
-        staging.parse(path, format="turtle")
+        for _ in pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE):
+            pass
     except FileNotFoundError:
         raise RdfSyntaxError("file not found", source=str(path)) from None
-    except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
-        text = str(exc)
-        match = re.search(r"line (\d+)", text)
-        line = int(match.group(1)) if match else None
-        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        raise RdfSyntaxError(f"not valid Turtle: {first}", source=str(path), line=line,
-                             hint="fix the statement on that line (a missing '.' or ';' is common)") from None
+    except SyntaxError as exc:
+        message = str(exc.msg or exc)
+        raise RdfSyntaxError(f"not valid Turtle: {message}", source=str(path), line=exc.lineno,
+                             hint="fix the statement that ends there (a missing '.', ';' or object is common)") from None
+    staging = Graph()
+    staging.parse(path, format="turtle")
     target = graph if graph is not None else Graph()
     for t in staging:
         target.add(t)

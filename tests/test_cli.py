@@ -1,0 +1,80 @@
+"""The CLI: help with examples, exit codes, thin over the library, documented in the README."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kg.cli import build_parser, main
+
+from casepaths import MET_CASE, ROOT, SEED_CASE
+
+
+def subcommands() -> dict[str, object]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return dict(action.choices)
+
+
+def test_every_command_has_help_with_an_example_and_a_readme_mention():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = subcommands()
+    assert {"determine", "validate"} <= set(commands)
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert "example:" in text and f"imrkg {name}" in text, name
+        assert sub.description, name
+        assert f"imrkg {name}" in readme, f"README does not mention 'imrkg {name}'"
+
+
+def test_top_level_help_exits_zero(capsys):
+    assert main(["--help"]) == 0
+    assert "determine" in capsys.readouterr().out
+
+
+def test_determine_exit_codes(capsys):
+    assert main(["determine", str(SEED_CASE), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["items"][0]["engine_decision"] == "not_medically_necessary"
+    assert main(["determine", str(MET_CASE)]) == 0
+    out = capsys.readouterr().out
+    assert "Engine decision: medically necessary" in out
+
+
+def test_validate_exit_codes(capsys):
+    assert main(["validate", str(MET_CASE)]) == 0
+    assert capsys.readouterr().out.startswith("Conforms: True")
+    assert main(["validate", str(SEED_CASE), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["conforms"] is False and len(data["results"]) == 9
+
+
+@pytest.mark.parametrize("command", ["determine", "validate"])
+def test_bad_case_file_exits_2_and_names_file_and_line(tmp_path, capsys, command):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("case: c1\nrequests:\n  - id: r1\n    service: nope\n    text: x\n", encoding="utf-8")
+    assert main([command, str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"{bad}, line 4, field 'requests[0].service'" in captured.err
+
+
+def test_bad_shapes_folder_exits_2(tmp_path, capsys):
+    (tmp_path / "broken.ttl").write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\nsh:a sh:b\n")
+    assert main(["determine", str(SEED_CASE), "--shapes", str(tmp_path)]) == 2
+    assert "broken.ttl, line 3" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2(capsys):
+    assert main(["determine"]) == 2
+    assert main(["determine", str(SEED_CASE), "--format", "pdf"]) == 2
+
+
+def test_console_script_runs_in_a_subprocess():
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "determine", str(MET_CASE), "--format", "markdown"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "| 8 | Local anaesthetic only, with or without steroid | met |" in proc.stdout
