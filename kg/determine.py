@@ -15,7 +15,7 @@ and the determination as a new RDF graph (:func:`determination_graph`).
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
@@ -121,6 +121,7 @@ class CaseDetermination:
     case: str
     engine_version: str
     items: tuple[RequestDetermination, ...]
+    inferred: Graph = field(default_factory=Graph, repr=False, compare=False)
 
     @property
     def medically_necessary(self) -> bool:
@@ -149,7 +150,9 @@ def determine_case(case: CaseData | CaseGraph, *, shapes: Shapes | None = None) 
     outcome = validate(data, shapes)
     ctx = _Context(cg, inferred, data, shapes, outcome)
     items = tuple(ctx.request(r) for r in sorted(cg.asserted.objects(cg.iri, KG.hasRequest)))
-    return CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version=engine_version(), items=items)
+    return CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version=engine_version(), items=items,
+                             inferred=inferred)
+
 
 
 def _local(iri: Node) -> str:
@@ -250,7 +253,9 @@ class _Context:
             decisive: list[ShapeResult] = []
             decided_by = ()
         elif against:
-            status, reasons, decisive = KG.NotMet, _unique(r.message for r in against), against
+            status, decisive = KG.NotMet, against
+            reasons = _unique(r.message + (f" Recorded value: {r.value}." if isinstance(r.value, Literal) else "")
+                              for r in against)
             decided_by = tuple(sorted({str(r.node_shape) for r in against}))
         elif missing:
             status, reasons, decisive = KG.NotDocumented, _unique(r.message for r in missing), missing
@@ -259,7 +264,7 @@ class _Context:
             status, decisive = KG.Met, []
             reasons = (str(sg.value(criterion, KG.statement)),)
             decided_by = tuple(str(s) for s in shapes)
-        evidence = self.evidence(request, criterion, {r.value for r in decisive if r.value is not None}) \
+        evidence = self.evidence(request, criterion, {r.value for r in decisive if isinstance(r.value, URIRef)}) \
             if status != KG.NotApplicable else ()
         return CriterionAssessment(
             criterion=str(criterion), number=int(sg.value(criterion, KG.criterionNumber)),

@@ -159,6 +159,14 @@ def test_one_failing_criterion(met_case_data, number, status, why, mutate):
     assert a.decided_by == (f"https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI-{number}-{suffix}",)
 
 
+def test_a_literal_that_breaks_a_cap_is_quoted_in_the_reason(met_case_data):
+    met_case_data["requests"][0]["injections"] = 6
+    a = assessment(determine_case(parse_case(met_case_data)), 5)
+    assert a.status == "not_met"
+    assert a.reasons == ("More than four injections per session requested. Recorded value: 6.",)
+    assert [e.fact.rsplit("/", 2)[-2:] for e in a.evidence] == [["req-tpi", "service"]]
+
+
 def test_first_request_makes_repeat_criteria_not_applicable(met_case_data):
     _drop(met_case_data["treatments"], "id", "tx-tpi-prior")
     det = determine_case(parse_case(met_case_data))
