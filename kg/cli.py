@@ -2,7 +2,10 @@
 
 Exit codes: ``determine`` 0 medically necessary (every request), 1 not,
 2 bad input, 3 internal error; ``validate`` follows pySHACL: 0 conforms,
-1 does not conform, 2 error.
+1 does not conform, 2 error; ``ingest`` 0 every file ingested, 2 any file
+failed (the others are still written), 3 internal error; ``eval`` 0 report
+written, 2 bad input, 3 internal error; ``queries`` and ``query`` 0 answered,
+2 bad query, parameter or store, 3 internal error.
 """
 
 from __future__ import annotations
@@ -24,6 +27,37 @@ _EPILOG_VALIDATE = """example:
   imrkg validate examples/seed-trigger-point-2015.yaml --format turtle
 
 exit codes (as pySHACL): 0 conforms, 1 does not conform, 2 error"""
+_EPILOG_INGEST = """examples:
+  imrkg ingest examples/ ../shared/letters          (into the default store)
+  imrkg ingest ../shared/letters --store /data/imr  (into another store)
+  imrkg ingest ../shared/letters -o letters.trig    (TriG file, no store)
+
+Into a store, each case is determined and written as four named graphs
+(<case>/graph/asserted, inferred, determination, reviewer) in one update:
+all of them or none.  With -o, the asserted and reviewer graphs go to a TriG
+file; ingesting into an existing file replaces the graphs of the cases
+ingested again and keeps the others.  Either way, ingesting a case again
+replaces it.
+
+exit codes: 0 every file ingested, 2 a file could not be read (each named on
+stderr; the other files are still ingested and written), 3 internal error"""
+_EPILOG_EVAL = """example:
+  imrkg eval ../shared/letters --labels ../shared/letters/labels.json -o report.json
+
+exit codes: 0 report written, 2 bad input (folder or labels unreadable), 3 internal error"""
+_EPILOG_QUERIES = """example:
+  imrkg queries"""
+_EPILOG_QUERY = """examples:
+  imrkg query decisions-by-service-kind
+  imrkg query criterion-trace --param case=https://w3id.org/imr-kg/case/seed-tpi-2015/ --format csv
+  imrkg query my-question.rq --store http://localhost:8890/sparql
+
+Parameters are typed by the query's header and bound by the store, never pasted into the text.
+
+exit codes: 0 answered, 2 bad query, parameter or store, 3 internal error"""
+_STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
+               "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
+_LETTER_SUFFIXES = (".pdf", ".txt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Reason over a case, validate it against the guideline shapes and write the "
                                      "determination with its rationale.",
                          epilog=_EPILOG_DETERMINE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    det.add_argument("case", metavar="CASE_FILE", help="a case file (.yaml, .yml or .json)")
+    det.add_argument("case", metavar="CASE_FILE",
+                     help="a case file (.yaml, .yml or .json) or a determination letter (.pdf or .txt)")
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     det.add_argument("--shapes", metavar="DIR", help="a folder of shapes to use instead of the packaged ones")
     val = sub.add_parser("validate", help="the standard SHACL validation report of a case",
@@ -52,7 +87,60 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--format", choices=("text", "turtle", "json"), default="text",
                      help="report format (default: text)")
     val.add_argument("--shapes", metavar="DIR", help="a folder of shapes to use instead of the packaged ones")
+    ing = sub.add_parser("ingest", help="read determination letters into case graphs (TriG)",
+                         description="Read IMR final determination letters (PDF or text, files or folders) into "
+                                     "case graphs with evidence, and write them as TriG (or Turtle for a .ttl path).",
+                         epilog=_EPILOG_INGEST, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ing.add_argument("letters", metavar="INPUT", nargs="+",
+                     help="letters (.pdf, .txt), case files (.yaml, .yml, .json) or folders of them")
+    ing.add_argument("-o", "--output", metavar="FILE",
+                     help="write letters' graphs to FILE (.trig or .ttl, '-' for stdout) instead of the store")
+    ing.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    ing.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    ev = sub.add_parser("eval", help="measure extraction and the engine against the reviewers",
+                        description="Read every letter of a folder, compare the extraction with the labels and the "
+                                    "engine's determinations with the reviewers' decisions, and print the figures.",
+                        epilog=_EPILOG_EVAL, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev.add_argument("letters_dir", metavar="LETTERS_DIR", help="a folder of letters (.pdf, .txt)")
+    ev.add_argument("--labels", metavar="FILE", help="labels.json with the letters' headings")
+    ev.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
+    ev.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    qs = sub.add_parser("queries", help="list the query library",
+                        description="List the packaged SPARQL queries with the question each answers.",
+                        epilog=_EPILOG_QUERIES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    qs.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    q = sub.add_parser("query", help="run a library query (or a .rq file) against the store",
+                       description="Run a SPARQL query from the library by name, or a .rq file, against the store.",
+                       epilog=_EPILOG_QUERY, formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("query", metavar="NAME|FILE", help="a library query name ('imrkg queries') or a .rq file")
+    q.add_argument("--param", metavar="NAME=VALUE", action="append", default=[], help="a parameter (repeatable)")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    q.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     return parser
+
+
+def _open_store(location: str | None):  # -> kg.store.Store
+    from kg.store import open_store
+
+    return open_store(location)
+
+
+def _progress(label: str):  # -> Callable[[int, int, str], None]
+    """A progress indicator on stderr: one updating line, finished with a newline."""
+
+    def show(done: int, total: int, name: str) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label} [{bar}] {done}/{total} {name[:40]:40}{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _is_letter(path: str) -> bool:
+    return Path(path).suffix.lower() in _LETTER_SUFFIXES
 
 
 def _determine(args: argparse.Namespace) -> int:
@@ -62,7 +150,13 @@ def _determine(args: argparse.Namespace) -> int:
     from kg.validate import load_shapes
 
     shapes = load_shapes(args.shapes) if args.shapes else None
-    det = determine_case(load_case_file(args.case), shapes=shapes)
+    if _is_letter(args.case):
+        from kg.extract import read_case_from_letter
+
+        case = read_case_from_letter(args.case).case
+    else:
+        case = load_case_file(args.case)
+    det = determine_case(case, shapes=shapes)
     sys.stdout.write(render(det, args.format))
     return 0 if det.medically_necessary else 1
 
@@ -101,6 +195,83 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if outcome.conforms else 1
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    if not args.output:
+        from kg.pipeline import ingest as ingest_into_store
+
+        with _open_store(args.store) as store:
+            summary = ingest_into_store(args.letters, store,
+                                        progress=None if args.quiet else _progress("imrkg ingest"))
+            for err in summary.errors:
+                print(f"imrkg: error: {err}", file=sys.stderr)
+            done = f"{len(summary.cases)} case(s) determined and stored in {store.location}"
+        if summary.errors:
+            done += f", {len(summary.errors)} file(s) failed"
+        print(f"imrkg ingest: {done}", file=sys.stderr)
+        return 2 if summary.errors else 0
+    if args.output == "-":
+        args.output = None
+    from kg.evaluate import ingest, read_dataset, write_dataset
+
+    existing = None
+    if args.output and Path(args.output).is_file() and Path(args.output).stat().st_size > 0:
+        existing = read_dataset(args.output)
+    result = ingest(args.letters, dataset=existing, progress=None if args.quiet else _progress("imrkg ingest"))
+    for err in result.errors:
+        print(f"imrkg: error: {err}", file=sys.stderr)
+    text = write_dataset(result.dataset, args.output)
+    if not args.output:
+        sys.stdout.write(text)
+    done = f"{len(result.cases)} case(s) ingested"
+    if result.errors:
+        done += f", {len(result.errors)} file(s) failed"
+    print(f"imrkg ingest: {done}" + (f"; written to {args.output}" if args.output else ""), file=sys.stderr)
+    return 2 if result.errors else 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from kg.evaluate import evaluate, render_report
+
+    report = evaluate(args.letters_dir, args.labels, progress=None if args.quiet else _progress("imrkg eval"))
+    sys.stdout.write(render_report(report))
+    if args.output:
+        Path(args.output).write_text(report.to_json(), encoding="utf-8")
+    return 0
+
+
+def _queries(args: argparse.Namespace) -> int:
+    import json
+
+    from kg.query import library
+
+    qs = library()
+    if args.format == "json":
+        doc = [{"name": q.name, "title": q.title, "question": q.question, "columns": q.columns,
+                "parameters": [{"name": p.name, "type": p.type, "description": p.description} for p in q.parameters]}
+               for q in qs]
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    for q in qs:
+        params = " ".join(f"--param {p.name}=<{p.type}>" for p in q.parameters)
+        sys.stdout.write(f"{q.name}{' ' + params if params else ''}\n    {q.question}\n")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from kg.query import format_result, run_query
+
+    params = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"'{item}' is not NAME=VALUE", source="--param")
+        params[name.strip()] = value
+    with _open_store(args.store) as store:
+        result = run_query(store, args.query, params)
+    sys.stdout.write(format_result(result, args.format))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     parser = build_parser()
@@ -116,7 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handler = {"determine": _determine, "validate": _validate}[args.command]
+    handler = {"determine": _determine, "validate": _validate, "ingest": _ingest, "eval": _eval,
+               "queries": _queries, "query": _query}[args.command]
     try:
         return handler(args)
     except InputError as exc:

@@ -256,18 +256,21 @@ def _derive(work: Graph) -> None:
     for case, request in sorted(work.subject_objects(KG.hasRequest)):
         when = _date(work, request, KG.requestDate)
         region = work.value(request, KG.bodyRegion)
-        starts = []
+        onsets, firsts = [], []
         for symptom in work.objects(case, KG.hasSymptom):
             s_region = work.value(symptom, KG.bodyRegion)
             if region is not None and s_region is not None and s_region != region:
                 continue
-            start = _date(work, symptom, KG.onsetDate) or _date(work, symptom, KG.documentedSince)
-            if start is not None:
-                starts.append(start)
-        if when is not None and starts:
-            days = (when - min(starts)).days
-            if days >= 0:
-                work.add((request, KG.symptomDurationDays, Literal(days, datatype=XSD.integer)))
+            onset = _date(work, symptom, KG.onsetDate)
+            first = _date(work, symptom, KG.documentedSince)
+            if onset is not None:
+                onsets.append(onset)
+            if onset is not None or first is not None:
+                firsts.append(min(d for d in (onset, first) if d is not None))
+        if when is not None:
+            for prop, dates in ((KG.symptomDurationDays, onsets), (KG.symptomDocumentedDays, firsts)):
+                if dates and (when - min(dates)).days >= 0:
+                    work.add((request, prop, Literal((when - min(dates)).days, datatype=XSD.integer)))
         service = work.value(request, KG.requestedService)
         kinds = set(_asserted_kinds(work, service))
         previous = []

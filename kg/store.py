@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -35,7 +36,9 @@ GRAPH_NAMES = ("asserted", "inferred", "determination", "reviewer")
 
 
 class StoreError(KgError):
-    """The store cannot be opened, read or written."""
+    """The store cannot be opened, read or written (the CLI exits with code 2)."""
+
+    exit_code = 2
 
 
 def default_location() -> Path:
@@ -75,19 +78,68 @@ def _graph_iri(case_id: str, name: str) -> URIRef:
     return URIRef(f"{case_iri(case_id)}graph/{name}")
 
 
-def _insert_data(graphs: Mapping[URIRef, Graph]) -> str:
-    blocks = []
+def _insert_data(graphs: Mapping[URIRef, Graph], *, template: bool = False, chunk: int = 200) -> str:
+    """The update that inserts ``graphs``: one ``INSERT DATA`` operation, or with ``template`` a
+    sequence of operations (``;``-separated, so still one request) that Virtuoso accepts too: the
+    ground triples as ``INSERT DATA`` blocks of at most ``chunk`` triples, and the triples that
+    touch blank nodes as ``INSERT { ... } WHERE {}`` templates (Virtuoso refuses blank nodes in
+    ``INSERT DATA``), one blank-node-connected group never split across two operations, since
+    each operation mints its own blank nodes.  Lines are sorted so the text is byte-stable."""
+    if not template:
+        blocks = []
+        for iri in sorted(graphs):
+            body = graphs[iri].serialize(format="nt", encoding="utf-8").decode("utf-8")
+            lines = sorted(line for line in body.splitlines() if line.strip())
+            if lines:
+                blocks.append(f"GRAPH <{iri}> {{\n" + "\n".join(lines) + "\n}")
+        return "INSERT DATA {\n" + "\n".join(blocks) + "\n}" if blocks else ""
+    ops: list[str] = []
+
+    def emit(keyword: str, iri: URIRef, triples: list[tuple[Node, Node, Node]]) -> None:
+        lines = sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples)
+        for i in range(0, len(lines), chunk):
+            body = f"GRAPH <{iri}> {{\n" + "\n".join(lines[i:i + chunk]) + "\n}"
+            ops.append(f"INSERT DATA {{\n{body}\n}}" if keyword == "data" else f"INSERT {{\n{body}\n}} WHERE {{}}")
+
     for iri in sorted(graphs):
-        body = graphs[iri].serialize(format="nt", encoding="utf-8").decode("utf-8")
-        lines = sorted(line for line in body.splitlines() if line.strip())
-        if lines:
-            blocks.append(f"GRAPH <{iri}> {{\n" + "\n".join(lines) + "\n}")
-    return "INSERT DATA {\n" + "\n".join(blocks) + "\n}" if blocks else ""
+        ground: list[tuple[Node, Node, Node]] = []
+        parent: dict[Node, Node] = {}
+
+        def find(x: Node) -> Node:
+            while parent.setdefault(x, x) != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        with_bnodes = []
+        for t in graphs[iri]:
+            nodes = [n for n in (t[0], t[2]) if isinstance(n, BNode)]
+            if not nodes:
+                ground.append(t)
+                continue
+            with_bnodes.append(t)
+            root = find(nodes[0])
+            for n in nodes[1:]:
+                parent[find(n)] = root
+        emit("data", iri, ground)
+        groups: dict[Node, list[tuple[Node, Node, Node]]] = {}
+        for t in with_bnodes:
+            groups.setdefault(find(t[0] if isinstance(t[0], BNode) else t[2]), []).append(t)
+        batch: list[tuple[Node, Node, Node]] = []
+        for group in sorted(groups.values(), key=lambda g: sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in g)):
+            if batch and len(batch) + len(group) > chunk:
+                emit("template", iri, batch)
+                batch = []
+            batch += group
+        if batch:
+            lines = sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in batch)
+            ops.append(f"INSERT {{\nGRAPH <{iri}> {{\n" + "\n".join(lines) + "\n}\n} WHERE {}")
+    return " ;\n".join(ops)
 
 
-def _replace_update(graphs: Mapping[URIRef, Graph], drop: Iterable[URIRef]) -> str:
+def _replace_update(graphs: Mapping[URIRef, Graph], drop: Iterable[URIRef], *, template: bool = False) -> str:
     parts = [f"DROP SILENT GRAPH <{g}>" for g in sorted(set(drop))]
-    insert = _insert_data(graphs)
+    insert = _insert_data(graphs, template=template)
     if insert:
         parts.append(insert)
     return " ;\n".join(parts)
@@ -97,6 +149,8 @@ class Store:
     """What every store offers.  Subclasses implement :meth:`update` and :meth:`query`."""
 
     location: str
+    #: write cases with ``INSERT { } WHERE {}`` rather than ``INSERT DATA`` (see :func:`_insert_data`)
+    insert_template: bool = False
 
     def update(self, sparql: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -120,7 +174,8 @@ class Store:
         if unknown:
             raise ValueError(f"unknown graph names {sorted(unknown)}")
         named = {_graph_iri(case_id, n): g for n, g in graphs.items()}
-        self.update(_replace_update(named, [_graph_iri(case_id, n) for n in GRAPH_NAMES]))
+        self.update(_replace_update(named, [_graph_iri(case_id, n) for n in GRAPH_NAMES],
+                                    template=self.insert_template))
 
     def put_cases(self, cases: Mapping[str, Mapping[str, Graph]]) -> None:
         """Write several cases in one update: all of them or none."""
@@ -130,7 +185,7 @@ class Store:
             drop += [_graph_iri(case_id, n) for n in GRAPH_NAMES]
             named.update({_graph_iri(case_id, n): g for n, g in graphs.items()})
         if drop:
-            self.update(_replace_update(named, drop))
+            self.update(_replace_update(named, drop, template=self.insert_template))
 
     def delete_case(self, case_id: str) -> None:
         """Remove every graph of a case."""
@@ -138,7 +193,7 @@ class Store:
 
     def put_guidelines(self, graph: Graph) -> None:
         """Replace the guidelines graph (ontology and shapes) with ``graph``."""
-        self.update(_replace_update({GUIDELINES_GRAPH: graph}, [GUIDELINES_GRAPH]))
+        self.update(_replace_update({GUIDELINES_GRAPH: graph}, [GUIDELINES_GRAPH], template=self.insert_template))
 
     def ensure_guidelines(self) -> None:
         """Load the packaged ontology and shapes into the guidelines graph."""
@@ -215,8 +270,8 @@ class LocalStore(Store):
         except SyntaxError as exc:
             raise InputError(f"not valid SPARQL: {exc.msg if hasattr(exc, 'msg') else exc}", source="query",
                              line=getattr(exc, "lineno", None)) from None
-        if isinstance(result, bool):
-            return QueryResult(boolean=result)
+        if isinstance(result, bool) or type(result).__name__ == "QueryBoolean":  # pyoxigraph >= 0.5: QueryBoolean
+            return QueryResult(boolean=bool(result))
         if isinstance(result, ox.QuerySolutions):
             columns = tuple(v.value for v in result.variables)
             rows = tuple(tuple(_from_ox(sol[c]) for c in columns) for sol in result)
@@ -227,8 +282,11 @@ class LocalStore(Store):
         return QueryResult(graph=g)
 
     def close(self) -> None:
-        if self.path is not None:
-            self._store.flush()
+        """Flush to disk and release the store's lock (the object is unusable afterwards)."""
+        store = getattr(self, "_store", None)
+        if store is not None and self.path is not None:
+            store.flush()
+            self._store = None  # dropping the last reference closes the database
 
 
 # ---------------------------------------------------------------------------
@@ -248,7 +306,18 @@ def _values_clause(params: Mapping[str, Node]) -> str:
 
 
 class RemoteStore(Store):
-    """A SPARQL 1.1 server: ``query_url`` (Query protocol) and ``update_url`` (Update protocol)."""
+    """A SPARQL 1.1 server: ``query_url`` (Query protocol) and ``update_url`` (Update protocol).
+
+    Queries and updates are sent as HTML-form POSTs (``query=`` / ``update=``), the one request
+    form every SPARQL 1.1 server must accept (Virtuoso 7.2 never answers a POST with an
+    ``application/sparql-query`` body).  Cases are written with ``INSERT { } WHERE {}`` because
+    Virtuoso refuses blank nodes in ``INSERT DATA``.  Whether a multi-operation update is atomic is
+    the server's business: Virtuoso runs one request as one transaction.  ``timeout`` (seconds)
+    bounds each HTTP exchange; the work on the server is bounded by the server's own limits.
+    Raises :class:`StoreError` when the server cannot be reached or answers an error.
+    """
+
+    insert_template = True
 
     def __init__(self, query_url: str, update_url: str | None = None, *, timeout: float = 60.0) -> None:
         self.query_url = query_url
@@ -256,12 +325,14 @@ class RemoteStore(Store):
         self.location = query_url
         self.timeout = timeout
 
-    def _post(self, url: str, body: str, content_type: str, accept: str) -> bytes:
+    def _post(self, url: str, form: Mapping[str, str], accept: str) -> bytes:
         import urllib.error
+        import urllib.parse
         import urllib.request
 
-        req = urllib.request.Request(url, data=body.encode("utf-8"), method="POST",
-                                     headers={"Content-Type": content_type, "Accept": accept})
+        body = urllib.parse.urlencode(dict(form)).encode("utf-8")
+        req = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - user-configured URL
                 return resp.read()
@@ -273,24 +344,48 @@ class RemoteStore(Store):
 
     def update(self, sparql: str) -> None:
         if sparql.strip():
-            self._post(self.update_url, sparql, "application/sparql-update", "*/*")
+            self._post(self.update_url, {"update": sparql}, "*/*")
 
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:
         text = sparql + _values_clause(params or {})
-        head = " ".join(line for line in sparql.splitlines() if not line.strip().startswith("#")).upper()
-        graph_query = any(f" {k}" in f" {head}" or head.startswith(k) for k in ("CONSTRUCT", "DESCRIBE"))
-        if graph_query:
-            data = self._post(self.query_url, text, "application/sparql-query", "application/n-triples")
+        if _query_form(sparql) in ("CONSTRUCT", "DESCRIBE"):
+            data = self._post(self.query_url, {"query": text}, "application/n-triples, text/plain;q=0.5")
             g = Graph()
-            g.parse(data=data.decode("utf-8"), format="nt")
+            try:
+                g.parse(data=data.decode("utf-8"), format="nt")
+            except Exception as exc:  # rdflib raises several types for bad N-Triples
+                raise StoreError(f"{self.query_url} sent a graph that is not N-Triples: {exc}") from None
             return QueryResult(graph=g)
-        data = self._post(self.query_url, text, "application/sparql-query", "application/sparql-results+json")
-        doc = json.loads(data)
-        if "boolean" in doc:
-            return QueryResult(boolean=bool(doc["boolean"]))
-        columns = tuple(doc["head"]["vars"])
-        rows = tuple(tuple(_from_json(b.get(c)) for c in columns) for b in doc["results"]["bindings"])
+        data = self._post(self.query_url, {"query": text}, "application/sparql-results+json")
+        try:
+            doc = json.loads(data)
+            if "boolean" in doc:
+                return QueryResult(boolean=bool(doc["boolean"]))
+            columns = tuple(doc["head"]["vars"])
+            rows = tuple(tuple(_from_json(b.get(c)) for c in columns) for b in doc["results"]["bindings"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{self.query_url} sent results that are not SPARQL JSON: {exc}") from None
         return QueryResult(columns=columns, rows=rows)
+
+
+_PROLOGUE = re.compile(r"""\s*(?:\#[^\n]*\n|BASE\s*<[^>]*>|PREFIX\s+[^\s:]*:\s*<[^>]*>)""", re.IGNORECASE)
+
+
+def _query_form(sparql: str) -> str:
+    """The form of a query: ``SELECT``, ``CONSTRUCT``, ``DESCRIBE`` or ``ASK`` (the first keyword after
+    the prologue and comments).
+
+    >>> _query_form("# c\\nPREFIX x: <http://x/#>\\nconstruct { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    pos = 0
+    while True:
+        m = _PROLOGUE.match(sparql, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    word = re.match(r"\s*([A-Za-z]+)", sparql[pos:])
+    return word.group(1).upper() if word else ""
 
 
 def _from_json(term: dict | None) -> Node | None:

@@ -10,7 +10,7 @@ criterion) it came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,6 +59,14 @@ class Shapes:
 
     graph: Graph
     source: str
+    working: Graph = field(default_factory=Graph, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # pySHACL adds a few RDFS axioms to the shapes graph it is given; it gets a
+        # private copy, so ``graph`` stays exactly what the files say.
+        if not len(self.working):
+            for t in self.graph:
+                self.working.add(t)
 
     def node_shape_of(self, shape: Node) -> Node:
         """The node shape a (possibly nested property) shape belongs to."""
@@ -136,7 +144,7 @@ def validate(data: Graph, shapes: Shapes | None = None) -> ValidationOutcome:
 
     shapes = shapes or default_shapes()
     conforms, report, _text = pyshacl.validate(
-        data, shacl_graph=shapes.graph, inference="none", advanced=True, allow_infos=True,
+        data, shacl_graph=shapes.working, inference="none", advanced=True, allow_infos=True,
         allow_warnings=True, inplace=False)
     results = []
     for res in report.subjects(RDF.type, SH.ValidationResult):

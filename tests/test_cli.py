@@ -25,7 +25,7 @@ def test_every_command_has_help_with_an_example_and_a_readme_mention():
     assert {"determine", "validate"} <= set(commands)
     for name, sub in commands.items():
         text = sub.format_help()
-        assert "example:" in text and f"imrkg {name}" in text, name
+        assert ("example:" in text or "examples:" in text) and f"imrkg {name}" in text, name
         assert sub.description, name
         assert f"imrkg {name}" in readme, f"README does not mention 'imrkg {name}'"
 

@@ -60,7 +60,8 @@ def test_seed_criterion_1_has_trigger_points_but_no_twitch_or_referred_pain(seed
 def test_seed_criterion_2_met_from_documentation_dates(seed):
     a = assessment(seed, 2)
     request = next(e for e in a.evidence if e.fact.endswith("/req-tpi"))
-    assert ("symptomDurationDays", "100") in request.derived_values
+    assert ("symptomDocumentedDays", "100") in request.derived_values  # a lower bound: no onset date
+    assert not any(k == "symptomDurationDays" for k, _ in request.derived_values)
     assert a.decided_by == ("https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI-2-against",
                             "https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI-2-documented")
 
@@ -241,3 +242,13 @@ def test_turtle_output_holds_each_assessment():
     assert (URIRef(f"{base}/criterion-2"), kg.status, kg.Met) in g
     assert (URIRef(f"{base}/criterion-6"), kg.status, kg.NotApplicable) in g
     assert (URIRef(f"{base}/criterion-4"), kg.evidence, URIRef(f"{CASE}seed-tpi-2015/dx-radiculitis")) in g
+
+
+def test_a_short_documentation_span_is_silence_not_evidence_against(met_case_data):
+    symptom = met_case_data["symptoms"][0]
+    symptom.pop("onset")
+    symptom["documented_since"] = "2015-12-01"  # 45 days before the request: a lower bound only
+    a = assessment(determine_case(parse_case(met_case_data)), 2)
+    assert a.status == "not_documented"
+    symptom["documented_since"] = "2015-09-01"  # 136 days: the lower bound already exceeds 90
+    assert assessment(determine_case(parse_case(met_case_data)), 2).status == "met"

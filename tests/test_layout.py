@@ -10,7 +10,7 @@ import zipfile
 from casepaths import ROOT
 
 ORDER = ["errors", "resources", "casefile", "letter", "extract", "graph", "reason", "validate", "determine",
-         "rationale", "store", "query", "evaluate", "serve", "visualize", "cli"]
+         "rationale", "store", "pipeline", "query", "evaluate", "serve", "visualize", "cli"]
 
 
 def test_modules_import_only_earlier_stages():

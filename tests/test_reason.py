@@ -36,7 +36,8 @@ def test_seed_inferences_go_to_their_own_graph():
     assert "FailedTreatment" not in types_of(inferred, SEED + "tx-pt")
     assert (URIRef(SEED), KG.records, URIRef(SEED + "dx-radiculitis")) in inferred
     assert (URIRef(SEED + "req-tpi"), KG.isRequestOf, URIRef(SEED)) in inferred
-    assert int(inferred.value(URIRef(SEED + "req-tpi"), KG.symptomDurationDays)) == 100
+    assert int(inferred.value(URIRef(SEED + "req-tpi"), KG.symptomDocumentedDays)) == 100
+    assert inferred.value(URIRef(SEED + "req-tpi"), KG.symptomDurationDays) is None  # no onset date
 
 
 def test_met_case_derives_repeat_and_interval():

@@ -24,9 +24,10 @@ def seed_data() -> Graph:
 
 def test_seed_report_exact_results():
     data = seed_data()
-    before = len(data)
+    before, shapes_before = set(data), set(default_shapes().graph)
     outcome = validate(data)
-    assert len(data) == before  # the data graph is not changed
+    assert set(data) == before  # neither the data graph
+    assert set(default_shapes().graph) == shapes_before  # nor the shapes graph is changed
     assert outcome.conforms is False
     got = [(str(r.focus).removeprefix(SEED), str(r.node_shape).removeprefix(MTUS),
             None if r.value is None else str(r.value).removeprefix(SEED)) for r in outcome.results]
