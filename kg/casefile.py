@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -43,6 +44,8 @@ __all__ = [
     "OUTCOMES",
     "SUBSTANCES",
     "REGIONS",
+    "Vocabulary",
+    "vocabulary",
 ]
 
 # Vocabulary of the format: the word a case file uses -> the ontology's local name.
@@ -199,6 +202,50 @@ REGIONS: Mapping[str, str] = {
     "head": "Head",
 }
 UR_DECISIONS = ("certified", "modified", "denied")
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words a case file may use for each kind of thing, mapped to ontology class names.
+
+    The core words are the dicts above; an ontology file can add more by giving a
+    class (or individual) ``kg:caseFileKey "word"`` and ``kg:caseFileList`` one of
+    ``findings``, ``diagnoses``, ``treatments``, ``studies``, ``outcomes``,
+    ``substances``, ``regions`` (so a new guideline section can bring the facts
+    it needs without code changes).
+    """
+
+    findings: Mapping[str, str]
+    diagnoses: Mapping[str, str]
+    treatments: Mapping[str, str]
+    studies: Mapping[str, str]
+    outcomes: Mapping[str, str]
+    substances: Mapping[str, str]
+    regions: Mapping[str, str]
+
+
+_ONT = "https://w3id.org/imr-kg/ont#"
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """The core vocabulary plus every ``kg:caseFileKey`` in the packaged ontology (read once)."""
+    from rdflib import Graph, URIRef
+
+    from kg.resources import data_files
+
+    lists: dict[str, dict[str, str]] = {
+        "findings": dict(FINDING_KINDS), "diagnoses": dict(DIAGNOSIS_KINDS), "treatments": dict(TREATMENT_KINDS),
+        "studies": dict(STUDY_KINDS), "outcomes": dict(OUTCOMES), "substances": dict(SUBSTANCES),
+        "regions": dict(REGIONS)}
+    g = Graph()
+    for path in data_files("ontology"):
+        g.parse(path, format="turtle")
+    for term, key in g.subject_objects(URIRef(_ONT + "caseFileKey")):
+        target = str(g.value(term, URIRef(_ONT + "caseFileList")) or "")
+        if target in lists and str(term).startswith(_ONT):
+            lists[target].setdefault(str(key), str(term)[len(_ONT):])
+    return Vocabulary(**lists)
+
 IMR_DECISIONS = ("upheld", "overturned")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -460,6 +507,7 @@ class _CaseReader:
         self.base_dir = base_dir
         self.texts: dict[str, str | None] = {}
         self.ids: set[str] = set()
+        self.vocab = vocabulary()
 
     # -- errors and primitive readers -------------------------------------
     def fail(self, problem: str, where: str, line: int | None, hint: str | None = None) -> CaseFileError:
@@ -626,7 +674,7 @@ class _CaseReader:
             m = self.mapping(data["injury"], "injury", _line_of(data, "injury"),
                              ("date", "mechanism", "regions", "evidence"))
             injury = Injury(date=self.date(m, "date", "injury"), mechanism=self.text(m, "mechanism", "injury"),
-                            regions=self.choices(m, "regions", "injury", REGIONS),
+                            regions=self.choices(m, "regions", "injury", self.vocab.regions),
                             evidence=self.evidence(m, "injury"))
         diagnoses = tuple(self.diagnosis(w, line, item) for w, line, item in self.items(data, "diagnoses"))
         studies = tuple(self.study(w, line, item) for w, line, item in self.items(data, "studies"))
@@ -667,7 +715,7 @@ class _CaseReader:
     def diagnosis(self, where: str, line: int | None, item: Any) -> Diagnosis:
         m = self.mapping(item, where, line, ("id", "label", "kind", "icd10", "evidence"), ("id", "label", "kind"))
         return Diagnosis(id=self.ident(m, where), label=self.text(m, "label", where, required=True) or "",
-                         kind=self.choice(m, "kind", where, DIAGNOSIS_KINDS, required=True) or "",
+                         kind=self.choice(m, "kind", where, self.vocab.diagnoses, required=True) or "",
                          icd10=self.text(m, "icd10", where), evidence=self.evidence(m, where))
 
     def finding(self, where: str, line: int | None, item: Any, study_ids: set[str]) -> Finding:
@@ -678,17 +726,17 @@ class _CaseReader:
         if study is not None and study not in study_ids:
             raise self.fail(f"finding cites unknown study '{study}'", f"{where}.study", _line_of(m, "study"),
                             hint="list the study under 'studies:'")
-        return Finding(id=self.ident(m, where), kind=self.choice(m, "kind", where, FINDING_KINDS, required=True) or "",
+        return Finding(id=self.ident(m, where), kind=self.choice(m, "kind", where, self.vocab.findings, required=True) or "",
                        status=self.choice(m, "status", where, ("present", "absent"), required=True) or "",
                        label=self.text(m, "label", where), site=self.text(m, "site", where),
-                       region=self.choice(m, "region", where, REGIONS), date=self.date(m, "date", where),
+                       region=self.choice(m, "region", where, self.vocab.regions), date=self.date(m, "date", where),
                        study=study, evidence=self.evidence(m, where))
 
     def symptom(self, where: str, line: int | None, item: Any) -> Symptom:
         m = self.mapping(item, where, line, ("id", "label", "region", "onset", "documented_since", "evidence"),
                          ("id", "label"))
         return Symptom(id=self.ident(m, where), label=self.text(m, "label", where, required=True) or "",
-                       region=self.choice(m, "region", where, REGIONS), onset=self.date(m, "onset", where),
+                       region=self.choice(m, "region", where, self.vocab.regions), onset=self.date(m, "onset", where),
                        documented_since=self.date(m, "documented_since", where), evidence=self.evidence(m, where))
 
     def treatment(self, where: str, line: int | None, item: Any) -> Treatment:
@@ -703,19 +751,19 @@ class _CaseReader:
                 raise self.fail("give relief_weeks or relief_days, not both", f"{where}.relief_weeks",
                                 _line_of(m, "relief_weeks"))
             relief_days = round(weeks * 7)
-        return Treatment(id=self.ident(m, where), kind=self.choice(m, "kind", where, TREATMENT_KINDS, required=True) or "",
-                         label=self.text(m, "label", where), outcomes=self.choices(m, "outcome", where, OUTCOMES),
+        return Treatment(id=self.ident(m, where), kind=self.choice(m, "kind", where, self.vocab.treatments, required=True) or "",
+                         label=self.text(m, "label", where), outcomes=self.choices(m, "outcome", where, self.vocab.outcomes),
                          sessions=self.integer(m, "sessions", where),
                          relief_percent=self.number(m, "relief_percent", where, minimum=0, maximum=100),
                          relief_days=relief_days, date=self.date(m, "date", where),
-                         region=self.choice(m, "region", where, REGIONS),
+                         region=self.choice(m, "region", where, self.vocab.regions),
                          injections=self.integer(m, "injections", where, maximum=100),
-                         substances=self.choices(m, "substance", where, SUBSTANCES), evidence=self.evidence(m, where))
+                         substances=self.choices(m, "substance", where, self.vocab.substances), evidence=self.evidence(m, where))
 
     def study(self, where: str, line: int | None, item: Any) -> Study:
         m = self.mapping(item, where, line, ("id", "kind", "region", "date", "result", "evidence"), ("id", "kind"))
-        return Study(id=self.ident(m, where), kind=self.choice(m, "kind", where, STUDY_KINDS, required=True) or "",
-                     region=self.choice(m, "region", where, REGIONS), date=self.date(m, "date", where),
+        return Study(id=self.ident(m, where), kind=self.choice(m, "kind", where, self.vocab.studies, required=True) or "",
+                     region=self.choice(m, "region", where, self.vocab.regions), date=self.date(m, "date", where),
                      result=self.text(m, "result", where), evidence=self.evidence(m, where))
 
     def request(self, where: str, line: int | None, item: Any) -> Request:
@@ -737,12 +785,12 @@ class _CaseReader:
                               date=self.date(i, "date", w), specialty=self.text(i, "specialty", w),
                               citation=self.text(i, "citation", w), evidence=self.evidence(i, w))
         return Request(id=self.ident(m, where),
-                       service=self.choice(m, "service", where, TREATMENT_KINDS, required=True) or "",
+                       service=self.choice(m, "service", where, self.vocab.treatments, required=True) or "",
                        text=self.text(m, "text", where, required=True) or "",
-                       region=self.choice(m, "region", where, REGIONS), date=self.date(m, "date", where),
+                       region=self.choice(m, "region", where, self.vocab.regions), date=self.date(m, "date", where),
                        injections=self.integer(m, "injections", where, maximum=100),
                        sessions=self.integer(m, "sessions", where), frequency=self.text(m, "frequency", where),
-                       substances=self.choices(m, "substance", where, SUBSTANCES), ur=ur, imr=imr,
+                       substances=self.choices(m, "substance", where, self.vocab.substances), ur=ur, imr=imr,
                        evidence=self.evidence(m, where))
 
 

@@ -55,6 +55,15 @@ _EPILOG_QUERY = """examples:
 Parameters are typed by the query's header and bound by the store, never pasted into the text.
 
 exit codes: 0 answered, 2 bad query, parameter or store, 3 internal error"""
+_EPILOG_SERVE = """examples:
+  imrkg serve                                   (the default store on http://127.0.0.1:8000/)
+  IMRKG_UPDATE_TOKEN=... imrkg serve --store /data/imr --port 8080 --cors-origin https://audit.example.org
+
+Serves the SPARQL 1.1 protocol at /sparql (read-only unless IMRKG_UPDATE_TOKEN is set, then updates
+need 'Authorization: Bearer <token>'), the query library at /queries, determinations at /cases/<id>,
+and a query page at /.  SERVICE and LOAD are refused; queries stop at --query-timeout seconds.
+
+exit codes: 0 stopped cleanly, 2 bad option or store, 3 internal error"""
 _STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
                "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
 _LETTER_SUFFIXES = (".pdf", ".txt")
@@ -116,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--param", metavar="NAME=VALUE", action="append", default=[], help="a parameter (repeatable)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     q.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 protocol, with a query page",
+                        description="Run the SPARQL 1.1 endpoint and web page over the store.",
+                        epilog=_EPILOG_SERVE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sv.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--query-timeout", type=float, default=10.0, help="seconds before a query is stopped")
+    sv.add_argument("--result-limit", type=int, default=10000, help="most rows a query returns")
+    sv.add_argument("--max-concurrency", type=int, default=4, help="queries run at once; more get 503")
+    sv.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                    help="an origin allowed to call the endpoint from a browser (repeatable; none by default)")
     return parser
 
 
@@ -272,6 +292,21 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from kg.serve import run
+
+    store = _open_store(args.store)
+    try:
+        run(store, host=args.host, port=args.port, query_timeout=args.query_timeout,
+            result_limit=args.result_limit, max_concurrency=args.max_concurrency,
+            cors_origins=tuple(args.cors_origin), allow_update_token=os.environ.get("IMRKG_UPDATE_TOKEN") or None)
+    finally:
+        store.close()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     parser = build_parser()
@@ -288,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handler = {"determine": _determine, "validate": _validate, "ingest": _ingest, "eval": _eval,
-               "queries": _queries, "query": _query}[args.command]
+               "queries": _queries, "query": _query, "serve": _serve}[args.command]
     try:
         return handler(args)
     except InputError as exc:

@@ -21,7 +21,7 @@ from typing import Iterable
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.casefile import TREATMENT_KINDS, CaseData
+from kg.casefile import CaseData, vocabulary
 from kg.graph import KG, OA, PROV, CaseGraph, bind_prefixes, build_case_graph
 from kg.validate import Shapes, ShapeResult, ValidationOutcome, default_shapes, validate
 
@@ -33,7 +33,6 @@ STATUS_NAMES = {KG.Met: "met", KG.NotMet: "not_met", KG.NotDocumented: "not_docu
                 KG.NotApplicable: "not_applicable"}
 CONCLUSION_NAMES = {KG.MedicallyNecessary: "medically_necessary",
                     KG.NotMedicallyNecessary: "not_medically_necessary", KG.NotCovered: "not_covered"}
-_KIND_OF_CLASS = {v: k for k, v in TREATMENT_KINDS.items()}
 
 
 def engine_version() -> str:
@@ -213,8 +212,9 @@ class _Context:
         review = _date(a.value(ur, KG.decisionDate)) if ur is not None else None
         review = review or request_date
         service = a.value(request, KG.requestedService)
-        kind_classes = [t for t in a.objects(service, RDF.type) if t in {KG[v] for v in _KIND_OF_CLASS}]
-        service_kind = _KIND_OF_CLASS.get(_local(kind_classes[0]), "other") if kind_classes else "other"
+        kind_of_class = {v: k for k, v in vocabulary().treatments.items()}
+        kind_classes = sorted(_local(t) for t in a.objects(service, RDF.type) if _local(t) in kind_of_class)
+        service_kind = kind_of_class[kind_classes[0]] if kind_classes else "other"
         rv = self.cg.reviewer
         imr = rv.value(request, KG.hasIMRDecision)
         reviewer = None

@@ -16,17 +16,7 @@ from typing import Iterable
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
-from kg.casefile import (
-    DIAGNOSIS_KINDS,
-    FINDING_KINDS,
-    OUTCOMES,
-    REGIONS,
-    STUDY_KINDS,
-    SUBSTANCES,
-    TREATMENT_KINDS,
-    CaseData,
-    Evidence,
-)
+from kg.casefile import CaseData, Evidence, vocabulary
 
 __all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "CaseGraph", "case_iri", "build_case_graph",
            "bind_prefixes"]
@@ -94,6 +84,7 @@ class _Builder:
         self.base = case_iri(case.case_id)
         self.g = bind_prefixes(Graph())
         self.reviewer = bind_prefixes(Graph())
+        self.v = vocabulary()
 
     def n(self, local: str) -> URIRef:
         return URIRef(f"{self.base}{local}")
@@ -159,29 +150,29 @@ class _Builder:
             self.add(inj, KG.injuryDate, c.injury.date)
             self.add(inj, KG.mechanism, c.injury.mechanism)
             for r in c.injury.regions:
-                g.add((inj, KG.bodyRegion, KG[REGIONS[r]]))
+                g.add((inj, KG.bodyRegion, KG[self.v.regions[r]]))
             self.evidence(inj, c.injury.evidence)
         for dx in c.diagnoses:
             node = self.n(dx.id)
             g.add((case, KG.hasDiagnosis, node))
-            g.add((node, RDF.type, KG[DIAGNOSIS_KINDS[dx.kind]]))
+            g.add((node, RDF.type, KG[self.v.diagnoses[dx.kind]]))
             self.add(node, RDFS.label, dx.label)
             self.add(node, KG.icd10cm, dx.icd10)
             self.evidence(node, dx.evidence)
         for st in c.studies:
             node = self.n(st.id)
             g.add((case, KG.hasStudy, node))
-            g.add((node, RDF.type, KG[STUDY_KINDS[st.kind]]))
+            g.add((node, RDF.type, KG[self.v.studies[st.kind]]))
             self.add(node, RDFS.label, f"{st.kind.upper().replace('_', '/')}" + (f", {st.region}" if st.region else ""))
             self.add(node, KG.studyDate, st.date)
             self.add(node, KG.resultText, st.result)
             if st.region:
-                g.add((node, KG.bodyRegion, KG[REGIONS[st.region]]))
+                g.add((node, KG.bodyRegion, KG[self.v.regions[st.region]]))
             self.evidence(node, st.evidence)
         for f in c.findings:
             node = self.n(f.id)
             g.add((case, KG.hasFinding, node))
-            g.add((node, RDF.type, KG[FINDING_KINDS[f.kind]]))
+            g.add((node, RDF.type, KG[self.v.findings[f.kind]]))
             g.add((node, KG.polarity, KG.Present if f.status == "present" else KG.Absent))
             label = f.label or f.kind.replace("_", " ")
             label += " (present)" if f.status == "present" else " (absent)"
@@ -191,7 +182,7 @@ class _Builder:
             self.add(node, KG.bodySite, f.site)
             self.add(node, KG.observedOn, f.date)
             if f.region:
-                g.add((node, KG.bodyRegion, KG[REGIONS[f.region]]))
+                g.add((node, KG.bodyRegion, KG[self.v.regions[f.region]]))
             if f.study:
                 g.add((node, KG.observedIn, self.n(f.study)))
             self.evidence(node, f.evidence)
@@ -203,14 +194,14 @@ class _Builder:
             self.add(node, KG.onsetDate, s.onset)
             self.add(node, KG.documentedSince, s.documented_since)
             if s.region:
-                g.add((node, KG.bodyRegion, KG[REGIONS[s.region]]))
+                g.add((node, KG.bodyRegion, KG[self.v.regions[s.region]]))
             self.evidence(node, s.evidence)
         for t in c.treatments:
             node = self.n(t.id)
             g.add((case, KG.hasTreatment, node))
             self._treatment(node, t.kind, t.label, t.region, t.injections, t.substances, t.sessions)
             for o in t.outcomes:
-                g.add((node, KG.hasOutcome, KG[OUTCOMES[o]]))
+                g.add((node, KG.hasOutcome, KG[self.v.outcomes[o]]))
             self.add(node, KG.painReliefPercent, t.relief_percent)
             self.add(node, KG.reliefDurationDays, t.relief_days)
             self.add(node, KG.performedOn, t.date)
@@ -226,7 +217,7 @@ class _Builder:
             self.add(node, KG.requestDate, r.date)
             self.add(node, KG.frequencyText, r.frequency)
             if r.region:
-                g.add((node, KG.bodyRegion, KG[REGIONS[r.region]]))
+                g.add((node, KG.bodyRegion, KG[self.v.regions[r.region]]))
             self._treatment(svc, r.service, r.text, r.region, r.injections, r.substances, r.sessions)
             self.evidence(node, r.evidence)
             if r.ur is not None:
@@ -251,11 +242,11 @@ class _Builder:
     def _treatment(self, node: URIRef, kind: str, label: str | None, region: str | None,
                    injections: int | None, substances: tuple[str, ...], sessions: int | None) -> None:
         g = self.g
-        g.add((node, RDF.type, KG[TREATMENT_KINDS[kind]]))
+        g.add((node, RDF.type, KG[self.v.treatments[kind]]))
         self.add(node, RDFS.label, label or kind.replace("_", " "))
         if region:
-            g.add((node, KG.bodyRegion, KG[REGIONS[region]]))
+            g.add((node, KG.bodyRegion, KG[self.v.regions[region]]))
         self.add(node, KG.injectionCount, injections)
         self.add(node, KG.sessionCount, sessions)
         for s in substances:
-            g.add((node, KG.substance, KG[SUBSTANCES[s]]))
+            g.add((node, KG.substance, KG[self.v.substances[s]]))

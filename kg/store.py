@@ -347,7 +347,7 @@ class RemoteStore(Store):
             self._post(self.update_url, {"update": sparql}, "*/*")
 
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:
-        text = sparql + _values_clause(params or {})
+        text = _values_in_where(sparql, _values_clause(params or {}))
         if _query_form(sparql) in ("CONSTRUCT", "DESCRIBE"):
             data = self._post(self.query_url, {"query": text}, "application/n-triples, text/plain;q=0.5")
             g = Graph()
@@ -366,6 +366,37 @@ class RemoteStore(Store):
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"{self.query_url} sent results that are not SPARQL JSON: {exc}") from None
         return QueryResult(columns=columns, rows=rows)
+
+
+_SKIP = re.compile(r"""\#[^\n]*|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\s]*>|[?$]\w+|\w+:\w*""")
+
+
+def _values_in_where(sparql: str, values: str) -> str:
+    """Put a ``VALUES`` block at the start of the query's WHERE group instead of after the query.
+
+    Both mean the same (the bindings join the pattern before grouping and projection), but
+    Virtuoso 7.2 applies a trailing ``VALUES`` after projection and refuses variables the query
+    does not select.  The block is built by :func:`_values_clause` from escaped RDF terms.
+
+    >>> _values_in_where('SELECT ?x WHERE { ?c <p> "{" } # {', ' VALUES (?c) { (<c>) }')
+    'SELECT ?x WHERE { VALUES (?c) { (<c>) } ?c <p> "{" } # {'
+    """
+    if not values:
+        return sparql
+    form = _query_form(sparql)
+    pos = 0
+    seen_where = form in ("SELECT", "ASK")
+    while pos < len(sparql):
+        m = _SKIP.match(sparql, pos)
+        if m and m.end() > pos:
+            pos = m.end()
+            continue
+        if re.match(r"WHERE\b", sparql[pos:pos + 6], re.IGNORECASE):
+            seen_where = True
+        elif sparql[pos] == "{" and seen_where:
+            return sparql[:pos + 1] + " " + values.strip() + sparql[pos + 1:]
+        pos += 1
+    return sparql + values
 
 
 _PROLOGUE = re.compile(r"""\s*(?:\#[^\n]*\n|BASE\s*<[^>]*>|PREFIX\s+[^\s:]*:\s*<[^>]*>)""", re.IGNORECASE)

@@ -78,3 +78,29 @@ def test_console_script_runs_in_a_subprocess():
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "| 8 | Local anaesthetic only, with or without steroid | met |" in proc.stdout
+
+
+def test_serve_command_answers_sparql_over_http(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--store", "memory", "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", timeout=2) as r:
+                    assert json.loads(r.read()) == {"head": {}, "boolean": True}
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "imrkg serve did not start"
+                assert proc.poll() is None, "imrkg serve exited"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
