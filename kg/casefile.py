@@ -329,6 +329,8 @@ class Treatment:
     region: str | None = None
     injections: int | None = None
     substances: tuple[str, ...] = ()
+    days: int | None = None
+    levels: int | None = None
     evidence: tuple[Evidence, ...] = ()
 
 
@@ -372,6 +374,11 @@ class Request:
     sessions: int | None = None
     frequency: str | None = None
     substances: tuple[str, ...] = ()
+    count: int | None = None
+    drug: str | None = None
+    strength: str | None = None
+    levels: int | None = None
+    days: int | None = None
     ur: URDecision | None = None
     imr: IMRDecision | None = None
     evidence: tuple[Evidence, ...] = ()
@@ -742,7 +749,8 @@ class _CaseReader:
     def treatment(self, where: str, line: int | None, item: Any) -> Treatment:
         m = self.mapping(item, where, line,
                          ("id", "kind", "label", "outcome", "sessions", "relief_percent", "relief_weeks",
-                          "relief_days", "date", "region", "injections", "substance", "evidence"),
+                          "relief_days", "date", "region", "injections", "substance", "weeks", "days", "levels",
+                          "evidence"),
                          ("id", "kind"))
         relief_days = self.integer(m, "relief_days", where, maximum=3650)
         weeks = self.number(m, "relief_weeks", where, minimum=0, maximum=520)
@@ -758,7 +766,19 @@ class _CaseReader:
                          relief_days=relief_days, date=self.date(m, "date", where),
                          region=self.choice(m, "region", where, self.vocab.regions),
                          injections=self.integer(m, "injections", where, maximum=100),
-                         substances=self.choices(m, "substance", where, self.vocab.substances), evidence=self.evidence(m, where))
+                         substances=self.choices(m, "substance", where, self.vocab.substances),
+                         days=self.days(m, where), levels=self.integer(m, "levels", where, maximum=10),
+                         evidence=self.evidence(m, where))
+
+    def days(self, m: dict, where: str) -> int | None:
+        """A duration given as ``weeks`` or ``days`` (not both), in days."""
+        days = self.integer(m, "days", where, maximum=36500)
+        weeks = self.number(m, "weeks", where, minimum=0, maximum=5200)
+        if weeks is not None:
+            if days is not None:
+                raise self.fail("give weeks or days, not both", f"{where}.weeks", _line_of(m, "weeks"))
+            days = round(weeks * 7)
+        return days
 
     def study(self, where: str, line: int | None, item: Any) -> Study:
         m = self.mapping(item, where, line, ("id", "kind", "region", "date", "result", "evidence"), ("id", "kind"))
@@ -769,7 +789,8 @@ class _CaseReader:
     def request(self, where: str, line: int | None, item: Any) -> Request:
         m = self.mapping(item, where, line,
                          ("id", "service", "text", "region", "date", "injections", "sessions", "frequency",
-                          "substance", "ur", "imr", "evidence"), ("id", "service", "text"))
+                          "substance", "count", "drug", "strength", "levels", "weeks", "days", "ur", "imr",
+                          "evidence"), ("id", "service", "text"))
         ur = imr = None
         if m.get("ur") is not None:
             w = f"{where}.ur"
@@ -790,7 +811,10 @@ class _CaseReader:
                        region=self.choice(m, "region", where, self.vocab.regions), date=self.date(m, "date", where),
                        injections=self.integer(m, "injections", where, maximum=100),
                        sessions=self.integer(m, "sessions", where), frequency=self.text(m, "frequency", where),
-                       substances=self.choices(m, "substance", where, self.vocab.substances), ur=ur, imr=imr,
+                       substances=self.choices(m, "substance", where, self.vocab.substances),
+                       count=self.integer(m, "count", where, maximum=100000), drug=self.text(m, "drug", where),
+                       strength=self.text(m, "strength", where), levels=self.integer(m, "levels", where, maximum=10),
+                       days=self.days(m, where), ur=ur, imr=imr,
                        evidence=self.evidence(m, where))
 
 

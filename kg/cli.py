@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("case", metavar="CASE_FILE",
                      help="a case file (.yaml, .yml or .json) or a determination letter (.pdf or .txt)")
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    det.add_argument("--shapes", metavar="DIR", help="a folder of shapes to use instead of the packaged ones")
+    det.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections), used with the packaged ones")
     val = sub.add_parser("validate", help="the standard SHACL validation report of a case",
                          description="Run pySHACL over the case (ontology + asserted + inferred facts) and print "
                                      "the SHACL validation report itself.",
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("case", metavar="CASE_FILE", help="a case file (.yaml, .yml or .json)")
     val.add_argument("--format", choices=("text", "turtle", "json"), default="text",
                      help="report format (default: text)")
-    val.add_argument("--shapes", metavar="DIR", help="a folder of shapes to use instead of the packaged ones")
+    val.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections), used with the packaged ones")
     ing = sub.add_parser("ingest", help="read determination letters into case graphs (TriG)",
                          description="Read IMR final determination letters (PDF or text, files or folders) into "
                                      "case graphs with evidence, and write them as TriG (or Turtle for a .ttl path).",

@@ -80,6 +80,7 @@ class CriterionAssessment:
     evidence: tuple[EvidenceItem, ...]
     decided_by: tuple[str, ...]
     silence_policy: str
+    role: str = "required"  # or "indication": one of several, any met suffices
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,28 @@ def determine_case(case: CaseData | CaseGraph, *, shapes: Shapes | None = None) 
             data.add(t)
     outcome = validate(data, shapes)
     ctx = _Context(cg, inferred, data, shapes, outcome)
-    items = tuple(ctx.request(r) for r in sorted(cg.asserted.objects(cg.iri, KG.hasRequest)))
+    requests = sorted(cg.asserted.objects(cg.iri, KG.hasRequest))
+    items = tuple(ctx.request(r) for r in requests)
+    if _depends(shapes, data, requests):
+        # some sections read other requests' conclusions: validate again with the first ones in the data
+        first = CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version="", items=items)
+        for t in determination_graph(first):
+            data.add(t)
+        ctx = _Context(cg, inferred, data, shapes, validate(data, shapes))
+        items = tuple(ctx.request(r) for r in requests)
     return CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version=engine_version(), items=items,
                              inferred=inferred)
 
+
+
+def _depends(shapes: Shapes, data: Graph, requests: list[URIRef]) -> bool:
+    """Does a section that reads other determinations apply to one of the requests?"""
+    sg = shapes.graph
+    for section in sg.subjects(KG.dependsOnDeterminations, None):
+        cls = sg.value(section, KG.appliesTo)
+        if any((r, RDF.type, cls) in data for r in requests):
+            return True
+    return False
 
 
 def _local(iri: Node) -> str:
@@ -172,30 +191,30 @@ class _Context:
         self.sg = shapes.graph
 
     # -- guideline choice ------------------------------------------------------
-    def choose(self, request: URIRef, review: _dt.date | None) -> tuple[URIRef | None, str]:
+    def choose(self, request: URIRef, review: _dt.date | None) -> tuple[URIRef | None, URIRef | None, str]:
+        """The section that applies to the request and the version of it in force on ``review``."""
         types = set(self.data.objects(request, RDF.type))
-        applicable = sorted(s for s in self.sg.subjects(RDF.type, KG.GuidelineSection)
-                            if self.sg.value(s, KG.appliesTo) in types)
+        applicable = sorted((s for s in self.sg.subjects(RDF.type, KG.GuidelineSection)
+                             if self.sg.value(s, KG.appliesTo) in types),
+                            key=lambda s: (-int(self.sg.value(s, KG.priority, default=Literal(0))), str(s)))
         if not applicable:
-            return None, "No encoded guideline section applies to this service."
+            return None, None, "No encoded guideline section applies to this service."
         if review is None:
-            return None, "The request has no review or request date, so no guideline version can be chosen."
-        in_force = []
+            return None, None, "The request has no review or request date, so no guideline version can be chosen."
+        labels = []
         for s in applicable:
-            v = self.sg.value(s, KG.inVersion)
-            start = _date(self.sg.value(v, KG.effectiveFrom))
-            end = _date(self.sg.value(v, KG.effectiveUntil))
-            if (start is None or start <= review) and (end is None or review <= end):
-                in_force.append(s)
-        if not in_force:
-            labels = ", ".join(sorted(str(self.sg.value(self.sg.value(s, KG.inVersion), RDFS.label)) for s in applicable))
-            return None, (f"No encoded guideline version was in force on {review.isoformat()} "
-                          f"(encoded: {labels}); the engine does not judge by a version outside its dates.")
-        return in_force[0], ""
+            for v in sorted(self.sg.objects(s, KG.inVersion)):
+                start = _date(self.sg.value(v, KG.effectiveFrom))
+                end = _date(self.sg.value(v, KG.effectiveUntil))
+                if (start is None or start <= review) and (end is None or review <= end):
+                    return s, v, ""
+                labels.append(str(self.sg.value(v, RDFS.label)))
+        return None, None, (f"No encoded guideline version was in force on {review.isoformat()} "
+                            f"(encoded: {', '.join(sorted(set(labels)))}); the engine does not judge by a version "
+                            f"outside its dates.")
 
-    def guideline_use(self, section: URIRef) -> GuidelineUse:
+    def guideline_use(self, section: URIRef, v: URIRef) -> GuidelineUse:
         sg = self.sg
-        v = sg.value(section, KG.inVersion)
         verified = sg.value(v, KG.effectiveDatesVerified)
         return GuidelineUse(
             section=str(section), section_label=str(sg.value(section, RDFS.label)), version=str(v),
@@ -223,19 +242,21 @@ class _Context:
             reviewer = _local(rv.value(imr, KG.imrOutcome)).lower()
             c = rv.value(imr, KG.citationText)
             citation = str(c) if c is not None else None
-        section, note = self.choose(request, review)
+        section, version, note = self.choose(request, review)
         common = dict(request=str(request), request_id=_local(request), service=str(a.value(request, KG.requestText)),
                       service_kind=service_kind, request_date=request_date, review_date=review,
                       reviewer_decision=reviewer, reviewer_citation=citation)
-        if section is None:
+        if section is None or version is None:
             return RequestDetermination(guideline=None, conclusion="not_covered", note=note, assessments=(), **common)
         criteria = sorted(self.sg.subjects(KG.inSection, section),
                           key=lambda c: int(self.sg.value(c, KG.criterionNumber)))
         assessments = tuple(self.assess(request, c) for c in criteria)
-        applicable = [x for x in assessments if x.status != "not_applicable"]
-        necessary = all(x.status == "met" for x in applicable)
+        required = [x for x in assessments if x.status != "not_applicable" and x.role == "required"]
+        indications = [x for x in assessments if x.status != "not_applicable" and x.role == "indication"]
+        necessary = all(x.status == "met" for x in required) and (
+            not indications or any(x.status == "met" for x in indications))
         return RequestDetermination(
-            guideline=self.guideline_use(section),
+            guideline=self.guideline_use(section, version),
             conclusion="medically_necessary" if necessary else "not_medically_necessary",
             note="", assessments=assessments, **common)
 
@@ -270,7 +291,8 @@ class _Context:
             criterion=str(criterion), number=int(sg.value(criterion, KG.criterionNumber)),
             label=str(sg.value(criterion, RDFS.label)), statement=str(sg.value(criterion, KG.statement)),
             status=STATUS_NAMES[status], reasons=reasons, evidence=evidence, decided_by=decided_by,
-            silence_policy=str(sg.value(criterion, KG.silencePolicy) or ""))
+            silence_policy=str(sg.value(criterion, KG.silencePolicy) or ""),
+            role="indication" if sg.value(criterion, KG.role) == KG.Indication else "required")
 
     def evidence(self, request: URIRef, criterion: URIRef, decisive: set[Node]) -> tuple[EvidenceItem, ...]:
         query = self.sg.value(criterion, KG.evidenceQuery)
@@ -326,6 +348,7 @@ def determination_graph(det: CaseDetermination, *, rationales: dict[str, str] | 
         g.add((d, KG.engineVersion, Literal(det.engine_version)))
         if item.guideline is not None:
             g.add((d, KG.usedSection, URIRef(item.guideline.section)))
+            g.add((d, KG.usedVersion, URIRef(item.guideline.version)))
         if item.note:
             g.add((d, RDFS.comment, Literal(item.note)))
         if rationales and item.request in rationales:

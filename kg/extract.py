@@ -1310,7 +1310,26 @@ def extract_case(text: LetterText, record: LetterRecord | None = None) -> Letter
     if not record.items:
         raise LetterError("no disputed item with a decision found", source=text.source,
                           hint="check that this is a complete final determination letter")
-    return _Extractor(text, record).run()
+    lc = _Extractor(text, record).run()
+    for enrich in _area_enrichers():
+        lc = enrich(lc)
+    return lc
+
+
+# Extraction for particular guideline areas lives in modules of its own, each with
+# ``enrich(lc: LetterCase) -> LetterCase`` adding facts (with evidence) from the case summary.
+_AREA_MODULES = ("kg.extract_imaging", "kg.extract_therapy", "kg.extract_medication")
+
+
+def _area_enrichers() -> list:  # -> list[Callable[[LetterCase], LetterCase]]
+    import importlib
+    import importlib.util
+
+    out = []
+    for name in _AREA_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            out.append(importlib.import_module(name).enrich)
+    return out
 
 
 def read_case_from_letter(path: str) -> LetterCase:

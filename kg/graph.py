@@ -200,6 +200,8 @@ class _Builder:
             node = self.n(t.id)
             g.add((case, KG.hasTreatment, node))
             self._treatment(node, t.kind, t.label, t.region, t.injections, t.substances, t.sessions)
+            self.add(node, KG.durationDays, t.days)
+            self.add(node, KG.spinalLevelCount, t.levels)
             for o in t.outcomes:
                 g.add((node, KG.hasOutcome, KG[self.v.outcomes[o]]))
             self.add(node, KG.painReliefPercent, t.relief_percent)
@@ -219,6 +221,11 @@ class _Builder:
             if r.region:
                 g.add((node, KG.bodyRegion, KG[self.v.regions[r.region]]))
             self._treatment(svc, r.service, r.text, r.region, r.injections, r.substances, r.sessions)
+            self.add(svc, KG.dispenseQuantity, r.count)
+            self.add(svc, KG.drugName, r.drug)
+            self.add(svc, KG.drugStrength, r.strength)
+            self.add(svc, KG.spinalLevelCount, r.levels)
+            self.add(svc, KG.durationDays, r.days)
             self.evidence(node, r.evidence)
             if r.ur is not None:
                 ur = self.n(f"{r.id}/ur")

@@ -55,6 +55,7 @@ class RuleSet:
     inverses: dict[URIRef, frozenset[URIRef]]
     definitions: tuple[tuple[URIRef, str], ...]  # (defined class, SPARQL SELECT ?x)
     named_classes: frozenset[URIRef]
+    derivations: tuple[tuple[URIRef, str], ...] = ()  # (kg:DerivationRule, SPARQL CONSTRUCT)
 
 
 @lru_cache(maxsize=1)
@@ -117,9 +118,12 @@ def compile_rules(ontology: Graph) -> RuleSet:
         compiler = _Compiler(ontology, superprops)
         where = compiler.pattern(e, "?x")
         definitions.append((c, f"SELECT DISTINCT ?x WHERE {{ {where} }}"))
+    derivations = tuple(sorted((r, str(ontology.value(r, KG.construct)))
+                               for r in ontology.subjects(RDF.type, KG.DerivationRule)
+                               if isinstance(r, URIRef) and ontology.value(r, KG.construct) is not None))
     return RuleSet(superclasses=_closure(sub), superproperties=superprops,
                    inverses={k: frozenset(v) for k, v in inv.items()},
-                   definitions=tuple(definitions), named_classes=frozenset(named))
+                   definitions=tuple(definitions), named_classes=frozenset(named), derivations=derivations)
 
 
 def _members(g: Graph, node: Node, prop: URIRef) -> list[Node]:
@@ -210,6 +214,9 @@ def infer(asserted: Graph, *, rules: RuleSet | None = None, derive: bool = True)
     for t in asserted:
         work.add(t)
     queries = [(c, _prepared(q, prepareQuery)) for c, q in rules.definitions]
+    constructs = [_prepared(q, prepareQuery) for _, q in rules.derivations] if derive else []
+    if derive:
+        _derive(work)
     while True:
         before = len(work)
         for s, p, o in list(work):
@@ -224,10 +231,11 @@ def infer(asserted: Graph, *, rules: RuleSet | None = None, derive: bool = True)
         for cls, query in queries:
             for row in work.query(query):
                 work.add((row[0], RDF.type, cls))
+        for construct in constructs:
+            for triple in list(work.query(construct)):
+                work.add(triple)
         if len(work) == before:
             break
-    if derive:
-        _derive(work)
     inferred = bind_prefixes(Graph())
     for t in work:
         if t not in asserted:

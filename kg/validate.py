@@ -80,18 +80,24 @@ class Shapes:
         return shape
 
 
-def load_shapes(directory: str | Path | None = None) -> Shapes:
-    """Load every ``.ttl`` of a shapes folder (the packaged one when None).
+def load_shapes(directory: str | Path | None = None, *, with_packaged: bool = True) -> Shapes:
+    """The packaged shapes plus every ``.ttl`` of ``directory`` (a user's own sections).
 
-    Raises :class:`RdfSyntaxError` for a file that does not parse and
-    :class:`ShapesError` when the folder has no shapes.
+    With ``with_packaged=False`` only the folder's shapes are used.  Raises
+    :class:`RdfSyntaxError` for a file that does not parse and :class:`ShapesError`
+    when the result has no shapes.
     """
     if directory is None:
         return default_shapes()
     folder = Path(directory)
     if not folder.is_dir():
         raise ShapesError(f"{folder}: not a folder of shapes (.ttl files)")
-    return _load(sorted(folder.glob("*.ttl")), str(folder))
+    files = sorted(folder.glob("*.ttl"))
+    if with_packaged:
+        from kg.resources import data_files
+
+        files = data_files("shapes") + files
+    return _load(files, str(folder))
 
 
 @lru_cache(maxsize=1)

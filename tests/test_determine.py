@@ -44,7 +44,7 @@ def test_seed_outcome_per_criterion(seed):
     assert item.conclusion == "not_medically_necessary"
     assert item.reviewer_decision == "upheld"
     assert item.guideline.version == "https://w3id.org/imr-kg/mtus/CPMTG-2009"
-    assert item.guideline.section == "https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI"
+    assert item.guideline.section == "https://w3id.org/imr-kg/mtus/CPMTG-TPI"
     assert item.review_date.isoformat() == "2015-08-20"
 
 
@@ -62,8 +62,8 @@ def test_seed_criterion_2_met_from_documentation_dates(seed):
     request = next(e for e in a.evidence if e.fact.endswith("/req-tpi"))
     assert ("symptomDocumentedDays", "100") in request.derived_values  # a lower bound: no onset date
     assert not any(k == "symptomDurationDays" for k, _ in request.derived_values)
-    assert a.decided_by == ("https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI-2-against",
-                            "https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI-2-documented")
+    assert a.decided_by == ("https://w3id.org/imr-kg/mtus/CPMTG-TPI-2-against",
+                            "https://w3id.org/imr-kg/mtus/CPMTG-TPI-2-documented")
 
 
 def test_seed_criterion_3_lists_therapies_without_outcome(seed):
@@ -83,7 +83,7 @@ def test_seed_criterion_4_not_met_by_radiculitis_and_sensory_deficit(seed):
     assert quote.file_name == "seed-trigger-point-2015.txt"
     letter = (ROOT.parent / "shared" / "letters" / "seed-trigger-point-2015.txt").read_text(encoding="utf-8")
     assert " ".join(letter[quote.start:quote.end].split()) == quote.exact
-    assert a.decided_by == ("https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI-4-against",)
+    assert a.decided_by == ("https://w3id.org/imr-kg/mtus/CPMTG-TPI-4-against",)
 
 
 def test_seed_json_rationale_names_each_criterion_with_status_and_quote(seed):
@@ -157,7 +157,7 @@ def test_one_failing_criterion(met_case_data, number, status, why, mutate):
     assert det.items[0].conclusion == "not_medically_necessary"
     a = assessment(det, number)
     suffix = "against" if status == "not_met" else "documented"
-    assert a.decided_by == (f"https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI-{number}-{suffix}",)
+    assert a.decided_by == (f"https://w3id.org/imr-kg/mtus/CPMTG-TPI-{number}-{suffix}",)
 
 
 def test_a_literal_that_breaks_a_cap_is_quoted_in_the_reason(met_case_data):
@@ -191,7 +191,7 @@ def test_radiculopathy_diagnosis_alone_fails_criterion_4(met_case_data):
 
 
 # --- guideline versions by date --------------------------------------------------------
-@pytest.mark.parametrize("ur_date", ["2017-01-10", "2009-01-05"])
+@pytest.mark.parametrize("ur_date", ["2018-03-01", "2009-01-05"])
 def test_review_date_outside_every_version_is_not_covered(met_case_data, ur_date):
     met_case_data["requests"][0]["ur"]["date"] = ur_date
     det = determine_case(parse_case(met_case_data))
@@ -200,6 +200,21 @@ def test_review_date_outside_every_version_is_not_covered(met_case_data, ur_date
     assert item.guideline is None and item.assessments == ()
     assert item.note.startswith(f"No encoded guideline version was in force on {ur_date}")
     assert not det.medically_necessary
+
+
+@pytest.mark.parametrize("ur_date,version", [
+    ("2016-07-27", "https://w3id.org/imr-kg/mtus/CPMTG-2009"),
+    ("2016-07-28", "https://w3id.org/imr-kg/mtus/CPMTG-2016"),
+    ("2017-11-30", "https://w3id.org/imr-kg/mtus/CPMTG-2016"),
+])
+def test_the_version_in_force_on_the_review_date_is_used(met_case_data, ur_date, version):
+    met_case_data["requests"][0]["ur"]["date"] = ur_date
+    (item,) = determine_case(parse_case(met_case_data)).items
+    assert item.guideline.version == version
+    assert item.guideline.section == "https://w3id.org/imr-kg/mtus/CPMTG-TPI"
+    assert item.conclusion == "medically_necessary"
+    assert f"{item.guideline.version_label}, section" in to_json_data(
+        determine_case(parse_case(met_case_data)))["items"][0]["rationale"]
 
 
 def test_service_without_encoded_section_is_not_covered(met_case_data):
@@ -252,3 +267,46 @@ def test_a_short_documentation_span_is_silence_not_evidence_against(met_case_dat
     assert a.status == "not_documented"
     symptom["documented_since"] = "2015-09-01"  # 136 days: the lower bound already exceeds 90
     assert assessment(determine_case(parse_case(met_case_data)), 2).status == "met"
+
+
+# --- services ancillary to a surgery, and a user's own section ------------------------------
+def _surgery_case(pt_outcome: str | None) -> dict:
+    treatments = [{"id": "tx-pt", "kind": "physical_therapy", "outcome": [pt_outcome]}] if pt_outcome else []
+    return {"case": "knee", "treatments": treatments, "requests": [
+        {"id": "r-scope", "service": "arthroscopic_surgery", "text": "Right knee arthroscopy", "date": "2016-03-01"},
+        {"id": "r-assist", "service": "assistant_surgeon", "text": "Assistant surgeon", "date": "2016-03-01"},
+    ]}
+
+
+@pytest.mark.parametrize("pt_outcome,surgery,ancillary,status", [
+    ("failed", "medically_necessary", "medically_necessary", "met"),
+    ("effective", "not_medically_necessary", "not_medically_necessary", "not_met"),
+    (None, "not_medically_necessary", "not_medically_necessary", "not_met"),
+])
+def test_ancillary_service_follows_the_surgery(pt_outcome, surgery, ancillary, status):
+    from kg.validate import load_shapes
+
+    shapes = load_shapes(ROOT / "tests" / "data" / "shapes")
+    det = determine_case(parse_case(_surgery_case(pt_outcome)), shapes=shapes)
+    by_id = {i.request_id: i for i in det.items}
+    assert by_id["r-scope"].conclusion == surgery
+    assert by_id["r-scope"].guideline.section == "https://example.org/payer-rules/Arthroscopy"
+    assist = by_id["r-assist"]
+    assert assist.guideline.section == "https://w3id.org/imr-kg/mtus/REVIEW-ANCILLARY"
+    assert [(a.number, a.status) for a in assist.assessments] == [(1, status)]
+    assert assist.conclusion == ancillary
+    assert [e.fact.rsplit("/", 1)[-1] for e in assist.assessments[0].evidence] == ["r-scope"]
+
+
+def test_ancillary_service_without_a_decided_surgery_is_not_documented():
+    by_id = {i.request_id: i for i in determine_case(parse_case(_surgery_case("failed"))).items}
+    scope, assist = by_id["r-scope"], by_id["r-assist"]
+    assert scope.conclusion == "not_covered"  # no surgery section is packaged yet
+    assert [(a.number, a.status) for a in assist.assessments] == [(1, "not_documented")]
+
+
+def test_ancillary_service_alone_is_not_judged_by_the_rule():
+    case = _surgery_case(None)
+    case["requests"] = case["requests"][1:]
+    (assist,) = determine_case(parse_case(case)).items
+    assert assist.conclusion == "not_covered"

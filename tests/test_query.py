@@ -183,7 +183,7 @@ def test_outside_mtus_or_no_citation(store):
 
 
 def test_missing_documentation_for_one_criterion(store):
-    got = rows(store, "missing-documentation", criterion="https://w3id.org/imr-kg/mtus/CPMTG-2009-TPI-1")
+    got = rows(store, "missing-documentation", criterion="https://w3id.org/imr-kg/mtus/CPMTG-TPI-1")
     assert got == [("seed-tpi-2015/", "seed-tpi-2015/req-tpi",
                     "Trigger Point Injection cervical paravertebral muscles ultrasound guided",
                     "No local twitch response on palpation is documented. No referred pain on palpation is documented.")]
