@@ -1318,7 +1318,7 @@ def extract_case(text: LetterText, record: LetterRecord | None = None) -> Letter
 
 # Extraction for particular guideline areas lives in modules of its own, each with
 # ``enrich(lc: LetterCase) -> LetterCase`` adding facts (with evidence) from the case summary.
-_AREA_MODULES = ("kg.extract_imaging", "kg.extract_therapy", "kg.extract_medication")
+_AREA_MODULES = ("kg.extract_imaging", "kg.extract_therapy", "kg.extract_medication", "kg.extract_procedures")
 
 
 def _area_enrichers() -> list:  # -> list[Callable[[LetterCase], LetterCase]]

@@ -12,7 +12,11 @@ Routes
     ``update=``), or a POST body of type ``application/sparql-query`` /
     ``application/sparql-update``.  SELECT/ASK answer as SPARQL JSON (default), XML, CSV or
     TSV; CONSTRUCT/DESCRIBE as Turtle (default), N-Triples or JSON-LD, chosen by ``Accept``
-    (q-values honoured; 406 when nothing acceptable).
+    (q-values honoured; 406 when nothing acceptable).  ``GET /sparql`` with neither ``query``
+    nor ``update`` answers the SPARQL 1.1 Service Description (:func:`service_description`) as
+    Turtle, N-Triples or JSON-LD.  The protocol's dataset parameters (``default-graph-uri``,
+    ``named-graph-uri``, ``using-graph-uri``, ``using-named-graph-uri``) are refused with 400,
+    never silently ignored: name graphs in the request itself (``FROM``, ``GRAPH``, ``USING``).
     ``GET /queries``, ``GET /queries/{name}?param=value``  the query library and one query run
     with typed parameters.  ``GET /cases``, ``GET /cases/{id}``  case ids and one case's
     determination (:func:`kg.rationale.to_json_data`).  ``GET /health``.  ``GET /`` a query page.
@@ -69,7 +73,7 @@ from kg.errors import InputError, KgError
 from kg.store import QueryResult, RemoteStore, Store
 
 __all__ = ["SparqlService", "ServiceOptions", "create_router", "create_app", "run", "parse_accept",
-           "check_sparql"]
+           "check_sparql", "service_description"]
 
 log = logging.getLogger("kg.serve")
 T = TypeVar("T")
@@ -544,66 +548,219 @@ class SparqlService:
 
 
 # ---------------------------------------------------------------------------
+# Service description
+# ---------------------------------------------------------------------------
+SD_NS = "http://www.w3.org/ns/sparql-service-description#"
+_FORMAT_IRIS = {
+    "application/sparql-results+json": "http://www.w3.org/ns/formats/SPARQL_Results_JSON",
+    "application/sparql-results+xml": "http://www.w3.org/ns/formats/SPARQL_Results_XML",
+    "text/csv": "http://www.w3.org/ns/formats/SPARQL_Results_CSV",
+    "text/tab-separated-values": "http://www.w3.org/ns/formats/SPARQL_Results_TSV",
+    "text/turtle": "http://www.w3.org/ns/formats/Turtle",
+    "application/n-triples": "http://www.w3.org/ns/formats/N-Triples",
+    "application/ld+json": "http://www.w3.org/ns/formats/JSON-LD",
+}
+
+
+def service_description(endpoint: str, options: ServiceOptions, *, union_default_graph: bool) -> Graph:
+    """The endpoint's SPARQL 1.1 Service Description as a new graph (nothing is mutated).
+
+    An ``sd:Service`` at ``endpoint`` (``<endpoint>#service``) with ``sd:supportedLanguage``
+    ``sd:SPARQL11Query``, and ``sd:SPARQL11Update`` only when ``options`` allow updates;
+    ``sd:resultFormat`` for every format served; ``sd:feature sd:UnionDefaultGraph`` when
+    ``union_default_graph`` (the embedded store) and ``sd:BasicFederatedQuery`` only with
+    federation allowed; an ``sd:defaultDataset`` whose default graph is the union of the named
+    graphs and whose one fixed named graph is the guidelines graph; and, as ``sd:availableGraphs``,
+    one ``sd:GraphCollection`` per kind of case graph, its ``rdfs:comment`` giving the IRI
+    template ``https://w3id.org/imr-kg/case/{case}/graph/<kind>`` (``/cases`` lists the ids).
+
+    >>> g = service_description("http://127.0.0.1:8000/sparql", ServiceOptions(), union_default_graph=True)
+    >>> len(set(g.objects(None, URIRef(SD_NS + "supportedLanguage"))))
+    1
+    """
+    from rdflib import RDF, RDFS, Namespace
+
+    from kg.graph import CASE_BASE
+    from kg.store import GRAPH_NAMES, GUIDELINES_GRAPH
+
+    sd = Namespace(SD_NS)
+    g = Graph()
+    g.bind("sd", sd)
+    g.bind("formats", "http://www.w3.org/ns/formats/")
+    service = URIRef(endpoint + "#service")
+    dataset = URIRef(endpoint + "#dataset")
+    default = URIRef(endpoint + "#default-graph")
+    g.add((service, RDF.type, sd.Service))
+    g.add((service, sd.endpoint, URIRef(endpoint)))
+    g.add((service, RDFS.label, Literal("imr-kg SPARQL endpoint")))
+    g.add((service, sd.supportedLanguage, sd.SPARQL11Query))
+    if options.allow_update_token:
+        g.add((service, sd.supportedLanguage, sd.SPARQL11Update))
+    for media in RESULT_TYPES + GRAPH_TYPES:
+        g.add((service, sd.resultFormat, URIRef(_FORMAT_IRIS[media])))
+    if union_default_graph:
+        g.add((service, sd.feature, sd.UnionDefaultGraph))
+    if options.allow_federation:
+        g.add((service, sd.feature, sd.BasicFederatedQuery))
+    g.add((service, sd.defaultDataset, dataset))
+    g.add((dataset, RDF.type, sd.Dataset))
+    g.add((dataset, sd.defaultGraph, default))
+    g.add((default, RDF.type, sd.Graph))
+    g.add((default, RDFS.comment, Literal(
+        "The union of all named graphs: a query without GRAPH sees every case and the guidelines."
+        if union_default_graph else "The server's default graph.")))
+    guidelines = URIRef(endpoint + "#guidelines")
+    g.add((dataset, sd.namedGraph, guidelines))
+    g.add((guidelines, RDF.type, sd.NamedGraph))
+    g.add((guidelines, sd.name, GUIDELINES_GRAPH))
+    g.add((guidelines, RDFS.comment, Literal("The ontology and the guideline criteria as SHACL shapes.")))
+    g.add((dataset, RDFS.comment, Literal(
+        f"Besides the guidelines graph, every case has the named graphs {CASE_BASE}{{case}}/graph/"
+        f"{{{'|'.join(GRAPH_NAMES)}}}; GET /cases lists the case ids.")))
+    for name in GRAPH_NAMES:
+        collection = URIRef(f"{endpoint}#case-graphs-{name}")
+        g.add((service, sd.availableGraphs, collection))
+        g.add((collection, RDF.type, sd.GraphCollection))
+        g.add((collection, RDFS.label, Literal(f"{name} graphs, one per case")))
+        g.add((collection, RDFS.comment, Literal(f"{CASE_BASE}{{case}}/graph/{name}")))
+    return g
+
+
+# ---------------------------------------------------------------------------
 # HTTP
 # ---------------------------------------------------------------------------
 _PAGE_STYLE = """
 body{font:15px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:70em;padding:0 1em;color:#222}
 textarea{width:100%;height:12em;font:13px monospace}
-table{border-collapse:collapse;margin-top:1em}td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}
-#status{margin-left:1em;color:#555}select{max-width:40em}
+table{border-collapse:collapse;margin-top:1em}td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}
+#status{margin-left:1em;color:#555}select{max-width:40em}#about{color:#555}
+#params label{display:block;margin:.3em 0}#params input{width:40em;max-width:100%}
+#cases{columns:3}.met{color:#070}.not_met{color:#a00}.not_documented{color:#a60}.not_applicable{color:#777}
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em}
 """
 _PAGE_SCRIPT = """
 const $ = (id) => document.getElementById(id);
-function cell(t){ if(!t) return ''; return t.value; }
+const CASE = /^https:\\/\\/w3id\\.org\\/imr-kg\\/case\\/([^/]+)\\/$/;
+const library = new Map();
+function el(tag, text, cls){ const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
+function caseLink(id, text){
+  const a = el('a', text); a.href = 'cases/' + encodeURIComponent(id); a.dataset.case = id;
+  a.addEventListener('click', (ev) => { ev.preventDefault(); showCase(id); });
+  return a;
+}
 function show(doc){
   const out = $('out'); out.textContent = '';
   if ('boolean' in doc){ out.textContent = String(doc.boolean); return; }
-  const table = document.createElement('table'); const head = table.insertRow();
-  for (const v of doc.head.vars){ const th = document.createElement('th'); th.textContent = v; head.appendChild(th); }
+  const table = el('table'); table.id = 'results'; const head = table.createTHead().insertRow();
+  for (const v of doc.head.vars) head.appendChild(el('th', v));
+  const body = table.createTBody();
   for (const b of doc.results.bindings){
-    const tr = table.insertRow();
+    const tr = body.insertRow();
     for (const v of doc.head.vars){
       const td = tr.insertCell(); const t = b[v];
-      const m = t && t.type === 'uri' && t.value.match(/^https:\\/\\/w3id\\.org\\/imr-kg\\/case\\/([^/]+)\\/$/);
-      if (m){ const a = document.createElement('a'); a.href = 'cases/' + encodeURIComponent(m[1]); a.textContent = t.value; td.appendChild(a); }
-      else td.textContent = cell(t);
+      const m = t && t.type === 'uri' && t.value.match(CASE);
+      if (m) td.appendChild(caseLink(decodeURIComponent(m[1]), t.value));
+      else td.textContent = t ? t.value : '';
     }
   }
   out.appendChild(table);
 }
+function chosen(){
+  const q = library.get($('examples').value);
+  return q && $('query').value === q.sparql ? q : null;
+}
 async function runQuery(ev){
   ev.preventDefault();
   $('status').textContent = 'running...';
-  const body = new URLSearchParams({query: $('query').value});
-  const resp = await fetch('sparql', {method: 'POST', body, headers: {'Accept': 'application/sparql-results+json'}});
-  if (!resp.ok){ $('status').textContent = resp.status + ': ' + await resp.text(); $('out').textContent=''; return; }
+  const q = chosen(); const bound = new URLSearchParams();
+  if (q) for (const p of q.parameters){ const v = $('param-' + p.name).value.trim(); if (v) bound.append(p.name, v); }
+  const accept = {'Accept': 'application/sparql-results+json'};
+  const resp = (q && [...bound].length)
+    ? await fetch('queries/' + encodeURIComponent(q.name) + '?' + bound, {headers: accept})
+    : await fetch('sparql', {method: 'POST', body: new URLSearchParams({query: $('query').value}), headers: accept});
+  if (!resp.ok){ $('status').textContent = resp.status + ': ' + await resp.text(); $('out').textContent = ''; return; }
   const truncated = resp.headers.get('X-Result-Truncated') === 'true';
   const doc = await resp.json();
   show(doc);
   $('status').textContent = (doc.results ? doc.results.bindings.length + ' rows' : 'done') +
       (truncated ? ' (truncated at ' + resp.headers.get('X-Result-Limit') + ')' : '');
 }
+function choose(){
+  const q = library.get($('examples').value); const params = $('params');
+  params.textContent = ''; $('about').textContent = '';
+  if (!q) return;
+  $('query').value = q.sparql; $('about').textContent = q.question;
+  for (const p of q.parameters){
+    const label = el('label', '?' + p.name + ' (' + p.type + ') ' + p.description + ' ');
+    const input = el('input'); input.id = 'param-' + p.name; input.placeholder = 'unbound: every value';
+    label.appendChild(input); params.appendChild(label);
+  }
+}
 async function loadExamples(){
   const resp = await fetch('queries'); if (!resp.ok) return;
   const sel = $('examples');
   for (const q of await resp.json()){
-    const o = document.createElement('option'); o.value = q.sparql; o.textContent = q.name + ' - ' + q.title; sel.appendChild(o);
+    library.set(q.name, q);
+    const o = el('option', q.name + ' - ' + q.title); o.value = q.name; sel.appendChild(o);
   }
-  sel.addEventListener('change', () => { if (sel.value) $('query').value = sel.value; });
+  sel.addEventListener('change', choose);
+}
+async function loadCases(){
+  const resp = await fetch('cases'); if (!resp.ok) return;
+  const list = $('cases');
+  for (const id of (await resp.json()).cases){ const li = el('li'); li.appendChild(caseLink(id, id)); list.appendChild(li); }
+}
+const WORDS = {medically_necessary: 'medically necessary', not_medically_necessary: 'not medically necessary',
+  not_covered: 'not covered by an encoded guideline section', met: 'met', not_met: 'not met',
+  not_documented: 'not documented', not_applicable: 'not applicable'};
+async function showCase(id){
+  const box = $('case'); box.textContent = 'loading ' + id + '...';
+  const resp = await fetch('cases/' + encodeURIComponent(id));
+  if (!resp.ok){ box.textContent = resp.status + ': ' + await resp.text(); return; }
+  const det = await resp.json(); box.textContent = '';
+  const h = el('h2', 'Case ' + det.case + ' '); const json = el('a', '(JSON)'); json.href = 'cases/' + encodeURIComponent(id);
+  h.appendChild(json); box.appendChild(h);
+  for (const item of det.items){
+    const sec = el('section'); sec.className = 'item'; sec.dataset.request = item.request;
+    sec.appendChild(el('h3', item.service));
+    const p = el('p'); p.appendChild(el('strong', 'Engine: ')); p.appendChild(el('span', WORDS[item.engine_decision] || item.engine_decision, 'engine'));
+    p.appendChild(el('strong', ' | reviewer: ')); p.appendChild(el('span', item.reviewer_decision || 'none', 'reviewer'));
+    sec.appendChild(p);
+    if (item.guideline) sec.appendChild(el('p', item.guideline.version_label + ', section "' + item.guideline.section_label + '"'));
+    else if (item.note) sec.appendChild(el('p', item.note));
+    if (item.criteria.length){
+      const t = el('table'); t.className = 'criteria'; const hr = t.createTHead().insertRow();
+      for (const c of ['#', 'criterion', 'status', 'why']) hr.appendChild(el('th', c));
+      const tb = t.createTBody();
+      for (const c of item.criteria){
+        const r = tb.insertRow(); r.insertCell().textContent = c.number; r.insertCell().textContent = c.label;
+        r.insertCell().appendChild(el('span', WORDS[c.status] || c.status, c.status)); r.insertCell().textContent = c.reasons.join(' ');
+      }
+      sec.appendChild(t);
+    }
+    sec.appendChild(el('pre', item.rationale));
+    box.appendChild(sec);
+  }
+  box.scrollIntoView();
 }
 $('form').addEventListener('submit', runQuery);
 loadExamples();
+loadCases();
 """
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>imr-kg SPARQL</title>
 <style>{style}</style></head>
 <body><h1>imr-kg SPARQL endpoint</h1>
-<p>Queries go to <code>/sparql</code> (SPARQL 1.1 Protocol). The library is at <code>/queries</code>,
-cases at <a href="cases">/cases</a>.</p>
+<p>Queries go to <code>/sparql</code> (SPARQL 1.1 Protocol; <a href="sparql">service description</a>).
+The library is at <a href="queries">/queries</a>, cases at <a href="cases">/cases</a>.</p>
 <form id="form"><p><label>Example: <select id="examples"><option value="">(choose a library query)</option></select></label></p>
+<p id="about"></p><div id="params"></div>
 <textarea id="query" name="query" spellcheck="false">SELECT ?g (COUNT(*) AS ?triples) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g ORDER BY ?g LIMIT 20</textarea>
 <p><button type="submit" id="run">Run</button><span id="status"></span></p></form>
 <div id="out"></div>
+<h2>Cases</h2><p>Each links to its determination (engine and reviewer, criterion by criterion).</p>
+<ul id="cases"></ul>
+<div id="case"></div>
 <script>{script}</script>
 </body></html>
 """
@@ -667,13 +824,33 @@ def create_router(service: SparqlService) -> APIRouter:
         expected = opts.allow_update_token.encode("utf-8")
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("utf-8"), expected)
 
+    def no_protocol_dataset(fields: Mapping[str, Any]) -> None:
+        for name in ("default-graph-uri", "named-graph-uri", "using-graph-uri", "using-named-graph-uri"):
+            if name in fields:
+                raise ServeError(400, f"'{name}' is not supported on this endpoint; name graphs in the query "
+                                 "(FROM, FROM NAMED or GRAPH)")
+
+    def describe(request: Request) -> Response:
+        media = parse_accept(request.headers.get("accept"), GRAPH_TYPES)
+        if media is None:
+            raise ServeError(400, "give exactly one 'query' parameter (without one, and accepting "
+                             + ", ".join(GRAPH_TYPES) + ", GET /sparql answers the service description)")
+        endpoint = str(request.url.replace(query="", fragment=""))
+        graph = service_description(endpoint, opts, union_default_graph=not isinstance(service.store, RemoteStore))
+        body = serialize_result(QueryResult(graph=graph), media)
+        ctype = media + ("; charset=utf-8" if media.startswith("text/") else "")
+        return Response(body, media_type=ctype, headers={"Vary": "Accept"})
+
     @router.get("/sparql")
     async def sparql_get(request: Request) -> Response:
         values = request.query_params.getlist("query")
         if "update" in request.query_params:
             raise ServeError(400, "updates must be sent with POST")
+        if not values:
+            return describe(request)
         if len(values) != 1 or not values[0].strip():
             raise ServeError(400, "give exactly one 'query' parameter")
+        no_protocol_dataset(request.query_params)
         return await answer(request, values[0])
 
     @router.post("/sparql")
@@ -684,8 +861,10 @@ def create_router(service: SparqlService) -> APIRouter:
             text_body = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ServeError(400, "the request body is not UTF-8") from None
+        no_protocol_dataset(request.query_params)
         if ctype == "application/x-www-form-urlencoded":
             fields = urllib.parse.parse_qs(text_body, keep_blank_values=True)
+            no_protocol_dataset(fields)
             queries, updates = fields.get("query", []), fields.get("update", [])
             if len(queries) + len(updates) != 1:
                 raise ServeError(400, "give exactly one 'query' or 'update' field")

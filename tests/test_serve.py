@@ -5,57 +5,28 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import RDF, RDFS, Graph, Namespace, URIRef
 
 from kg.query import run_query
 from kg.serve import create_app
-from kg.store import open_store
 
-from casepaths import corpus_case_graphs
+from casepaths import LoopbackServer as Server
+from casepaths import corpus_store
 
 CASE = "https://w3id.org/imr-kg/case/"
 TOKEN = "s3cret-token"
 ALLOWED = "https://audit.example"
 
 
-class Server:
-    """uvicorn serving ``app`` on a free loopback port in a daemon thread."""
-
-    def __init__(self, app) -> None:
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False, lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-
-
 @pytest.fixture(scope="module")
 def store():
-    s = open_store("memory")
-    s.ensure_guidelines()
-    for case_id, graphs in corpus_case_graphs().items():
-        s.put_case(case_id, graphs)
-    return s
+    return corpus_store()
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +268,76 @@ def test_no_case_text_in_logs_at_info(http, caplog):
     text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
     assert "/sparql" in text
     assert "radiculopathy" not in text and "cervical" not in text
+
+
+# -- service description -------------------------------------------------------------------
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+
+
+def _description(resp) -> tuple[Graph, URIRef]:
+    assert resp.status_code == 200, resp.text
+    fmt = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld"}[
+        resp.headers["content-type"].split(";")[0]]
+    g = Graph().parse(data=resp.text, format=fmt)
+    services = list(g.subjects(RDF.type, SD.Service))
+    assert len(services) == 1
+    return g, services[0]
+
+
+def test_service_description_without_a_query(http, server):
+    g, service = _description(http.get("/sparql"))
+    assert http.get("/sparql").headers["content-type"] == "text/turtle; charset=utf-8"
+    assert set(g.objects(service, SD.endpoint)) == {URIRef(server.url + "/sparql")}
+    # this server was given an update token, so it says it takes updates
+    assert set(g.objects(service, SD.supportedLanguage)) == {SD.SPARQL11Query, SD.SPARQL11Update}
+    assert set(g.objects(service, SD.resultFormat)) == {
+        FORMATS.SPARQL_Results_JSON, FORMATS.SPARQL_Results_XML, FORMATS.SPARQL_Results_CSV,
+        FORMATS.SPARQL_Results_TSV, FORMATS.Turtle, FORMATS["N-Triples"], FORMATS["JSON-LD"]}
+    assert set(g.objects(service, SD.feature)) == {SD.UnionDefaultGraph}  # no federation
+    dataset = g.value(service, SD.defaultDataset)
+    assert (dataset, RDF.type, SD.Dataset) in g
+    assert (g.value(dataset, SD.defaultGraph), RDF.type, SD.Graph) in g
+    named = list(g.objects(dataset, SD.namedGraph))
+    assert [g.value(n, SD.name) for n in named] == [URIRef("https://w3id.org/imr-kg/graph/guidelines")]
+    assert (named[0], RDF.type, SD.NamedGraph) in g
+    assert f"{CASE}{{case}}/graph/{{asserted|inferred|determination|reviewer}}" in str(g.value(dataset, RDFS.comment))
+    collections = {str(g.value(c, RDFS.comment)) for c in g.objects(service, SD.availableGraphs)
+                   if (c, RDF.type, SD.GraphCollection) in g}
+    assert collections == {f"{CASE}{{case}}/graph/{n}" for n in ("asserted", "inferred", "determination", "reviewer")}
+    # the graph patterns are real: the named graphs of a stored case follow them
+    rows = http.get("/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g {} } ORDER BY ?g"}).json()
+    names = {b["g"]["value"] for b in rows["results"]["bindings"]}
+    assert {f"{CASE}tpi-six/graph/{n}" for n in ("asserted", "inferred", "determination", "reviewer")} <= names
+
+
+def test_service_description_by_accept_and_read_only(store):
+    with Server(create_app(store)) as srv:
+        turtle = httpx.get(srv.url + "/sparql", headers={"Accept": "text/turtle"})
+        g, service = _description(turtle)
+        assert set(g.objects(service, SD.supportedLanguage)) == {SD.SPARQL11Query}  # read-only: no Update
+        nt = httpx.get(srv.url + "/sparql", headers={"Accept": "application/n-triples"})
+        assert nt.headers["content-type"] == "application/n-triples"
+        assert set(_description(nt)[0]) == set(g)
+        jsonld = httpx.get(srv.url + "/sparql", headers={"Accept": "text/csv;q=0.2, application/ld+json"})
+        assert len(_description(jsonld)[0]) == len(g)
+        # asking only for query results without a query is a client mistake, not a description
+        forgot = httpx.get(srv.url + "/sparql", headers={"Accept": "application/sparql-results+json"})
+        assert forgot.status_code == 400 and "service description" in forgot.text
+        assert httpx.get(srv.url + "/sparql", params={"query": ""}).status_code == 400
+    with Server(create_app(store, allow_federation=True)) as srv:
+        g, service = _description(httpx.get(srv.url + "/sparql"))
+        assert SD.BasicFederatedQuery in set(g.objects(service, SD.feature))
+
+
+def test_protocol_dataset_parameters_are_refused_not_ignored(http):
+    text = "ASK { ?s ?p ?o }"
+    graph = "https://w3id.org/imr-kg/graph/guidelines"
+    resp = http.get("/sparql", params={"query": text, "default-graph-uri": graph})
+    assert resp.status_code == 400 and "default-graph-uri" in resp.text
+    resp = http.post("/sparql", data={"query": text, "named-graph-uri": graph})
+    assert resp.status_code == 400 and "named-graph-uri" in resp.text
+    resp = http.post("/sparql?using-graph-uri=" + graph, content=UPDATE,
+                     headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"})
+    assert resp.status_code == 400
+    assert http.get("/sparql", params={"query": ASK_UPDATED}).json()["boolean"] is False
