@@ -64,6 +64,16 @@ need 'Authorization: Bearer <token>'), the query library at /queries, determinat
 and a query page at /.  SERVICE and LOAD are refused; queries stop at --query-timeout seconds.
 
 exit codes: 0 stopped cleanly, 2 bad option or store, 3 internal error"""
+_EPILOG_GUIDELINES = """examples:
+  imrkg guidelines
+  imrkg guidelines --format json --shapes my-sections/"""
+_EPILOG_CHECKLIST = """examples:
+  imrkg checklist trigger_point_injection --date 2016-09-01
+  imrkg checklist mri --region lumbar
+
+The list is generated from the shapes of the section in force on that date (default: today).
+
+exit codes: 0 a section applies, 1 none applies or none was in force, 2 bad input"""
 _STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
                "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
 _LETTER_SUFFIXES = (".pdf", ".txt")
@@ -125,6 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--param", metavar="NAME=VALUE", action="append", default=[], help="a parameter (repeatable)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     q.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    gl = sub.add_parser("guidelines", help="list the encoded guidelines, versions, sections and criteria",
+                        description="List every encoded guideline section with its versions (dates in force and "
+                                    "their source) and criteria.",
+                        epilog=_EPILOG_GUIDELINES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    gl.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    gl.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections)")
+    ck = sub.add_parser("checklist", help="what the record must document for a request to meet its guideline",
+                        description="Print the documentation a treating physician must put in the record for a "
+                                    "request of SERVICE_KIND to meet the guideline section in force.",
+                        epilog=_EPILOG_CHECKLIST, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ck.add_argument("service_kind", metavar="SERVICE_KIND", help="a service kind of the case-file format")
+    ck.add_argument("--date", help="review date, YYYY-MM-DD (default: today)")
+    ck.add_argument("--region", help="body region (some sections apply to one region)")
+    ck.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections)")
     sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 protocol, with a query page",
                         description="Run the SPARQL 1.1 endpoint and web page over the store.",
                         epilog=_EPILOG_SERVE, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -292,6 +316,50 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _guidelines(args: argparse.Namespace) -> int:
+    import json
+
+    from kg.guidelines import catalogue
+    from kg.validate import load_shapes
+
+    sections = catalogue(load_shapes(args.shapes) if args.shapes else None)
+    if args.format == "json":
+        doc = [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to,
+                "versions": [{"version": v.iri, "label": v.label, "guideline": v.guideline,
+                              "effective_from": v.effective_from and v.effective_from.isoformat(),
+                              "effective_until": v.effective_until and v.effective_until.isoformat(),
+                              "dates_verified": v.verified, "dates_source": v.source} for v in s.versions],
+                "criteria": [{"number": c.number, "criterion": c.iri, "label": c.label, "statement": c.statement,
+                              "role": c.role, "silence_policy": c.silence_policy} for c in s.criteria]}
+               for s in sections]
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    for s in sections:
+        versions = "; ".join(f"{v.label} {v.effective_from or '?'}..{v.effective_until or ''}"
+                             f"{'' if v.verified else ' (dates unverified)'}" for v in s.versions)
+        sys.stdout.write(f"{s.label}  [{s.iri}]\n  versions: {versions}\n")
+        for c in s.criteria:
+            role = " (indication)" if c.role == "indication" else ""
+            sys.stdout.write(f"  {c.number}. {c.label}{role}\n")
+    return 0
+
+
+def _checklist(args: argparse.Namespace) -> int:
+    import datetime
+
+    from kg.guidelines import checklist
+    from kg.validate import load_shapes
+
+    try:
+        day = datetime.date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        raise InputError(f"'{args.date}' is not a date", source="--date", hint="write YYYY-MM-DD") from None
+    result = checklist(args.service_kind, day=day, region=args.region,
+                       shapes=load_shapes(args.shapes) if args.shapes else None)
+    sys.stdout.write(result.render())
+    return 0 if result.section is not None else 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     import os
 
@@ -323,9 +391,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handler = {"determine": _determine, "validate": _validate, "ingest": _ingest, "eval": _eval,
-               "queries": _queries, "query": _query, "serve": _serve}[args.command]
+               "queries": _queries, "query": _query, "serve": _serve, "guidelines": _guidelines,
+               "checklist": _checklist}[args.command]
     try:
         return handler(args)
+    except BrokenPipeError:  # the reader (e.g. `head`) went away: not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except InputError as exc:
         print(f"imrkg: error: {exc}", file=sys.stderr)
         return 2

@@ -75,18 +75,36 @@ def rationale_text(item: RequestDetermination) -> str:
         for e in a.evidence:
             mark = "decisive: " if e.decisive else ""
             lines.append(f"  - {mark}{_evidence_line(e)}")
-    failing = [a for a in item.assessments if a.status in ("not_met", "not_documented")]
+    required = [a for a in item.assessments if a.role == "required"]
+    indications = [a for a in item.assessments if a.role == "indication" and a.status != "not_applicable"]
+    failing = [a for a in required if a.status in ("not_met", "not_documented")]
     if item.conclusion == "medically_necessary":
-        lines.append("Conclusion: every applicable criterion is met. The request is medically necessary.")
-    else:
-        not_met = [a for a in failing if a.status == "not_met"]
-        silent = [a for a in failing if a.status == "not_documented"]
-        why = []
-        if not_met:
-            why.append(f"{_numbers(not_met)} {'is' if len(not_met) == 1 else 'are'} not met")
-        if silent:
-            why.append(f"{_numbers(silent)} {'is' if len(silent) == 1 else 'are'} not documented")
-        lines.append(f"Conclusion: {' and '.join(why)}. The request is not medically necessary.")
+        met = "every applicable criterion is met" if not indications else (
+            "every required criterion is met, and so is indication " +
+            _numbers([a for a in indications if a.status == "met"]).removeprefix("criterion ").removeprefix("criteria "))
+        lines.append(f"Conclusion: {met}. The request is medically necessary.")
+        return "\n".join(lines)
+    not_met = [a for a in failing if a.status == "not_met"]
+    silent = [a for a in failing if a.status == "not_documented"]
+    why = []
+    if not_met:
+        why.append(f"{_numbers(not_met)} {'is' if len(not_met) == 1 else 'are'} not met")
+    if silent:
+        why.append(f"{_numbers(silent)} {'is' if len(silent) == 1 else 'are'} not documented")
+    missing_indication = indications and not any(a.status == "met" for a in indications)
+    if missing_indication:
+        why.append(f"none of the indications ({_numbers(indications)}) is documented")
+    lines.append(f"Conclusion: {' and '.join(why)}. The request is not medically necessary.")
+    lines.append("What would change the outcome:")
+    for a in silent:
+        lines.append(f"  - document criterion {a.number}: {a.statement}")
+    if missing_indication:
+        for a in indications:
+            if a.status == "not_documented":
+                lines.append(f"  - or document indication {a.number}: {a.statement}")
+    for a in not_met:
+        lines.append(f"  - criterion {a.number} is contradicted by the record; more documentation would not "
+                     f"change it, only different clinical facts: {a.statement}")
     return "\n".join(lines)
 
 

@@ -96,9 +96,14 @@ def test_seed_json_rationale_names_each_criterion_with_status_and_quote(seed):
         assert f"Criterion {n} (" in item["rationale"]
     assert "Criterion 4 (No radiculopathy): NOT MET." in item["rationale"]
     assert '"There is decreased sensation at the C3 and C4 dermatomes bilaterally."' in item["rationale"]
-    assert item["rationale"].endswith(
-        "Conclusion: criterion 4 is not met and criteria 1, 3, 5 and 8 are not documented. "
-        "The request is not medically necessary.")
+    conclusion = ("Conclusion: criterion 4 is not met and criteria 1, 3, 5 and 8 are not documented. "
+                  "The request is not medically necessary.\nWhat would change the outcome:\n")
+    assert conclusion in item["rationale"]
+    tail = item["rationale"].split(conclusion)[1].splitlines()
+    assert [line.split(":")[0] for line in tail] == [
+        "  - document criterion 1", "  - document criterion 3", "  - document criterion 5",
+        "  - document criterion 8", "  - criterion 4 is contradicted by the record; more documentation would not "
+        "change it, only different clinical facts"]
 
 
 # --- the all-met case and one failure per criterion ----------------------------------
