@@ -19,8 +19,10 @@ from kg.errors import InputError, KgError
 
 __all__ = ["main", "build_parser"]
 
-_EPILOG_DETERMINE = """example:
+_EPILOG_DETERMINE = """examples:
   imrkg determine examples/seed-trigger-point-2015.yaml --format json
+  imrkg determine ../shared/letters/CM16-0213037.pdf
+  imrkg determine --all --workers 2          (every case in the store; resumable)
 
 exit codes: 0 medically necessary, 1 not medically necessary (or not covered), 2 bad input, 3 internal error"""
 _EPILOG_VALIDATE = """example:
@@ -94,8 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Reason over a case, validate it against the guideline shapes and write the "
                                      "determination with its rationale.",
                          epilog=_EPILOG_DETERMINE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    det.add_argument("case", metavar="CASE_FILE",
-                     help="a case file (.yaml, .yml or .json) or a determination letter (.pdf or .txt)")
+    det.add_argument("case", metavar="CASE_FILE", nargs="?",
+                     help="a case file (.yaml, .yml, .json) or a letter (.pdf, .txt); or use --all")
+    det.add_argument("--all", action="store_true",
+                     help="determine every case in the store (skips cases already determined with this "
+                          "engine and these shapes; --force redoes them)")
+    det.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --all (default 1)")
+    det.add_argument("--force", action="store_true", help="with --all: redo cases already determined")
+    det.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    det.add_argument("--quiet", action="store_true", help="no progress on stderr")
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     det.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections), used with the packaged ones")
     val = sub.add_parser("validate", help="the standard SHACL validation report of a case",
@@ -170,14 +179,22 @@ def _open_store(location: str | None):  # -> kg.store.Store
 
 
 def _progress(label: str):  # -> Callable[[int, int, str], None]
-    """A progress indicator on stderr: one updating line, finished with a newline."""
+    """A progress indicator on stderr: one updating line with rate and ETA, finished with a newline."""
+    import time
+
+    start = time.monotonic()
 
     def show(done: int, total: int, name: str) -> None:
         width = 30
         filled = int(width * done / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
+        elapsed = time.monotonic() - start
+        eta = ""
+        if 0 < done < total and elapsed > 0:
+            left = elapsed / done * (total - done)
+            eta = f" ETA {int(left // 60)}:{int(left % 60):02d}"
         end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{label} [{bar}] {done}/{total} {name[:40]:40}{end}")
+        sys.stderr.write(f"\r{label} [{bar}] {done}/{total}{eta} {name[:32]:32}{end}")
         sys.stderr.flush()
 
     return show
@@ -188,6 +205,22 @@ def _is_letter(path: str) -> bool:
 
 
 def _determine(args: argparse.Namespace) -> int:
+    if args.all:
+        if args.case:
+            raise InputError("give a case file or --all, not both", source="imrkg determine")
+        from kg.pipeline import determine_all
+
+        with _open_store(args.store) as store:
+            summary = determine_all(store, workers=max(1, args.workers), shapes_dir=args.shapes, force=args.force,
+                                    progress=None if args.quiet else _progress("imrkg determine"))
+            where = store.location
+        for cid, why in summary.failed:
+            print(f"imrkg: error: case {cid}: {why}", file=sys.stderr)
+        print(f"imrkg determine: {len(summary.determined)} determined, {len(summary.skipped)} already up to date, "
+              f"{len(summary.failed)} failed ({where})", file=sys.stderr)
+        return 3 if summary.failed else 0
+    if not args.case:
+        raise InputError("give a case file or a letter, or --all", source="imrkg determine")
     from kg.casefile import load_case_file
     from kg.determine import determine_case
     from kg.rationale import render

@@ -26,7 +26,7 @@ from kg.graph import KG, OA, PROV, CaseGraph, bind_prefixes, build_case_graph
 from kg.validate import Shapes, ShapeResult, ValidationOutcome, default_shapes, validate
 
 __all__ = ["STATUS_NAMES", "Quote", "EvidenceItem", "CriterionAssessment", "GuidelineUse",
-           "RequestDetermination", "CaseDetermination", "determine_case", "determination_graph",
+           "RequestDetermination", "CaseDetermination", "determine_case", "determination_graph", "determination_stamp",
            "engine_version"]
 
 STATUS_NAMES = {KG.Met: "met", KG.NotMet: "not_met", KG.NotDocumented: "not_documented",
@@ -122,6 +122,7 @@ class CaseDetermination:
     engine_version: str
     items: tuple[RequestDetermination, ...]
     inferred: Graph = field(default_factory=Graph, repr=False, compare=False)
+    shapes_digest: str = ""
 
     @property
     def medically_necessary(self) -> bool:
@@ -159,7 +160,13 @@ def determine_case(case: CaseData | CaseGraph, *, shapes: Shapes | None = None) 
         ctx = _Context(cg, inferred, data, shapes, validate(data, shapes))
         items = tuple(ctx.request(r) for r in requests)
     return CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version=engine_version(), items=items,
-                             inferred=inferred)
+                             inferred=inferred, shapes_digest=shapes.digest)
+
+
+def determination_stamp(det: CaseDetermination) -> str:
+    """What a stored determination was made with: engine version and shapes digest.
+    A batch re-run skips cases whose stamp is unchanged."""
+    return f"{det.engine_version} {det.shapes_digest}"
 
 
 
@@ -340,6 +347,7 @@ _CONCLUSION_IRI = {v: k for k, v in CONCLUSION_NAMES.items()}
 def determination_graph(det: CaseDetermination, *, rationales: dict[str, str] | None = None) -> Graph:
     """The determination as RDF (for the case's ``graph/determination``), with stable IRIs."""
     g = bind_prefixes(Graph())
+    g.add((URIRef(det.case), KG.determinedWith, Literal(determination_stamp(det))))
     for item in det.items:
         d = URIRef(f"{item.request}/determination")
         g.add((d, RDF.type, KG.Determination))

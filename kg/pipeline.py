@@ -19,7 +19,7 @@ from kg.graph import KG, CaseGraph, build_case_graph
 from kg.store import Store, case_graphs
 
 __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "input_files", "read_input", "letter_case_graph",
-           "IngestSummary", "ingest"]
+           "IngestSummary", "ingest", "BatchSummary", "determine_all"]
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 LETTER_SUFFIXES = (".pdf", ".txt")
@@ -120,3 +120,119 @@ def ingest(paths: Sequence[str | Path], store: Store, *, progress: Progress | No
     if progress:
         progress(len(files), len(files), "")
     return IngestSummary(cases=tuple(cases), errors=tuple(errors))
+
+
+# ---------------------------------------------------------------------------
+# Batch determination of every stored case
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchSummary:
+    """What :func:`determine_all` did."""
+
+    determined: tuple[str, ...]
+    skipped: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]  # (case id, reason)
+
+
+_WORKER_SHAPES: object = None
+
+
+def _worker_init(shapes_dir: str | None) -> None:
+    """Load shapes and ontology once per worker process."""
+    global _WORKER_SHAPES
+    from kg.reason import default_rules
+    from kg.validate import load_shapes
+
+    _WORKER_SHAPES = load_shapes(shapes_dir) if shapes_dir else None
+    default_rules()
+
+
+def _determine_one(case_id: str, asserted_nt: str, reviewer_nt: str) -> tuple[str, dict[str, str] | str]:
+    """Worker: determine one case from its N-Triples; return its graphs as N-Triples, or an error text."""
+    from rdflib import Graph
+
+    from kg.determine import determine_case
+    from kg.graph import case_iri
+    from kg.validate import Shapes
+
+    try:
+        asserted = Graph().parse(data=asserted_nt, format="nt") if asserted_nt else Graph()
+        reviewer = Graph().parse(data=reviewer_nt, format="nt") if reviewer_nt else Graph()
+        cg = CaseGraph(case_id=case_id, iri=case_iri(case_id), asserted=asserted, reviewer=reviewer)
+        shapes = _WORKER_SHAPES if isinstance(_WORKER_SHAPES, Shapes) else None
+        graphs = case_graphs(cg, determine_case(cg, shapes=shapes))
+        return case_id, {n: g.serialize(format="nt") for n, g in graphs.items()}
+    except Exception as exc:  # noqa: BLE001 - reported per case, the batch goes on
+        return case_id, f"{type(exc).__name__}: {exc}"
+
+
+def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = None, force: bool = False,
+                  progress: Progress | None = None) -> BatchSummary:
+    """Determine every case in the store, in parallel, writing each result as it comes.
+
+    A case whose stored determination was made with the same engine version and
+    shapes is skipped (unless ``force``), so an interrupted run resumes where it
+    stopped.  At most ``2 * workers`` cases are in flight, so memory grows with
+    the number of workers, not with the number of cases.  Each case is written
+    in one update (all of its graphs or none).
+    """
+    import concurrent.futures as cf
+    from collections import deque
+
+    from rdflib import Graph
+
+    from kg.determine import engine_version
+    from kg.graph import case_iri
+    from kg.validate import default_shapes, load_shapes
+
+    shapes = load_shapes(shapes_dir) if shapes_dir else default_shapes()
+    stamp = f"{engine_version()} {shapes.digest}"
+    ids = store.case_ids()
+    done_rows = store.query(
+        "SELECT ?case ?stamp WHERE { GRAPH ?g { ?case <https://w3id.org/imr-kg/ont#determinedWith> ?stamp } }")
+    stamped = {str(r[0]): str(r[1]) for r in done_rows.rows}
+    todo, skipped = [], []
+    for cid in ids:
+        (skipped if not force and stamped.get(str(case_iri(cid))) == stamp else todo).append(cid)
+    determined: list[str] = []
+    failed: list[tuple[str, str]] = []
+
+    def payload(cid: str) -> tuple[str, str, str]:
+        return (cid, store.case_graph(cid, "asserted").serialize(format="nt"),
+                store.case_graph(cid, "reviewer").serialize(format="nt"))
+
+    def finish(cid: str, result: dict[str, str] | str) -> None:
+        if isinstance(result, str):
+            failed.append((cid, result))
+            return
+        store.put_case(cid, {n: Graph().parse(data=text, format="nt") if text.strip() else Graph()
+                             for n, text in result.items()})
+        determined.append(cid)
+
+    total = len(todo)
+    if workers <= 1:
+        _worker_init(shapes_dir)
+        for i, cid in enumerate(todo):
+            if progress:
+                progress(i, total, cid)
+            finish(*_determine_one(*payload(cid)))
+    else:
+        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(shapes_dir,)) as pool:
+            pending: deque = deque()
+            queue = iter(todo)
+            count = 0
+            for cid in queue:
+                pending.append(pool.submit(_determine_one, *payload(cid)))
+                if len(pending) >= 2 * workers:
+                    finish(*pending.popleft().result())
+                    count += 1
+                    if progress:
+                        progress(count, total, "")
+            while pending:
+                finish(*pending.popleft().result())
+                count += 1
+                if progress:
+                    progress(count, total, "")
+    if progress:
+        progress(total, total, "")
+    return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))

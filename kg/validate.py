@@ -60,6 +60,7 @@ class Shapes:
     graph: Graph
     source: str
     working: Graph = field(default_factory=Graph, repr=False, compare=False)
+    digest: str = ""  # sha256 of the shapes files' names and bytes: which rules decided
 
     def __post_init__(self) -> None:
         # pySHACL adds a few RDFS axioms to the shapes graph it is given; it gets a
@@ -109,12 +110,16 @@ def default_shapes() -> Shapes:
 
 
 def _load(files: list[Path], source: str) -> Shapes:
+    import hashlib
+
     g = Graph()
+    digest = hashlib.sha256()
     for path in files:
         parse_turtle(path, g)
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     if not any(g.subjects(RDF.type, SH.NodeShape)):
         raise ShapesError(f"{source}: no sh:NodeShape found")
-    return Shapes(graph=g, source=source)
+    return Shapes(graph=g, source=source, digest=digest.hexdigest())
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,25 @@ def test_bad_sparql_file_names_the_position(tmp_path, capsys):
 def test_unreachable_remote_store_exits_2(capsys):
     assert main(["query", "decisions-by-month", "--store", "http://127.0.0.1:9/sparql"]) == 2
     assert "cannot reach http://127.0.0.1:9/sparql" in capsys.readouterr().err
+
+
+def test_determine_all_skips_up_to_date_cases_and_redoes_on_force(tmp_path, capsys):
+    from kg.pipeline import determine_all
+
+    store = open_store(tmp_path / "s")
+    ingest([EXAMPLES], store)
+    count = store.count()
+    first = determine_all(store, workers=2)
+    assert first.determined == () and first.skipped == ("seed-tpi-2015", "tpi-repeat-met")
+    # a stale stamp (another engine or shapes) makes the case due again
+    store.update('DELETE WHERE { GRAPH ?g { <https://w3id.org/imr-kg/case/tpi-repeat-met/> '
+                 '<https://w3id.org/imr-kg/ont#determinedWith> ?s } }')
+    again = determine_all(store, workers=2)
+    assert again.determined == ("tpi-repeat-met",) and again.skipped == ("seed-tpi-2015",)
+    forced = determine_all(store, workers=1, force=True)
+    assert sorted(forced.determined) == ["seed-tpi-2015", "tpi-repeat-met"] and forced.failed == ()
+    assert store.count() == count  # replaced, never duplicated
+    store.close()
+    assert main(["determine", "--all", "--store", str(tmp_path / "s"), "--workers", "2", "--quiet"]) == 0
+    assert "0 determined, 2 already up to date, 0 failed" in capsys.readouterr().err
+    assert main(["determine", "--store", str(tmp_path / "s")]) == 2
