@@ -76,6 +76,12 @@ _EPILOG_CHECKLIST = """examples:
 The list is generated from the shapes of the section in force on that date (default: today).
 
 exit codes: 0 a section applies, 1 none applies or none was in force, 2 bad input"""
+_EPILOG_SYNTH = """examples:
+  imrkg synth --cases 1000 --seed 7 --determine     (load and determine 1,000 synthetic cases)
+  imrkg synth --stats-from ../shared/letters -o stats.json   (recount the letters' statistics)
+
+Synthetic cases follow the distributions counted from the real letters (kept in the package as
+letter_stats.json); their ids start with 'synthetic-' and their titles say so."""
 _STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
                "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
 _LETTER_SUFFIXES = (".pdf", ".txt")
@@ -158,6 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--date", help="review date, YYYY-MM-DD (default: today)")
     ck.add_argument("--region", help="body region (some sections apply to one region)")
     ck.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections)")
+    sy = sub.add_parser("synth", help="load synthetic cases drawn from the real letters' statistics",
+                        description="Generate synthetic cases whose distributions follow the real letters, "
+                                    "and load them into the store (or recount the statistics).",
+                        epilog=_EPILOG_SYNTH, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sy.add_argument("--cases", type=int, default=0, metavar="N", help="how many cases to load")
+    sy.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same cases)")
+    sy.add_argument("--stats", metavar="FILE", help="statistics to draw from (default: the packaged ones)")
+    sy.add_argument("--stats-from", metavar="LETTERS_DIR", help="count the statistics of a folder of letters")
+    sy.add_argument("-o", "--output", metavar="FILE", help="with --stats-from: where to write them (default stdout)")
+    sy.add_argument("--determine", action="store_true", help="determine the loaded cases (see determine --all)")
+    sy.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --determine")
+    sy.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    sy.add_argument("--quiet", action="store_true", help="no progress on stderr")
     sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 protocol, with a query page",
                         description="Run the SPARQL 1.1 endpoint and web page over the store.",
                         epilog=_EPILOG_SERVE, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -393,6 +412,41 @@ def _checklist(args: argparse.Namespace) -> int:
     return 0 if result.section is not None else 1
 
 
+def _synth(args: argparse.Namespace) -> int:
+    import json
+
+    from kg import synth
+
+    if args.stats_from:
+        stats = synth.letter_statistics(args.stats_from, progress=None if args.quiet else _progress("imrkg synth"))
+        text = json.dumps(stats, indent=1, sort_keys=True) + "\n"
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.cases <= 0:
+        raise InputError("give --cases N (N > 0) or --stats-from DIR", source="imrkg synth")
+    try:
+        stats = synth.load_statistics(args.stats) if args.stats else None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read statistics: {exc}", source=args.stats) from None
+    with _open_store(args.store) as store:
+        store.ensure_guidelines()
+        n = synth.load_synthetic(store, args.cases, seed=args.seed, stats=stats,
+                                 progress=None if args.quiet else _progress("imrkg synth"))
+        print(f"imrkg synth: {n} synthetic case(s) loaded into {store.location}", file=sys.stderr)
+        if args.determine:
+            from kg.pipeline import determine_all
+
+            summary = determine_all(store, workers=max(1, args.workers),
+                                    progress=None if args.quiet else _progress("imrkg determine"))
+            print(f"imrkg synth: {len(summary.determined)} determined, {len(summary.failed)} failed", file=sys.stderr)
+            if summary.failed:
+                return 3
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import os
 
@@ -425,7 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler = {"determine": _determine, "validate": _validate, "ingest": _ingest, "eval": _eval,
                "queries": _queries, "query": _query, "serve": _serve, "guidelines": _guidelines,
-               "checklist": _checklist}[args.command]
+               "checklist": _checklist, "synth": _synth}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:  # the reader (e.g. `head`) went away: not an error of ours

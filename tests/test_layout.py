@@ -10,7 +10,7 @@ import zipfile
 from casepaths import ROOT
 
 ORDER = ["errors", "resources", "casefile", "letter", "extract", "extract_imaging", "extract_therapy", "extract_medication", "extract_procedures", "graph", "reason", "validate", "guidelines", "determine",
-         "rationale", "store", "pipeline", "query", "evaluate", "serve", "visualize", "cli"]
+         "rationale", "store", "pipeline", "synth", "query", "evaluate", "serve", "visualize", "cli"]
 
 
 def test_modules_import_only_earlier_stages():
