@@ -489,8 +489,15 @@ def load_case_file(path: str | Path) -> CaseData:
         raise CaseFileError(f"not valid YAML/JSON: {problem}", source=name, line=line,
                             hint="check indentation, colons and quotes on that line") from None
     except yaml.YAMLError as exc:
-        raise CaseFileError(f"not valid YAML/JSON: {exc}", source=name) from None
-    return parse_case(data, source=name, base_dir=path.parent)
+        raise CaseFileError(f"not valid YAML/JSON: {_short(exc)}", source=name) from None
+    except RecursionError:
+        raise CaseFileError("the file is nested too deeply", source=name) from None
+    except ValueError as exc:  # impossible dates, integers too long to convert
+        raise CaseFileError(f"a value cannot be read: {_short(exc)}", source=name) from None
+    try:
+        return parse_case(data, source=name, base_dir=path.parent)
+    except RecursionError:
+        raise CaseFileError("the file is nested too deeply", source=name) from None
 
 
 def parse_case(data: Any, *, source: str = "<case>", base_dir: Path | None = None) -> CaseData:
@@ -545,6 +552,11 @@ class _CaseReader:
         if isinstance(value, (dict, list)):
             raise self.fail("expected text", f"{where}.{key}", _line_of(m, key))
         value = str(value).strip()
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.fail("holds an escape that is not a character (such as \\uD800)", f"{where}.{key}",
+                            _line_of(m, key)) from None
         if required and not value:
             raise self.fail(f"'{key}' is empty", f"{where}.{key}", _line_of(m, key))
         return value or None
@@ -554,7 +566,7 @@ class _CaseReader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"expected a whole number, found {value!r}", f"{where}.{key}", _line_of(m, key))
+            raise self.fail(f"expected a whole number, found {_brief(value)}", f"{where}.{key}", _line_of(m, key))
         if not minimum <= value <= maximum:
             raise self.fail(f"{value} is out of range ({minimum} to {maximum})", f"{where}.{key}", _line_of(m, key))
         return value
@@ -564,7 +576,7 @@ class _CaseReader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"expected a number, found {value!r}", f"{where}.{key}", _line_of(m, key))
+            raise self.fail(f"expected a number, found {_brief(value)}", f"{where}.{key}", _line_of(m, key))
         if not minimum <= value <= maximum:
             raise self.fail(f"{value} is out of range ({minimum:g} to {maximum:g})", f"{where}.{key}", _line_of(m, key))
         return float(value)
@@ -577,6 +589,8 @@ class _CaseReader:
             return value.date()
         if isinstance(value, _dt.date):
             return value
+        if isinstance(value, (dict, list)):
+            raise self.fail("expected a date", f"{where}.{key}", _line_of(m, key), hint="write dates as YYYY-MM-DD")
         text = str(value).strip()
         for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y"):
             try:
@@ -605,7 +619,7 @@ class _CaseReader:
         out = []
         for i, item in enumerate(items):
             if not isinstance(item, str) or item not in options:
-                raise self.fail(f"'{item}' is not a known {key}", f"{where}.{key}[{i}]", _line_of(m, key),
+                raise self.fail(f"{_brief(item)} is not a known {key}", f"{where}.{key}[{i}]", _line_of(m, key),
                                 hint="use one of: " + ", ".join(options))
             out.append(item)
         return tuple(out)
@@ -710,7 +724,7 @@ class _CaseReader:
                 path = self.base_dir / path
             try:
                 text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
                 raise self.fail(f"cannot read document file '{rel}': {getattr(exc, 'strerror', None) or exc}",
                                 f"{where}.path", _line_of(m, "path"),
                                 hint="give a path relative to the case file, or leave 'path' out") from None
@@ -816,6 +830,20 @@ class _CaseReader:
                        strength=self.text(m, "strength", where), levels=self.integer(m, "levels", where, maximum=10),
                        days=self.days(m, where), ur=ur, imr=imr,
                        evidence=self.evidence(m, where))
+
+
+def _brief(value: Any) -> str:
+    """A short, safe rendering of a bad value for an error message."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring, r.maxlist, r.maxlevel, r.maxother, r.maxlong = 60, 4, 2, 60, 40
+    return r.repr(value)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def _line_of(m: Any, key: str) -> int | None:

@@ -11,6 +11,7 @@ written, 2 bad input, 3 internal error; ``queries`` and ``query`` 0 answered,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -82,6 +83,17 @@ _EPILOG_SYNTH = """examples:
 
 Synthetic cases follow the distributions counted from the real letters (kept in the package as
 letter_stats.json); their ids start with 'synthetic-' and their titles say so."""
+_EPILOG_AUDIT = """examples:
+  imrkg audit examples/seed-trigger-point-2015.yaml -o seed.html     (a case file or a letter)
+  imrkg audit CM16-0248698 -o audit.svg                              (a case in the store, by id)
+  imrkg audit ../shared/letters/CM16-0248698.pdf -o audit.png
+
+The output kind follows the suffix: .html (interactive, self-contained), .svg, .png, .graphml."""
+_EPILOG_REPORT = """example:
+  imrkg report -o report.html
+
+The corpus report over the store: decisions by service kind, section and month, uphold and
+overturn rates, engine-versus-reviewer agreement, the criteria most often failing, links to audits."""
 _STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
                "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
 _LETTER_SUFFIXES = (".pdf", ".txt")
@@ -177,6 +189,19 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --determine")
     sy.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     sy.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    au = sub.add_parser("audit", help="the evidence graph of one determination, as a page or a picture",
+                        description="Draw how a determination follows from the record: every criterion with its "
+                                    "status, the facts behind it and their source quotes.",
+                        epilog=_EPILOG_AUDIT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    au.add_argument("case", metavar="CASE", help="a case file, a letter, or the id of a case in the store")
+    au.add_argument("-o", "--output", metavar="FILE", required=True, help="FILE.html, .svg, .png or .graphml")
+    au.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    rp = sub.add_parser("report", help="the corpus report over the store (HTML with charts)",
+                        description="Write the corpus report: decisions, agreement with the reviewers, criteria.",
+                        epilog=_EPILOG_REPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rp.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    rp.add_argument("--audits", metavar="DIR", help="also write every case's audit page into DIR (linked from the report)")
+    rp.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 protocol, with a query page",
                         description="Run the SPARQL 1.1 endpoint and web page over the store.",
                         epilog=_EPILOG_SERVE, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -315,7 +340,10 @@ def _ingest(args: argparse.Namespace) -> int:
     result = ingest(args.letters, dataset=existing, progress=None if args.quiet else _progress("imrkg ingest"))
     for err in result.errors:
         print(f"imrkg: error: {err}", file=sys.stderr)
-    text = write_dataset(result.dataset, args.output)
+    try:
+        text = write_dataset(result.dataset, args.output)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", source=args.output) from None
     if not args.output:
         sys.stdout.write(text)
     done = f"{len(result.cases)} case(s) ingested"
@@ -331,7 +359,10 @@ def _eval(args: argparse.Namespace) -> int:
     report = evaluate(args.letters_dir, args.labels, progress=None if args.quiet else _progress("imrkg eval"))
     sys.stdout.write(render_report(report))
     if args.output:
-        Path(args.output).write_text(report.to_json(), encoding="utf-8")
+        try:
+            Path(args.output).write_text(report.to_json(), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}", source=args.output) from None
     return 0
 
 
@@ -447,14 +478,84 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from kg import visualize
+
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in (".html", ".svg", ".png", ".graphml"):
+        raise InputError(f"cannot tell what to write from '{suffix or args.output}'", source=args.output,
+                         hint="end the file name with .html, .svg, .png or .graphml")
+    path = Path(args.case)
+    if path.suffix.lower() in (".yaml", ".yml", ".json", ".pdf", ".txt") or path.exists():
+        from kg.pipeline import read_input
+
+        sources: tuple = (read_input(path), None)
+        store = None
+    else:
+        store = _open_store(args.store)
+        if args.case not in store.case_ids():
+            store.close()
+            raise InputError(f"no case '{args.case}' in the store {store.location}", source=args.case,
+                             hint="give a case file or a letter, or ingest it first")
+        sources = (store, args.case)
+    try:
+        if suffix == ".html":
+            Path(args.output).write_text(visualize.audit_html(*sources), encoding="utf-8")
+        elif suffix == ".svg":
+            Path(args.output).write_text(visualize.audit_svg(*sources), encoding="utf-8")
+        elif suffix == ".png":
+            Path(args.output).write_bytes(visualize.audit_png(*sources))
+        else:
+            visualize.write_graphml(sources[0], args.output, case_id=sources[1])
+    finally:
+        if store is not None:
+            store.close()
+    print(f"imrkg audit: wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from kg import visualize
+
+    with _open_store(args.store) as store:
+        href = "{case}.html"
+        if args.audits:
+            folder = Path(args.audits)
+            folder.mkdir(parents=True, exist_ok=True)
+            rel = os.path.relpath(folder, Path(args.output).resolve().parent)
+            href = f"{Path(rel).as_posix()}/{{case}}.html"
+            for cid in store.case_ids():
+                (folder / f"{cid}.html").write_text(visualize.audit_html(store, cid), encoding="utf-8")
+        Path(args.output).write_text(visualize.report_html(store, audit_href=href), encoding="utf-8")
+    print(f"imrkg report: wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import os
 
-    from kg.serve import run
+    import math
+    import socket
 
+    from kg.serve import run
+    from kg.visualize import add_audit_routes
+
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"port {args.port} is out of range (0 to 65535)", source="--port")
+    if args.max_concurrency < 1 or args.result_limit < 1:
+        raise InputError("--max-concurrency and --result-limit must be at least 1", source="imrkg serve")
+    if not (math.isfinite(args.query_timeout) and args.query_timeout > 0):
+        raise InputError("--query-timeout must be a positive number of seconds", source="--query-timeout")
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((args.host, args.port))
+    except OSError as exc:
+        raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", source="imrkg serve",
+                         hint="choose another --port or --host") from None
     store = _open_store(args.store)
     try:
-        run(store, host=args.host, port=args.port, query_timeout=args.query_timeout,
+        run(store, host=args.host, port=args.port, extend=lambda app: add_audit_routes(app, store), query_timeout=args.query_timeout,
             result_limit=args.result_limit, max_concurrency=args.max_concurrency,
             cors_origins=tuple(args.cors_origin), allow_update_token=os.environ.get("IMRKG_UPDATE_TOKEN") or None)
     finally:
@@ -475,11 +576,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"imr-kg {engine_version()}")
         return 0
     if args.command is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return 2
     handler = {"determine": _determine, "validate": _validate, "ingest": _ingest, "eval": _eval,
                "queries": _queries, "query": _query, "serve": _serve, "guidelines": _guidelines,
-               "checklist": _checklist, "synth": _synth}[args.command]
+               "checklist": _checklist, "synth": _synth, "audit": _audit, "report": _report}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:  # the reader (e.g. `head`) went away: not an error of ours

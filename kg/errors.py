@@ -74,8 +74,8 @@ class RdfSyntaxError(InputError):
     """RDF (Turtle and friends) that does not parse."""
 
 
-class ShapesError(KgError):
-    """Shapes that are inconsistent with the catalogue rules (missing number, message ...)."""
+class ShapesError(InputError):
+    """Shapes that cannot be used (no shapes in the folder, missing number, message ...)."""
 
 
 class ReasoningError(KgError):

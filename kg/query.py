@@ -110,6 +110,10 @@ def bind_parameters(query: LibraryQuery, raw: Mapping[str, str]) -> dict[str, No
     declared = {p.name: p for p in query.parameters}
     out: dict[str, Node] = {}
     for name, value in raw.items():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("the value is not UTF-8 text", source=query.name, field=name) from None
         if name not in declared:
             raise InputError(f"unknown parameter '{name}'", source=query.name,
                              hint="declared: " + (", ".join(declared) or "none"))

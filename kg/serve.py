@@ -19,7 +19,8 @@ Routes
     never silently ignored: name graphs in the request itself (``FROM``, ``GRAPH``, ``USING``).
     ``GET /queries``, ``GET /queries/{name}?param=value``  the query library and one query run
     with typed parameters.  ``GET /cases``, ``GET /cases/{id}``  case ids and one case's
-    determination (:func:`kg.rationale.to_json_data`).  ``GET /health``.  ``GET /`` a query page.
+    determination (:func:`kg.rationale.to_json_data`).  ``GET /health``.  ``GET /`` a query page
+    (``/favicon.ico`` answers 204, so browsers log no 404).
 
 What the server guarantees
     * Read-only by default: an update is 403 unless ``allow_update_token`` was given and the
@@ -632,7 +633,8 @@ def service_description(endpoint: str, options: ServiceOptions, *, union_default
 _PAGE_STYLE = """
 body{font:15px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:70em;padding:0 1em;color:#222}
 textarea{width:100%;height:12em;font:13px monospace}
-table{border-collapse:collapse;margin-top:1em}td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin-top:1em}
+td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}
 #status{margin-left:1em;color:#555}select{max-width:40em}#about{color:#555}
 #params label{display:block;margin:.3em 0}#params input{width:40em;max-width:100%}
 #cases{columns:3}.met{color:#070}.not_met{color:#a00}.not_documented{color:#a60}.not_applicable{color:#777}
@@ -642,7 +644,12 @@ _PAGE_SCRIPT = """
 const $ = (id) => document.getElementById(id);
 const CASE = /^https:\\/\\/w3id\\.org\\/imr-kg\\/case\\/([^/]+)\\/$/;
 const library = new Map();
-function el(tag, text, cls){ const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
+function el(tag, text, cls){
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
 function caseLink(id, text){
   const a = el('a', text); a.href = 'cases/' + encodeURIComponent(id); a.dataset.case = id;
   a.addEventListener('click', (ev) => { ev.preventDefault(); showCase(id); });
@@ -708,36 +715,46 @@ async function loadExamples(){
 async function loadCases(){
   const resp = await fetch('cases'); if (!resp.ok) return;
   const list = $('cases');
-  for (const id of (await resp.json()).cases){ const li = el('li'); li.appendChild(caseLink(id, id)); list.appendChild(li); }
+  for (const id of (await resp.json()).cases){
+    const li = el('li'); li.appendChild(caseLink(id, id)); list.appendChild(li);
+  }
 }
 const WORDS = {medically_necessary: 'medically necessary', not_medically_necessary: 'not medically necessary',
   not_covered: 'not covered by an encoded guideline section', met: 'met', not_met: 'not met',
   not_documented: 'not documented', not_applicable: 'not applicable'};
+const word = (w) => WORDS[w] || w;
+function criteriaTable(criteria){
+  const t = el('table', undefined, 'criteria'); const hr = t.createTHead().insertRow();
+  for (const c of ['#', 'criterion', 'status', 'why']) hr.appendChild(el('th', c));
+  const tb = t.createTBody();
+  for (const c of criteria){
+    const r = tb.insertRow();
+    r.insertCell().textContent = c.number;
+    r.insertCell().textContent = c.label;
+    r.insertCell().appendChild(el('span', word(c.status), c.status));
+    r.insertCell().textContent = c.reasons.join(' ');
+  }
+  return t;
+}
 async function showCase(id){
   const box = $('case'); box.textContent = 'loading ' + id + '...';
   const resp = await fetch('cases/' + encodeURIComponent(id));
   if (!resp.ok){ box.textContent = resp.status + ': ' + await resp.text(); return; }
   const det = await resp.json(); box.textContent = '';
-  const h = el('h2', 'Case ' + det.case + ' '); const json = el('a', '(JSON)'); json.href = 'cases/' + encodeURIComponent(id);
+  const h = el('h2', 'Case ' + det.case + ' ');
+  const json = el('a', '(JSON)'); json.href = 'cases/' + encodeURIComponent(id);
   h.appendChild(json); box.appendChild(h);
   for (const item of det.items){
-    const sec = el('section'); sec.className = 'item'; sec.dataset.request = item.request;
+    const sec = el('section', undefined, 'item'); sec.dataset.request = item.request;
     sec.appendChild(el('h3', item.service));
-    const p = el('p'); p.appendChild(el('strong', 'Engine: ')); p.appendChild(el('span', WORDS[item.engine_decision] || item.engine_decision, 'engine'));
+    const p = el('p');
+    p.appendChild(el('strong', 'Engine: ')); p.appendChild(el('span', word(item.engine_decision), 'engine'));
     p.appendChild(el('strong', ' | reviewer: ')); p.appendChild(el('span', item.reviewer_decision || 'none', 'reviewer'));
     sec.appendChild(p);
-    if (item.guideline) sec.appendChild(el('p', item.guideline.version_label + ', section "' + item.guideline.section_label + '"'));
+    const g = item.guideline;
+    if (g) sec.appendChild(el('p', g.version_label + ', section "' + g.section_label + '"'));
     else if (item.note) sec.appendChild(el('p', item.note));
-    if (item.criteria.length){
-      const t = el('table'); t.className = 'criteria'; const hr = t.createTHead().insertRow();
-      for (const c of ['#', 'criterion', 'status', 'why']) hr.appendChild(el('th', c));
-      const tb = t.createTBody();
-      for (const c of item.criteria){
-        const r = tb.insertRow(); r.insertCell().textContent = c.number; r.insertCell().textContent = c.label;
-        r.insertCell().appendChild(el('span', WORDS[c.status] || c.status, c.status)); r.insertCell().textContent = c.reasons.join(' ');
-      }
-      sec.appendChild(t);
-    }
+    if (item.criteria.length) sec.appendChild(criteriaTable(item.criteria));
     sec.appendChild(el('pre', item.rationale));
     box.appendChild(sec);
   }
@@ -830,14 +847,19 @@ def create_router(service: SparqlService) -> APIRouter:
                 raise ServeError(400, f"'{name}' is not supported on this endpoint; name graphs in the query "
                                  "(FROM, FROM NAMED or GRAPH)")
 
-    def describe(request: Request) -> Response:
+    async def describe(request: Request) -> Response:
         media = parse_accept(request.headers.get("accept"), GRAPH_TYPES)
         if media is None:
             raise ServeError(400, "give exactly one 'query' parameter (without one, and accepting "
                              + ", ".join(GRAPH_TYPES) + ", GET /sparql answers the service description)")
         endpoint = str(request.url.replace(query="", fragment=""))
-        graph = service_description(endpoint, opts, union_default_graph=not isinstance(service.store, RemoteStore))
-        body = serialize_result(QueryResult(graph=graph), media)
+        union = not isinstance(service.store, RemoteStore)
+
+        def work() -> bytes:
+            graph = service_description(endpoint, opts, union_default_graph=union)
+            return serialize_result(QueryResult(graph=graph), media)
+
+        body = await run_in_threadpool(work)
         ctype = media + ("; charset=utf-8" if media.startswith("text/") else "")
         return Response(body, media_type=ctype, headers={"Vary": "Accept"})
 
@@ -847,7 +869,7 @@ def create_router(service: SparqlService) -> APIRouter:
         if "update" in request.query_params:
             raise ServeError(400, "updates must be sent with POST")
         if not values:
-            return describe(request)
+            return await describe(request)
         if len(values) != 1 or not values[0].strip():
             raise ServeError(400, "give exactly one 'query' parameter")
         no_protocol_dataset(request.query_params)
@@ -927,6 +949,11 @@ def create_router(service: SparqlService) -> APIRouter:
     @router.get("/health")
     def health() -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    @router.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        # Browsers ask for it on every visit; an empty answer keeps a 404 out of their console.
+        return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
 
     @router.get("/")
     def page() -> HTMLResponse:
@@ -1013,15 +1040,18 @@ def create_app(store: Store, *, allow_update_token: str | None = None, query_tim
 
 
 def run(store: Store, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info",
-        **options: Any) -> None:
+        extend: Any = None, **options: Any) -> None:
     """Serve :func:`create_app` ``(store, **options)`` with uvicorn until interrupted.
 
+    ``extend``, if given, is called with the app before serving (to mount more routes).
     uvicorn's access log is off (it would log query strings, which can hold case text); the
     ``kg.serve`` logger logs method, path, status and duration at INFO instead.
     """
     import uvicorn
 
     app = create_app(store, **options)
+    if extend is not None:
+        extend(app)
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(app, host=host, port=port, access_log=False, log_level=log_level, server_header=False)

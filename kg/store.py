@@ -267,17 +267,25 @@ class LocalStore(Store):
 
         try:
             result = self._store.query(sparql + _values_clause(params or {}), use_default_graph_as_union=True)
+            return self._collect(ox, result)  # results are lazy: errors can come while reading them
+        except UnicodeEncodeError:
+            raise InputError("the query is not UTF-8 text", source="query") from None
+        except OSError as exc:  # e.g. a SERVICE call that fails
+            raise StoreError(f"the query failed: {exc}") from None
         except SyntaxError as exc:
             raise InputError(f"not valid SPARQL: {exc.msg if hasattr(exc, 'msg') else exc}", source="query",
                              line=getattr(exc, "lineno", None)) from None
+
+    @staticmethod
+    def _collect(ox: object, result: object) -> QueryResult:
         if isinstance(result, bool) or type(result).__name__ == "QueryBoolean":  # pyoxigraph >= 0.5: QueryBoolean
             return QueryResult(boolean=bool(result))
-        if isinstance(result, ox.QuerySolutions):
+        if isinstance(result, ox.QuerySolutions):  # type: ignore[attr-defined]
             columns = tuple(v.value for v in result.variables)
             rows = tuple(tuple(_from_ox(sol[c]) for c in columns) for sol in result)
             return QueryResult(columns=columns, rows=rows)
         g = Graph()
-        for triple in result:
+        for triple in result:  # type: ignore[attr-defined]
             g.add((_from_ox(triple.subject), _from_ox(triple.predicate), _from_ox(triple.object)))
         return QueryResult(graph=g)
 
@@ -331,15 +339,16 @@ class RemoteStore(Store):
         import urllib.request
 
         body = urllib.parse.urlencode(dict(form)).encode("utf-8")
-        req = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
         try:
+            req = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                  "Accept": accept})
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - user-configured URL
                 return resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:500].decode("utf-8", "replace")
             raise StoreError(f"{url} answered {exc.code}: {detail}") from None
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, ValueError) as exc:
             raise StoreError(f"cannot reach {url}: {exc}") from None
 
     def update(self, sparql: str) -> None:
@@ -363,7 +372,7 @@ class RemoteStore(Store):
                 return QueryResult(boolean=bool(doc["boolean"]))
             columns = tuple(doc["head"]["vars"])
             rows = tuple(tuple(_from_json(b.get(c)) for c in columns) for b in doc["results"]["bindings"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(f"{self.query_url} sent results that are not SPARQL JSON: {exc}") from None
         return QueryResult(columns=columns, rows=rows)
 

@@ -43,8 +43,16 @@ def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
         message = str(exc.msg or exc)
         raise RdfSyntaxError(f"not valid Turtle: {message}", source=str(path), line=exc.lineno,
                              hint="fix the statement that ends there (a missing '.', ';' or object is common)") from None
+    except OSError as exc:
+        raise RdfSyntaxError(f"cannot read the file: {exc}", source=str(path)) from None
     staging = Graph()
-    staging.parse(path, format="turtle")
+    try:
+        staging.parse(path, format="turtle")
+    except Exception as exc:  # noqa: BLE001 - Turtle pyoxigraph accepts but rdflib does not (RDF 1.2 syntax ...)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise RdfSyntaxError(f"not readable by rdflib: {first}", source=str(path),
+                             line=getattr(exc, "lines", None),
+                             hint="use plain Turtle 1.1 (no RDF-star, no VERSION)") from None
     target = graph if graph is not None else Graph()
     for t in staging:
         target.add(t)
@@ -93,7 +101,7 @@ def load_shapes(directory: str | Path | None = None, *, with_packaged: bool = Tr
     folder = Path(directory)
     if not folder.is_dir():
         raise ShapesError(f"{folder}: not a folder of shapes (.ttl files)")
-    files = sorted(folder.glob("*.ttl"))
+    files = sorted(p for p in folder.glob("*.ttl") if p.is_file())
     if with_packaged:
         from kg.resources import data_files
 

@@ -25,13 +25,19 @@ def corpus_case_graphs() -> dict:
     return out
 
 
+_CORPUS: dict = {}
+
+
 def corpus_store():
-    """An in-memory store holding the guidelines and the five-case corpus of :func:`corpus_case_graphs`."""
+    """A new in-memory store holding the guidelines and the five-case corpus of
+    :func:`corpus_case_graphs` (determined once per test session; the graphs are only read)."""
     from kg.store import open_store
 
+    if not _CORPUS:
+        _CORPUS.update(corpus_case_graphs())
     store = open_store("memory")
     store.ensure_guidelines()
-    for case_id, graphs in corpus_case_graphs().items():
+    for case_id, graphs in _CORPUS.items():
         store.put_case(case_id, graphs)
     return store
 

@@ -104,3 +104,26 @@ def test_serve_command_answers_sparql_over_http(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_audit_and_report_commands(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    html = tmp_path / "seed.html"
+    assert main(["audit", str(SEED_CASE), "-o", str(html)]) == 0
+    page = html.read_text(encoding="utf-8")
+    assert "No radiculopathy" in page and "seed-trigger-point-2015.txt" in page and str(ROOT) not in page
+    svg = tmp_path / "seed.svg"
+    assert main(["audit", str(SEED_CASE), "-o", str(svg)]) == 0
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    assert main(["audit", str(SEED_CASE), "-o", str(tmp_path / "x.pdf")]) == 2
+    store = str(tmp_path / "s")
+    assert main(["ingest", str(SEED_CASE), str(MET_CASE), "--store", store, "--quiet"]) == 0
+    assert main(["audit", "tpi-repeat-met", "--store", store, "-o", str(tmp_path / "met.graphml")]) == 0
+    assert "criterion:req-tpi/8" in (tmp_path / "met.graphml").read_text(encoding="utf-8")
+    assert main(["audit", "nope", "--store", store, "-o", str(tmp_path / "n.html")]) == 2
+    report = tmp_path / "report.html"
+    assert main(["report", "--store", store, "-o", str(report), "--audits", str(tmp_path / "audits")]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert 'href="audits/seed-tpi-2015.html"' in text
+    assert (tmp_path / "audits" / "tpi-repeat-met.html").exists()

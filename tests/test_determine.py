@@ -223,7 +223,7 @@ def test_the_version_in_force_on_the_review_date_is_used(met_case_data, ur_date,
 
 
 def test_service_without_encoded_section_is_not_covered(met_case_data):
-    met_case_data["requests"][0]["service"] = "acupuncture"
+    met_case_data["requests"][0]["service"] = "transportation"
     (item,) = determine_case(parse_case(met_case_data)).items
     assert item.conclusion == "not_covered"
     assert item.note == "No encoded guideline section applies to this service."

@@ -129,11 +129,18 @@ def test_determine_pdf_letter_json(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["determine", str(LETTERS / "CM16-0213037.pdf"), "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 1
-    assert [(i["service"], i["service_kind"], i["reviewer_decision"], i["engine_decision"], i["guideline"])
-            for i in data["items"]] == [
-        ("MRI of the right shoulder without contrast", "mri", "upheld", "not_covered", None),
-        ("MRI of the cervical spine without contrast", "mri", "upheld", "not_covered", None)]
-    assert all(i["criteria"] == [] for i in data["items"])
+    got = [(i["service"], i["service_kind"], i["reviewer_decision"], i["engine_decision"],
+            i["guideline"]["section"].rsplit("/", 1)[-1], [(c["number"], c["status"]) for c in i["criteria"]])
+           for i in data["items"]]
+    # injured 10/13/16, requested within four weeks: the chapters' waiting period (criterion 5) is not met
+    assert got == [
+        ("MRI of the right shoulder without contrast", "mri", "upheld", "not_medically_necessary",
+         "ACOEM-SHOULDER-IMAGING", [(1, "not_documented"), (2, "not_documented"), (3, "not_documented"),
+                                    (4, "not_documented"), (5, "not_met"), (6, "met")]),
+        ("MRI of the cervical spine without contrast", "mri", "upheld", "not_medically_necessary",
+         "ACOEM-NECK-IMAGING", [(1, "not_documented"), (2, "met"), (3, "not_documented"), (4, "not_documented"),
+                                (5, "not_met"), (6, "met")]),
+    ]
 
 
 def test_determine_bad_letter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

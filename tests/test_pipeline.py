@@ -52,8 +52,8 @@ def test_cli_ingest_query_and_exit_codes(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     got = sorted((b["engine"]["value"], b["reviewer"]["value"], b["items"]["value"])
                  for b in doc["results"]["bindings"])
-    assert got == [("not covered by an encoded guideline section", "upheld (not medically necessary)", "2"),
-                   ("not medically necessary", "upheld (not medically necessary)", "1")]
+    # the seed (trigger point injections) and both MRI items of CM16-0213037 (shoulder, cervical spine)
+    assert got == [("not medically necessary", "upheld (not medically necessary)", "3")]
     assert main(["query", "criterion-trace", "--store", store, "--format", "csv",
                  "--param", "case=https://w3id.org/imr-kg/case/seed-tpi-2015/"]) == 0
     assert capsys.readouterr().out.count("\n") == 12  # header and 11 rows

@@ -43,7 +43,7 @@ def corpus(met: dict) -> list:
                     {"id": "dx-radic", "label": "cervical radiculopathy", "kind": "radiculopathy"}),
                 {"decision": "upheld", "date": "2016-02-20", "specialty": "Anesthesiology",
                  "citation": "The Expert Reviewer did not cite any medical evidence for its decision."}),
-        variant("acu", lambda c: c["requests"][0].update(service="acupuncture", text="Acupuncture x6"),
+        variant("acu", lambda c: c["requests"][0].update(service="transportation", text="Transportation to appointments"),
                 {"decision": "upheld", "date": "2016-02-20", "specialty": pmr,
                  "citation": "Decision based on MTUS Acupuncture Treatment 2007."}),
     ]
@@ -98,7 +98,7 @@ def test_criterion_trace(store):
 def test_decisions_by_service_kind(store):
     assert rows(store, "decisions-by-service-kind") == [
         ("trigger point injection", "4", "2", "2", "0.5"),
-        ("acupuncture", "1", "1", "0", "0"),
+        ("medical transportation", "1", "1", "0", "0"),
     ]
 
 
