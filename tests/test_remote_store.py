@@ -210,10 +210,9 @@ LETTER_COUNT = 10
 # No letter of ../shared/letters gives these rows (checked on all 124); the others must give some.
 EMPTY_ON_LETTERS = {"engine-reviewer-disagreements", "requests-above-cap"}
 # Virtuoso 7.2 orders literals longer than about 20 characters (kept in its RDF_OBJ table) by their
-# internal id, not by value, so ties on ?items are broken differently ("Sports Medicinea" before
-# "Sports Medicine"); ORDER BY STR(?specialty) in the query would make the order portable.
-# Until then only the multiset of rows is compared for these.
-UNORDERED_ON_LETTERS = UNORDERED | {"decisions-by-reviewer-specialty"}
+# internal id, not by value; the library's queries therefore sort text columns with STR(...), which
+# both stores order by value, and the rows must come back in the same order.
+UNORDERED_ON_LETTERS = UNORDERED
 
 
 @pytest.fixture(scope="module")
