@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,3 +23,21 @@ def met_case_data() -> dict[str, Any]:
 def private_default_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the user's default store."""
     monkeypatch.setenv("IMRKG_STORE", str(tmp_path_factory.mktemp("default-store")))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium, headless, with everything that would reach for the network switched off.
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the browser tests (fails, never skips, when chromium is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "chromium is not installed: apt-get install -y chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, timeout=30_000)
+        yield browser
+        browser.close()

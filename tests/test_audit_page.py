@@ -21,26 +21,12 @@ from kg.pipeline import read_input
 from kg.rationale import to_json_data
 from kg import visualize as vis
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[1]
 LETTERS = Path(__file__).resolve().parents[2] / "shared" / "letters"
 SEED = ROOT / "examples" / "seed-trigger-point-2015.yaml"
 BIG = LETTERS / "CM16-0248698.pdf"  # 21 disputed items
 RGB = {"met": "rgb(46, 125, 50)", "not_met": "rgb(198, 40, 40)", "not_documented": "rgb(230, 81, 0)",
        "not_applicable": "rgb(117, 117, 117)"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "chromium is not installed: apt-get install -y chromium"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, timeout=30_000)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ fails, it does not skip.  Playwright's own browser download is never used.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,9 +18,6 @@ from kg.serve import create_app
 
 from casepaths import LoopbackServer, corpus_store
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CASE = "https://w3id.org/imr-kg/case/"
 
 
@@ -34,17 +30,6 @@ def store():
 def server(store):
     with LoopbackServer(create_app(store, query_timeout=30)) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "chromium is not installed: apt-get install -y chromium"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, timeout=30_000)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

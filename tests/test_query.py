@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from rdflib import URIRef
+
 
 from kg.casefile import load_case_file, parse_case
 from kg.determine import determine_case

@@ -3,7 +3,6 @@ report and the endpoint's picture routes."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
