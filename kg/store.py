@@ -327,11 +327,14 @@ class RemoteStore(Store):
 
     insert_template = True
 
-    def __init__(self, query_url: str, update_url: str | None = None, *, timeout: float = 60.0) -> None:
+    def __init__(self, query_url: str, update_url: str | None = None, *, timeout: float = 60.0,
+                 token: str | None = None) -> None:
         self.query_url = query_url
         self.update_url = update_url or os.environ.get("IMRKG_UPDATE_URL") or query_url
         self.location = query_url
         self.timeout = timeout
+        # a bearer token for servers that want one for updates (imrkg serve with IMRKG_UPDATE_TOKEN)
+        self.token = token if token is not None else (os.environ.get("IMRKG_STORE_TOKEN") or None)
 
     def _post(self, url: str, form: Mapping[str, str], accept: str) -> bytes:
         import urllib.error
@@ -340,9 +343,10 @@ class RemoteStore(Store):
 
         body = urllib.parse.urlencode(dict(form)).encode("utf-8")
         try:
-            req = urllib.request.Request(url, data=body, method="POST",
-                                         headers={"Content-Type": "application/x-www-form-urlencoded",
-                                                  "Accept": accept})
+            headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
+            req = urllib.request.Request(url, data=body, method="POST", headers=headers)
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - user-configured URL
                 return resp.read()
         except urllib.error.HTTPError as exc:
