@@ -82,6 +82,20 @@ DIAGNOSIS_KINDS: Mapping[str, str] = {
     "headache": "HeadacheDiagnosis",
     "other": "OtherDiagnosis",
 }
+STUDY_KINDS: Mapping[str, str] = {
+    "mri": "MRI",
+    "ct": "CTScan",
+    "xray": "Radiograph",
+    "emg_ncs": "ElectrodiagnosticStudy",
+    # added for letters (classes in ontology/services.ttl)
+    "bone_scan": "BoneScan",
+    "evoked_potentials": "EvokedPotentialStudy",
+    "eeg": "Electroencephalogram",
+    "ekg": "Electrocardiogram",
+    "lab_test": "LaboratoryTest",
+    "urine_drug_test": "UrineDrugTest",
+    "other_study": "OtherDiagnosticStudy",
+}
 TREATMENT_KINDS: Mapping[str, str] = {
     "physical_therapy": "PhysicalTherapy",
     "occupational_therapy": "OccupationalTherapy",
@@ -140,37 +154,14 @@ TREATMENT_KINDS: Mapping[str, str] = {
     "home_medical_equipment": "HomeMedicalEquipment",
     "positioning_pillow": "PositioningPillow",
     "hearing_aid": "HearingAid",
-    "mri": "MRI",
-    "ct": "CTScan",
-    "xray": "Radiograph",
-    "emg_ncs": "ElectrodiagnosticStudy",
-    "bone_scan": "BoneScan",
-    "evoked_potentials": "EvokedPotentialStudy",
-    "eeg": "Electroencephalogram",
-    "ekg": "Electrocardiogram",
-    "lab_test": "LaboratoryTest",
-    "urine_drug_test": "UrineDrugTest",
-    "other_study": "OtherDiagnosticStudy",
     "office_visit": "OfficeVisit",
     "consultation": "Consultation",
     "functional_capacity_evaluation": "FunctionalCapacityEvaluation",
     "psychological_evaluation": "PsychologicalEvaluation",
     "psychological_treatment": "PsychologicalTreatment",
     "transportation": "Transportation",
-}
-STUDY_KINDS: Mapping[str, str] = {
-    "mri": "MRI",
-    "ct": "CTScan",
-    "xray": "Radiograph",
-    "emg_ncs": "ElectrodiagnosticStudy",
-    # added for letters (classes in ontology/services.ttl)
-    "bone_scan": "BoneScan",
-    "evoked_potentials": "EvokedPotentialStudy",
-    "eeg": "Electroencephalogram",
-    "ekg": "Electrocardiogram",
-    "lab_test": "LaboratoryTest",
-    "urine_drug_test": "UrineDrugTest",
-    "other_study": "OtherDiagnosticStudy",
+    # a request may ask for a diagnostic study too
+    **STUDY_KINDS,
 }
 OUTCOMES: Mapping[str, str] = {
     "failed": "Failed",

@@ -9,6 +9,8 @@ only and the folder is thrown away), and stops it by its pid afterwards.
 
 from __future__ import annotations
 
+import contextlib
+
 import shutil
 import socket
 import subprocess
@@ -77,13 +79,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def virtuoso(tmp_path_factory):
-    """The SPARQL endpoint URL of a fresh Virtuoso with SPARQL update enabled."""
-    d: Path = tmp_path_factory.mktemp("virtuoso")
+@contextlib.contextmanager
+def running_virtuoso(folder: Path):
+    """Start a fresh Virtuoso in ``folder`` on free loopback ports with SPARQL update granted;
+    yields its SPARQL endpoint URL and stops it afterwards."""
     sql, http = _free_port(), _free_port()
-    (d / "virtuoso.ini").write_text(INI.format(d=d, sql=sql, http=http))
-    proc = subprocess.Popen([VIRTUOSO, "+foreground", "+configfile", str(d / "virtuoso.ini")], cwd=d,
+    (folder / "virtuoso.ini").write_text(INI.format(d=folder, sql=sql, http=http))
+    proc = subprocess.Popen([VIRTUOSO, "+foreground", "+configfile", str(folder / "virtuoso.ini")], cwd=folder,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{http}/sparql"
     try:
@@ -95,8 +97,8 @@ def virtuoso(tmp_path_factory):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    log = (d / "virtuoso.log").read_text(errors="replace")[-2000:] if (d / "virtuoso.log").exists() else ""
-                    pytest.fail(f"Virtuoso did not start: {log}")
+                    log = folder / "virtuoso.log"
+                    pytest.fail(f"Virtuoso did not start: {log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
                 time.sleep(0.3)
         subprocess.run([ISQL, f"127.0.0.1:{sql}", "dba", "dba", 'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
                        check=True, capture_output=True, timeout=60)
@@ -108,6 +110,13 @@ def virtuoso(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory):
+    """The SPARQL endpoint URL of a fresh Virtuoso with SPARQL update enabled."""
+    with running_virtuoso(tmp_path_factory.mktemp("virtuoso")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -227,37 +236,12 @@ def letter_stores(tmp_path_factory):
         LETTERS / f"{name}.pdf" for name in DETERMINED]
     assert all(p.is_file() for p in letters), f"the real letters are not beside the checkout ({LETTERS})"
     assert len(letters) == LETTER_COUNT, f"the real letters are not beside the checkout ({LETTERS})"
-    d: Path = tmp_path_factory.mktemp("virtuoso-letters")
-    sql, http = _free_port(), _free_port()
-    (d / "virtuoso.ini").write_text(INI.format(d=d, sql=sql, http=http))
-    proc = subprocess.Popen([VIRTUOSO, "+foreground", "+configfile", str(d / "virtuoso.ini")], cwd=d,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{http}/sparql"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=2) as resp:  # noqa: S310 - loopback
-                    resp.read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("Virtuoso did not start: " + (d / "virtuoso.log").read_text(errors="replace")[-2000:])
-                time.sleep(0.3)
-        subprocess.run([ISQL, f"127.0.0.1:{sql}", "dba", "dba", 'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
-                       check=True, capture_output=True, timeout=60)
+    with running_virtuoso(tmp_path_factory.mktemp("virtuoso-letters")) as url:
         local, remote = open_store("memory"), open_store(url)
         summaries = [ingest(letters, s) for s in (local, remote)]
         for summary in summaries:
             assert summary.errors == () and len(summary.cases) == LETTER_COUNT
         yield local, remote, summaries[0].cases
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @pytest.mark.parametrize("name", [q.name for q in library()])
