@@ -302,12 +302,24 @@ def classify_service(text: str) -> str:
     ('opioid', 'compounded_topical')
     >>> classify_service("Spine surgery evaluation for the lumbar")
     'consultation'
+    >>> classify_service("Labs - PT/PTT"), classify_service("Associated surgical service: Labs - PT/PTT")
+    ('lab_test', 'preoperative_clearance')
     """
     t = " ".join(text.split())
+    associated = re.match(r"^Associated surgical service:\s*", t, re.I) is not None
     t = re.sub(r"^Associated surgical service:\s*", "", t, flags=re.I)
+    if associated:
+        inner = classify_service(t)
+        # tests done because of the surgery (labs, EKG, chest X-ray, urinalysis) are its pre-operative work-up
+        if inner in ("lab_test", "ekg", "xray", "other_study", "other") and \
+                re.search(r"\blabs?\b|\bEKG\b|\bECG\b|x-?ray|\bUA\b|urinalysis|\bCBC\b|clearance", t, re.I):
+            return "preoperative_clearance"
+        return "postoperative_physical_therapy" if inner == "physical_therapy" else inner
     t = re.sub(r"^Retrospective\s+", "", t, flags=re.I)
     if _COMPOUND.search(t) and not re.search(r"patch", t, re.I):
         return "compounded_topical"
+    if re.search(r"\bPTT\b|\bPT/INR\b|\bINR\b", t):  # prothrombin time: a laboratory test, not therapy
+        return "lab_test"
     drug = _drug_in(t)
     for kind, rx in _SERVICE_RX:
         m = rx.search(t)
@@ -706,8 +718,10 @@ _DX_SPLIT = re.compile(r";|,\s*and\s+|,\s*(?!\s*(?:fascia|and tendon|tendon|init
 # Treatment outcomes
 # ---------------------------------------------------------------------------
 _OUTCOME_RULES: tuple[tuple[str, str], ...] = (
-    ("no_functional_improvement", r"no (?:objective )?functional improvement|without functional improvement"),
-    ("functional_improvement", r"(?<!no )(?<!without )functional improvement|improved function"),
+    ("no_functional_improvement", r"no (?:objective |significant |measurable )?functional improvement|"
+                                  r"without (?:objective |significant )?functional improvement"),
+    ("functional_improvement", r"(?<!no )(?<!without )(?<!objective )(?<!significant )functional improvement|"
+                               r"(?<!no )(?:objective|significant) functional improvement|improved function"),
     ("intolerant", r"intoleran\w+|side effects?|not tolerated|could not tolerate"),
     ("failed", r"without (?:significant |much |any )?(?:improvement|relief|benefit)|no (?:significant |lasting )?(?:improvement|relief|benefit)|"
                r"failed|did not (?:help|improve|provide)|not helpful|minimal(?: to no)? (?:improvement|relief)|"
@@ -717,6 +731,11 @@ _OUTCOME_RULES: tuple[tuple[str, str], ...] = (
                   r"helpful|helped|relieve[sd]? the pain|improved"),
 )
 _OUTCOME_RX = tuple((o, re.compile(rx, re.I)) for o, rx in _OUTCOME_RULES)
+# "without documentation of objective functional improvement" says the record is silent: the words
+# after it state no outcome either way, so they are blanked before the outcome rules run.
+_SILENCE = re.compile(r"\b(?:no|without|lack of|absence of|not any)\s+(?:any\s+|clear\s+|objective\s+)?"
+                      r"(?:documentation|documented evidence|evidence|mention)\s+(?:of|that|regarding|as to)\b[^,.;]*",
+                      re.I)
 
 
 def _outcomes(text: str) -> tuple[str, ...]:
@@ -724,8 +743,13 @@ def _outcomes(text: str) -> tuple[str, ...]:
 
     >>> _outcomes("completed 12 sessions of physical therapy without improvement")
     ('failed',)
+    >>> _outcomes("physical therapy, without documentation of objective functional improvement")
+    ()
+    >>> _outcomes("chiropractic care with no objective functional improvement")
+    ('no_functional_improvement',)
     """
     found: list[str] = []
+    text = _SILENCE.sub(lambda m: " " * len(m.group(0)), text)
     for outcome, rx in _OUTCOME_RX:
         if rx.search(text):
             if outcome == "functional_improvement" and "no_functional_improvement" in found:
@@ -1061,6 +1085,12 @@ class _Extractor:
                 kind = self._tx_kind(frag)
                 if kind is None:
                     continue
+                lead = s[max(sent.start, a + p0 - 40):a + p0] + frag[:40]
+                if re.search(r"\b(?:no|never|not had|without|denie[sd])\s+(?:any\s+)?(?:prior|previous|past|history of)?\s*"
+                             r"(?:[\w-]+\s+){0,2}$", s[max(sent.start, a + p0 - 40):a + p0], re.I) or \
+                        re.match(r"\s*(?:no|never)\s+(?:prior|previous|past)?", frag, re.I) and \
+                        re.match(r"\s*(?:no|never)\b", lead[-len(frag[:40]):], re.I):
+                    continue  # "no prior chiropractic therapy": the record says it was not given
                 cm = _TX_COUNT.search(frag)
                 sessions = None
                 if cm:
