@@ -67,7 +67,7 @@ class IngestResult:
 
     dataset: Dataset
     cases: tuple[str, ...]
-    errors: tuple[LetterError, ...]
+    errors: tuple[InputError, ...]
 
 
 def _default_graph(ds: Dataset) -> Graph:
@@ -88,26 +88,28 @@ def _drop_case(ds: Dataset, case_iri: str) -> None:
 
 def ingest(paths: Sequence[str | Path], *, dataset: Dataset | None = None,
            progress: Progress | None = None) -> IngestResult:
-    """Read letters into case graphs in a dataset (a new one, or ``dataset`` updated in place).
+    """Read letters (and case files) into case graphs in a dataset (a new one, or ``dataset``
+    updated in place), the same way :func:`kg.pipeline.ingest` reads them for a store.
 
     Each case's asserted facts and reviewer record go into its own named
     graphs; a case already present is replaced.  Unreadable files are
     collected as errors and skipped.
     """
+    from kg.pipeline import input_files, read_input
+
     ds = dataset if dataset is not None else Dataset()
     bind_prefixes(ds)  # type: ignore[arg-type]
-    files = letter_files(paths)
+    files = input_files(paths)
     cases: list[str] = []
-    errors: list[LetterError] = []
+    errors: list[InputError] = []
     for i, path in enumerate(files):
         if progress:
             progress(i, len(files), path.name)
         try:
-            lc = read_case_from_letter(str(path))
-        except LetterError as exc:
+            cg = read_input(path)
+        except InputError as exc:
             errors.append(exc)
             continue
-        cg = letter_case_graph(lc)
         _drop_case(ds, str(cg.iri))
         for name, g in (("asserted", cg.asserted), ("reviewer", cg.reviewer)):
             target = ds.graph(cg.graph_iri(name))

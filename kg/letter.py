@@ -241,14 +241,7 @@ def _pdf_pages(data: bytes, name: str) -> list[str]:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            try:
-                ok = reader.decrypt("")
-            except DependencyError as exc:
-                raise LetterError(
-                    "PDF uses AES encryption and the 'cryptography' package is missing",
-                    source=name,
-                    hint="install pypdf[crypto]",
-                ) from exc
+            ok = reader.decrypt("")  # a DependencyError (no AES support) is turned into a LetterError below
             if not ok:
                 raise LetterError(
                     "PDF is encrypted with a password",
