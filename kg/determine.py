@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -26,7 +26,8 @@ from kg.graph import KG, OA, PROV, CaseGraph, bind_prefixes, build_case_graph
 from kg.validate import Shapes, ShapeResult, ValidationOutcome, default_shapes, validate
 
 __all__ = ["STATUS_NAMES", "Quote", "EvidenceItem", "CriterionAssessment", "GuidelineUse",
-           "RequestDetermination", "CaseDetermination", "determine_case", "determination_graph", "determination_stamp",
+           "RequestDetermination", "CaseDetermination", "CaseView", "assemble", "depends_on_determinations",
+           "determine_case", "determination_graph", "determination_stamp",
            "engine_version"]
 
 STATUS_NAMES = {KG.Met: "met", KG.NotMet: "not_met", KG.NotDocumented: "not_documented",
@@ -149,18 +150,28 @@ def determine_case(case: CaseData | CaseGraph, *, shapes: Shapes | None = None) 
         for t in g:
             data.add(t)
     outcome = validate(data, shapes)
-    ctx = _Context(cg, inferred, data, shapes, outcome)
     requests = sorted(cg.asserted.objects(cg.iri, KG.hasRequest))
-    items = tuple(ctx.request(r) for r in requests)
-    if _depends(shapes, data, requests):
+    items = assemble(_GraphView(cg, inferred, data, outcome), shapes, requests)
+    if depends_on_determinations(shapes, lambda r, c: (r, RDF.type, c) in data, requests):
         # some sections read other requests' conclusions: validate again with the first ones in the data
         first = CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version="", items=items)
         for t in determination_graph(first):
             data.add(t)
-        ctx = _Context(cg, inferred, data, shapes, validate(data, shapes))
-        items = tuple(ctx.request(r) for r in requests)
+        items = assemble(_GraphView(cg, inferred, data, validate(data, shapes)), shapes, requests)
     return CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version=engine_version(), items=items,
                              inferred=inferred, shapes_digest=shapes.digest)
+
+
+def assemble(view: "CaseView", shapes: Shapes, requests: Iterable[URIRef]) -> tuple[RequestDetermination, ...]:
+    """The determination of each request from a case's facts and its validation results.
+
+    ``view`` gives the facts (asserted, inferred, reviewer), each node's types, the
+    validation results per focus node and each criterion's evidence: the reference
+    path backs it with rdflib graphs and pySHACL, :mod:`kg.batch` with the results of
+    the compiled queries.  Both decide here, so they decide alike.
+    """
+    ctx = _Context(view, shapes)
+    return tuple(ctx.request(r) for r in requests)
 
 
 def determination_stamp(det: CaseDetermination) -> str:
@@ -170,14 +181,63 @@ def determination_stamp(det: CaseDetermination) -> str:
 
 
 
-def _depends(shapes: Shapes, data: Graph, requests: list[URIRef]) -> bool:
+def depends_on_determinations(shapes: Shapes, has_type: "Callable[[URIRef, Node], bool]",
+                               requests: Iterable[URIRef]) -> bool:
     """Does a section that reads other determinations apply to one of the requests?"""
     sg = shapes.graph
+    requests = list(requests)
     for section in sg.subjects(KG.dependsOnDeterminations, None):
         cls = sg.value(section, KG.appliesTo)
-        if any((r, RDF.type, cls) in data for r in requests):
+        if any(has_type(r, cls) for r in requests):
             return True
     return False
+
+
+class CaseView:
+    """What the determination reads of one case (see :func:`assemble`).
+
+    ``asserted``, ``inferred`` and ``reviewer`` answer rdflib's ``value``,
+    ``objects`` and ``predicate_objects``; the methods give a node's types
+    (asserted and inferred), the validation results about a focus node and a
+    criterion's evidence facts for a request.
+    """
+
+    asserted: Graph
+    inferred: Graph
+    reviewer: Graph
+    case_id: str
+
+    def types(self, node: Node) -> set[Node]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def results(self, focus: Node) -> tuple[ShapeResult, ...]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def evidence(self, request: URIRef, criterion: URIRef, query: str) -> set[Node]:  # pragma: no cover
+        raise NotImplementedError
+
+    def is_asserted(self, node: Node) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _GraphView(CaseView):
+    """The reference view: rdflib graphs, pySHACL's results, evidence queries run by rdflib."""
+
+    def __init__(self, cg: CaseGraph, inferred: Graph, data: Graph, outcome: ValidationOutcome) -> None:
+        self.asserted, self.inferred, self.reviewer, self.case_id = cg.asserted, inferred, cg.reviewer, cg.case_id
+        self.data, self.outcome = data, outcome
+
+    def types(self, node: Node) -> set[Node]:
+        return set(self.data.objects(node, RDF.type))
+
+    def results(self, focus: Node) -> tuple[ShapeResult, ...]:
+        return self.outcome.for_focus(focus)
+
+    def evidence(self, request: URIRef, criterion: URIRef, query: str) -> set[Node]:
+        return {row[0] for row in self.data.query(query, initNs={"kg": KG}, initBindings={"this": request})}
+
+    def is_asserted(self, node: Node) -> bool:
+        return (node, None, None) in self.asserted
 
 
 def _local(iri: Node) -> str:
@@ -192,15 +252,14 @@ def _date(value: Node | None) -> _dt.date | None:
 
 
 class _Context:
-    def __init__(self, cg: CaseGraph, inferred: Graph, data: Graph, shapes: Shapes,
-                 outcome: ValidationOutcome) -> None:
-        self.cg, self.inferred, self.data, self.shapes, self.outcome = cg, inferred, data, shapes, outcome
+    def __init__(self, view: CaseView, shapes: Shapes) -> None:
+        self.view, self.shapes = view, shapes
         self.sg = shapes.graph
 
     # -- guideline choice ------------------------------------------------------
     def choose(self, request: URIRef, review: _dt.date | None) -> tuple[URIRef | None, URIRef | None, str]:
         """The section that applies to the request and the version of it in force on ``review``."""
-        types = set(self.data.objects(request, RDF.type))
+        types = self.view.types(request)
         applicable = sorted((s for s in self.sg.subjects(RDF.type, KG.GuidelineSection)
                              if self.sg.value(s, KG.appliesTo) in types),
                             key=lambda s: (-int(self.sg.value(s, KG.priority, default=Literal(0))), str(s)))
@@ -232,7 +291,7 @@ class _Context:
 
     # -- one request -------------------------------------------------------------
     def request(self, request: URIRef) -> RequestDetermination:
-        a = self.cg.asserted
+        a = self.view.asserted
         request_date = _date(a.value(request, KG.requestDate))
         ur = a.value(request, KG.hasURDecision)
         review = _date(a.value(ur, KG.decisionDate)) if ur is not None else None
@@ -241,7 +300,7 @@ class _Context:
         kind_of_class = {v: k for k, v in vocabulary().treatments.items()}
         kind_classes = sorted(_local(t) for t in a.objects(service, RDF.type) if _local(t) in kind_of_class)
         service_kind = kind_of_class[kind_classes[0]] if kind_classes else "other"
-        rv = self.cg.reviewer
+        rv = self.view.reviewer
         imr = rv.value(request, KG.hasIMRDecision)
         reviewer = None
         citation = None
@@ -271,12 +330,12 @@ class _Context:
         sg = self.sg
         applies = sg.value(criterion, KG.appliesTo)
         shapes = sorted(sg.subjects(KG.criterion, criterion))
-        results = [r for r in self.outcome.for_focus(request) if r.node_shape in shapes]
+        results = [r for r in self.view.results(request) if r.node_shape in shapes]
         against = [r for r in results if sg.value(r.node_shape, KG.statusOnViolation) == KG.NotMet]
         missing = [r for r in results if sg.value(r.node_shape, KG.statusOnViolation) == KG.NotDocumented]
-        if applies is not None and (request, RDF.type, applies) not in self.data:
+        if applies is not None and applies not in self.view.types(request):
             status = KG.NotApplicable
-            label = sg.value(applies, RDFS.label, default=None) or self.data.value(applies, RDFS.label) or _local(applies)
+            label = sg.value(applies, RDFS.label, default=None) or _ontology_label(applies) or _local(applies)
             reasons: tuple[str, ...] = (f"Applies only to a {label}; this request is not one.",)
             decisive: list[ShapeResult] = []
             decided_by = ()
@@ -305,13 +364,12 @@ class _Context:
         query = self.sg.value(criterion, KG.evidenceQuery)
         facts: set[Node] = set(decisive)
         if query is not None:
-            rows = self.data.query(str(query), initNs={"kg": KG}, initBindings={"this": request})
-            facts |= {row[0] for row in rows}
+            facts |= self.view.evidence(request, criterion, str(query))
         return tuple(self.item(f, f in decisive) for f in sorted(facts, key=str))
 
     def item(self, fact: Node, decisive: bool) -> EvidenceItem:
-        a = self.cg.asserted
-        graph = "asserted" if (fact, None, None) in a else "inferred"
+        a = self.view.asserted
+        graph = "asserted" if self.view.is_asserted(fact) else "inferred"
         kinds = tuple(sorted(_local(t) for t in a.objects(fact, RDF.type)))
         quotes = []
         for res in sorted(a.objects(fact, PROV.wasDerivedFrom), key=str):
@@ -325,11 +383,17 @@ class _Context:
             fn = a.value(doc, KG.fileName)
             quotes.append(Quote(document=_local(doc), file_name=str(fn) if fn is not None else None,
                                 exact=exact or "", start=start, end=end))
-        derived = tuple(sorted((_local(p), str(o)) for p, o in self.inferred.predicate_objects(fact)
+        derived = tuple(sorted((_local(p), str(o)) for p, o in self.view.inferred.predicate_objects(fact)
                                if isinstance(o, Literal)))
         label = a.value(fact, RDFS.label)
         return EvidenceItem(fact=str(fact), label=str(label) if label is not None else _local(fact), kinds=kinds,
                             graph=graph, decisive=decisive, quotes=tuple(quotes), derived_values=derived)
+
+
+def _ontology_label(cls: Node) -> Node | None:
+    from kg.reason import load_ontology
+
+    return load_ontology().value(cls, RDFS.label)
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from rdflib.term import Node
 from kg.errors import ReasoningError
 from kg.graph import KG, bind_prefixes
 
-__all__ = ["RuleSet", "compile_rules", "default_rules", "load_ontology", "infer", "hermit_types",
+__all__ = ["RuleSet", "compile_rules", "default_rules", "load_ontology", "infer", "derived_values", "hermit_types",
            "check_consistency", "named_types"]
 
 
@@ -216,7 +216,8 @@ def infer(asserted: Graph, *, rules: RuleSet | None = None, derive: bool = True)
     queries = [(c, _prepared(q, prepareQuery)) for c, q in rules.definitions]
     constructs = [_prepared(q, prepareQuery) for _, q in rules.derivations] if derive else []
     if derive:
-        _derive(work)
+        for t in derived_values(work):
+            work.add(t)
     while True:
         before = len(work)
         for s, p, o in list(work):
@@ -259,8 +260,10 @@ def _date(graph: Graph, node: Node, prop: URIRef):  # -> datetime.date | None
     return None
 
 
-def _derive(work: Graph) -> None:
-    """Compute the kg:derived property values of each request, in place on ``work``."""
+def derived_values(work: Graph) -> list[tuple[Node, Node, Node]]:
+    """The kg:derived property values of each request of the asserted facts ``work`` (any
+    object answering rdflib's ``value``, ``objects`` and ``subject_objects``), as triples."""
+    out: list[tuple[Node, Node, Node]] = []
     for case, request in sorted(work.subject_objects(KG.hasRequest)):
         when = _date(work, request, KG.requestDate)
         region = work.value(request, KG.bodyRegion)
@@ -278,7 +281,7 @@ def _derive(work: Graph) -> None:
         if when is not None:
             for prop, dates in ((KG.symptomDurationDays, onsets), (KG.symptomDocumentedDays, firsts)):
                 if dates and (when - min(dates)).days >= 0:
-                    work.add((request, prop, Literal((when - min(dates)).days, datatype=XSD.integer)))
+                    out.append((request, prop, Literal((when - min(dates)).days, datatype=XSD.integer)))
         service = work.value(request, KG.requestedService)
         kinds = set(_asserted_kinds(work, service))
         previous = []
@@ -289,10 +292,11 @@ def _derive(work: Graph) -> None:
             continue
         dated = [p for p in previous if p[0] is not None]
         latest = max(dated) if dated else min(previous, key=lambda p: p[1])
-        work.add((request, KG.previousSameService, latest[2]))
+        out.append((request, KG.previousSameService, latest[2]))
         if when is not None and latest[0] is not None and latest[0] <= when:
-            work.add((request, KG.daysSincePreviousSameService,
+            out.append((request, KG.daysSincePreviousSameService,
                       Literal((when - latest[0]).days, datatype=XSD.integer)))
+    return out
 
 
 def _asserted_kinds(graph: Graph, node: Node | None) -> Iterable[URIRef]:

@@ -1,0 +1,324 @@
+"""Batch determination: many cases at once, inside a pyoxigraph store, with the reference's answers.
+
+Comes after the rationale.  The reference path determines one case at a time
+(:func:`kg.determine.determine_case`: the reasoner over an rdflib graph, then
+pySHACL).  Here a chunk of cases (a few thousand) is loaded into an in-memory
+pyoxigraph store, one named graph per case, and
+
+1. the derived date values are computed in Python (:func:`kg.reason.derived_values`,
+   the function the reference uses) from an index of each case's asserted facts;
+2. the reasoner's fixpoint runs as SPARQL updates over all cases at once
+   (:func:`kg.compile.compile_inference`);
+3. every constraint of every shape is one SPARQL query over all cases
+   (:func:`kg.compile.compile_shapes`), and so is every criterion's evidence query;
+4. each case's determination is assembled by :func:`kg.determine.assemble`, the
+   code the reference uses, from those rows, and written out with its rationale
+   exactly as the reference writes it.
+
+:func:`determine_chunk` takes and returns N-Quads, so it runs in worker
+processes; :func:`kg.pipeline.determine_all` feeds it from the store.  The
+differential test (``tests/test_batch.py``) holds it to the reference, status by
+status, on synthetic cases and on every letter.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from rdflib import RDF, BNode, Literal, URIRef
+from rdflib.term import Node
+
+from kg.determine import CaseDetermination, CaseView, assemble, depends_on_determinations, determination_graph
+from kg.graph import CASE_BASE, KG
+from kg.validate import SH, ShapeResult, Shapes
+
+__all__ = ["Engine", "ChunkResult", "compile_engine", "determine_chunk", "graph_of"]
+
+
+def graph_of(case_id: str, name: str) -> str:
+    """The IRI of one of a case's named graphs (as the store names it)."""
+    return f"{CASE_BASE}{case_id}/graph/{name}"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Everything compiled once per process: shapes, queries, updates and the ontology tables."""
+
+    shapes: Shapes
+    updates: tuple[str, ...]
+    shape_queries: tuple[object, ...]  # kg.compile.ShapeQuery
+    evidence_queries: tuple[tuple[URIRef, str], ...]  # (criterion, SELECT ?g ?this ?fact)
+    tables: bytes  # N-Quads: axiom tables (default graph) and the ontology's individuals
+    version: str
+
+    @property
+    def digest(self) -> str:
+        return self.shapes.digest
+
+
+def compile_engine(shapes: Shapes | None = None) -> Engine:
+    """Compile the ontology and ``shapes`` (default: the packaged ones) for :func:`determine_chunk`.
+
+    Raises :class:`kg.errors.ShapesError` when a shape uses SHACL the compiler does not handle.
+    """
+    import pyoxigraph as ox
+
+    from kg.compile import ONTOLOGY_GRAPH, compile_inference, compile_shapes, evidence_select, rule_tables
+    from kg.determine import engine_version
+    from kg.reason import default_rules, load_ontology
+    from kg.validate import default_shapes
+
+    shapes = shapes or default_shapes()
+    rules = default_rules()
+    tables, individuals = rule_tables(rules, load_ontology())
+    sg = shapes.graph
+    evidence = []
+    for criterion, query in sorted(sg.subject_objects(KG.evidenceQuery)):
+        section = sg.value(criterion, KG.inSection)
+        target = sg.value(criterion, KG.appliesTo) or sg.value(section, KG.appliesTo)
+        if isinstance(criterion, URIRef) and isinstance(target, URIRef):
+            evidence.append((criterion, evidence_select(str(query), target)))
+    quads = [ox.Quad(_ox(s), _ox(p), _ox(o), ox.DefaultGraph()) for s, p, o in tables]
+    quads += [ox.Quad(_ox(s), _ox(p), _ox(o), ox.NamedNode(ONTOLOGY_GRAPH)) for s, p, o in individuals]
+    return Engine(shapes=shapes, updates=compile_inference(rules),
+                  shape_queries=compile_shapes(shapes, individuals).queries, evidence_queries=tuple(evidence),
+                  tables=ox.serialize(quads, format=ox.RdfFormat.N_QUADS), version=engine_version())
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What :func:`determine_chunk` made: the inferred and determination graphs of the
+    determined cases as N-Quads, their ids, the cases that failed (id, reason) and,
+    when asked for, the determinations themselves."""
+
+    nquads: bytes
+    determined: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]
+    determinations: tuple[CaseDetermination, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# Terms: pyoxigraph <-> rdflib
+# ---------------------------------------------------------------------------
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _ox(term: Node) -> object:
+    import pyoxigraph as ox
+
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    assert isinstance(term, Literal)
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or _XSD_STRING)))
+
+
+class _Terms:
+    """Converts pyoxigraph terms to rdflib terms, each distinct term once."""
+
+    def __init__(self) -> None:
+        self.cache: dict[object, Node] = {}
+
+    def __call__(self, term: object) -> Node:
+        hit = self.cache.get(term)
+        if hit is not None:
+            return hit
+        import pyoxigraph as ox
+
+        if isinstance(term, ox.NamedNode):
+            out: Node = URIRef(term.value)
+        elif isinstance(term, ox.BlankNode):
+            out = BNode(term.value)
+        elif term.language:  # type: ignore[attr-defined]
+            out = Literal(term.value, lang=term.language)  # type: ignore[attr-defined]
+        else:
+            dt = term.datatype.value  # type: ignore[attr-defined]
+            out = Literal(term.value, datatype=None if dt == _XSD_STRING else URIRef(dt))  # type: ignore[attr-defined]
+        self.cache[term] = out
+        return out
+
+
+class _Index:
+    """The triples of one graph by subject, answering the few rdflib calls the
+    determination and the derived values make."""
+
+    def __init__(self) -> None:
+        self.spo: dict[Node, dict[Node, list[Node]]] = {}
+
+    def add(self, s: Node, p: Node, o: Node) -> None:
+        objects = self.spo.setdefault(s, {}).setdefault(p, [])
+        if o not in objects:
+            objects.append(o)
+
+    def value(self, subject: Node | None = None, predicate: Node = RDF.value, object: Node | None = None,
+              default: Node | None = None, any: bool = True) -> Node | None:  # noqa: A002 - rdflib's names
+        values = self.spo.get(subject, {}).get(predicate) if subject is not None else None
+        return values[0] if values else default
+
+    def objects(self, subject: Node | None = None, predicate: Node | None = None) -> Iterator[Node]:
+        return iter(list(self.spo.get(subject, {}).get(predicate, ())))
+
+    def predicate_objects(self, subject: Node | None = None) -> Iterator[tuple[Node, Node]]:
+        return iter([(p, o) for p, os in self.spo.get(subject, {}).items() for o in os])
+
+    def __contains__(self, triple: tuple[Node, Node, Node]) -> bool:
+        s, p, o = triple
+        return o in self.spo.get(s, {}).get(p, ())
+
+    def subject_objects(self, predicate: Node | None = None) -> Iterator[tuple[Node, Node]]:
+        return iter([(s, o) for s, po in self.spo.items() for o in po.get(predicate, ())])
+
+
+class _BatchView(CaseView):
+    def __init__(self, case_id: str, asserted: _Index, inferred: _Index, reviewer: _Index,
+                 results: dict[Node, list[ShapeResult]], evidence: dict[tuple[Node, Node], set[Node]]) -> None:
+        self.case_id = case_id
+        self.asserted, self.inferred, self.reviewer = asserted, inferred, reviewer  # type: ignore[assignment]
+        self._results, self._evidence = results, evidence
+
+    def types(self, node: Node) -> set[Node]:
+        return set(self.asserted.objects(node, RDF.type)) | set(self.inferred.objects(node, RDF.type))
+
+    def results(self, focus: Node) -> tuple[ShapeResult, ...]:
+        return tuple(self._results.get(focus, ()))
+
+    def evidence(self, request: URIRef, criterion: URIRef, query: str) -> set[Node]:
+        return set(self._evidence.get((request, criterion), ()))
+
+    def is_asserted(self, node: Node) -> bool:
+        return node in self.asserted.spo  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------
+# One chunk
+# ---------------------------------------------------------------------------
+def _case_id(graph: str, name: str) -> str | None:
+    suffix = f"/graph/{name}"
+    if graph.startswith(CASE_BASE) and graph.endswith(suffix):
+        return graph[len(CASE_BASE):-len(suffix)]
+    return None
+
+
+def _indexes(quads: Iterable[object], name: str, terms: _Terms) -> dict[str, _Index]:
+    out: dict[str, _Index] = defaultdict(_Index)
+    for q in quads:
+        cid = _case_id(q.graph_name.value, name)  # type: ignore[attr-defined]
+        if cid is not None:
+            out[cid].add(terms(q.subject), terms(q.predicate), terms(q.object))  # type: ignore[attr-defined]
+    return out
+
+
+def _validate(store: object, engine: Engine, terms: _Terms) -> tuple[dict, dict]:
+    """Rows of every compiled shape and evidence query: results and evidence by case."""
+    results: dict[str, dict[Node, list[ShapeResult]]] = defaultdict(lambda: defaultdict(list))
+    for q in engine.shape_queries:
+        for row in store.query(q.sparql):  # type: ignore[attr-defined]
+            cid = _case_id(row[0].value, "asserted")
+            if cid is None:
+                continue
+            focus = terms(row[1])
+            value = terms(row[2]) if q.with_value and row[2] is not None else None
+            results[cid][focus].append(ShapeResult(
+                focus=focus, node_shape=q.node_shape, source_shape=q.source_shape, severity=SH.Violation,
+                message=q.message, path=None, value=value))
+    for by_focus in results.values():
+        for rs in by_focus.values():
+            rs.sort(key=lambda r: (str(r.focus), str(r.node_shape), r.message, str(r.value)))
+    evidence: dict[str, dict[tuple[Node, Node], set[Node]]] = defaultdict(lambda: defaultdict(set))
+    for criterion, sparql in engine.evidence_queries:
+        for row in store.query(sparql):  # type: ignore[attr-defined]
+            cid = _case_id(row[0].value, "asserted")
+            if cid is not None and row[2] is not None:
+                evidence[cid][(terms(row[1]), criterion)].add(terms(row[2]))
+    return results, evidence
+
+
+def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: bool = False) -> ChunkResult:
+    """Determine every case whose asserted graph is in ``asserted`` (N-Quads, the store's graph
+    names); ``reviewer`` holds their reviewer graphs.  Returns their inferred and determination
+    graphs as N-Quads.  A case that fails is reported and left out; the others go on."""
+    import pyoxigraph as ox
+
+    from kg.rationale import rationale_text
+    from kg.reason import derived_values
+
+    terms = _Terms()
+    store = ox.Store()
+    store.load(engine.tables, format=ox.RdfFormat.N_QUADS)
+    given = list(ox.parse(asserted, format=ox.RdfFormat.N_QUADS))
+    store.extend(given)
+    before = set(store)  # as the store keeps them (it normalises some literals, e.g. derived integer types)
+    facts = _indexes(given, "asserted", terms)
+    reviews = _indexes(ox.parse(reviewer, format=ox.RdfFormat.N_QUADS), "reviewer", terms) if reviewer else {}
+    failed: list[tuple[str, str]] = []
+    extra = []
+    for cid, index in sorted(facts.items()):
+        g = ox.NamedNode(graph_of(cid, "asserted"))
+        try:
+            extra += [ox.Quad(_ox(s), _ox(p), _ox(o), g) for s, p, o in derived_values(index)]  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - one bad case does not stop the chunk
+            failed.append((cid, f"{type(exc).__name__}: {exc}"))
+    store.extend(extra)
+    size = len(store)
+    while True:  # the reasoner's fixpoint, over every case at once
+        for update in engine.updates:
+            store.update(update)
+        if len(store) == size:
+            break
+        size = len(store)
+    inferred: dict[str, _Index] = defaultdict(_Index)
+    out_quads: list[object] = []
+    for cid in facts:
+        g = ox.NamedNode(graph_of(cid, "asserted"))
+        target = ox.NamedNode(graph_of(cid, "inferred"))
+        for q in store.quads_for_pattern(None, None, None, g):
+            if q not in before:
+                inferred[cid].add(terms(q.subject), terms(q.predicate), terms(q.object))
+                out_quads.append(ox.Quad(q.subject, q.predicate, q.object, target))
+    results, evidence = _validate(store, engine, terms)
+    bad = {cid for cid, _ in failed}
+    dets: dict[str, CaseDetermination] = {}
+    second: list[str] = []
+    sg = engine.shapes
+    for cid in sorted(facts):
+        if cid in bad:
+            continue
+        try:
+            view = _BatchView(cid, facts[cid], inferred[cid], reviews.get(cid, _Index()), results[cid],
+                              evidence[cid])
+            case = URIRef(f"{CASE_BASE}{cid}/")
+            requests = sorted(facts[cid].objects(case, KG.hasRequest))
+            items = assemble(view, sg, requests)
+            dets[cid] = CaseDetermination(case_id=cid, case=str(case), engine_version=engine.version, items=items,
+                                          shapes_digest=engine.digest)
+            if depends_on_determinations(sg, lambda r, c: c in view.types(r), requests):
+                second.append(cid)
+        except Exception as exc:  # noqa: BLE001
+            failed.append((cid, f"{type(exc).__name__}: {exc}"))
+    if second:
+        # sections that read other requests' conclusions: validate again with the first ones in the data
+        first = []
+        for cid in second:
+            g = ox.NamedNode(graph_of(cid, "asserted"))
+            prelim = CaseDetermination(case_id=cid, case=dets[cid].case, engine_version="", items=dets[cid].items)
+            first += [ox.Quad(_ox(s), _ox(p), _ox(o), g) for s, p, o in determination_graph(prelim)]
+        store.extend(first)
+        results, evidence = _validate(store, engine, terms)
+        for cid in second:
+            view = _BatchView(cid, facts[cid], inferred[cid], reviews.get(cid, _Index()), results[cid],
+                              evidence[cid])
+            requests = sorted(facts[cid].objects(URIRef(dets[cid].case), KG.hasRequest))
+            dets[cid] = CaseDetermination(case_id=cid, case=dets[cid].case, engine_version=engine.version,
+                                          items=assemble(view, sg, requests), shapes_digest=engine.digest)
+    for cid, det in dets.items():
+        target = ox.NamedNode(graph_of(cid, "determination"))
+        graph = determination_graph(det, rationales={i.request: rationale_text(i) for i in det.items})
+        out_quads += [ox.Quad(_ox(s), _ox(p), _ox(o), target) for s, p, o in graph]
+    return ChunkResult(nquads=ox.serialize(out_quads, format=ox.RdfFormat.N_QUADS) if out_quads else b"",
+                       determined=tuple(sorted(dets)), failed=tuple(sorted(failed)),
+                       determinations=tuple(dets[c] for c in sorted(dets)) if keep else ())
