@@ -47,7 +47,7 @@ class Engine:
     """Everything compiled once per process: shapes, queries, updates and the ontology tables."""
 
     shapes: Shapes
-    updates: tuple[str, ...]
+    updates: tuple[object, ...]  # kg.compile.RuleUpdate
     shape_queries: tuple[object, ...]  # kg.compile.ShapeQuery
     evidence_queries: tuple[tuple[URIRef, str], ...]  # (criterion, SELECT ?g ?this ?fact)
     tables: bytes  # N-Quads: axiom tables (default graph) and the ontology's individuals
@@ -244,6 +244,7 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
     graphs as N-Quads.  A case that fails is reported and left out; the others go on."""
     import pyoxigraph as ox
 
+    from kg.compile import run_fixpoint
     from kg.rationale import rationale_text
     from kg.reason import derived_values
 
@@ -264,13 +265,7 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
         except Exception as exc:  # noqa: BLE001 - one bad case does not stop the chunk
             failed.append((cid, f"{type(exc).__name__}: {exc}"))
     store.extend(extra)
-    size = len(store)
-    while True:  # the reasoner's fixpoint, over every case at once
-        for update in engine.updates:
-            store.update(update)
-        if len(store) == size:
-            break
-        size = len(store)
+    run_fixpoint(store, engine.updates)  # the reasoner's fixpoint, over every case at once
     inferred: dict[str, _Index] = defaultdict(_Index)
     out_quads: list[object] = []
     for cid in facts:

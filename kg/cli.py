@@ -80,9 +80,12 @@ exit codes: 0 a section applies, 1 none applies or none was in force, 2 bad inpu
 _EPILOG_SYNTH = """examples:
   imrkg synth --cases 1000 --seed 7 --determine     (load and determine 1,000 synthetic cases)
   imrkg synth --stats-from ../shared/letters -o stats.json   (recount the letters' statistics)
+  imrkg synth --cases 20 --seed 7 --letters synth-letters/   (write 20 synthetic letters, no store)
 
 Synthetic cases follow the distributions counted from the real letters (kept in the package as
-letter_stats.json); their ids start with 'synthetic-' and their titles say so."""
+letter_stats.json); their ids start with 'synthetic-' and their titles say so.  With --letters DIR
+each case is written as a text letter in the 2016-2017 layout instead (DIR/<case id>.txt, marked
+SYNTHETIC in its first and last lines), for `imrkg ingest` or `imrkg run` to read back."""
 _EPILOG_AUDIT = """examples:
   imrkg audit examples/seed-trigger-point-2015.yaml -o seed.html     (a case file or a letter)
   imrkg audit CM16-0248698 -o audit.svg                              (a case in the store, by id)
@@ -94,6 +97,16 @@ _EPILOG_REPORT = """example:
 
 The corpus report over the store: decisions by service kind, section and month, uphold and
 overturn rates, engine-versus-reviewer agreement, the criteria most often failing, links to audits."""
+_EPILOG_RUN = """examples:
+  imrkg run examples ../shared/letters -o out          (into the default store)
+  imrkg run synth-letters/ --store memory -o out       (a throw-away store)
+
+Ingests every input (case files, letters, folders of them: each case determined and stored whole),
+writes OUTDIR/report.html with every stored case's audit page in OUTDIR/audits/, and prints the
+engine's conclusions against the reviewers' decisions and the command that serves the store.
+
+exit codes: 0 every input ingested and the report written, 2 an input could not be read (each
+named on stderr; the others are still ingested and reported) or bad option, 3 internal error"""
 _STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
                "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
 _LETTER_SUFFIXES = (".pdf", ".txt")
@@ -185,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--stats", metavar="FILE", help="statistics to draw from (default: the packaged ones)")
     sy.add_argument("--stats-from", metavar="LETTERS_DIR", help="count the statistics of a folder of letters")
     sy.add_argument("-o", "--output", metavar="FILE", help="with --stats-from: where to write them (default stdout)")
+    sy.add_argument("--letters", metavar="DIR",
+                    help="write the cases as synthetic text letters into DIR instead of loading them")
     sy.add_argument("--determine", action="store_true", help="determine the loaded cases (see determine --all)")
     sy.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --determine")
     sy.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
@@ -202,6 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     rp.add_argument("--audits", metavar="DIR", help="also write every case's audit page into DIR (linked from the report)")
     rp.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    rn = sub.add_parser("run", help="the main job: ingest letters and case files, write the report and audits",
+                        description="Ingest the inputs into the store, determine every case, write the corpus "
+                                    "report with audit pages and print a summary.",
+                        epilog=_EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rn.add_argument("inputs", metavar="INPUT", nargs="+",
+                    help="case files (.yaml, .yml, .json), letters (.pdf, .txt) or folders of them")
+    rn.add_argument("-o", "--output", metavar="OUTDIR", default="imrkg-out",
+                    help="folder for report.html and audits/ (default: imrkg-out)")
+    rn.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="determine in N worker processes after reading (default 1: each case as it is read)")
+    rn.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    rn.add_argument("--quiet", action="store_true", help="no progress on stderr")
     sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 protocol, with a query page",
                         description="Run the SPARQL 1.1 endpoint and web page over the store.",
                         epilog=_EPILOG_SERVE, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -462,6 +489,16 @@ def _synth(args: argparse.Namespace) -> int:
         stats = synth.load_statistics(args.stats) if args.stats else None
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read statistics: {exc}", source=args.stats) from None
+    if args.letters:
+        if args.determine:
+            raise InputError("--letters writes letters, it loads no store: ingest them with 'imrkg run DIR'",
+                             source="--determine")
+        try:
+            paths = synth.write_letters(synth.synthesize(args.cases, seed=args.seed, stats=stats), args.letters)
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}", source=args.letters) from None
+        print(f"imrkg synth: {len(paths)} synthetic letter(s) written to {args.letters}", file=sys.stderr)
+        return 0
     with _open_store(args.store) as store:
         store.ensure_guidelines()
         n = synth.load_synthetic(store, args.cases, seed=args.seed, stats=stats,
@@ -531,6 +568,21 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from kg.run import run
+
+    if args.workers < 1:
+        raise InputError("--workers must be at least 1", source="--workers")
+    with _open_store(args.store) as store:
+        summary = run(args.inputs, store, args.output, workers=args.workers,
+                      progress=None if args.quiet else _progress("imrkg run"),
+                      audit_progress=None if args.quiet else _progress("imrkg run: audits"))
+    for err in summary.errors:
+        print(f"imrkg: error: {err}", file=sys.stderr)
+    sys.stdout.write(summary.render(store_option=args.store))
+    return 2 if summary.errors else 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import os
 
@@ -580,7 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler = {"determine": _determine, "validate": _validate, "ingest": _ingest, "eval": _eval,
                "queries": _queries, "query": _query, "serve": _serve, "guidelines": _guidelines,
-               "checklist": _checklist, "synth": _synth, "audit": _audit, "report": _report}[args.command]
+               "checklist": _checklist, "synth": _synth, "audit": _audit, "report": _report,
+               "run": _run}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:  # the reader (e.g. `head`) went away: not an error of ours

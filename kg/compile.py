@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 from rdflib import OWL, RDF, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -41,7 +42,7 @@ from kg.graph import KG
 from kg.validate import SH, Shapes
 
 __all__ = ["ONTOLOGY_GRAPH", "GRAPH_VAR", "ShapeQuery", "CompiledShapes", "compile_shapes",
-           "compile_inference", "rule_tables", "rewrite_in_graph", "evidence_select"]
+           "RuleUpdate", "compile_inference", "run_fixpoint", "rule_tables", "rewrite_in_graph", "evidence_select"]
 
 #: the named graph of the ontology's own individuals, their types closed under sub-class
 ONTOLOGY_GRAPH = "https://w3id.org/imr-kg/compiled#ontology"
@@ -78,24 +79,103 @@ def rule_tables(rules: object, ontology: Graph) -> tuple[Graph, Graph]:
     return tables, individuals
 
 
-def compile_inference(rules: object) -> tuple[str, ...]:
-    """The SPARQL updates of one round of the fixpoint (run them until the store stops growing)."""
+@dataclass(frozen=True)
+class RuleUpdate:
+    """One SPARQL update of the reasoner's fixpoint, with what it reads and writes.
+
+    ``reads`` and ``writes`` are the classes and properties named in its pattern and its
+    template; ``reads_any_class`` marks a pattern with a class variable (``?x a ?c``).  A
+    round re-runs an update only when something it reads changed in the round before
+    (semi-naive evaluation at the granularity of rules).  ``counts`` says how to see that
+    it added something: ``"store"`` (the whole store's size) or the IRIs to count
+    (members of a class, uses of a property).
+    """
+
+    sparql: str
+    reads: frozenset[str]
+    writes: frozenset[str]
+    reads_any_class: bool = False
+    counts: str | frozenset[str] = "store"
+
+
+_IRI = re.compile(r"<([^<>\s\"{}|^`\\]*)>|\bkg:([A-Za-z_][\w-]*)")
+
+
+def _iris(text: str) -> frozenset[str]:
+    return frozenset(m.group(1) or f"{KG}{m.group(2)}" for m in _IRI.finditer(text))
+
+
+def compile_inference(rules: object) -> tuple[RuleUpdate, ...]:
+    """The SPARQL updates of one round of the fixpoint, in order (see :class:`RuleUpdate`)."""
     from kg.reason import RuleSet
 
     assert isinstance(rules, RuleSet)
     g = GRAPH_VAR
+
+    def names(nodes: Iterable[object]) -> frozenset[str]:
+        return frozenset(str(n) for n in nodes)
+
+    sub_classes = names(rules.superclasses)
     updates = [
-        f"INSERT {{ GRAPH {g} {{ ?s ?q ?o }} }} WHERE {{ ?p {_SUPER_PROPERTY} ?q . GRAPH {g} {{ ?s ?p ?o }} }}",
-        f"INSERT {{ GRAPH {g} {{ ?o ?q ?s }} }} WHERE {{ ?p {_INVERSE} ?q . GRAPH {g} {{ ?s ?p ?o }} "
-        f"FILTER(!isLiteral(?o)) }}",
-        f"INSERT {{ GRAPH {g} {{ ?s a ?sup }} }} WHERE {{ ?t {_SUPER_CLASS} ?sup . GRAPH {g} {{ ?s a ?t }} }}",
+        RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?s ?q ?o }} }} WHERE {{ ?p {_SUPER_PROPERTY} ?q . GRAPH {g} {{ ?s ?p ?o }} }}",
+                   reads=names(rules.superproperties),
+                   writes=names(q for qs in rules.superproperties.values() for q in qs)),
+        RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?o ?q ?s }} }} WHERE {{ ?p {_INVERSE} ?q . GRAPH {g} {{ ?s ?p ?o }} "
+                   f"FILTER(!isLiteral(?o)) }}",
+                   reads=names(rules.inverses), writes=names(q for qs in rules.inverses.values() for q in qs)),
+        RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?s a ?sup }} }} WHERE {{ ?t {_SUPER_CLASS} ?sup . GRAPH {g} {{ ?s a ?t }} }}",
+                   reads=sub_classes, writes=names(c for cs in rules.superclasses.values() for c in cs)),
     ]
     for cls, select in rules.definitions:
         where = select[select.index("{") + 1: select.rindex("}")]
-        updates.append(f"INSERT {{ GRAPH {g} {{ ?x a <{cls}> }} }} WHERE {{ GRAPH {g} {{ {where} }} }}")
+        updates.append(RuleUpdate(
+            f"INSERT {{ GRAPH {g} {{ ?x a <{cls}> }} }} WHERE {{ GRAPH {g} {{ {where} }} }}",
+            reads=_iris(where), writes=frozenset({str(cls)}), counts=frozenset({str(cls)})))
     for _rule, construct in rules.derivations:
-        updates.append(rewrite_in_graph(construct))
+        sparql = rewrite_in_graph(construct)
+        where = sparql[sparql.index("WHERE"):]
+        template = sparql[sparql.index("INSERT"):sparql.index("WHERE")]
+        writes = _iris(template) - {str(RDF.type)}
+        updates.append(RuleUpdate(sparql, reads=_iris(where) | ({str(RDF.type)} if " a " in where else set()),
+                                  writes=writes, counts=writes,
+                                  reads_any_class=bool(re.search(r"\ba\s+\?|rdf:type\s+\?", where))))
     return tuple(updates)
+
+
+def run_fixpoint(store: object, updates: tuple[RuleUpdate, ...]) -> int:
+    """Run ``updates`` over ``store`` (pyoxigraph) until nothing changes; returns the rounds run.
+
+    The first round runs every update; later rounds only those reading a class or property
+    that an update of the round before added to.
+    """
+    import pyoxigraph as ox
+
+    rdf_type = ox.NamedNode(str(RDF.type))
+
+    def count(u: RuleUpdate) -> int:
+        if u.counts == "store":
+            return len(store)  # type: ignore[arg-type]
+        n = 0
+        for iri in u.counts:
+            node = ox.NamedNode(iri)
+            n += sum(1 for _ in store.quads_for_pattern(None, rdf_type, node, None))  # type: ignore[attr-defined]
+            n += sum(1 for _ in store.quads_for_pattern(None, node, None, None))  # type: ignore[attr-defined]
+        return n
+
+    changed: set[str] | None = None  # None: the first round, run everything
+    rounds = 0
+    while changed is None or changed:
+        rounds += 1
+        now: set[str] = set()
+        for u in updates:
+            if changed is not None and not (u.reads & changed) and not (u.reads_any_class and changed):
+                continue
+            before = count(u)
+            store.update(u.sparql)  # type: ignore[attr-defined]
+            if count(u) != before:
+                now |= u.writes
+        changed = now
+    return rounds
 
 
 def _block(text: str, start: int) -> tuple[int, int]:

@@ -1199,3 +1199,36 @@ def add_audit_routes(router_or_app: Any, store: "Store") -> None:
     def report() -> HTMLResponse:
         return HTMLResponse(service.call(lambda: report_html(reader, audit_href="cases/{case}/audit")),
                             headers=headers)
+
+
+# ---------------------------------------------------------------------------
+# The report with its audit pages, as files
+# ---------------------------------------------------------------------------
+def write_report(store: "Store", output: str | Path, *, audits: str | Path | None = None,
+                 progress: Callable[[int, int, str], None] | None = None) -> list[Path]:
+    """Write the corpus report of ``store`` to ``output`` and, with ``audits``, every stored
+    case's audit page as ``<audits>/<case id>.html``, linked from the report by a path relative
+    to it.  Folders are created as needed; existing files are replaced.  Returns the audit
+    pages written, in case order.  Reads the store only."""
+    import os
+
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    href = "{case}.html"
+    pages: list[Path] = []
+    if audits is not None:
+        folder = Path(audits)
+        folder.mkdir(parents=True, exist_ok=True)
+        rel = os.path.relpath(folder.resolve(), out.resolve().parent)
+        href = f"{Path(rel).as_posix()}/{{case}}.html"
+        ids = store.case_ids()
+        for i, cid in enumerate(ids):
+            if progress:
+                progress(i, len(ids), cid)
+            page = folder / f"{cid}.html"
+            page.write_text(audit_html(store, cid), encoding="utf-8")
+            pages.append(page)
+        if progress:
+            progress(len(ids), len(ids), "")
+    out.write_text(report_html(store, audit_href=href), encoding="utf-8")
+    return pages

@@ -9,8 +9,8 @@ import zipfile
 
 from casepaths import ROOT
 
-ORDER = ["errors", "resources", "casefile", "letter", "extract", "extract_imaging", "extract_therapy", "extract_medication", "extract_procedures", "graph", "reason", "validate", "guidelines", "determine",
-         "rationale", "store", "pipeline", "synth", "query", "evaluate", "serve", "visualize", "cli"]
+ORDER = ["errors", "resources", "casefile", "letter", "extract", "extract_imaging", "extract_therapy", "extract_medication", "extract_procedures", "graph", "reason", "validate", "compile", "guidelines", "determine",
+         "rationale", "batch", "store", "pipeline", "synth", "query", "evaluate", "serve", "visualize", "run", "cli"]
 
 
 def test_modules_import_only_earlier_stages():
