@@ -784,14 +784,15 @@ _STUDY_RX = (
 _STUDY_SKIP = re.compile(r"\brequest\w*|\butilization review\b|\bplan\b|\brecommend\w*|\bpending\b|\bordered\b|\bauthoriz\w*|"
                          r"\brule out\b|\bto evaluate\b|\bwill\b|\bwould\b|\bno (?:prior |previous )?(?:imaging|MRI|x-?rays?|studies)\b|"
                          r"\bdenied\b|\bnon-?certified\b|\bmodified\b|\bnot (?:been )?(?:performed|done|provided)\b", re.I)
-_RESULT = re.compile(r"\b(?:revealed|reveals|showed|shows|demonstrated|demonstrates|indicated|indicates|noted|notes|"
+_RESULT = re.compile(r"\b(?:revealed|reveals|showed|shows|demonstrated|demonstrates|indicated|indicates|noted|notes|reported|"
                      r"was (?:positive|negative|normal|unremarkable)|were (?:positive|negative|normal|unremarkable)|"
                      r"significant for|consistent with|findings? (?:of|include[sd]?))\b\s*:?\s*", re.I)
 _IMAGING_FINDINGS = (
     ("disc_bulge", r"disc (?:bulg\w*|protrusion|herniation|extrusion)|bulg\w+ disc|herniated|protrusion|\bHNP\b"),
     ("foraminal_stenosis", r"foraminal (?:stenosis|narrowing)"),
     ("degenerative_disc_disease", r"degenerative disc|\bDDD\b|disc degeneration|desiccation"),
-    ("nerve_root_compromise", r"nerve root (?:impingement|compression|abutment|effacement|encroachment)|impinging (?:on )?the \w+ nerve root"),
+    ("nerve_root_compromise", r"nerve root (?:impingement|compression|abutment|effacement|encroachment)|"
+                              r"(?:impinging|contacting|abutting|compressing|displacing|effacing) (?:on |upon )?the (?:[\w-]+ ){0,3}nerve root"),
 )
 
 

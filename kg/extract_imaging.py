@@ -203,4 +203,10 @@ def _polarity(kind: str, clause: str, start: int, end: int, mode: str) -> str | 
     if kind == "procedure_planned" and re.search(r"\bnot (?:a )?(?:surgical )?candidate|\bdeclin\w+|\bdoes not (?:want|wish)",
                                                  clause, re.I):
         return "absent"
+    if _NO_MENTION.search(clause[:start]):
+        return None  # "the note made no mention of paresthesias": silence, not a finding either way
     return assert_polarity(clause, start, end, mode)
+
+
+# "made no mention of ...", "did not mention ...": the record is silent on what follows
+_NO_MENTION = re.compile(r"\b(?:no|without)\s+mention\s+of\b|\bdid\s+not\s+mention\b|\bnot\s+mentioned\b", re.I)

@@ -4,8 +4,8 @@ Called by :func:`kg.extract.extract_case` (through ``_area_enrichers``) after th
 extractor: :func:`enrich` takes a :class:`~kg.extract.LetterCase` and returns a new one with
 
 * the **drug request fields** the base extractor leaves empty (drug name, strength, "#60" count,
-  a course length in days such as "14 days" or "one month supply"), a carisoprodol request
-  typed as such, and the **ingredients** of a topical or compounded product as
+  a course length in days such as "14 days" or "one month supply"), a carisoprodol or
+  celecoxib (COX-2 selective NSAID) request typed as such, and the **ingredients** of a topical or compounded product as
   ``substances`` (gabapentin, baclofen, cyclobenzaprine, non-patch lidocaine, NSAIDs other than
   diclofenac, diclofenac, capsaicin, lidocaine patch, ...), so "a compound with one
   ingredient that is not recommended is not recommended" is a SHACL check;
@@ -46,7 +46,7 @@ from kg.extract import (
 __all__ = ["enrich", "topical_ingredients", "course_days"]
 
 MEDICATION_KINDS = frozenset({
-    "nsaid", "muscle_relaxant", "carisoprodol", "opioid", "ppi", "h2_blocker", "topical_analgesic", "compounded_topical",
+    "nsaid", "cox2_inhibitor", "muscle_relaxant", "carisoprodol", "opioid", "ppi", "h2_blocker", "topical_analgesic", "compounded_topical",
     "anticonvulsant", "antidepressant", "benzodiazepine", "sleep_aid", "butalbital_combination"})
 _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
 
@@ -206,6 +206,8 @@ class _Enricher:
             service = r.service
             if service == "muscle_relaxant" and re.search(r"carisoprodol|\bSoma\b", head, re.I):
                 service = changes["service"] = "carisoprodol"
+            if service == "nsaid" and re.search(r"celecoxib|Celebrex", head, re.I):
+                service = changes["service"] = "cox2_inhibitor"
             if service in MEDICATION_KINDS:
                 d = details.get(r.id)
                 drug, strength, count, _ = _drug_detail(head)
@@ -287,11 +289,15 @@ class _Enricher:
         kinds_requested = {r.service for r in requests if r.service in MEDICATION_KINDS}
         if "carisoprodol" in kinds_requested:
             kinds_requested.add("muscle_relaxant")
+        if "cox2_inhibitor" in kinds_requested:
+            kinds_requested.add("nsaid")
         first_time = self.first_time_kinds(requests)
         out: list[Treatment] = []
         for t in case.treatments:
             if t.kind in first_time and all(self.only_prescription(e) for e in t.evidence):
                 continue  # the prescription at issue, not prior use
+            if t.kind == "nsaid" and t.label and re.search(r"celecoxib|Celebrex", t.label, re.I):
+                t = dataclasses.replace(t, kind="cox2_inhibitor")  # the same drug as a celecoxib request
             if t.kind in kinds_requested:
                 t = self.describe(t)
             out.append(t)
@@ -326,8 +332,11 @@ class _Enricher:
                     continue
                 tail = sent.text[m.end():m.end() + 60]
                 drug = _drug_in(tail) or _drug_in(sent.text)
-                if drug is not None and (drug[1] == r.service or any(n.lower() == drug[0].lower() for n in names)):
+                if drug is not None and (drug[1] == r.service or (r.service, drug[1]) == ("cox2_inhibitor", "nsaid")
+                                         or any(n.lower() == drug[0].lower() for n in names)):
                     kinds.add(r.service)
+        if "cox2_inhibitor" in kinds:
+            kinds.add("nsaid")  # celecoxib is an NSAID: its prescription is not prior NSAID use either
         return kinds
 
     def only_prescription(self, e: Evidence) -> bool:

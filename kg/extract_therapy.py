@@ -85,7 +85,7 @@ _NO_FI = re.compile(r"\bno (?:objective |significant |documented |measurable )?f
                     r"\bwithout (?:any |objective |significant )?functional (?:improvement|gains?|benefit)", re.I)
 _FAILED = re.compile(r"\b(?:no|without|did not (?:provide|give|bring)(?: any)?) (?:significant |much |lasting |any |real )?"
                      r"(?:improvement|benefit|relief|change|help)|"
-                     r"\bnot (?:been )?(?:beneficial|helpful|effective)|\bdid not (?:help|improve|benefit|work)|"
+                     r"\bnot (?:been )?(?:prove[dn] )?(?:particularly |very |especially |significantly )?(?:beneficial|helpful|effective)|\bdid not (?:help|improve|benefit|work)|"
                      r"\b(?:failed|ineffective|unsuccessful)\b|\bno better\b|\bworsen\w*|\bunchanged\b", re.I)
 _PARTIAL = re.compile(r"\b(?:some|partial|mild|temporary|slight|limited|minimal|short[- ]term|transient)\s+"
                       r"(?:pain\s+)?(?:relief|improvement|benefit|help)", re.I)
@@ -94,6 +94,10 @@ _EFFECTIVE = re.compile(r"\bhelp(?:ed|s|ing|ful)\b|\bimprov\w*|\bbenefit\w*|\bre
 _NEGATED = re.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
 _UNDOCUMENTED = re.compile(r"\b(?:no|without|lack of|lacks?|not)\s+(?:\w+\s+){0,2}?(?:documentation|documented|evidence|mention|record)", re.I)
 _UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
+# a clause saying the care has not been given yet: "has not undergone conservative care as 6 sessions
+# of physical therapy was certified", "had not started physical therapy yet"
+_NOT_DONE = re.compile(r"\b(?:has|have|had)\s+not\s+(?:yet\s+)?(?:undergone|started|begun|received|attended|completed|tried)\b|"
+                       r"\bnot\s+yet\s+(?:started|begun|undergone|received|attended)\b", re.I)
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 
@@ -232,8 +236,8 @@ class _Reader:
                 continue  # the UR decision on the request: no prior course
             for coff, clause in _clauses(text):
                 for kind, a, b in _discipline_mentions(clause):
-                    if _NEGATED.search(clause[max(0, a - 40):a]):
-                        continue  # "no prior chiropractic therapy"
+                    if _NEGATED.search(clause[max(0, a - 40):a]) or _NOT_DONE.search(clause):
+                        continue  # "no prior chiropractic therapy", "has not undergone conservative care as ..."
                     n = _count_before(clause, a)
                     c_a, c_b = sent.start + coff, sent.start + coff + len(clause)
                     if this_review and _AUTHORIZED.search(clause) and _authorized_here(clause, a, b):
