@@ -30,7 +30,7 @@ from typing import Iterable, Iterator
 from rdflib import RDF, BNode, Literal, URIRef
 from rdflib.term import Node
 
-from kg.determine import CaseDetermination, CaseView, assemble, depends_on_determinations, determination_graph
+from kg.determine import CaseDetermination, CaseView, assemble, depends_on_determinations, determination_triples
 from kg.graph import CASE_BASE, KG
 from kg.validate import SH, ShapeResult, Shapes
 
@@ -301,7 +301,7 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
         for cid in second:
             g = ox.NamedNode(graph_of(cid, "asserted"))
             prelim = CaseDetermination(case_id=cid, case=dets[cid].case, engine_version="", items=dets[cid].items)
-            first += [ox.Quad(_ox(s), _ox(p), _ox(o), g) for s, p, o in determination_graph(prelim)]
+            first += [ox.Quad(_ox(s), _ox(p), _ox(o), g) for s, p, o in set(determination_triples(prelim))]
         store.extend(first)
         results, evidence = _validate(store, engine, terms)
         for cid in second:
@@ -312,8 +312,8 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
                                           items=assemble(view, sg, requests), shapes_digest=engine.digest)
     for cid, det in dets.items():
         target = ox.NamedNode(graph_of(cid, "determination"))
-        graph = determination_graph(det, rationales={i.request: rationale_text(i) for i in det.items})
-        out_quads += [ox.Quad(_ox(s), _ox(p), _ox(o), target) for s, p, o in graph]
+        triples = set(determination_triples(det, rationales={i.request: rationale_text(i) for i in det.items}))
+        out_quads += [ox.Quad(_ox(s), _ox(p), _ox(o), target) for s, p, o in triples]
     return ChunkResult(nquads=ox.serialize(out_quads, format=ox.RdfFormat.N_QUADS) if out_quads else b"",
                        determined=tuple(sorted(dets)), failed=tuple(sorted(failed)),
                        determinations=tuple(dets[c] for c in sorted(dets)) if keep else ())

@@ -106,7 +106,13 @@ def _iris(text: str) -> frozenset[str]:
 
 
 def compile_inference(rules: object) -> tuple[RuleUpdate, ...]:
-    """The SPARQL updates of one round of the fixpoint, in order (see :class:`RuleUpdate`)."""
+    """The SPARQL updates of one round of the fixpoint, in order (see :class:`RuleUpdate`).
+
+    Every update that adds a class membership adds the class's super-classes with it, so
+    the sub-class closure is needed only for the asserted types (the first round); the
+    sub-property and inverse closures likewise, unless a rule writes a property that has
+    super-properties or inverses.
+    """
     from kg.reason import RuleSet
 
     assert isinstance(rules, RuleSet)
@@ -115,38 +121,69 @@ def compile_inference(rules: object) -> tuple[RuleUpdate, ...]:
     def names(nodes: Iterable[object]) -> frozenset[str]:
         return frozenset(str(n) for n in nodes)
 
-    sub_classes = names(rules.superclasses)
-    updates = [
+    def with_supers(var: str, cls: str) -> str:
+        supers = sorted(str(c) for c in rules.superclasses.get(URIRef(cls), ()))
+        return " . ".join(f"{var} a <{c}>" for c in [cls, *supers])
+
+    updates = []
+    for cls, select in rules.definitions:
+        where = select[select.index("{") + 1: select.rindex("}")]
+        # members of C already have the classes its pattern requires and their super-classes:
+        # adding those is no change, so they are not counted as written
+        required = {URIRef(m.group(1)) for m in re.finditer(r"\?x a <([^<>\s]+)>", where)
+                    if where[:m.start()].count("{") == where[:m.start()].count("}")}
+        known = names(required) | names(c for r in required for c in rules.superclasses.get(r, ()))
+        writes = (frozenset({str(cls)}) | names(rules.superclasses.get(cls, ()))) - known
+        updates.append(RuleUpdate(
+            f"INSERT {{ GRAPH {g} {{ {with_supers('?x', str(cls))} }} }} WHERE {{ GRAPH {g} {{ {where} }} }}",
+            reads=_iris(where), writes=writes, counts=frozenset({str(cls)})))
+    derived_properties: set[str] = set()
+    for _rule, construct in rules.derivations:
+        sparql = rewrite_in_graph(construct)
+        split = sparql.index("WHERE")
+        template, where = sparql[:split], sparql[split:]
+        template = re.sub(r"(\?\w+)\s+a\s+(?:kg:([A-Za-z_][\w-]*)|<([^<>\s]*)>)",
+                          lambda m: with_supers(m.group(1), m.group(3) or f"{KG}{m.group(2)}"), template)
+        writes = _iris(template) - {str(RDF.type)}
+        derived_properties |= writes
+        updates.append(RuleUpdate(template + where, reads=_iris(where), writes=writes, counts=writes,
+                                  reads_any_class=bool(re.search(r"\ba\s+\?|rdf:type\s+\?", where))))
+    props = names(rules.superproperties) | names(rules.inverses)
+    again = bool(derived_properties & props)  # a rule writes a property with super-properties or inverses
+    closures = [
         RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?s ?q ?o }} }} WHERE {{ ?p {_SUPER_PROPERTY} ?q . GRAPH {g} {{ ?s ?p ?o }} }}",
-                   reads=names(rules.superproperties),
+                   reads=names(rules.superproperties) if again else frozenset(),
                    writes=names(q for qs in rules.superproperties.values() for q in qs)),
         RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?o ?q ?s }} }} WHERE {{ ?p {_INVERSE} ?q . GRAPH {g} {{ ?s ?p ?o }} "
                    f"FILTER(!isLiteral(?o)) }}",
-                   reads=names(rules.inverses), writes=names(q for qs in rules.inverses.values() for q in qs)),
+                   reads=names(rules.inverses) if again else frozenset(),
+                   writes=names(q for qs in rules.inverses.values() for q in qs)),
         RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?s a ?sup }} }} WHERE {{ ?t {_SUPER_CLASS} ?sup . GRAPH {g} {{ ?s a ?t }} }}",
-                   reads=sub_classes, writes=names(c for cs in rules.superclasses.values() for c in cs)),
+                   reads=frozenset(), writes=names(c for cs in rules.superclasses.values() for c in cs)),
     ]
-    for cls, select in rules.definitions:
-        where = select[select.index("{") + 1: select.rindex("}")]
-        updates.append(RuleUpdate(
-            f"INSERT {{ GRAPH {g} {{ ?x a <{cls}> }} }} WHERE {{ GRAPH {g} {{ {where} }} }}",
-            reads=_iris(where), writes=frozenset({str(cls)}), counts=frozenset({str(cls)})))
-    for _rule, construct in rules.derivations:
-        sparql = rewrite_in_graph(construct)
-        where = sparql[sparql.index("WHERE"):]
-        template = sparql[sparql.index("INSERT"):sparql.index("WHERE")]
-        writes = _iris(template) - {str(RDF.type)}
-        updates.append(RuleUpdate(sparql, reads=_iris(where) | ({str(RDF.type)} if " a " in where else set()),
-                                  writes=writes, counts=writes,
-                                  reads_any_class=bool(re.search(r"\ba\s+\?|rdf:type\s+\?", where))))
-    return tuple(updates)
+    return tuple(closures + _dependency_order(updates))
+
+
+def _dependency_order(updates: list[RuleUpdate]) -> list[RuleUpdate]:
+    """``updates`` with each one after the updates whose output it reads, as far as cycles allow
+    (so most rules see their inputs in the first round)."""
+    remaining = list(updates)
+    ordered: list[RuleUpdate] = []
+    while remaining:
+        def waits(u: RuleUpdate) -> int:
+            return sum(1 for w in remaining if w is not u and (w.writes & u.reads or (u.reads_any_class and w.writes)))
+        ready = [u for u in remaining if waits(u) == 0]
+        pick = ready[0] if ready else min(remaining, key=waits)  # a cycle: the least dependent first
+        ordered.append(pick)
+        remaining.remove(pick)
+    return ordered
 
 
 def run_fixpoint(store: object, updates: tuple[RuleUpdate, ...]) -> int:
     """Run ``updates`` over ``store`` (pyoxigraph) until nothing changes; returns the rounds run.
 
-    The first round runs every update; later rounds only those reading a class or property
-    that an update of the round before added to.
+    Every update runs once; after that an update runs again only when a class or property
+    it reads has gained members since it last ran (semi-naive evaluation, rule by rule).
     """
     import pyoxigraph as ox
 
@@ -162,19 +199,30 @@ def run_fixpoint(store: object, updates: tuple[RuleUpdate, ...]) -> int:
             n += sum(1 for _ in store.quads_for_pattern(None, node, None, None))  # type: ignore[attr-defined]
         return n
 
-    changed: set[str] | None = None  # None: the first round, run everything
+    clock = 0
+    last_run: dict[int, int] = {}
+    last_change: dict[str, int] = {}
+    newest = -1
     rounds = 0
-    while changed is None or changed:
+    while True:
         rounds += 1
-        now: set[str] = set()
-        for u in updates:
-            if changed is not None and not (u.reads & changed) and not (u.reads_any_class and changed):
-                continue
+        progress = False
+        for i, u in enumerate(updates):
+            ran = last_run.get(i)
+            if ran is not None and not (u.reads_any_class and newest > ran) and not any(
+                    last_change.get(iri, -1) > ran for iri in u.reads):
+                continue  # nothing it reads changed since it last ran
+            clock += 1
+            last_run[i] = clock
             before = count(u)
             store.update(u.sparql)  # type: ignore[attr-defined]
             if count(u) != before:
-                now |= u.writes
-        changed = now
+                progress = True
+                newest = clock
+                for iri in u.writes:
+                    last_change[iri] = clock
+        if not progress:
+            break
     return rounds
 
 

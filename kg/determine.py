@@ -27,7 +27,7 @@ from kg.validate import Shapes, ShapeResult, ValidationOutcome, default_shapes, 
 
 __all__ = ["STATUS_NAMES", "Quote", "EvidenceItem", "CriterionAssessment", "GuidelineUse",
            "RequestDetermination", "CaseDetermination", "CaseView", "assemble", "depends_on_determinations",
-           "determine_case", "determination_graph", "determination_stamp",
+           "determine_case", "determination_graph", "determination_triples", "determination_stamp",
            "engine_version"]
 
 STATUS_NAMES = {KG.Met: "met", KG.NotMet: "not_met", KG.NotDocumented: "not_documented",
@@ -184,13 +184,8 @@ def determination_stamp(det: CaseDetermination) -> str:
 def depends_on_determinations(shapes: Shapes, has_type: "Callable[[URIRef, Node], bool]",
                                requests: Iterable[URIRef]) -> bool:
     """Does a section that reads other determinations apply to one of the requests?"""
-    sg = shapes.graph
-    requests = list(requests)
-    for section in sg.subjects(KG.dependsOnDeterminations, None):
-        cls = sg.value(section, KG.appliesTo)
-        if any(has_type(r, cls) for r in requests):
-            return True
-    return False
+    classes = _catalogue(shapes).dependent_classes
+    return any(has_type(r, cls) for r in requests for cls in classes)
 
 
 class CaseView:
@@ -251,43 +246,94 @@ def _date(value: Node | None) -> _dt.date | None:
     return None
 
 
+@dataclass(frozen=True)
+class _CriterionInfo:
+    iri: URIRef
+    applies: Node | None
+    applies_label: str
+    shapes: tuple[Node, ...]
+    number: int
+    label: str
+    statement: str
+    silence_policy: str
+    role: str
+    evidence_query: str | None
+
+
+class _Catalogue:
+    """What the determination reads of the shapes graph, read once per shapes graph."""
+
+    def __init__(self, shapes: Shapes) -> None:
+        sg = shapes.graph
+        self.sections = sorted(((s, sg.value(s, KG.appliesTo)) for s in sg.subjects(RDF.type, KG.GuidelineSection)),
+                               key=lambda x: (-int(sg.value(x[0], KG.priority, default=Literal(0))), str(x[0])))
+        self.versions = {s: [(v, _date(sg.value(v, KG.effectiveFrom)), _date(sg.value(v, KG.effectiveUntil)),
+                              str(sg.value(v, RDFS.label))) for v in sorted(sg.objects(s, KG.inVersion))]
+                         for s, _ in self.sections}
+        self.status = {ns: sg.value(ns, KG.statusOnViolation) for ns in sg.subjects(KG.statusOnViolation, None)}
+        self.criteria: dict[Node, list[_CriterionInfo]] = {}
+        for s, _ in self.sections:
+            infos = []
+            for c in sorted(sg.subjects(KG.inSection, s), key=lambda c: int(sg.value(c, KG.criterionNumber))):
+                applies = sg.value(c, KG.appliesTo)
+                label = (sg.value(applies, RDFS.label, default=None) or _ontology_label(applies) or _local(applies)) \
+                    if applies is not None else ""
+                query = sg.value(c, KG.evidenceQuery)
+                infos.append(_CriterionInfo(
+                    iri=c, applies=applies, applies_label=str(label), shapes=tuple(sorted(sg.subjects(KG.criterion, c))),
+                    number=int(sg.value(c, KG.criterionNumber)), label=str(sg.value(c, RDFS.label)),
+                    statement=str(sg.value(c, KG.statement)), silence_policy=str(sg.value(c, KG.silencePolicy) or ""),
+                    role="indication" if sg.value(c, KG.role) == KG.Indication else "required",
+                    evidence_query=str(query) if query is not None else None))
+            self.criteria[s] = infos
+        self.uses: dict[tuple[Node, Node], GuidelineUse] = {}
+        for s, _ in self.sections:
+            for v, start, end, label in self.versions[s]:
+                verified = sg.value(v, KG.effectiveDatesVerified)
+                self.uses[(s, v)] = GuidelineUse(
+                    section=str(s), section_label=str(sg.value(s, RDFS.label)), version=str(v), version_label=label,
+                    effective_from=start, effective_until=end,
+                    dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False,
+                    dates_source=str(sg.value(v, KG.effectiveDatesSource) or ""))
+        self.kind_of_class = {v: k for k, v in vocabulary().treatments.items()}
+        self.dependent_classes = tuple(sg.value(s, KG.appliesTo) for s in sg.subjects(KG.dependsOnDeterminations, None))
+
+
+_CATALOGUES: dict[int, tuple[Shapes, _Catalogue]] = {}
+
+
+def _catalogue(shapes: Shapes) -> _Catalogue:
+    hit = _CATALOGUES.get(id(shapes))
+    if hit is None or hit[0] is not shapes:
+        if len(_CATALOGUES) > 8:
+            _CATALOGUES.clear()
+        hit = _CATALOGUES[id(shapes)] = (shapes, _Catalogue(shapes))
+    return hit[1]
+
+
 class _Context:
     def __init__(self, view: CaseView, shapes: Shapes) -> None:
         self.view, self.shapes = view, shapes
-        self.sg = shapes.graph
+        self.cat = _catalogue(shapes)
 
     # -- guideline choice ------------------------------------------------------
     def choose(self, request: URIRef, review: _dt.date | None) -> tuple[URIRef | None, URIRef | None, str]:
         """The section that applies to the request and the version of it in force on ``review``."""
         types = self.view.types(request)
-        applicable = sorted((s for s in self.sg.subjects(RDF.type, KG.GuidelineSection)
-                             if self.sg.value(s, KG.appliesTo) in types),
-                            key=lambda s: (-int(self.sg.value(s, KG.priority, default=Literal(0))), str(s)))
+        applicable = [s for s, applies in self.cat.sections if applies in types]
         if not applicable:
             return None, None, "No encoded guideline section applies to this service."
         if review is None:
             return None, None, "The request has no review or request date, so no guideline version can be chosen."
         labels = []
         for s in applicable:
-            for v in sorted(self.sg.objects(s, KG.inVersion)):
-                start = _date(self.sg.value(v, KG.effectiveFrom))
-                end = _date(self.sg.value(v, KG.effectiveUntil))
+            for v, start, end, label in self.cat.versions[s]:
                 if (start is None or start <= review) and (end is None or review <= end):
                     return s, v, ""
-                labels.append(str(self.sg.value(v, RDFS.label)))
+                labels.append(label)
         return None, None, (f"No encoded guideline version was in force on {review.isoformat()} "
                             f"(encoded: {', '.join(sorted(set(labels)))}); the engine does not judge by a version "
                             f"outside its dates.")
-
-    def guideline_use(self, section: URIRef, v: URIRef) -> GuidelineUse:
-        sg = self.sg
-        verified = sg.value(v, KG.effectiveDatesVerified)
-        return GuidelineUse(
-            section=str(section), section_label=str(sg.value(section, RDFS.label)), version=str(v),
-            version_label=str(sg.value(v, RDFS.label)), effective_from=_date(sg.value(v, KG.effectiveFrom)),
-            effective_until=_date(sg.value(v, KG.effectiveUntil)),
-            dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False,
-            dates_source=str(sg.value(v, KG.effectiveDatesSource) or ""))
 
     # -- one request -------------------------------------------------------------
     def request(self, request: URIRef) -> RequestDetermination:
@@ -297,7 +343,7 @@ class _Context:
         review = _date(a.value(ur, KG.decisionDate)) if ur is not None else None
         review = review or request_date
         service = a.value(request, KG.requestedService)
-        kind_of_class = {v: k for k, v in vocabulary().treatments.items()}
+        kind_of_class = self.cat.kind_of_class
         kind_classes = sorted(_local(t) for t in a.objects(service, RDF.type) if _local(t) in kind_of_class)
         service_kind = kind_of_class[kind_classes[0]] if kind_classes else "other"
         rv = self.view.reviewer
@@ -314,31 +360,27 @@ class _Context:
                       reviewer_decision=reviewer, reviewer_citation=citation)
         if section is None or version is None:
             return RequestDetermination(guideline=None, conclusion="not_covered", note=note, assessments=(), **common)
-        criteria = sorted(self.sg.subjects(KG.inSection, section),
-                          key=lambda c: int(self.sg.value(c, KG.criterionNumber)))
-        assessments = tuple(self.assess(request, c) for c in criteria)
+        assessments = tuple(self.assess(request, c) for c in self.cat.criteria[section])
         required = [x for x in assessments if x.status != "not_applicable" and x.role == "required"]
         indications = [x for x in assessments if x.status != "not_applicable" and x.role == "indication"]
         necessary = all(x.status == "met" for x in required) and (
             not indications or any(x.status == "met" for x in indications))
         return RequestDetermination(
-            guideline=self.guideline_use(section, version),
+            guideline=self.cat.uses[(section, version)],
             conclusion="medically_necessary" if necessary else "not_medically_necessary",
             note="", assessments=assessments, **common)
 
-    def assess(self, request: URIRef, criterion: URIRef) -> CriterionAssessment:
-        sg = self.sg
-        applies = sg.value(criterion, KG.appliesTo)
-        shapes = sorted(sg.subjects(KG.criterion, criterion))
+    def assess(self, request: URIRef, c: _CriterionInfo) -> CriterionAssessment:
+        status_of = self.cat.status
+        shapes = c.shapes
         results = [r for r in self.view.results(request) if r.node_shape in shapes]
-        against = [r for r in results if sg.value(r.node_shape, KG.statusOnViolation) == KG.NotMet]
-        missing = [r for r in results if sg.value(r.node_shape, KG.statusOnViolation) == KG.NotDocumented]
-        if applies is not None and applies not in self.view.types(request):
+        against = [r for r in results if status_of.get(r.node_shape) == KG.NotMet]
+        missing = [r for r in results if status_of.get(r.node_shape) == KG.NotDocumented]
+        if c.applies is not None and c.applies not in self.view.types(request):
             status = KG.NotApplicable
-            label = sg.value(applies, RDFS.label, default=None) or _ontology_label(applies) or _local(applies)
-            reasons: tuple[str, ...] = (f"Applies only to a {label}; this request is not one.",)
+            reasons: tuple[str, ...] = (f"Applies only to a {c.applies_label}; this request is not one.",)
             decisive: list[ShapeResult] = []
-            decided_by = ()
+            decided_by: tuple[str, ...] = ()
         elif against:
             status, decisive = KG.NotMet, against
             reasons = _unique(r.message + (f" Recorded value: {r.value}." if isinstance(r.value, Literal) else "")
@@ -349,22 +391,19 @@ class _Context:
             decided_by = tuple(sorted({str(r.node_shape) for r in missing}))
         else:
             status, decisive = KG.Met, []
-            reasons = (str(sg.value(criterion, KG.statement)),)
+            reasons = (c.statement,)
             decided_by = tuple(str(s) for s in shapes)
-        evidence = self.evidence(request, criterion, {r.value for r in decisive if isinstance(r.value, URIRef)}) \
+        evidence = self.evidence(request, c, {r.value for r in decisive if isinstance(r.value, URIRef)}) \
             if status != KG.NotApplicable else ()
         return CriterionAssessment(
-            criterion=str(criterion), number=int(sg.value(criterion, KG.criterionNumber)),
-            label=str(sg.value(criterion, RDFS.label)), statement=str(sg.value(criterion, KG.statement)),
+            criterion=str(c.iri), number=c.number, label=c.label, statement=c.statement,
             status=STATUS_NAMES[status], reasons=reasons, evidence=evidence, decided_by=decided_by,
-            silence_policy=str(sg.value(criterion, KG.silencePolicy) or ""),
-            role="indication" if sg.value(criterion, KG.role) == KG.Indication else "required")
+            silence_policy=c.silence_policy, role=c.role)
 
-    def evidence(self, request: URIRef, criterion: URIRef, decisive: set[Node]) -> tuple[EvidenceItem, ...]:
-        query = self.sg.value(criterion, KG.evidenceQuery)
+    def evidence(self, request: URIRef, c: _CriterionInfo, decisive: set[Node]) -> tuple[EvidenceItem, ...]:
         facts: set[Node] = set(decisive)
-        if query is not None:
-            facts |= self.view.evidence(request, criterion, str(query))
+        if c.evidence_query is not None:
+            facts |= self.view.evidence(request, c.iri, c.evidence_query)
         return tuple(self.item(f, f in decisive) for f in sorted(facts, key=str))
 
     def item(self, fact: Node, decisive: bool) -> EvidenceItem:
@@ -411,29 +450,36 @@ _CONCLUSION_IRI = {v: k for k, v in CONCLUSION_NAMES.items()}
 def determination_graph(det: CaseDetermination, *, rationales: dict[str, str] | None = None) -> Graph:
     """The determination as RDF (for the case's ``graph/determination``), with stable IRIs."""
     g = bind_prefixes(Graph())
-    g.add((URIRef(det.case), KG.determinedWith, Literal(determination_stamp(det))))
+    for t in determination_triples(det, rationales=rationales):
+        g.add(t)
+    return g
+
+
+def determination_triples(det: CaseDetermination, *, rationales: dict[str, str] | None = None
+                          ) -> Iterable[tuple[Node, Node, Node]]:
+    """The triples of :func:`determination_graph`, one by one."""
+    yield URIRef(det.case), KG.determinedWith, Literal(determination_stamp(det))
     for item in det.items:
         d = URIRef(f"{item.request}/determination")
-        g.add((d, RDF.type, KG.Determination))
-        g.add((d, KG.determinationFor, URIRef(item.request)))
-        g.add((d, KG.conclusion, _CONCLUSION_IRI[item.conclusion]))
-        g.add((d, KG.engineVersion, Literal(det.engine_version)))
+        yield d, RDF.type, KG.Determination
+        yield d, KG.determinationFor, URIRef(item.request)
+        yield d, KG.conclusion, _CONCLUSION_IRI[item.conclusion]
+        yield d, KG.engineVersion, Literal(det.engine_version)
         if item.guideline is not None:
-            g.add((d, KG.usedSection, URIRef(item.guideline.section)))
-            g.add((d, KG.usedVersion, URIRef(item.guideline.version)))
+            yield d, KG.usedSection, URIRef(item.guideline.section)
+            yield d, KG.usedVersion, URIRef(item.guideline.version)
         if item.note:
-            g.add((d, RDFS.comment, Literal(item.note)))
+            yield d, RDFS.comment, Literal(item.note)
         if rationales and item.request in rationales:
-            g.add((d, KG.rationaleText, Literal(rationales[item.request])))
+            yield d, KG.rationaleText, Literal(rationales[item.request])
         for a in item.assessments:
             node = URIRef(f"{d}/criterion-{a.number}")
-            g.add((d, KG.hasAssessment, node))
-            g.add((node, RDF.type, KG.CriterionAssessment))
-            g.add((node, KG.assesses, URIRef(a.criterion)))
-            g.add((node, KG.status, _STATUS_IRI[a.status]))
-            g.add((node, KG.explanation, Literal(" ".join(a.reasons))))
+            yield d, KG.hasAssessment, node
+            yield node, RDF.type, KG.CriterionAssessment
+            yield node, KG.assesses, URIRef(a.criterion)
+            yield node, KG.status, _STATUS_IRI[a.status]
+            yield node, KG.explanation, Literal(" ".join(a.reasons))
             for shape in a.decided_by:
-                g.add((node, KG.decidedBy, URIRef(shape)))
+                yield node, KG.decidedBy, URIRef(shape)
             for e in a.evidence:
-                g.add((node, KG.evidence, URIRef(e.fact)))
-    return g
+                yield node, KG.evidence, URIRef(e.fact)
