@@ -24,6 +24,7 @@ _EPILOG_DETERMINE = """examples:
   imrkg determine examples/seed-trigger-point-2015.yaml --format json
   imrkg determine ../shared/letters/CM16-0213037.pdf
   imrkg determine --all --workers 2          (every case in the store; resumable)
+  imrkg determine --all --engine reference   (the same, one case at a time with pySHACL)
 
 exit codes: 0 medically necessary, 1 not medically necessary (or not covered), 2 bad input, 3 internal error"""
 _EPILOG_VALIDATE = """example:
@@ -134,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "engine and these shapes; --force redoes them)")
     det.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --all (default 1)")
     det.add_argument("--force", action="store_true", help="with --all: redo cases already determined")
+    det.add_argument("--engine", choices=("batch", "reference"), default="batch",
+                     help="with --all: 'batch' (default: shapes compiled to SPARQL, thousands of cases at a time, "
+                          "the same answers) or 'reference' (pySHACL, one case at a time)")
     det.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     det.add_argument("--quiet", action="store_true", help="no progress on stderr")
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
@@ -283,7 +287,8 @@ def _determine(args: argparse.Namespace) -> int:
 
         with _open_store(args.store) as store:
             summary = determine_all(store, workers=max(1, args.workers), shapes_dir=args.shapes, force=args.force,
-                                    progress=None if args.quiet else _progress("imrkg determine"))
+                                    progress=None if args.quiet else _progress("imrkg determine"),
+                                    engine=args.engine)
             where = store.location
         for cid, why in summary.failed:
             print(f"imrkg: error: case {cid}: {why}", file=sys.stderr)

@@ -19,7 +19,7 @@ from kg.graph import KG, CaseGraph, build_case_graph
 from kg.store import Store, case_graphs
 
 __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "input_files", "read_input", "letter_case_graph",
-           "IngestSummary", "ingest", "BatchSummary", "determine_all"]
+           "IngestSummary", "ingest", "BatchSummary", "ENGINES", "determine_all"]
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 LETTER_SUFFIXES = (".pdf", ".txt")
@@ -166,25 +166,28 @@ def _determine_one(case_id: str, asserted_nt: str, reviewer_nt: str) -> tuple[st
         return case_id, f"{type(exc).__name__}: {exc}"
 
 
+ENGINES = ("batch", "reference")
+
+
 def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = None, force: bool = False,
-                  progress: Progress | None = None) -> BatchSummary:
-    """Determine every case in the store, in parallel, writing each result as it comes.
+                  progress: Progress | None = None, engine: str = "batch", chunk: int = 1000) -> BatchSummary:
+    """Determine every case in the store, in parallel, writing results as they come.
 
-    A case whose stored determination was made with the same engine version and
-    shapes is skipped (unless ``force``), so an interrupted run resumes where it
-    stopped.  At most ``2 * workers`` cases are in flight, so memory grows with
-    the number of workers, not with the number of cases.  Each case is written
-    in one update (all of its graphs or none).
+    ``engine="batch"`` (the default on the embedded store) determines ``chunk`` cases at a
+    time with :mod:`kg.batch` (rules and shapes compiled to SPARQL, the same answers as the
+    reference); ``"reference"`` determines one case at a time with pySHACL, and is what a
+    remote store or shapes the compiler does not handle get.  A case whose stored
+    determination was made with the same engine version and shapes is skipped (unless
+    ``force``), so an interrupted run resumes where it stopped.  At most ``2 * workers``
+    chunks (or cases) are in flight, so memory grows with the number of workers, not with
+    the number of cases.
     """
-    import concurrent.futures as cf
-    from collections import deque
-
-    from rdflib import Graph
-
     from kg.determine import engine_version
     from kg.graph import case_iri
     from kg.validate import default_shapes, load_shapes
 
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
     shapes = load_shapes(shapes_dir) if shapes_dir else default_shapes()
     stamp = f"{engine_version()} {shapes.digest}"
     ids = store.case_ids()
@@ -194,6 +197,105 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
     todo, skipped = [], []
     for cid in ids:
         (skipped if not force and stamped.get(str(case_iri(cid))) == stamp else todo).append(cid)
+    if engine == "batch" and _batch_ready(store, shapes):
+        determined, failed = _determine_batches(store, todo, workers=workers, shapes_dir=shapes_dir,
+                                                chunk=max(1, chunk), progress=progress)
+    else:
+        determined, failed = _determine_each(store, todo, workers=workers, shapes_dir=shapes_dir, progress=progress)
+    return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))
+
+
+def _batch_ready(store: Store, shapes: object) -> bool:
+    """The batch engine needs the embedded store and shapes the compiler handles."""
+    from kg.errors import ShapesError
+    from kg.store import LocalStore
+
+    if not isinstance(store, LocalStore):
+        return False
+    try:
+        from kg.batch import compile_engine
+
+        compile_engine(shapes)  # type: ignore[arg-type]
+    except ShapesError:
+        return False
+    return True
+
+
+_WORKER_ENGINE: object = None
+
+
+def _batch_init(shapes_dir: str | None) -> None:
+    """Compile the rules and shapes once per worker process."""
+    global _WORKER_ENGINE
+    from kg.batch import compile_engine
+    from kg.validate import load_shapes
+
+    _WORKER_ENGINE = compile_engine(load_shapes(shapes_dir) if shapes_dir else None)
+
+
+def _batch_one(ids: list[str], asserted: bytes, reviewer: bytes) -> tuple[list[str], object]:
+    from kg.batch import determine_chunk
+
+    try:
+        return ids, determine_chunk(asserted, reviewer, _WORKER_ENGINE)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - the chunk is reported as failed, the batch goes on
+        return ids, f"{type(exc).__name__}: {exc}"
+
+
+def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None, chunk: int,
+                       progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
+    import concurrent.futures as cf
+    from collections import deque
+
+    from kg.batch import ChunkResult, graph_of
+
+    determined: list[str] = []
+    failed: list[tuple[str, str]] = []
+    total = len(todo)
+    chunks = [todo[i:i + chunk] for i in range(0, total, chunk)]
+
+    def payload(ids: list[str]) -> tuple[list[str], bytes, bytes]:
+        return (ids, store.export_graphs([graph_of(c, "asserted") for c in ids]),  # type: ignore[attr-defined]
+                store.export_graphs([graph_of(c, "reviewer") for c in ids]))  # type: ignore[attr-defined]
+
+    def finish(ids: list[str], result: object) -> None:
+        if isinstance(result, str):
+            failed.extend((c, result) for c in ids)
+        else:
+            assert isinstance(result, ChunkResult)
+            drop = [graph_of(c, n) for c in result.determined for n in ("inferred", "determination")]
+            store.replace_graphs(drop, result.nquads)  # type: ignore[attr-defined]
+            determined.extend(result.determined)
+            failed.extend(result.failed)
+        if progress:
+            progress(len(determined) + len(failed), total, "")
+
+    if progress:
+        progress(0, total, "")
+    if workers <= 1:
+        _batch_init(shapes_dir)
+        for ids in chunks:
+            finish(*_batch_one(*payload(ids)))
+    else:
+        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_batch_init, initargs=(shapes_dir,)) as pool:
+            pending: deque = deque()
+            for ids in chunks:
+                pending.append(pool.submit(_batch_one, *payload(ids)))
+                if len(pending) >= 2 * workers:
+                    finish(*pending.popleft().result())
+            while pending:
+                finish(*pending.popleft().result())
+    return determined, failed
+
+
+def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None,
+                    progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """The reference path: one case at a time, pySHACL in worker processes."""
+    import concurrent.futures as cf
+    from collections import deque
+
+    from rdflib import Graph
+
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
 
@@ -235,4 +337,4 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
                     progress(count, total, "")
     if progress:
         progress(total, total, "")
-    return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))
+    return determined, failed
