@@ -90,13 +90,15 @@ def compile_engine(shapes: Shapes | None = None) -> Engine:
 @dataclass(frozen=True)
 class ChunkResult:
     """What :func:`determine_chunk` made: the inferred and determination graphs of the
-    determined cases as N-Quads, their ids, the cases that failed (id, reason) and,
-    when asked for, the determinations themselves."""
+    determined cases as N-Quads (the stamps that say a case is done apart, so they can be
+    written last), their ids, the cases that failed (id, reason) and, when asked for, the
+    determinations themselves."""
 
     nquads: bytes
     determined: tuple[str, ...]
     failed: tuple[tuple[str, str], ...]
     determinations: tuple[CaseDetermination, ...] = ()
+    stamps: bytes = b""  # each case's kg:determinedWith (in its determination graph), written last
 
 
 # ---------------------------------------------------------------------------
@@ -310,10 +312,13 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
             requests = sorted(facts[cid].objects(URIRef(dets[cid].case), KG.hasRequest))
             dets[cid] = CaseDetermination(case_id=cid, case=dets[cid].case, engine_version=engine.version,
                                           items=assemble(view, sg, requests), shapes_digest=engine.digest)
+    stamps: list[object] = []
     for cid, det in dets.items():
         target = ox.NamedNode(graph_of(cid, "determination"))
         triples = set(determination_triples(det, rationales={i.request: rationale_text(i) for i in det.items}))
-        out_quads += [ox.Quad(_ox(s), _ox(p), _ox(o), target) for s, p, o in triples]
+        for s, p, o in triples:
+            (stamps if p == KG.determinedWith else out_quads).append(ox.Quad(_ox(s), _ox(p), _ox(o), target))
     return ChunkResult(nquads=ox.serialize(out_quads, format=ox.RdfFormat.N_QUADS) if out_quads else b"",
                        determined=tuple(sorted(dets)), failed=tuple(sorted(failed)),
-                       determinations=tuple(dets[c] for c in sorted(dets)) if keep else ())
+                       determinations=tuple(dets[c] for c in sorted(dets)) if keep else (),
+                       stamps=ox.serialize(stamps, format=ox.RdfFormat.N_QUADS) if stamps else b"")

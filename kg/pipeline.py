@@ -264,7 +264,7 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
         else:
             assert isinstance(result, ChunkResult)
             drop = [graph_of(c, n) for c in result.determined for n in ("inferred", "determination")]
-            store.replace_graphs(drop, result.nquads)  # type: ignore[attr-defined]
+            store.replace_graphs(drop, result.nquads, result.stamps)  # type: ignore[attr-defined]
             determined.extend(result.determined)
             failed.extend(result.failed)
         if progress:

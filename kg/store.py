@@ -292,18 +292,29 @@ class LocalStore(Store):
     # -- graphs as N-Quads (the batch engine's exchange format) ----------------------
     def export_graphs(self, graphs: Sequence[str]) -> bytes:
         """The named graphs ``graphs`` (IRIs) as N-Quads, with their graph names."""
+        import io
+
         import pyoxigraph as ox
 
-        quads = []
+        out = io.BytesIO()
         for iri in graphs:
-            quads.extend(self._store.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
-        return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) if quads else b""
+            # written by pyoxigraph itself (no Python object per quad): the graph's triples,
+            # to which the graph name is added line by line
+            buf = io.BytesIO()
+            self._store.dump(buf, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(iri))
+            name = f" <{iri}> .\n".encode("utf-8")
+            for line in buf.getvalue().splitlines():
+                if line.endswith(b" ."):
+                    out.write(line[:-2])
+                    out.write(name)
+        return out.getvalue()
 
-    def replace_graphs(self, drop: Sequence[str], nquads: bytes) -> None:
-        """Empty the named graphs ``drop``, then load ``nquads`` (in one transaction).
+    def replace_graphs(self, drop: Sequence[str], nquads: bytes, last: bytes = b"") -> None:
+        """Empty the named graphs ``drop``, bulk-load ``nquads``, then add ``last`` in one transaction.
 
-        Not atomic as a whole: a crash between the two leaves the dropped graphs empty, which
-        a resumed batch redoes (a case's determination stamp is in the loaded data).
+        The bulk load is pyoxigraph's fast non-transactional one; what says a graph is complete
+        (a case's determination stamp) goes in ``last``, so a crash before it leaves the case to
+        be redone by a resumed batch, never marked done with part of its graphs.
         """
         import pyoxigraph as ox
 
@@ -312,7 +323,9 @@ class LocalStore(Store):
             if self._store.contains_named_graph(node):
                 self._store.remove_graph(node)
         if nquads:
-            self._store.load(nquads, format=ox.RdfFormat.N_QUADS)
+            self._store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS)
+        if last:
+            self._store.load(last, format=ox.RdfFormat.N_QUADS)
 
     def close(self) -> None:
         """Flush to disk and release the store's lock (the object is unusable afterwards)."""
