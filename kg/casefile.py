@@ -8,12 +8,22 @@ malformed or incomplete file raises :class:`kg.errors.CaseFileError` naming
 the file, the line and the field, and what to change.
 
 The format is described field by field in ``docs/case-format.md``.
+
+A case file is not trusted (``docs/threat-model.md``): it is read only if it is
+a regular file of at most :data:`MAX_CASE_FILE_BYTES`, and a document it names
+by ``path`` is read only if it is a regular file of at most
+:data:`MAX_DOCUMENT_BYTES` inside a *document root*: the case file's own folder
+(or below it), a folder the caller allows (``document_roots=``, or
+``$IMRKG_DOCUMENT_ROOTS``), and, for the examples shipped in the imr-kg
+checkout, the project's letters folder beside the checkout.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +47,9 @@ __all__ = [
     "CaseData",
     "load_case_file",
     "parse_case",
+    "MAX_CASE_FILE_BYTES",
+    "MAX_DOCUMENT_BYTES",
+    "DOCUMENT_ROOTS_ENV",
     "FINDING_KINDS",
     "DIAGNOSIS_KINDS",
     "TREATMENT_KINDS",
@@ -47,6 +60,17 @@ __all__ = [
     "Vocabulary",
     "vocabulary",
 ]
+
+#: The largest case file read, in bytes (checked before parsing).  Real case files are a few
+#: KB; PyYAML (pure Python) needs about 2.4 s per 150 KB of flow sequence, so this bounds one file.
+MAX_CASE_FILE_BYTES = 2 * 1024 * 1024
+#: The largest document file (``documents[].path``) read to check quotes, in bytes.
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+#: Environment variable naming extra folders documents may be read from (``os.pathsep``-separated).
+DOCUMENT_ROOTS_ENV = "IMRKG_DOCUMENT_ROOTS"
+# Where the examples shipped in the imr-kg checkout find their letters: ``../shared/letters``
+# beside the checkout (the README's layout; the letters are never copied into the project).
+_PROJECT_LETTERS = ("shared", "letters")
 
 # Vocabulary of the format: the word a case file uses -> the ontology's local name.
 FINDING_KINDS: Mapping[str, str] = {
@@ -444,22 +468,40 @@ def _loader_class() -> type:
     return Loader
 
 
-def load_case_file(path: str | Path) -> CaseData:
+def load_case_file(path: str | Path, *, document_roots: Iterable[str | Path] = ()) -> CaseData:
     """Read and check one case file (``.yaml``, ``.yml`` or ``.json``).
 
-    Raises :class:`CaseFileError` (with file, line and field) for a missing,
-    unreadable, malformed or incomplete file.  Evidence quotes are checked
-    against the documents they cite when those documents' files are given.
-    Nothing is written anywhere.
+    The file must be a regular file of at most :data:`MAX_CASE_FILE_BYTES` (checked before it
+    is parsed).  Documents named by ``documents[].path`` are resolved (symlinks and ``..``
+    included) and read only when they are regular files of at most :data:`MAX_DOCUMENT_BYTES`
+    inside a document root: the case file's folder or below it, a folder in
+    ``document_roots``, a folder in ``$IMRKG_DOCUMENT_ROOTS``, or, for a case file in the
+    ``examples/`` folder of the imr-kg checkout, the letters folder beside the checkout.
+
+    Raises :class:`CaseFileError` (with file, line and field) for a missing, unreadable,
+    oversized, malformed or incomplete file, and for a document outside the roots, not a
+    regular file, too large or not UTF-8.  Evidence quotes are checked against the documents
+    they cite when those documents' files are given.  Nothing is written anywhere.
+
+    >>> load_case_file("no-such-case.yaml")
+    Traceback (most recent call last):
+    ...
+    kg.errors.CaseFileError: no-such-case.yaml: cannot read the file: No such file or directory
     """
     import yaml
 
     path = Path(path)
     name = str(path)
     try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(path, MAX_CASE_FILE_BYTES)
+    except _Refused as exc:
+        hint = ("a case file holds the facts of one case: quote less text, or split it" if exc.kind == "too large"
+                else "give a YAML or JSON case file")
+        raise CaseFileError(exc.problem, source=name, hint=hint) from None
     except OSError as exc:
         raise CaseFileError(f"cannot read the file: {exc.strerror or exc}", source=name) from None
+    except ValueError as exc:  # a NUL in the file name
+        raise CaseFileError(f"cannot read the file: {_short(exc)}", source=name) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -485,18 +527,134 @@ def load_case_file(path: str | Path) -> CaseData:
         raise CaseFileError("the file is nested too deeply", source=name) from None
     except ValueError as exc:  # impossible dates, integers too long to convert
         raise CaseFileError(f"a value cannot be read: {_short(exc)}", source=name) from None
+    roots = list(document_roots)
+    letters = _project_letters_for(path)
+    if letters is not None:
+        roots.append(letters)
     try:
-        return parse_case(data, source=name, base_dir=path.parent)
+        return parse_case(data, source=name, base_dir=path.parent, document_roots=roots)
     except RecursionError:
         raise CaseFileError("the file is nested too deeply", source=name) from None
 
 
-def parse_case(data: Any, *, source: str = "<case>", base_dir: Path | None = None) -> CaseData:
+def parse_case(data: Any, *, source: str = "<case>", base_dir: Path | None = None,
+               document_roots: Iterable[str | Path] = ()) -> CaseData:
     """Check a case already loaded from YAML/JSON (a mapping) and build :class:`CaseData`.
 
-    ``base_dir`` resolves relative document paths.  Raises :class:`CaseFileError`.
+    ``base_dir`` (default: the current folder) resolves relative document paths and is the
+    first document root; ``document_roots`` and ``$IMRKG_DOCUMENT_ROOTS`` add more (see
+    :func:`load_case_file`).  Raises :class:`CaseFileError`.  Does not change ``data``.
     """
-    return _CaseReader(source, base_dir).read(data)
+    return _CaseReader(source, None if base_dir is None else Path(base_dir), tuple(document_roots)).read(data)
+
+
+# ---------------------------------------------------------------------------
+# Reading files safely: regular files only, with a size cap, inside the roots
+# ---------------------------------------------------------------------------
+class _Refused(Exception):
+    """A file that exists but is not read: not a regular file, or too large."""
+
+    def __init__(self, kind: str, problem: str, hint: str | None = None) -> None:
+        super().__init__(problem)
+        self.kind = kind
+        self.problem = problem
+        self.hint = hint
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 100 * 1024 else f"{size} bytes"
+
+
+def _read_regular_file(path: Path, cap: int, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``cap`` bytes.
+
+    The file is opened without blocking (a FIFO never hangs the open) and checked with
+    ``fstat`` on the open descriptor; at most ``cap + 1`` bytes are read, so a file that grows
+    while it is read (or that reports a wrong size, as ``/proc`` files do) is still refused.
+    With ``follow_symlinks=False`` a symlink as the last component is refused (``ELOOP``), so a
+    path checked after resolving cannot be swapped for a link in between.
+    Raises :class:`_Refused` or :class:`OSError`.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused("not a regular file", f"not a regular file: it is {_file_kind(info.st_mode)}")
+        if info.st_size > cap:
+            raise _Refused("too large", f"the file is {_megabytes(info.st_size)}, more than the "
+                                        f"{_megabytes(cap)} allowed")
+        fh = os.fdopen(fd, "rb")  # owns fd from here on
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise _Refused("too large", f"the file is more than the {_megabytes(cap)} allowed")
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _document_roots(base: Path, extra: Iterable[str | Path]) -> tuple[Path, ...]:
+    """The folders documents may be read from: ``base``, ``extra``, then ``$IMRKG_DOCUMENT_ROOTS``
+    (each resolved; empty entries of the variable are ignored)."""
+    folders: list[Path] = [base, *(Path(e) for e in extra)]
+    folders += [Path(e) for e in os.environ.get(DOCUMENT_ROOTS_ENV, "").split(os.pathsep) if e.strip()]
+    out: list[Path] = []
+    for folder in folders:
+        try:
+            real = folder.expanduser().resolve()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if real not in out:
+            out.append(real)
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _checkout() -> Path | None:
+    """The imr-kg source checkout this code runs from (the nearest folder above ``kg/`` holding
+    a ``pyproject.toml`` of the project ``imr-kg``), or None for an installed wheel elsewhere."""
+    import tomllib
+
+    for folder in Path(__file__).resolve().parents:
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
+            except (OSError, ValueError):
+                return None
+            return folder if name == "imr-kg" else None
+    return None
+
+
+def _project_letters_for(case_file: Path) -> Path | None:
+    """For a case file in the checkout's ``examples/`` folder (project files, trusted like the
+    code), the project's letters folder beside the checkout; else None."""
+    checkout = _checkout()
+    if checkout is None:
+        return None
+    try:
+        folder = case_file.parent.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if not folder.is_relative_to(checkout / "examples"):
+        return None
+    return checkout.parent.joinpath(*_PROJECT_LETTERS)
 
 
 # ---------------------------------------------------------------------------
@@ -507,9 +665,11 @@ def _fold(text: str) -> str:
 
 
 class _CaseReader:
-    def __init__(self, source: str, base_dir: Path | None) -> None:
+    def __init__(self, source: str, base_dir: Path | None, extra_roots: tuple[str | Path, ...]) -> None:
         self.source = source
         self.base_dir = base_dir
+        self.extra_roots = extra_roots
+        self._roots: tuple[Path, ...] | None = None
         self.texts: dict[str, str | None] = {}
         self.ids: set[str] = set()
         self.vocab = vocabulary()
@@ -710,19 +870,48 @@ class _CaseReader:
         text = None
         file_name = None
         if rel is not None:
-            path = Path(rel)
-            if not path.is_absolute() and self.base_dir is not None:
-                path = self.base_dir / path
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError, ValueError) as exc:
-                raise self.fail(f"cannot read document file '{rel}': {getattr(exc, 'strerror', None) or exc}",
-                                f"{where}.path", _line_of(m, "path"),
-                                hint="give a path relative to the case file, or leave 'path' out") from None
-            file_name = path.name
+            text = self.document_text(rel, f"{where}.path", _line_of(m, "path"))
+            file_name = Path(rel).name
         self.texts[doc_id] = text
         return Document(id=doc_id, title=self.text(m, "title", where), date=self.date(m, "date", where),
                         file_name=file_name)
+
+    def document_text(self, rel: str, where: str, line: int | None) -> str:
+        """The text of a document file named in the case file, read only from inside the roots."""
+        if "\x00" in rel:
+            raise self.fail("the document path holds a NUL character", where, line,
+                            hint="give the path of a text file in the case file's folder")
+        try:
+            base = Path.cwd() if self.base_dir is None else self.base_dir
+            if self._roots is None:  # worked out on the first document path only
+                self._roots = _document_roots(base, self.extra_roots)
+            path = base / rel  # an absolute rel replaces base
+            real = path.resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a name too long
+            raise self.fail(f"cannot resolve document path '{rel}': {getattr(exc, 'strerror', None) or _short(exc)}",
+                            where, line, hint="give the path of a text file in the case file's folder") from None
+        if not any(real.is_relative_to(root) for root in self._roots):
+            linked = f" resolves to {real}," if Path(os.path.abspath(path)) != real else " is"
+            raise self.fail(
+                f"document file '{rel}'{linked} outside the folders documents may be read from", where, line,
+                hint=f"move the document into the case file's folder, {self._roots[0]}, or a folder below it, "
+                     f"or add its folder to {DOCUMENT_ROOTS_ENV}")
+        try:
+            raw = _read_regular_file(real, MAX_DOCUMENT_BYTES, follow_symlinks=False)
+        except _Refused as exc:
+            hint = ("give a text file of the document's own text, under the cap" if exc.kind == "too large"
+                    else "give the path of a text file")
+            raise self.fail(f"document file '{rel}': {exc.problem}", where, line, hint=hint) from None
+        except (OSError, ValueError) as exc:
+            raise self.fail(f"cannot read document file '{rel}': {getattr(exc, 'strerror', None) or _short(exc)}",
+                            where, line, hint="give a path relative to the case file, or leave 'path' out") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self.fail(f"cannot read document file '{rel}': not UTF-8 text (byte {exc.start})", where, line,
+                            hint="give the document as UTF-8 text, or leave 'path' out") from None
+        # as reading in text mode did: universal newlines, so offsets count one character a line break
+        return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def diagnosis(self, where: str, line: int | None, item: Any) -> Diagnosis:
         m = self.mapping(item, where, line, ("id", "label", "kind", "icd10", "evidence"), ("id", "label", "kind"))

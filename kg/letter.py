@@ -173,6 +173,12 @@ _LETTER_MARKERS = re.compile(
     r"|IMR\s+FINAL\s+DETERMINATION",
     re.IGNORECASE,
 )
+#: The largest letter file read (PDF or text), in bytes, checked before the file is read.
+#: The published letters are 20-100 KB.
+MAX_LETTER_BYTES = 20 * 1024 * 1024
+#: The most text a letter may hold once extracted, in characters, checked before it is parsed.
+#: The longest published letter holds 27,000; extraction takes about 15 s a million characters.
+MAX_LETTER_TEXT_CHARS = 1_000_000
 _PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?(?:\s*-)?\s*$", re.I)
 
 
@@ -186,7 +192,9 @@ def read_letter_text(path: str | Path) -> LetterText:
     are joined so that a page break never creates a blank line of its own.
 
     Raises :class:`kg.errors.LetterError` (naming the file) when the file is
-    missing, empty, corrupt, encrypted with a password, has no text layer, or
+    missing, larger than :data:`MAX_LETTER_BYTES` (checked before reading) or
+    holding more than :data:`MAX_LETTER_TEXT_CHARS` of text (checked before
+    parsing), empty, corrupt, encrypted with a password, has no text layer, or
     is not an IMR letter. No pypdf exception escapes.
 
     >>> read_letter_text("no-such-letter.pdf")
@@ -199,9 +207,17 @@ def read_letter_text(path: str | Path) -> LetterText:
     if not p.is_file():
         raise LetterError("file not found", source=name, hint="check the path")
     try:
-        data = p.read_bytes()
+        size = p.stat().st_size
+        if size > MAX_LETTER_BYTES:
+            raise LetterError(f"file is {size / 2**20:.1f} MB, more than the {MAX_LETTER_BYTES / 2**20:g} MB "
+                              "a letter may be", source=name, hint="supply the determination letter on its own")
+        with p.open("rb") as fh:
+            data = fh.read(MAX_LETTER_BYTES + 1)  # bounded even if the file grows while it is read
     except OSError as exc:
         raise LetterError(f"cannot read file: {exc.strerror}", source=name, hint="check permissions") from exc
+    if len(data) > MAX_LETTER_BYTES:
+        raise LetterError(f"file is more than the {MAX_LETTER_BYTES / 2**20:g} MB a letter may be", source=name,
+                          hint="supply the determination letter on its own")
     if not data.strip():
         raise LetterError("file is empty", source=name, hint="supply a final determination letter")
     if p.suffix.lower() == ".pdf" or data[:5] == b"%PDF-":
@@ -216,6 +232,10 @@ def read_letter_text(path: str | Path) -> LetterText:
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
         pages = raw.split("\f")
     text, starts = _join_pages(pages)
+    if len(text) > MAX_LETTER_TEXT_CHARS:
+        raise LetterError(f"the letter holds {len(text):,} characters of text, more than the "
+                          f"{MAX_LETTER_TEXT_CHARS:,} a letter may hold", source=name,
+                          hint="supply the determination letter on its own")
     if not text.strip():
         raise LetterError(
             "no text found (image-only or blank document)",

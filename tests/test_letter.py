@@ -593,3 +593,68 @@ def test_text_without_items_is_a_letter_error() -> None:
     lt = LetterText("IMR ISSUES, DECISIONS AND RATIONALES\nnothing decided here\n", "stub.txt")
     with pytest.raises(LetterError, match="stub.txt"):
         parse_letter(lt)
+
+
+# ---------------------------------------------------------------------------------------------
+# Size caps: a letter file over MAX_LETTER_BYTES is refused before it is read, a letter holding
+# more than MAX_LETTER_TEXT_CHARS of text before it is parsed; the CLI exits 2 naming the file.
+# ---------------------------------------------------------------------------------------------
+import os  # noqa: E402
+
+from kg import letter as letter_module  # noqa: E402
+from kg.cli import main  # noqa: E402
+
+
+def _sparse(path: Path, size: int) -> Path:
+    with path.open("wb") as fh:  # no disk space used
+        fh.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize("name", ["huge.pdf", "huge.txt"])
+def test_a_letter_over_the_size_cap_is_refused_before_it_is_read(tmp_path: Path, name: str, capsys) -> None:
+    path = _sparse(tmp_path / name, letter_module.MAX_LETTER_BYTES + 1)
+    start = time.monotonic()
+    with pytest.raises(LetterError) as info:
+        read_letter_text(path)
+    assert time.monotonic() - start < 1
+    err = info.value
+    assert (err.source, err.line, err.field) == (name, None, None)
+    assert err.problem == "file is 20.0 MB, more than the 20 MB a letter may be"
+    assert err.hint == "supply the determination letter on its own"
+    assert main(["determine", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"imrkg: error: {name}: file is 20.0 MB, more than the 20 MB a letter may be" in captured.err
+
+
+def test_a_letter_that_grows_past_the_cap_while_read_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(letter_module, "MAX_LETTER_BYTES", 2 * 2**20)
+    path = tmp_path / "growing.txt"
+    path.write_text("IMR ISSUES, DECISIONS AND RATIONALES\n" + "x" * 2 * 2**20, encoding="utf-8")
+    real_stat = Path.stat
+
+    def stat_saying_small(self, *args, **kwargs):  # a size that is stale by the time it is read
+        info = real_stat(self, *args, **kwargs)
+        return os.stat_result((info.st_mode, info.st_ino, info.st_dev, info.st_nlink, info.st_uid, info.st_gid,
+                               10, info.st_atime, info.st_mtime, info.st_ctime))
+
+    monkeypatch.setattr(Path, "stat", stat_saying_small)
+    with pytest.raises(LetterError) as info:
+        read_letter_text(path)
+    assert (info.value.source, info.value.problem) == ("growing.txt", "file is more than the 2 MB a letter may be")
+
+
+def test_a_letter_with_too_much_text_is_refused_before_parsing(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "long.txt"
+    text = "IMR ISSUES, DECISIONS AND RATIONALES\n" + "and " * (letter_module.MAX_LETTER_TEXT_CHARS // 4)
+    path.write_text(text, encoding="utf-8")
+    start = time.monotonic()
+    with pytest.raises(LetterError) as info:
+        read_letter_text(path)
+    assert time.monotonic() - start < 5
+    n = len(text)
+    assert info.value.source == "long.txt"
+    assert info.value.problem == f"the letter holds {n:,} characters of text, more than the 1,000,000 a letter may hold"
+    assert main(["determine", str(path)]) == 2
+    assert f"imrkg: error: long.txt: the letter holds {n:,} characters" in capsys.readouterr().err
