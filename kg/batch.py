@@ -105,6 +105,7 @@ class ChunkResult:
 # Terms: pyoxigraph <-> rdflib
 # ---------------------------------------------------------------------------
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_TYPE = RDF.type
 
 
 def _ox(term: Node) -> object:
@@ -147,20 +148,25 @@ class _Terms:
 
 class _Index:
     """The triples of one graph by subject, answering the few rdflib calls the
-    determination and the derived values make."""
+    determination and the derived values make (objects in the order they came)."""
 
     def __init__(self) -> None:
-        self.spo: dict[Node, dict[Node, list[Node]]] = {}
+        self.spo: dict[Node, dict[Node, dict[Node, None]]] = {}
 
     def add(self, s: Node, p: Node, o: Node) -> None:
-        objects = self.spo.setdefault(s, {}).setdefault(p, [])
-        if o not in objects:
-            objects.append(o)
+        po = self.spo.get(s)
+        if po is None:
+            po = self.spo[s] = {}
+        objects = po.get(p)
+        if objects is None:
+            po[p] = {o: None}
+        else:
+            objects[o] = None
 
     def value(self, subject: Node | None = None, predicate: Node = RDF.value, object: Node | None = None,
               default: Node | None = None, any: bool = True) -> Node | None:  # noqa: A002 - rdflib's names
         values = self.spo.get(subject, {}).get(predicate) if subject is not None else None
-        return values[0] if values else default
+        return next(iter(values)) if values else default
 
     def objects(self, subject: Node | None = None, predicate: Node | None = None) -> Iterator[Node]:
         return iter(list(self.spo.get(subject, {}).get(predicate, ())))
@@ -184,7 +190,7 @@ class _BatchView(CaseView):
         self._results, self._evidence = results, evidence
 
     def types(self, node: Node) -> set[Node]:
-        return set(self.asserted.objects(node, RDF.type)) | set(self.inferred.objects(node, RDF.type))
+        return set(self.asserted.objects(node, _TYPE)) | set(self.inferred.objects(node, _TYPE))
 
     def results(self, focus: Node) -> tuple[ShapeResult, ...]:
         return tuple(self._results.get(focus, ()))

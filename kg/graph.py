@@ -21,10 +21,20 @@ from kg.casefile import CaseData, Evidence, vocabulary
 __all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "CaseGraph", "case_iri", "build_case_graph",
            "bind_prefixes"]
 
-KG = Namespace("https://w3id.org/imr-kg/ont#")
+class _Namespace(Namespace):
+    """An rdflib namespace that makes each term once (``KG.Met`` is looked up in hot loops;
+    rdflib builds and validates a new URIRef on every attribute access)."""
+
+    def __getattr__(self, name: str) -> URIRef:
+        term = super().__getattr__(name)
+        self.__dict__[name] = term  # found directly next time, without __getattr__
+        return term
+
+
+KG = _Namespace("https://w3id.org/imr-kg/ont#")
 MTUS = Namespace("https://w3id.org/imr-kg/mtus/")
-OA = Namespace("http://www.w3.org/ns/oa#")
-PROV = Namespace("http://www.w3.org/ns/prov#")
+OA = _Namespace("http://www.w3.org/ns/oa#")
+PROV = _Namespace("http://www.w3.org/ns/prov#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
 CASE_BASE = "https://w3id.org/imr-kg/case/"
 
