@@ -282,7 +282,15 @@ class LocalStore(Store):
             return QueryResult(boolean=bool(result))
         if isinstance(result, ox.QuerySolutions):  # type: ignore[attr-defined]
             columns = tuple(v.value for v in result.variables)
-            rows = tuple(tuple(_from_ox(sol[c]) for c in columns) for sol in result)
+            seen: dict[object, Node | None] = {}  # a term repeated down a column is converted once
+
+            def term(t: object) -> Node | None:
+                hit = seen.get(t)
+                if hit is None:
+                    hit = seen[t] = _from_ox(t)
+                return hit
+
+            rows = tuple(tuple(term(v) for v in sol) for sol in result)
             return QueryResult(columns=columns, rows=rows)
         g = Graph()
         for triple in result:  # type: ignore[attr-defined]
