@@ -197,7 +197,7 @@ def bench_size(n: int, tmp: Path, *, seed: int, workers: int, naive_limit: float
     while size <= n:
         say(f"naive baseline, {size} cases")
         r = run_phase("naive", str(store), size)
-        r["compiled"] = run_phase("compiled", str(store), size)
+        r["compiled"] = run_phase("compiled", str(store), r["cases"])  # the same cases (the naive run may cap n)
         naive.append(r)
         if r["seconds"] * 3.2 > naive_limit:  # the next size (x3) would pass the limit
             break
