@@ -242,17 +242,37 @@ def _batch_one(ids: list[str], asserted: bytes, reviewer: bytes) -> tuple[list[s
         return ids, f"{type(exc).__name__}: {exc}"
 
 
-def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None, chunk: int,
-                       progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
+def _run_bounded(jobs: Iterable[object], payload: Callable, work: Callable, finish: Callable, *, workers: int,
+                 init: Callable, init_arg: object) -> None:
+    """``finish(*work(*payload(job)))`` for every job, in order: in this process with one
+    worker, else in a process pool with at most ``2 * workers`` jobs in flight (so memory
+    grows with the workers, not with the jobs)."""
     import concurrent.futures as cf
     from collections import deque
 
+    if workers <= 1:
+        init(init_arg)
+        for job in jobs:
+            finish(*work(*payload(job)))
+        return
+    with cf.ProcessPoolExecutor(max_workers=workers, initializer=init, initargs=(init_arg,)) as pool:
+        pending: deque = deque()
+        for job in jobs:
+            pending.append(pool.submit(work, *payload(job)))
+            if len(pending) >= 2 * workers:
+                finish(*pending.popleft().result())
+        while pending:
+            finish(*pending.popleft().result())
+
+
+def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None, chunk: int,
+                       progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """The batch engine: chunks of ``chunk`` cases (kg.batch) in worker processes."""
     from kg.batch import ChunkResult, graph_of
 
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
     total = len(todo)
-    chunks = [todo[i:i + chunk] for i in range(0, total, chunk)]
 
     def payload(ids: list[str]) -> tuple[list[str], bytes, bytes]:
         return (ids, store.export_graphs([graph_of(c, "asserted") for c in ids]),  # type: ignore[attr-defined]
@@ -272,32 +292,19 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
 
     if progress:
         progress(0, total, "")
-    if workers <= 1:
-        _batch_init(shapes_dir)
-        for ids in chunks:
-            finish(*_batch_one(*payload(ids)))
-    else:
-        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_batch_init, initargs=(shapes_dir,)) as pool:
-            pending: deque = deque()
-            for ids in chunks:
-                pending.append(pool.submit(_batch_one, *payload(ids)))
-                if len(pending) >= 2 * workers:
-                    finish(*pending.popleft().result())
-            while pending:
-                finish(*pending.popleft().result())
+    _run_bounded((todo[i:i + chunk] for i in range(0, total, chunk)), payload, _batch_one, finish,
+                 workers=workers, init=_batch_init, init_arg=shapes_dir)
     return determined, failed
 
 
 def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None,
                     progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
     """The reference path: one case at a time, pySHACL in worker processes."""
-    import concurrent.futures as cf
-    from collections import deque
-
     from rdflib import Graph
 
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
+    total = len(todo)
 
     def payload(cid: str) -> tuple[str, str, str]:
         return (cid, store.case_graph(cid, "asserted").serialize(format="nt"),
@@ -306,35 +313,14 @@ def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: 
     def finish(cid: str, result: dict[str, str] | str) -> None:
         if isinstance(result, str):
             failed.append((cid, result))
-            return
-        store.put_case(cid, {n: Graph().parse(data=text, format="nt") if text.strip() else Graph()
-                             for n, text in result.items()})
-        determined.append(cid)
+        else:
+            store.put_case(cid, {n: Graph().parse(data=text, format="nt") if text.strip() else Graph()
+                                 for n, text in result.items()})
+            determined.append(cid)
+        if progress:
+            progress(len(determined) + len(failed), total, "")
 
-    total = len(todo)
-    if workers <= 1:
-        _worker_init(shapes_dir)
-        for i, cid in enumerate(todo):
-            if progress:
-                progress(i, total, cid)
-            finish(*_determine_one(*payload(cid)))
-    else:
-        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(shapes_dir,)) as pool:
-            pending: deque = deque()
-            queue = iter(todo)
-            count = 0
-            for cid in queue:
-                pending.append(pool.submit(_determine_one, *payload(cid)))
-                if len(pending) >= 2 * workers:
-                    finish(*pending.popleft().result())
-                    count += 1
-                    if progress:
-                        progress(count, total, "")
-            while pending:
-                finish(*pending.popleft().result())
-                count += 1
-                if progress:
-                    progress(count, total, "")
     if progress:
-        progress(total, total, "")
+        progress(0, total, "")
+    _run_bounded(todo, payload, _determine_one, finish, workers=workers, init=_worker_init, init_arg=shapes_dir)
     return determined, failed
