@@ -23,6 +23,7 @@ status, on synthetic cases and on every letter.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -146,6 +147,84 @@ class _Terms:
         return out
 
 
+_ECHAR = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))")
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)) if m.group(3) is None
+                       else _ECHAR[m.group(3)], text)
+
+
+class _Codec:
+    """N-Quads lines <-> rdflib terms, each distinct term converted once.
+
+    Reads only what pyoxigraph writes (one quad a line, ``S P O G .`` with single spaces,
+    IRIs unescaped, literals in their canonical form), which is every N-Quads text the
+    batch handles: it comes from the store's own writer.  Writing escapes literals as
+    N-Triples requires (quote, backslash, line breaks).
+    """
+
+    def __init__(self) -> None:
+        self.terms: dict[str, Node] = {}
+        self.texts: dict[Node, str] = {}
+
+    def term(self, token: str) -> Node:
+        hit = self.terms.get(token)
+        if hit is not None:
+            return hit
+        if token[0] == "<":
+            out: Node = URIRef(token[1:-1])
+        elif token[0] == "_":
+            out = BNode(token[2:])
+        else:
+            end = token.rindex('"')
+            value, tail = _unescape(token[1:end]), token[end + 1:]
+            if tail.startswith("^^<"):
+                dt = tail[3:-1]
+                out = Literal(value, datatype=None if dt == _XSD_STRING else URIRef(dt))
+            elif tail.startswith("@"):
+                out = Literal(value, lang=tail[1:])
+            else:
+                out = Literal(value)
+        self.terms[token] = out
+        return out
+
+    def quad(self, line: str) -> tuple[Node, Node, Node, str]:
+        """The subject, predicate, object and graph name (as an IRI string) of one N-Quads line."""
+        s, p, rest = line.split(" ", 2)
+        o, g = rest[:-2].rsplit(" ", 1)
+        term = self.term
+        return term(s), term(p), term(o), g[1:-1]
+
+    def text(self, term: Node) -> str:
+        hit = self.texts.get(term)
+        if hit is not None:
+            return hit
+        if isinstance(term, URIRef):
+            out = f"<{term}>"
+        elif isinstance(term, BNode):
+            out = f"_:{term}"
+        else:
+            assert isinstance(term, Literal)
+            value = str(term).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+            if term.language:
+                out = f'"{value}"@{term.language}'
+            elif term.datatype is not None and str(term.datatype) != _XSD_STRING:
+                out = f'"{value}"^^<{term.datatype}>'
+            else:
+                out = f'"{value}"'
+        self.texts[term] = out
+        return out
+
+    def nquads(self, triples: Iterable[tuple[Node, Node, Node]], graph: str) -> str:
+        text = self.text
+        g = f" <{graph}> .\n"
+        return "".join(f"{text(s)} {text(p)} {text(o)}{g}" for s, p, o in triples)
+
+
 class _Index:
     """The triples of one graph by subject, answering the few rdflib calls the
     determination and the derived values make (objects in the order they came)."""
@@ -212,13 +291,48 @@ def _case_id(graph: str, name: str) -> str | None:
     return None
 
 
-def _indexes(quads: Iterable[object], name: str, terms: _Terms) -> dict[str, _Index]:
-    out: dict[str, _Index] = defaultdict(_Index)
-    for q in quads:
-        cid = _case_id(q.graph_name.value, name)  # type: ignore[attr-defined]
-        if cid is not None:
-            out[cid].add(terms(q.subject), terms(q.predicate), terms(q.object))  # type: ignore[attr-defined]
-    return out
+def _indexes(lines: Iterable[str], name: str, codec: _Codec) -> dict[str, _Index]:
+    """The quads of the case graphs called ``name`` among N-Quads ``lines``, indexed by case."""
+    out: dict[str, _Index] = {}
+    by_graph: dict[str, dict | None] = {}
+    terms, term = codec.terms, codec.term
+    for line in lines:  # the hot loop of the batch: _Codec.quad and _Index.add, inlined
+        if not line:
+            continue
+        s, p, rest = line.split(" ", 2)
+        o, g = rest[:-2].rsplit(" ", 1)
+        spo = by_graph.get(g, False)
+        if spo is False:
+            cid = _case_id(g[1:-1], name)
+            if cid is None:
+                spo = None
+            else:
+                index = out.get(cid)
+                if index is None:
+                    index = out[cid] = _Index()
+                spo = index.spo
+            by_graph[g] = spo
+        if spo is None:
+            continue
+        st = terms.get(s)
+        if st is None:
+            st = term(s)
+        pt = terms.get(p)
+        if pt is None:
+            pt = term(p)
+        ot = terms.get(o)
+        if ot is None:
+            ot = term(o)
+        po = spo.get(st)
+        if po is None:
+            spo[st] = {pt: {ot: None}}
+            continue
+        objects = po.get(pt)
+        if objects is None:
+            po[pt] = {ot: None}
+        else:
+            objects[ot] = None
+    return defaultdict(_Index, out)
 
 
 def _validate(store: object, engine: Engine, terms: _Terms) -> tuple[dict, dict]:
@@ -256,33 +370,36 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
     from kg.rationale import rationale_text
     from kg.reason import derived_values
 
-    terms = _Terms()
+    nq = ox.RdfFormat.N_QUADS
+    codec, terms = _Codec(), _Terms()
     store = ox.Store()
-    store.load(engine.tables, format=ox.RdfFormat.N_QUADS)
-    given = list(ox.parse(asserted, format=ox.RdfFormat.N_QUADS))
-    store.extend(given)
-    before = set(store)  # as the store keeps them (it normalises some literals, e.g. derived integer types)
-    facts = _indexes(given, "asserted", terms)
-    reviews = _indexes(ox.parse(reviewer, format=ox.RdfFormat.N_QUADS), "reviewer", terms) if reviewer else {}
+    store.load(engine.tables, format=nq)
+    store.load(asserted, format=nq)
+    # the quads as the store keeps them (it normalises some literals, e.g. derived integer types)
+    before = set(store.dump(format=nq).splitlines())
+    facts = _indexes(asserted.decode("utf-8").split("\n"), "asserted", codec)
+    reviews = _indexes(reviewer.decode("utf-8").split("\n"), "reviewer", codec) if reviewer else {}
     failed: list[tuple[str, str]] = []
-    extra = []
+    extra: list[str] = []
     for cid, index in sorted(facts.items()):
-        g = ox.NamedNode(graph_of(cid, "asserted"))
         try:
-            extra += [ox.Quad(_ox(s), _ox(p), _ox(o), g) for s, p, o in derived_values(index)]  # type: ignore[arg-type]
+            extra.append(codec.nquads(derived_values(index), graph_of(cid, "asserted")))  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - one bad case does not stop the chunk
             failed.append((cid, f"{type(exc).__name__}: {exc}"))
-    store.extend(extra)
+    if extra:
+        store.load("".join(extra).encode("utf-8"), format=nq)
     run_fixpoint(store, engine.updates)  # the reasoner's fixpoint, over every case at once
-    inferred: dict[str, _Index] = defaultdict(_Index)
-    out_quads: list[object] = []
-    for cid in facts:
-        g = ox.NamedNode(graph_of(cid, "asserted"))
-        target = ox.NamedNode(graph_of(cid, "inferred"))
-        for q in store.quads_for_pattern(None, None, None, g):
-            if q not in before:
-                inferred[cid].add(terms(q.subject), terms(q.predicate), terms(q.object))
-                out_quads.append(ox.Quad(q.subject, q.predicate, q.object, target))
+    # what the fixpoint (and the derived values) added: each case's inferred graph
+    added = [line.decode("utf-8") for line in store.dump(format=nq).splitlines() if line not in before]
+    del before
+    inferred = _indexes(added, "asserted", codec)
+    suffix = "asserted> ."
+    inferred_text: dict[str, list[str]] = defaultdict(list)
+    for line in added:
+        cid = _case_id(line[line.rindex(" <", 0, -2) + 2:-3], "asserted") if line.endswith(suffix) else None
+        if cid is not None:
+            inferred_text[cid].append(line[:-len(suffix)] + "inferred> .\n")
+    del added
     results, evidence = _validate(store, engine, terms)
     bad = {cid for cid, _ in failed}
     dets: dict[str, CaseDetermination] = {}
@@ -307,10 +424,9 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
         # sections that read other requests' conclusions: validate again with the first ones in the data
         first = []
         for cid in second:
-            g = ox.NamedNode(graph_of(cid, "asserted"))
             prelim = CaseDetermination(case_id=cid, case=dets[cid].case, engine_version="", items=dets[cid].items)
-            first += [ox.Quad(_ox(s), _ox(p), _ox(o), g) for s, p, o in set(determination_triples(prelim))]
-        store.extend(first)
+            first.append(codec.nquads(set(determination_triples(prelim)), graph_of(cid, "asserted")))
+        store.load("".join(first).encode("utf-8"), format=nq)
         results, evidence = _validate(store, engine, terms)
         for cid in second:
             view = _BatchView(cid, facts[cid], inferred[cid], reviews.get(cid, _Index()), results[cid],
@@ -318,13 +434,16 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
             requests = sorted(facts[cid].objects(URIRef(dets[cid].case), KG.hasRequest))
             dets[cid] = CaseDetermination(case_id=cid, case=dets[cid].case, engine_version=engine.version,
                                           items=assemble(view, sg, requests), shapes_digest=engine.digest)
-    stamps: list[object] = []
+    stamps: list[str] = []
+    out: list[str] = []
     for cid, det in dets.items():
-        target = ox.NamedNode(graph_of(cid, "determination"))
+        out += inferred_text[cid]
+        target = graph_of(cid, "determination")
         triples = set(determination_triples(det, rationales={i.request: rationale_text(i) for i in det.items}))
-        for s, p, o in triples:
-            (stamps if p == KG.determinedWith else out_quads).append(ox.Quad(_ox(s), _ox(p), _ox(o), target))
-    return ChunkResult(nquads=ox.serialize(out_quads, format=ox.RdfFormat.N_QUADS) if out_quads else b"",
+        stamp = [t for t in triples if t[1] == KG.determinedWith]
+        out.append(codec.nquads((t for t in triples if t[1] != KG.determinedWith), target))
+        stamps.append(codec.nquads(stamp, target))
+    return ChunkResult(nquads="".join(out).encode("utf-8"),
                        determined=tuple(sorted(dets)), failed=tuple(sorted(failed)),
                        determinations=tuple(dets[c] for c in sorted(dets)) if keep else (),
-                       stamps=ox.serialize(stamps, format=ox.RdfFormat.N_QUADS) if stamps else b"")
+                       stamps="".join(stamps).encode("utf-8"))
