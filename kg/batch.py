@@ -31,6 +31,7 @@ from typing import Iterable, Iterator
 from rdflib import RDF, BNode, Literal, URIRef
 from rdflib.term import Node
 
+from kg.compile import GRAPH_VAR
 from kg.determine import CaseDetermination, CaseView, assemble, depends_on_determinations, determination_triples
 from kg.graph import CASE_BASE, KG
 from kg.validate import SH, ShapeResult, Shapes
@@ -335,11 +336,26 @@ def _indexes(lines: Iterable[str], name: str, codec: _Codec) -> dict[str, _Index
     return defaultdict(_Index, out)
 
 
-def _validate(store: object, engine: Engine, terms: _Terms) -> tuple[dict, dict]:
-    """Rows of every compiled shape and evidence query: results and evidence by case."""
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def _only(sparql: str, graphs: str | None) -> str:
+    """``sparql`` restricted to the case graphs ``graphs`` (a VALUES block's terms), if given."""
+    if graphs is None:
+        return sparql
+    m = _WHERE.search(sparql)
+    assert m is not None
+    return f"{sparql[:m.end()]} VALUES {GRAPH_VAR} {{ {graphs} }} {sparql[m.end():]}"
+
+
+def _validate(store: object, engine: Engine, terms: _Terms, cases: Iterable[str] | None = None
+              ) -> tuple[dict, dict]:
+    """Rows of every compiled shape and evidence query (over ``cases`` only, if given):
+    results and evidence by case."""
+    graphs = None if cases is None else " ".join(f"<{graph_of(c, 'asserted')}>" for c in cases)
     results: dict[str, dict[Node, list[ShapeResult]]] = defaultdict(lambda: defaultdict(list))
     for q in engine.shape_queries:
-        for row in store.query(q.sparql):  # type: ignore[attr-defined]
+        for row in store.query(_only(q.sparql, graphs)):  # type: ignore[attr-defined]
             cid = _case_id(row[0].value, "asserted")
             if cid is None:
                 continue
@@ -353,7 +369,7 @@ def _validate(store: object, engine: Engine, terms: _Terms) -> tuple[dict, dict]
             rs.sort(key=lambda r: (str(r.focus), str(r.node_shape), r.message, str(r.value)))
     evidence: dict[str, dict[tuple[Node, Node], set[Node]]] = defaultdict(lambda: defaultdict(set))
     for criterion, sparql in engine.evidence_queries:
-        for row in store.query(sparql):  # type: ignore[attr-defined]
+        for row in store.query(_only(sparql, graphs)):  # type: ignore[attr-defined]
             cid = _case_id(row[0].value, "asserted")
             if cid is not None and row[2] is not None:
                 evidence[cid][(terms(row[1]), criterion)].add(terms(row[2]))
@@ -427,7 +443,7 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
             prelim = CaseDetermination(case_id=cid, case=dets[cid].case, engine_version="", items=dets[cid].items)
             first.append(codec.nquads(set(determination_triples(prelim)), graph_of(cid, "asserted")))
         store.load("".join(first).encode("utf-8"), format=nq)
-        results, evidence = _validate(store, engine, terms)
+        results, evidence = _validate(store, engine, terms, second)
         for cid in second:
             view = _BatchView(cid, facts[cid], inferred[cid], reviews.get(cid, _Index()), results[cid],
                               evidence[cid])

@@ -266,8 +266,12 @@ def _run_bounded(jobs: Iterable[object], payload: Callable, work: Callable, fini
 
 
 def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None, chunk: int,
-                       progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
-    """The batch engine: chunks of ``chunk`` cases (kg.batch) in worker processes."""
+                       progress: Progress | None, flush_quads: int | None = None
+                       ) -> tuple[list[str], list[tuple[str, str]]]:
+    """The batch engine: chunks of ``chunk`` cases (kg.batch) in worker processes, their
+    results spooled to a file and written to the store about every ``flush_quads`` quads."""
+    import tempfile
+
     from kg.batch import ChunkResult, graph_of
 
     determined: list[str] = []
@@ -278,23 +282,62 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
         return (ids, store.export_graphs([graph_of(c, "asserted") for c in ids]),  # type: ignore[attr-defined]
                 store.export_graphs([graph_of(c, "reviewer") for c in ids]))  # type: ignore[attr-defined]
 
-    def finish(ids: list[str], result: object) -> None:
-        if isinstance(result, str):
-            failed.extend((c, result) for c in ids)
-        else:
-            assert isinstance(result, ChunkResult)
-            drop = [graph_of(c, n) for c in result.determined for n in ("inferred", "determination")]
-            store.replace_graphs(drop, result.nquads, result.stamps)  # type: ignore[attr-defined]
-            determined.extend(result.determined)
-            failed.extend(result.failed)
-        if progress:
-            progress(len(determined) + len(failed), total, "")
+    with tempfile.TemporaryDirectory(prefix="imrkg-batch-") as tmp:
+        spool = _Spool(store, Path(tmp) / "results.nq", flush_quads or FLUSH_QUADS)
 
-    if progress:
-        progress(0, total, "")
-    _run_bounded((todo[i:i + chunk] for i in range(0, total, chunk)), payload, _batch_one, finish,
-                 workers=workers, init=_batch_init, init_arg=shapes_dir)
+        def finish(ids: list[str], result: object) -> None:
+            if isinstance(result, str):
+                failed.extend((c, result) for c in ids)
+            else:
+                assert isinstance(result, ChunkResult)
+                spool.add([graph_of(c, n) for c in result.determined for n in ("inferred", "determination")],
+                          result.nquads, result.stamps)
+                determined.extend(result.determined)
+                failed.extend(result.failed)
+            if progress:
+                progress(len(determined) + len(failed), total, "")
+
+        if progress:
+            progress(0, total, "")
+        try:
+            _run_bounded((todo[i:i + chunk] for i in range(0, total, chunk)), payload, _batch_one, finish,
+                         workers=workers, init=_batch_init, init_arg=shapes_dir)
+        finally:
+            spool.flush()  # what was determined before an interruption is kept
     return determined, failed
+
+
+#: the batch writes its results to the store about every this many quads (10,000 cases or so):
+#: each write is a bulk load, and reading the store slows with every bulk load not yet
+#: compacted, so a few large writes beat one per chunk (bench/README.md has the figures)
+FLUSH_QUADS = 1_000_000
+
+
+class _Spool:
+    """Results waiting to be written: N-Quads in a file, the graphs they replace, and the
+    stamps that say each case is done (written after its graphs, see ``Store.replace_graphs``)."""
+
+    def __init__(self, store: Store, path: Path, limit: int) -> None:
+        self.store, self.path, self.limit = store, path, limit
+        self.drop: list[str] = []
+        self.stamps: list[bytes] = []
+        self.quads = 0
+        self.file = path.open("wb")
+
+    def add(self, drop: list[str], nquads: bytes, stamps: bytes) -> None:
+        self.drop += drop
+        self.file.write(nquads)
+        self.stamps.append(stamps)
+        self.quads += nquads.count(b"\n")
+        if self.quads >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        self.file.close()
+        if self.drop:
+            self.store.replace_graphs(self.drop, self.path, b"".join(self.stamps))  # type: ignore[attr-defined]
+        self.drop, self.stamps, self.quads = [], [], 0
+        self.file = self.path.open("wb")
 
 
 def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None,

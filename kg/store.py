@@ -317,8 +317,9 @@ class LocalStore(Store):
                     out.write(name)
         return out.getvalue()
 
-    def replace_graphs(self, drop: Sequence[str], nquads: bytes, last: bytes = b"") -> None:
-        """Empty the named graphs ``drop``, bulk-load ``nquads``, then add ``last`` in one transaction.
+    def replace_graphs(self, drop: Sequence[str], nquads: bytes | Path, last: bytes = b"") -> None:
+        """Empty the named graphs ``drop``, bulk-load ``nquads`` (N-Quads, or a file of them),
+        then add ``last`` in one transaction.
 
         The bulk load is pyoxigraph's fast non-transactional one; what says a graph is complete
         (a case's determination stamp) goes in ``last``, so a crash before it leaves the case to
@@ -330,7 +331,10 @@ class LocalStore(Store):
             node = ox.NamedNode(iri)
             if self._store.contains_named_graph(node):
                 self._store.remove_graph(node)
-        if nquads:
+        if isinstance(nquads, Path):
+            if nquads.stat().st_size:
+                self._store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+        elif nquads:
             self._store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS)
         if last:
             self._store.load(last, format=ox.RdfFormat.N_QUADS)
