@@ -9,6 +9,10 @@ phase in a fresh Python process of its own so the memory figures are its own:
 * **physical reference**: the same quads (dumped from that store as N-Quads) parsed and
   bulk-loaded into a fresh on-disk store by pyoxigraph, and nothing else: the floor a batch
   run over these cases is measured against;
+* **read and write floors**: the inputs exported from the store 1,000 cases at a time as the
+  batch reads them (before it runs), and the batch's results (inferred and determination
+  graphs) bulk-loaded alone into a fresh store (after it ran): what any batch that reads its
+  cases from the store and writes its results back pays before determining anything;
 * **batch determination**: ``imrkg determine --all --workers W`` (:func:`kg.pipeline.determine_all`
   with the batch engine): reasoning, every criterion, determinations with their rationales,
   inferred and determination graphs written to the store;
@@ -102,6 +106,46 @@ def phase_determine(store_dir: str, workers: int, engine: str) -> dict[str, Any]
             "peak_mb": _peak_mb(), "worker_peak_mb": _children_peak_mb()}
 
 
+def phase_read(store_dir: str) -> dict[str, Any]:
+    """The read floor: every case's asserted and reviewer graphs exported from the store,
+    1,000 cases at a time, as the batch reads them, and nothing else."""
+    from kg.batch import graph_of
+    from kg.store import LocalStore
+
+    store = LocalStore(store_dir)
+    ids = store.case_ids()
+    t = time.perf_counter()
+    quads = 0
+    for i in range(0, len(ids), 1000):
+        for name in ("asserted", "reviewer"):
+            quads += store.export_graphs([graph_of(c, name) for c in ids[i:i + 1000]]).count(b"\n")
+    return {"seconds": time.perf_counter() - t, "quads": quads}
+
+
+def phase_write(store_dir: str, out: str, fresh_dir: str) -> dict[str, Any]:
+    """The write floor: the determined cases' inferred and determination graphs (what the batch
+    writes), bulk-loaded into a fresh store from one N-Quads file, and nothing else."""
+    import pyoxigraph as ox
+
+    from kg.batch import graph_of
+    from kg.store import LocalStore
+
+    store = LocalStore(store_dir)
+    ids = store.case_ids()
+    quads = 0
+    with open(out, "wb") as fh:
+        for i in range(0, len(ids), 1000):
+            data = store.export_graphs([graph_of(c, g) for c in ids[i:i + 1000] for g in ("inferred", "determination")])
+            quads += data.count(b"\n")
+            fh.write(data)
+    store.close()
+    t = time.perf_counter()
+    fresh = ox.Store(fresh_dir)
+    fresh.bulk_load(path=out, format=ox.RdfFormat.N_QUADS)
+    fresh.flush()
+    return {"seconds": time.perf_counter() - t, "quads": quads}
+
+
 def phase_naive(store_dir: str, n: int) -> dict[str, Any]:
     """One pySHACL run over the merged graph of the first ``n`` cases (asserted + inferred) and the ontology."""
     import pyoxigraph as ox
@@ -163,7 +207,8 @@ def phase_compiled(store_dir: str, n: int) -> dict[str, Any]:
 #: (2.3 GB at 8,100 cases), so 50,000 cases is about 14 GB; beyond it the growth is extrapolated
 NAIVE_MAX_CASES = 50_000
 
-PHASES = {"load": phase_load, "dump": phase_dump, "physical": phase_physical, "determine": phase_determine,
+PHASES = {"load": phase_load, "dump": phase_dump, "physical": phase_physical, "read": phase_read,
+          "determine": phase_determine, "write": phase_write,
           "naive": phase_naive, "compiled": phase_compiled}
 
 
@@ -190,8 +235,14 @@ def bench_size(n: int, tmp: Path, *, seed: int, workers: int, naive_limit: float
     say("physical reference (bulk load of the same quads)")
     out["physical"] = run_phase("physical", str(quads), str(tmp / f"physical-{n}"))
     quads.unlink()
+    say("read floor (exporting the inputs as the batch does)")
+    out["read"] = run_phase("read", str(store))
     say("batch determination")
     out["determine"] = run_phase("determine", str(store), workers, "batch")
+    say("write floor (bulk-loading the results alone)")
+    results = tmp / f"results-{n}.nq"
+    out["write"] = run_phase("write", str(store), str(results), str(tmp / f"written-{n}"))
+    results.unlink()
     naive = []
     size = 100
     while size <= n:
@@ -250,6 +301,17 @@ def report(all_results: list[dict[str, Any]], workers: int) -> str:
           f"{d['seconds'] / r['physical']['seconds']:>7.2f}x")
         if d["failed"]:
             w(f"          {d['failed']} case(s) failed")
+    w("\nthe store's input/output floor: reading the inputs as the batch does (per-graph export) and")
+    w("bulk-loading the results alone into a fresh store; the batch does both and the determination:")
+    for r in all_results:
+        if "read" not in r or "write" not in r:
+            continue
+        rd, wr, d = r["read"], r["write"], r["determine"]
+        floor = rd["seconds"] + wr["seconds"]
+        w(f"  {r['cases']:>7,} cases: read {rd['seconds']:6.1f} s ({rd['quads']:,} quads, "
+          f"{rd['seconds'] / rd['quads'] * 1e6:.1f} us each) + write {wr['seconds']:6.1f} s ({wr['quads']:,} quads, "
+          f"{wr['seconds'] / wr['quads'] * 1e6:.1f} us each) = {floor:6.1f} s ({r['cases'] / floor:,.0f} cases/s); "
+          f"determine {d['seconds']:.1f} s = {d['seconds'] / floor:.2f}x the floor")
     w("\nvalidation alone, like for like (asserted + inferred facts given): one pySHACL run over the merged")
     w("graph (naive) against the compiled shape queries over the same cases in an in-memory pyoxigraph store:")
     for r in all_results:

@@ -25,6 +25,9 @@ from kg.casefile import CaseData, vocabulary
 from kg.graph import KG, OA, PROV, CaseGraph, bind_prefixes, build_case_graph
 from kg.validate import Shapes, ShapeResult, ValidationOutcome, default_shapes, validate
 
+# rdflib's RDF and XSD namespaces build a new term on every attribute access; hot paths use these
+_TYPE, _XSD_DATE = RDF.type, XSD.date
+
 __all__ = ["STATUS_NAMES", "Quote", "EvidenceItem", "CriterionAssessment", "GuidelineUse",
            "RequestDetermination", "CaseDetermination", "CaseView", "assemble", "depends_on_determinations",
            "determine_case", "determination_graph", "determination_triples", "determination_stamp",
@@ -152,7 +155,7 @@ def determine_case(case: CaseData | CaseGraph, *, shapes: Shapes | None = None) 
     outcome = validate(data, shapes)
     requests = sorted(cg.asserted.objects(cg.iri, KG.hasRequest))
     items = assemble(_GraphView(cg, inferred, data, outcome), shapes, requests)
-    if depends_on_determinations(shapes, lambda r, c: (r, RDF.type, c) in data, requests):
+    if depends_on_determinations(shapes, lambda r, c: (r, _TYPE, c) in data, requests):
         # some sections read other requests' conclusions: validate again with the first ones in the data
         first = CaseDetermination(case_id=cg.case_id, case=str(cg.iri), engine_version="", items=items)
         for t in determination_graph(first):
@@ -223,7 +226,7 @@ class _GraphView(CaseView):
         self.data, self.outcome = data, outcome
 
     def types(self, node: Node) -> set[Node]:
-        return set(self.data.objects(node, RDF.type))
+        return set(self.data.objects(node, _TYPE))
 
     def results(self, focus: Node) -> tuple[ShapeResult, ...]:
         return self.outcome.for_focus(focus)
@@ -241,7 +244,7 @@ def _local(iri: Node) -> str:
 
 
 def _date(value: Node | None) -> _dt.date | None:
-    if isinstance(value, Literal) and value.datatype == XSD.date:
+    if isinstance(value, Literal) and value.datatype == _XSD_DATE:
         return value.toPython()
     return None
 
@@ -265,7 +268,7 @@ class _Catalogue:
 
     def __init__(self, shapes: Shapes) -> None:
         sg = shapes.graph
-        self.sections = sorted(((s, sg.value(s, KG.appliesTo)) for s in sg.subjects(RDF.type, KG.GuidelineSection)),
+        self.sections = sorted(((s, sg.value(s, KG.appliesTo)) for s in sg.subjects(_TYPE, KG.GuidelineSection)),
                                key=lambda x: (-int(sg.value(x[0], KG.priority, default=Literal(0))), str(x[0])))
         self.versions = {s: [(v, _date(sg.value(v, KG.effectiveFrom)), _date(sg.value(v, KG.effectiveUntil)),
                               str(sg.value(v, RDFS.label))) for v in sorted(sg.objects(s, KG.inVersion))]
@@ -344,7 +347,7 @@ class _Context:
         review = review or request_date
         service = a.value(request, KG.requestedService)
         kind_of_class = self.cat.kind_of_class
-        kind_classes = sorted(_local(t) for t in a.objects(service, RDF.type) if _local(t) in kind_of_class)
+        kind_classes = sorted(_local(t) for t in a.objects(service, _TYPE) if _local(t) in kind_of_class)
         service_kind = kind_of_class[kind_classes[0]] if kind_classes else "other"
         rv = self.view.reviewer
         imr = rv.value(request, KG.hasIMRDecision)
@@ -409,15 +412,15 @@ class _Context:
     def item(self, fact: Node, decisive: bool) -> EvidenceItem:
         a = self.view.asserted
         graph = "asserted" if self.view.is_asserted(fact) else "inferred"
-        kinds = tuple(sorted(_local(t) for t in a.objects(fact, RDF.type)))
+        kinds = tuple(sorted(_local(t) for t in a.objects(fact, _TYPE)))
         quotes = []
         for res in sorted(a.objects(fact, PROV.wasDerivedFrom), key=str):
             doc = a.value(res, OA.hasSource)
             exact = start = end = None
             for sel in a.objects(res, OA.hasSelector):
-                if (sel, RDF.type, OA.TextQuoteSelector) in a:
+                if (sel, _TYPE, OA.TextQuoteSelector) in a:
                     exact = str(a.value(sel, OA.exact))
-                if (sel, RDF.type, OA.TextPositionSelector) in a:
+                if (sel, _TYPE, OA.TextPositionSelector) in a:
                     start, end = int(a.value(sel, OA.start)), int(a.value(sel, OA.end))
             fn = a.value(doc, KG.fileName)
             quotes.append(Quote(document=_local(doc), file_name=str(fn) if fn is not None else None,
@@ -461,7 +464,7 @@ def determination_triples(det: CaseDetermination, *, rationales: dict[str, str] 
     yield URIRef(det.case), KG.determinedWith, Literal(determination_stamp(det))
     for item in det.items:
         d = URIRef(f"{item.request}/determination")
-        yield d, RDF.type, KG.Determination
+        yield d, _TYPE, KG.Determination
         yield d, KG.determinationFor, URIRef(item.request)
         yield d, KG.conclusion, _CONCLUSION_IRI[item.conclusion]
         yield d, KG.engineVersion, Literal(det.engine_version)
@@ -475,7 +478,7 @@ def determination_triples(det: CaseDetermination, *, rationales: dict[str, str] 
         for a in item.assessments:
             node = URIRef(f"{d}/criterion-{a.number}")
             yield d, KG.hasAssessment, node
-            yield node, RDF.type, KG.CriterionAssessment
+            yield node, _TYPE, KG.CriterionAssessment
             yield node, KG.assesses, URIRef(a.criterion)
             yield node, KG.status, _STATUS_IRI[a.status]
             yield node, KG.explanation, Literal(" ".join(a.reasons))

@@ -170,7 +170,8 @@ ENGINES = ("batch", "reference")
 
 
 def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = None, force: bool = False,
-                  progress: Progress | None = None, engine: str = "batch", chunk: int = 1000) -> BatchSummary:
+                  progress: Progress | None = None, engine: str = "batch", chunk: int = 1000,
+                  flush_quads: int | None = None) -> BatchSummary:
     """Determine every case in the store, in parallel, writing results as they come.
 
     ``engine="batch"`` (the default on the embedded store) determines ``chunk`` cases at a
@@ -180,7 +181,8 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
     determination was made with the same engine version and shapes is skipped (unless
     ``force``), so an interrupted run resumes where it stopped.  At most ``2 * workers``
     chunks (or cases) are in flight, so memory grows with the number of workers, not with
-    the number of cases.
+    the number of cases.  The batch engine writes its results about every ``flush_quads``
+    quads (default :data:`FLUSH_QUADS`), and on the way out if interrupted.
     """
     from kg.determine import engine_version
     from kg.graph import case_iri
@@ -199,7 +201,7 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
         (skipped if not force and stamped.get(str(case_iri(cid))) == stamp else todo).append(cid)
     if engine == "batch" and _batch_ready(store, shapes):
         determined, failed = _determine_batches(store, todo, workers=workers, shapes_dir=shapes_dir,
-                                                chunk=max(1, chunk), progress=progress)
+                                                chunk=max(1, chunk), progress=progress, flush_quads=flush_quads)
     else:
         determined, failed = _determine_each(store, todo, workers=workers, shapes_dir=shapes_dir, progress=progress)
     return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))
@@ -300,7 +302,9 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
         if progress:
             progress(0, total, "")
         try:
-            _run_bounded((todo[i:i + chunk] for i in range(0, total, chunk)), payload, _batch_one, finish,
+            # small batches are cut finer, so that every worker has chunks to do
+            size = max(min(chunk, 100), min(chunk, -(-total // (2 * max(1, workers)))))
+            _run_bounded((todo[i:i + size] for i in range(0, total, size)), payload, _batch_one, finish,
                          workers=workers, init=_batch_init, init_arg=shapes_dir)
         finally:
             spool.flush()  # what was determined before an interruption is kept

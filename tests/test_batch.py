@@ -144,7 +144,7 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path):
     for engine in ("batch", "reference"):
         store = LocalStore(tmp_path / engine)
         load_synthetic(store, 40, seed=5)
-        summary = determine_all(store, engine=engine, chunk=15)
+        summary = determine_all(store, engine=engine, chunk=15, flush_quads=2000)  # several writes
         assert len(summary.determined) == 40 and summary.failed == ()
         stores[engine] = store
     ids = stores["batch"].case_ids()
@@ -155,6 +155,33 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path):
             assert isomorphic(a, b), (cid, name)
     again = determine_all(stores["batch"], engine="batch")
     assert again.determined == () and len(again.skipped) == 40
+
+
+def test_an_interrupted_batch_keeps_what_it_determined_and_resumes(tmp_path):
+    """Interrupted after its second chunk, the batch has written those chunks' cases (and only
+    whole cases, each stamped after its graphs); the next run does the rest and nothing twice."""
+    from kg.pipeline import determine_all
+    from kg.store import LocalStore
+    from kg.synth import load_synthetic
+
+    store = LocalStore(tmp_path / "store")
+    load_synthetic(store, 50, seed=7)
+
+    def stop_after_two(done: int, total: int, _text: str) -> None:
+        if done >= 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        determine_all(store, chunk=10, flush_quads=10**9, progress=stop_after_two)
+    stamped = {str(r[0]) for r in store.query(
+        "SELECT ?c WHERE { GRAPH ?g { ?c <https://w3id.org/imr-kg/ont#determinedWith> ?s } }").rows}
+    assert len(stamped) == 20
+    for cid in store.case_ids():
+        has = len(store.case_graph(cid, "determination")) > 0
+        assert has == (f"https://w3id.org/imr-kg/case/{cid}/" in stamped), cid
+    rest = determine_all(store, chunk=10)
+    assert len(rest.determined) == 30 and len(rest.skipped) == 20 and rest.failed == ()
+    assert not set(rest.determined) & {s.rsplit("/", 2)[-2] for s in stamped}
 
 
 def test_unsupported_shapes_fall_back_to_the_reference(tmp_path):
