@@ -148,6 +148,8 @@ class _Terms:
         return out
 
 
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _ECHAR = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))")
 
@@ -205,6 +207,10 @@ class _Codec:
         if hit is not None:
             return hit
         if isinstance(term, URIRef):
+            # what the codec writes is loaded without pyoxigraph's IRI checks (Store.replace_graphs),
+            # so it checks each new IRI itself, as N-Quads requires: absolute, no forbidden character
+            if _BAD_IRI.search(term) or not _SCHEME.match(term):
+                raise ValueError(f"not an absolute IRI that N-Quads can carry: {str(term)!r}")
             out = f"<{term}>"
         elif isinstance(term, BNode):
             out = f"_:{term}"
@@ -390,7 +396,7 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
     codec, terms = _Codec(), _Terms()
     store = ox.Store()
     store.load(engine.tables, format=nq)
-    store.load(asserted, format=nq)
+    store.load(asserted, format=nq, lenient=True)  # the store's own export: checked when it was written
     # the quads as the store keeps them (it normalises some literals, e.g. derived integer types)
     before = set(store.dump(format=nq).splitlines())
     facts = _indexes(asserted.decode("utf-8").split("\n"), "asserted", codec)

@@ -170,8 +170,7 @@ ENGINES = ("batch", "reference")
 
 
 def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = None, force: bool = False,
-                  progress: Progress | None = None, engine: str = "batch", chunk: int = 1000,
-                  flush_quads: int | None = None) -> BatchSummary:
+                  progress: Progress | None = None, engine: str = "batch", chunk: int = 1000) -> BatchSummary:
     """Determine every case in the store, in parallel, writing results as they come.
 
     ``engine="batch"`` (the default on the embedded store) determines ``chunk`` cases at a
@@ -179,10 +178,11 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
     reference); ``"reference"`` determines one case at a time with pySHACL, and is what a
     remote store or shapes the compiler does not handle get.  A case whose stored
     determination was made with the same engine version and shapes is skipped (unless
-    ``force``), so an interrupted run resumes where it stopped.  At most ``2 * workers``
-    chunks (or cases) are in flight, so memory grows with the number of workers, not with
-    the number of cases.  The batch engine writes its results about every ``flush_quads``
-    quads (default :data:`FLUSH_QUADS`), and on the way out if interrupted.
+    ``force``), so an interrupted run resumes where it stopped.  Memory grows with the
+    number of workers, not with the number of cases: the reference has at most
+    ``2 * workers`` cases in flight, and the batch engine keeps the chunks waiting for a
+    worker on disk.  The batch engine reads every case before it writes any result, and
+    writes what it determined on the way out if interrupted.
     """
     from kg.determine import engine_version
     from kg.graph import case_iri
@@ -201,7 +201,7 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
         (skipped if not force and stamped.get(str(case_iri(cid))) == stamp else todo).append(cid)
     if engine == "batch" and _batch_ready(store, shapes):
         determined, failed = _determine_batches(store, todo, workers=workers, shapes_dir=shapes_dir,
-                                                chunk=max(1, chunk), progress=progress, flush_quads=flush_quads)
+                                                chunk=max(1, chunk), progress=progress)
     else:
         determined, failed = _determine_each(store, todo, workers=workers, shapes_dir=shapes_dir, progress=progress)
     return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))
@@ -235,15 +235,6 @@ def _batch_init(shapes_dir: str | None) -> None:
     _WORKER_ENGINE = compile_engine(load_shapes(shapes_dir) if shapes_dir else None)
 
 
-def _batch_one(ids: list[str], asserted: bytes, reviewer: bytes) -> tuple[list[str], object]:
-    from kg.batch import determine_chunk
-
-    try:
-        return ids, determine_chunk(asserted, reviewer, _WORKER_ENGINE)  # type: ignore[arg-type]
-    except Exception as exc:  # noqa: BLE001 - the chunk is reported as failed, the batch goes on
-        return ids, f"{type(exc).__name__}: {exc}"
-
-
 def _run_bounded(jobs: Iterable[object], payload: Callable, work: Callable, finish: Callable, *, workers: int,
                  init: Callable, init_arg: object) -> None:
     """``finish(*work(*payload(job)))`` for every job, in order: in this process with one
@@ -268,80 +259,115 @@ def _run_bounded(jobs: Iterable[object], payload: Callable, work: Callable, fini
 
 
 def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None, chunk: int,
-                       progress: Progress | None, flush_quads: int | None = None
-                       ) -> tuple[list[str], list[tuple[str, str]]]:
-    """The batch engine: chunks of ``chunk`` cases (kg.batch) in worker processes, their
-    results spooled to a file and written to the store about every ``flush_quads`` quads."""
+                       progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """The batch engine: chunks of ``chunk`` cases (kg.batch) in worker processes.
+
+    Every chunk's input is read from the store before anything is written to it, into a
+    file the worker reads: reading a pyoxigraph store slows with every bulk load not yet
+    compacted into it (at 100,000 cases, interleaved reads cost five times as much), and the
+    workers start on the first chunks while the rest are read.  Workers write their results
+    to files; this process writes each chunk's results to the store as it comes, once the
+    reading is done, and on the way out if interrupted (see :class:`_ChunkFiles`).
+    """
+    import concurrent.futures as cf
     import tempfile
 
-    from kg.batch import ChunkResult, graph_of
+    from kg.batch import graph_of
 
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
     total = len(todo)
+    # small batches are cut finer, so that every worker has chunks to do
+    size = max(min(chunk, 100), min(chunk, -(-total // (2 * max(1, workers)))))
+    chunks = [todo[i:i + size] for i in range(0, total, size)]
 
-    def payload(ids: list[str]) -> tuple[list[str], bytes, bytes]:
-        return (ids, store.export_graphs([graph_of(c, "asserted") for c in ids]),  # type: ignore[attr-defined]
-                store.export_graphs([graph_of(c, "reviewer") for c in ids]))  # type: ignore[attr-defined]
+    def finish(ids: list[str], result: object, files: _ChunkFiles, report: bool = True) -> None:
+        from kg.batch import ChunkResult
 
+        if isinstance(result, str):
+            failed.extend((c, result) for c in ids)
+        else:
+            assert isinstance(result, ChunkResult)
+            drop = [graph_of(c, n) for c in result.determined for n in ("inferred", "determination")]
+            store.replace_graphs(drop, files.output, result.stamps)  # type: ignore[attr-defined]
+            determined.extend(result.determined)
+            failed.extend(result.failed)
+        files.remove()
+        if progress and report:
+            progress(len(determined) + len(failed), total, "")
+
+    if progress:
+        progress(0, total, "")
     with tempfile.TemporaryDirectory(prefix="imrkg-batch-") as tmp:
-        spool = _Spool(store, Path(tmp) / "results.nq", flush_quads or FLUSH_QUADS)
-
-        def finish(ids: list[str], result: object) -> None:
-            if isinstance(result, str):
-                failed.extend((c, result) for c in ids)
-            else:
-                assert isinstance(result, ChunkResult)
-                spool.add([graph_of(c, n) for c in result.determined for n in ("inferred", "determination")],
-                          result.nquads, result.stamps)
-                determined.extend(result.determined)
-                failed.extend(result.failed)
-            if progress:
-                progress(len(determined) + len(failed), total, "")
-
-        if progress:
-            progress(0, total, "")
-        try:
-            # small batches are cut finer, so that every worker has chunks to do
-            size = max(min(chunk, 100), min(chunk, -(-total // (2 * max(1, workers)))))
-            _run_bounded((todo[i:i + size] for i in range(0, total, size)), payload, _batch_one, finish,
-                         workers=workers, init=_batch_init, init_arg=shapes_dir)
-        finally:
-            spool.flush()  # what was determined before an interruption is kept
+        files = [_ChunkFiles(Path(tmp), i) for i in range(len(chunks))]
+        if workers <= 1:
+            for ids, f in zip(chunks, files):
+                f.read_from(store, ids)
+            _batch_init(shapes_dir)
+            for ids, f in zip(chunks, files):
+                finish(*_batch_files(ids, f), f)
+            return determined, failed
+        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_batch_init, initargs=(shapes_dir,)) as pool:
+            futures = []
+            try:
+                for ids, f in zip(chunks, files):
+                    f.read_from(store, ids)
+                    futures.append(pool.submit(_batch_files, ids, f))
+                for fut, f in zip(futures, files):
+                    finish(*fut.result(), f)
+            except BaseException:
+                for fut in futures:  # keep what was determined before the interruption
+                    fut.cancel()
+                for fut, f in zip(futures, files):
+                    if fut.done() and not fut.cancelled() and fut.exception() is None and f.output.exists():
+                        finish(*fut.result(), f, report=False)
+                raise
     return determined, failed
 
 
-#: the batch writes its results to the store about every this many quads (10,000 cases or so):
-#: each write is a bulk load, and reading the store slows with every bulk load not yet
-#: compacted, so a few large writes beat one per chunk (bench/README.md has the figures)
-FLUSH_QUADS = 1_000_000
+@dataclass(frozen=True)
+class _ChunkFiles:
+    """Where one chunk's input (asserted and reviewer graphs) and output (N-Quads) go."""
+
+    folder: Path
+    index: int
+
+    @property
+    def asserted(self) -> Path:
+        return self.folder / f"{self.index}.asserted.nq"
+
+    @property
+    def reviewer(self) -> Path:
+        return self.folder / f"{self.index}.reviewer.nq"
+
+    @property
+    def output(self) -> Path:
+        return self.folder / f"{self.index}.results.nq"
+
+    def read_from(self, store: Store, ids: list[str]) -> None:
+        from kg.batch import graph_of
+
+        for path, name in ((self.asserted, "asserted"), (self.reviewer, "reviewer")):
+            path.write_bytes(store.export_graphs([graph_of(c, name) for c in ids]))  # type: ignore[attr-defined]
+
+    def remove(self) -> None:
+        for path in (self.asserted, self.reviewer, self.output):
+            path.unlink(missing_ok=True)
 
 
-class _Spool:
-    """Results waiting to be written: N-Quads in a file, the graphs they replace, and the
-    stamps that say each case is done (written after its graphs, see ``Store.replace_graphs``)."""
+def _batch_files(ids: list[str], files: _ChunkFiles) -> tuple[list[str], object]:
+    """One chunk in a worker: its input read from files, its results written to one (the
+    stamps, small, come back with the summary)."""
+    from dataclasses import replace
 
-    def __init__(self, store: Store, path: Path, limit: int) -> None:
-        self.store, self.path, self.limit = store, path, limit
-        self.drop: list[str] = []
-        self.stamps: list[bytes] = []
-        self.quads = 0
-        self.file = path.open("wb")
+    from kg.batch import determine_chunk
 
-    def add(self, drop: list[str], nquads: bytes, stamps: bytes) -> None:
-        self.drop += drop
-        self.file.write(nquads)
-        self.stamps.append(stamps)
-        self.quads += nquads.count(b"\n")
-        if self.quads >= self.limit:
-            self.flush()
-
-    def flush(self) -> None:
-        self.file.close()
-        if self.drop:
-            self.store.replace_graphs(self.drop, self.path, b"".join(self.stamps))  # type: ignore[attr-defined]
-        self.drop, self.stamps, self.quads = [], [], 0
-        self.file = self.path.open("wb")
+    try:
+        result = determine_chunk(files.asserted.read_bytes(), files.reviewer.read_bytes(), _WORKER_ENGINE)  # type: ignore[arg-type]
+        files.output.write_bytes(result.nquads)
+        return ids, replace(result, nquads=b"")
+    except Exception as exc:  # noqa: BLE001 - the chunk is reported as failed, the batch goes on
+        return ids, f"{type(exc).__name__}: {exc}"
 
 
 def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None,
