@@ -288,8 +288,8 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
             failed.extend((c, result) for c in ids)
         else:
             assert isinstance(result, ChunkResult)
-            writer.add([graph_of(c, n) for c in result.determined for n in ("inferred", "determination")],
-                       files.output, result.stamps)
+            drop = [graph_of(c, n) for c in result.determined for n in ("inferred", "determination")]
+            store.replace_graphs(drop, files.output, result.stamps)  # type: ignore[attr-defined]
             determined.extend(result.determined)
             failed.extend(result.failed)
         files.remove()
@@ -300,71 +300,29 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
         progress(0, total, "")
     with tempfile.TemporaryDirectory(prefix="imrkg-batch-") as tmp:
         files = [_ChunkFiles(Path(tmp), i) for i in range(len(chunks))]
-        writer = _Writer(store, Path(tmp) / "results.nq")
-        try:
-            if workers <= 1:
+        if workers <= 1:
+            for ids, f in zip(chunks, files):
+                f.read_from(store, ids)
+            _batch_init(shapes_dir)
+            for ids, f in zip(chunks, files):
+                finish(*_batch_files(ids, f), f)
+            return determined, failed
+        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_batch_init, initargs=(shapes_dir,)) as pool:
+            futures = []
+            try:
                 for ids, f in zip(chunks, files):
                     f.read_from(store, ids)
-                _batch_init(shapes_dir)
-                for ids, f in zip(chunks, files):
-                    finish(*_batch_files(ids, f), f)
-                return determined, failed
-            with cf.ProcessPoolExecutor(max_workers=workers, initializer=_batch_init,
-                                        initargs=(shapes_dir,)) as pool:
-                futures = []
-                try:
-                    for ids, f in zip(chunks, files):
-                        f.read_from(store, ids)
-                        futures.append(pool.submit(_batch_files, ids, f))
-                    for fut, f in zip(futures, files):
-                        finish(*fut.result(), f)
-                except BaseException:
-                    for fut in futures:  # keep what was determined before the interruption
-                        fut.cancel()
-                    for fut, f in zip(futures, files):
-                        if fut.done() and not fut.cancelled() and fut.exception() is None and f.output.exists():
-                            finish(*fut.result(), f, report=False)
-                    raise
-        finally:
-            writer.flush()
+                    futures.append(pool.submit(_batch_files, ids, f))
+                for fut, f in zip(futures, files):
+                    finish(*fut.result(), f)
+            except BaseException:
+                for fut in futures:  # keep what was determined before the interruption
+                    fut.cancel()
+                for fut, f in zip(futures, files):
+                    if fut.done() and not fut.cancelled() and fut.exception() is None and f.output.exists():
+                        finish(*fut.result(), f, report=False)
+                raise
     return determined, failed
-
-
-#: the batch writes at least this many quads at a time (about 10,000 cases), and after that
-#: at least as many as it has written so far: each write is a bulk load, and every bulk load
-#: into a large store costs a compaction of what is there, so few, growing writes (about
-#: log2 of the total) cost much less than one per chunk (bench/README.md has the figures)
-FLUSH_QUADS = 1_000_000
-
-
-class _Writer:
-    """Chunks' results waiting to be written: their N-Quads gathered in one file, the graphs
-    they replace, and the stamps that say each case is done (written after its graphs, see
-    ``Store.replace_graphs``)."""
-
-    def __init__(self, store: Store, path: Path) -> None:
-        self.store, self.path = store, path
-        self.drop: list[str] = []
-        self.stamps: list[bytes] = []
-        self.pending = self.written = 0
-
-    def add(self, drop: list[str], results: Path, stamps: bytes) -> None:
-        import shutil
-
-        with results.open("rb") as src, self.path.open("ab") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-        self.drop += drop
-        self.stamps.append(stamps)
-        self.pending += results.stat().st_size // 200  # quads, near enough (about 200 bytes a line)
-        if self.pending >= max(FLUSH_QUADS, self.written):
-            self.flush()
-
-    def flush(self) -> None:
-        if self.drop:
-            self.store.replace_graphs(self.drop, self.path, b"".join(self.stamps))  # type: ignore[attr-defined]
-        self.path.unlink(missing_ok=True)
-        self.written += self.pending
-        self.drop, self.stamps, self.pending = [], [], 0
 
 
 @dataclass(frozen=True)
