@@ -132,14 +132,18 @@ def test_inferred_graphs_are_the_reference_inferred_graphs(corpus):
         assert got == want, cg.case_id
 
 
-def test_determine_all_writes_what_the_reference_writes(tmp_path):
-    """Through the store: the batch engine and the reference engine leave the same graphs."""
+def test_determine_all_writes_what_the_reference_writes(tmp_path, monkeypatch):
+    """Through the store: the batch engine and the reference engine leave the same graphs
+    (the batch writing chunk by chunk, each case's graphs once)."""
     from rdflib.compare import isomorphic
 
     from kg.pipeline import determine_all
     from kg.store import LocalStore
     from kg.synth import load_synthetic
 
+    writes = []
+    real = LocalStore.replace_graphs
+    monkeypatch.setattr(LocalStore, "replace_graphs", lambda self, *a: (writes.append(a[0]), real(self, *a))[1])
     stores = {}
     for engine in ("batch", "reference"):
         store = LocalStore(tmp_path / engine)
@@ -147,6 +151,7 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path):
         summary = determine_all(store, engine=engine, chunk=15, workers=2)
         assert len(summary.determined) == 40 and summary.failed == ()
         stores[engine] = store
+    assert len(writes) == 3 and sum(len(w) for w in writes) == 2 * 40  # three chunks, each case's two graphs
     ids = stores["batch"].case_ids()
     assert ids == stores["reference"].case_ids()
     for cid in ids:
