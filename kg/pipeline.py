@@ -296,6 +296,11 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
         if progress and report:
             progress(len(determined) + len(failed), total, "")
 
+    def reading(f: _ChunkFiles) -> None:
+        if progress:
+            progress(len(determined) + len(failed), total,
+                     f"read {min(total, (f.index + 1) * size):,} of {total:,}" if f.index + 1 < len(chunks) else "")
+
     if progress:
         progress(0, total, "")
     with tempfile.TemporaryDirectory(prefix="imrkg-batch-") as tmp:
@@ -303,6 +308,7 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
         if workers <= 1:
             for ids, f in zip(chunks, files):
                 f.read_from(store, ids)
+                reading(f)
             _batch_init(shapes_dir)
             for ids, f in zip(chunks, files):
                 finish(*_batch_files(ids, f), f)
@@ -313,6 +319,7 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
                 for ids, f in zip(chunks, files):
                     f.read_from(store, ids)
                     futures.append(pool.submit(_batch_files, ids, f))
+                    reading(f)
                 for fut, f in zip(futures, files):
                     finish(*fut.result(), f)
             except BaseException:
