@@ -68,6 +68,7 @@ def phase_load(store_dir: str, n: int, seed: int) -> dict[str, Any]:
 
     store = LocalStore(store_dir)
     t = time.perf_counter()
+    store.ensure_guidelines()  # as `imrkg synth` does: the queries join the guidelines' labels
     load_synthetic(store, n, seed=seed, batch=2000)
     store.close()
     return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
