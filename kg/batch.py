@@ -195,13 +195,6 @@ class _Codec:
         self.terms[token] = out
         return out
 
-    def quad(self, line: str) -> tuple[Node, Node, Node, str]:
-        """The subject, predicate, object and graph name (as an IRI string) of one N-Quads line."""
-        s, p, rest = line.split(" ", 2)
-        o, g = rest[:-2].rsplit(" ", 1)
-        term = self.term
-        return term(s), term(p), term(o), g[1:-1]
-
     def text(self, term: Node) -> str:
         hit = self.texts.get(term)
         if hit is not None:
@@ -238,16 +231,6 @@ class _Index:
 
     def __init__(self) -> None:
         self.spo: dict[Node, dict[Node, dict[Node, None]]] = {}
-
-    def add(self, s: Node, p: Node, o: Node) -> None:
-        po = self.spo.get(s)
-        if po is None:
-            po = self.spo[s] = {}
-        objects = po.get(p)
-        if objects is None:
-            po[p] = {o: None}
-        else:
-            objects[o] = None
 
     def value(self, subject: Node | None = None, predicate: Node = RDF.value, object: Node | None = None,
               default: Node | None = None, any: bool = True) -> Node | None:  # noqa: A002 - rdflib's names
@@ -303,7 +286,7 @@ def _indexes(lines: Iterable[str], name: str, codec: _Codec) -> dict[str, _Index
     out: dict[str, _Index] = {}
     by_graph: dict[str, dict | None] = {}
     terms, term = codec.terms, codec.term
-    for line in lines:  # the hot loop of the batch: _Codec.quad and _Index.add, inlined
+    for line in lines:  # the hot loop of the batch: split the line, convert each new term once
         if not line:
             continue
         s, p, rest = line.split(" ", 2)
