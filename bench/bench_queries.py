@@ -41,7 +41,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LETTERS = ROOT.parent / "shared" / "letters"
-ENGINES = ("pyoxigraph", "rdflib")
+# "store": the embedded default store, pyoxigraph on disk (RocksDB), as imrkg opens it;
+# "memory": pyoxigraph's in-memory store; "rdflib": rdflib's Dataset and SPARQL engine
+ENGINES = ("store", "memory", "rdflib")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,21 +246,31 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere (Linux units: KB)
 
 
-def worker(engine: str, quads: Path, runs: int, timeout: float, params: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """Load ``quads`` into ``engine`` and time every library query; the result as plain data."""
+def worker(engine: str, quads: Path, runs: int, timeout: float, params: dict[str, dict[str, str]],
+           store_dir: str | None = None, scratch: str | None = None) -> dict[str, Any]:
+    """Load ``quads`` into ``engine`` and time every library query; the result as plain data.
+
+    The ``store`` engine queries ``store_dir`` itself when given (the store as the batch left
+    it); otherwise it bulk-loads ``quads`` into a new on-disk store under ``scratch``."""
     from kg.query import bind_parameters, library
 
     queries = library()
     rss_before = _peak_rss_mb()
     t = time.perf_counter()
-    if engine == "pyoxigraph":
+    if engine in ("store", "memory"):
         import pyoxigraph as ox
 
         from kg.store import LocalStore
 
-        store = LocalStore(None)
-        # the bulk N-Quads reader of the store LocalStore wraps (the same load path for both engines)
-        store._store.load(path=str(quads), format=ox.RdfFormat.N_QUADS)
+        if engine == "store" and store_dir:
+            store = LocalStore(store_dir)
+        else:
+            store = LocalStore(None if engine == "memory" else Path(scratch or tempfile.mkdtemp()) / "store")
+            # the bulk N-Quads reader of the store LocalStore wraps (the same load path for both engines)
+            if engine == "memory":
+                store._store.load(path=str(quads), format=ox.RdfFormat.N_QUADS)
+            else:
+                store._store.bulk_load(path=str(quads), format=ox.RdfFormat.N_QUADS)
 
         def run(text: str, bound: dict) -> tuple[list[str], list[tuple]]:
             result = store.query(text, bound)
@@ -313,30 +325,42 @@ def _ms(entry: dict[str, Any], timeout: float) -> str:
     return f"{ms:.1f}" if ms < 100 else f"{ms:,.0f}"
 
 
+def _ratio(fast: dict[str, Any], slow: dict[str, Any], timeout: float) -> str:
+    if fast["timed_out"] or not fast["median_ms"]:
+        return "-"
+    if slow["timed_out"]:
+        return f">{timeout * 1000 / max(fast['median_ms'], 1e-6):,.0f}"
+    return f"{slow['median_ms'] / max(fast['median_ms'], 1e-6):,.1f}"
+
+
 def report(facts: dict[str, Any], results: dict[str, dict[str, Any]], runs: int, timeout: float) -> str:
-    ox, rl = results["pyoxigraph"], results["rdflib"]
+    """The table: one column per engine run, the ratios rdflib / on-disk store and rdflib / in memory."""
+    engines = [e for e in ENGINES if e in results]
+    title = {"store": "store (disk)", "memory": "in memory", "rdflib": "rdflib"}
     made = ("" if facts["ingest_s"] is None else
             f"ingest of {facts['inputs']} inputs through kg.pipeline: {facts['ingest_s']:.1f} s; ")
+    opened = " (the store itself, opened)" if facts.get("store_opened") else ""
     lines = [f"{facts['cases']:,} cases ({facts['source']}), {facts['quads']:,} quads; {made}"
              f"median of {runs} runs; rdflib timeout {timeout:g} s",
              "",
-             f"{'':34} {'pyoxigraph':>12} {'rdflib':>12}",
-             f"{'load (N-Quads), s':34} {ox['load_s']:>12.2f} {rl['load_s']:>12.2f}   ratio "
-             f"{rl['load_s'] / ox['load_s']:.1f}",
-             f"{'peak memory (max RSS), MB':34} {ox['rss_peak_mb']:>12.0f} {rl['rss_peak_mb']:>12.0f}",
-             f"{'added by the load, MB':34} {ox['rss_after_load_mb'] - ox['rss_start_mb']:>12.0f} "
-             f"{rl['rss_after_load_mb'] - rl['rss_start_mb']:>12.0f}",
-             "",
-             f"{'query':34} {'pyoxigraph ms':>14} {'rdflib ms':>12} {'ratio':>8} {'rows':>6}  same rows"]
-    for name, a in ox["queries"].items():
-        b = rl["queries"][name]
-        if b["timed_out"]:
-            ratio = f">{timeout * 1000 / max(a['median_ms'], 1e-6):,.0f}" if a["median_ms"] else "-"
-        else:
-            ratio = f"{b['median_ms'] / max(a['median_ms'], 1e-6):,.1f}"
-        same = "-" if b["timed_out"] or a["timed_out"] else ("yes" if a["digest"] == b["digest"] else "NO")
-        rows = "-" if a["rows"] is None else str(a["rows"])
-        lines.append(f"{name:34} {_ms(a, timeout):>14} {_ms(b, timeout):>12} {ratio:>8} {rows:>6}  {same}")
+             f"{'':34}" + "".join(f" {title[e]:>13}" for e in engines),
+             f"{'load (N-Quads), s':34}" + "".join(f" {results[e]['load_s']:>13.2f}" for e in engines) + opened,
+             f"{'peak memory (max RSS), MB':34}" + "".join(f" {results[e]['rss_peak_mb']:>13.0f}" for e in engines),
+             f"{'added by the load, MB':34}" + "".join(
+                 f" {results[e]['rss_after_load_mb'] - results[e]['rss_start_mb']:>13.0f}" for e in engines),
+             ""]
+    ratios = [(f, "rdflib") for f in ("store", "memory") if f in results and "rdflib" in results]
+    lines.append(f"{'query (median ms)':34}" + "".join(f" {title[e]:>13}" for e in engines)
+                 + "".join(f" {'rdflib/' + ('disk' if f == 'store' else 'mem'):>12}" for f, _ in ratios)
+                 + f" {'rows':>7}  same rows")
+    for name in results[engines[0]]["queries"]:
+        entries = {e: results[e]["queries"][name] for e in engines}
+        cells = "".join(f" {_ms(entries[e], timeout):>13}" for e in engines)
+        cells += "".join(f" {_ratio(entries[f], entries[slow], timeout):>12}" for f, slow in ratios)
+        done = [x for x in entries.values() if not x["timed_out"]]
+        same = "-" if len(done) < 2 else ("yes" if all(x["digest"] == done[0]["digest"] for x in done) else "NO")
+        rows = next((str(x["rows"]) for x in done), "-")
+        lines.append(f"{name:34}{cells} {rows:>7}  {same}")
     return "\n".join(lines) + "\n"
 
 
@@ -348,20 +372,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic", type=int, metavar="N", help="copy the cases under new ids up to N cases")
     ap.add_argument("--runs", type=int, default=5, help="runs per query; the median is reported (default 5)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per rdflib query run (default 60)")
-    ap.add_argument("--engines", default=",".join(ENGINES), help="which engines (default: both)")
+    ap.add_argument("--engines", default=",".join(ENGINES),
+                    help="which engines, of store (on disk), memory, rdflib (default: all three)")
     ap.add_argument("--json", metavar="FILE", help="also write every measurement as JSON to FILE")
     ap.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     ap.add_argument("--quads", help=argparse.SUPPRESS)
     ap.add_argument("--params", help=argparse.SUPPRESS)
+    ap.add_argument("--scratch", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        data = worker(args.worker, Path(args.quads), args.runs, args.timeout, json.loads(args.params))
+        data = worker(args.worker, Path(args.quads), args.runs, args.timeout, json.loads(args.params),
+                      store_dir=args.store, scratch=args.scratch)
         json.dump(data, sys.stdout)
         return 0
     engines = [e for e in args.engines.split(",") if e]
     with tempfile.TemporaryDirectory(prefix="imrkg-bench-") as tmp:
         quads = Path(tmp) / "cases.nq"
         facts = export_quads(args.inputs, args.synthetic, quads, store_dir=args.store)
+        facts["store_opened"] = bool(args.store and not args.synthetic)
         facts["source"] = ("synthetic copies of " if args.synthetic else "") + (
             f"store {args.store}" if args.store else ", ".join(Path(p).name for p in args.inputs))
         params = library_params(facts["example_case"])
@@ -371,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"running {engine} ...", file=sys.stderr, flush=True)
             proc = subprocess.run([sys.executable, __file__, "--worker", engine, "--quads", str(quads),
                                    "--runs", str(args.runs), "--timeout", str(args.timeout),
-                                   "--params", json.dumps(params)],
+                                   "--params", json.dumps(params), "--scratch", tmp]
+                                  + (["--store", args.store] if facts["store_opened"] else []),
                                   capture_output=True, text=True, check=False, env={**os.environ})
             if proc.returncode != 0:
                 print(proc.stderr, file=sys.stderr)
@@ -379,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             results[engine] = json.loads(proc.stdout)
     if args.json:
         Path(args.json).write_text(json.dumps({"facts": facts, "params": params, "results": results}, indent=1))
-    if set(ENGINES) <= set(results):
+    if len(results) > 1:
         print(report(facts, results, args.runs, args.timeout), end="")
     else:
         for engine, data in results.items():

@@ -33,7 +33,7 @@ from rdflib.term import Node
 
 from kg.compile import GRAPH_VAR
 from kg.determine import CaseDetermination, CaseView, assemble, depends_on_determinations, determination_triples
-from kg.graph import CASE_BASE, KG
+from kg.graph import CASE_BASE, KG, OxigraphTerms
 from kg.validate import SH, ShapeResult, Shapes
 
 __all__ = ["Engine", "ChunkResult", "compile_engine", "determine_chunk", "graph_of"]
@@ -121,31 +121,6 @@ def _ox(term: Node) -> object:
     if term.language:
         return ox.Literal(str(term), language=term.language)
     return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or _XSD_STRING)))
-
-
-class _Terms:
-    """Converts pyoxigraph terms to rdflib terms, each distinct term once."""
-
-    def __init__(self) -> None:
-        self.cache: dict[object, Node] = {}
-
-    def __call__(self, term: object) -> Node:
-        hit = self.cache.get(term)
-        if hit is not None:
-            return hit
-        import pyoxigraph as ox
-
-        if isinstance(term, ox.NamedNode):
-            out: Node = URIRef(term.value)
-        elif isinstance(term, ox.BlankNode):
-            out = BNode(term.value)
-        elif term.language:  # type: ignore[attr-defined]
-            out = Literal(term.value, lang=term.language)  # type: ignore[attr-defined]
-        else:
-            dt = term.datatype.value  # type: ignore[attr-defined]
-            out = Literal(term.value, datatype=None if dt == _XSD_STRING else URIRef(dt))  # type: ignore[attr-defined]
-        self.cache[term] = out
-        return out
 
 
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -281,10 +256,13 @@ def _case_id(graph: str, name: str) -> str | None:
     return None
 
 
-def _indexes(lines: Iterable[str], name: str, codec: _Codec) -> dict[str, _Index]:
-    """The quads of the case graphs called ``name`` among N-Quads ``lines``, indexed by case."""
+def _indexes(lines: Iterable[str], name: str, codec: _Codec,
+             moved: dict[str, list[str]] | None = None, to: str = "") -> dict[str, _Index]:
+    """The quads of the case graphs called ``name`` among N-Quads ``lines``, indexed by case.
+    With ``moved``, also each case's quads as N-Quads lines in its graph called ``to``."""
     out: dict[str, _Index] = {}
     by_graph: dict[str, dict | None] = {}
+    lines_to: dict[str, tuple[list[str], str]] = {}  # graph token -> (the case's moved lines, new graph token)
     terms, term = codec.terms, codec.term
     for line in lines:  # the hot loop of the batch: split the line, convert each new term once
         if not line:
@@ -301,9 +279,14 @@ def _indexes(lines: Iterable[str], name: str, codec: _Codec) -> dict[str, _Index
                 if index is None:
                     index = out[cid] = _Index()
                 spo = index.spo
+                if moved is not None:
+                    lines_to[g] = (moved.setdefault(cid, []), f"<{graph_of(cid, to)}> .\n")
             by_graph[g] = spo
         if spo is None:
             continue
+        if moved is not None:
+            text, target = lines_to[g]
+            text.append(f"{s} {p} {o} {target}")
         st = terms.get(s)
         if st is None:
             st = term(s)
@@ -337,7 +320,7 @@ def _only(sparql: str, graphs: str | None) -> str:
     return f"{sparql[:m.end()]} VALUES {GRAPH_VAR} {{ {graphs} }} {sparql[m.end():]}"
 
 
-def _validate(store: object, engine: Engine, terms: _Terms, cases: Iterable[str] | None = None
+def _validate(store: object, engine: Engine, terms: OxigraphTerms, cases: Iterable[str] | None = None
               ) -> tuple[dict, dict]:
     """Rows of every compiled shape and evidence query (over ``cases`` only, if given):
     results and evidence by case."""
@@ -376,7 +359,7 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
     from kg.reason import derived_values
 
     nq = ox.RdfFormat.N_QUADS
-    codec, terms = _Codec(), _Terms()
+    codec, terms = _Codec(), OxigraphTerms()
     store = ox.Store()
     store.load(engine.tables, format=nq)
     store.load(asserted, format=nq, lenient=True)  # the store's own export: checked when it was written
@@ -397,13 +380,8 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
     # what the fixpoint (and the derived values) added: each case's inferred graph
     added = [line.decode("utf-8") for line in store.dump(format=nq).splitlines() if line not in before]
     del before
-    inferred = _indexes(added, "asserted", codec)
-    suffix = "asserted> ."
-    inferred_text: dict[str, list[str]] = defaultdict(list)
-    for line in added:
-        cid = _case_id(line[line.rindex(" <", 0, -2) + 2:-3], "asserted") if line.endswith(suffix) else None
-        if cid is not None:
-            inferred_text[cid].append(line[:-len(suffix)] + "inferred> .\n")
+    inferred_text: dict[str, list[str]] = defaultdict(list)  # the same quads in each case's inferred graph
+    inferred = _indexes(added, "asserted", codec, inferred_text, "inferred")
     del added
     results, evidence = _validate(store, engine, terms)
     bad = {cid for cid, _ in failed}

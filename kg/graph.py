@@ -14,7 +14,8 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
 
 from kg.casefile import CaseData, Evidence, vocabulary
 
@@ -267,3 +268,40 @@ class _Builder:
         self.add(node, KG.sessionCount, sessions)
         for s in substances:
             g.add((node, KG.substance, KG[self.v.substances[s]]))
+
+
+# ---------------------------------------------------------------------------
+# Terms from the embedded store (pyoxigraph) as rdflib terms
+# ---------------------------------------------------------------------------
+_XSD_STRING = str(XSD.string)
+
+
+def from_oxigraph(term: object) -> Node:
+    """A pyoxigraph term (named node, blank node or literal) as the equal rdflib term
+    (``xsd:string`` literals plain, as rdflib writes them); TypeError for anything else."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        dt = term.datatype.value
+        return Literal(term.value, datatype=None if dt == _XSD_STRING else URIRef(dt))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+class OxigraphTerms:
+    """:func:`from_oxigraph` with a memory: each distinct term converted once (a result's
+    columns repeat the same terms many times)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[object, Node] = {}
+
+    def __call__(self, term: object) -> Node:
+        hit = self.cache.get(term)
+        if hit is None:
+            hit = self.cache[term] = from_oxigraph(term)
+        return hit

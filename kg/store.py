@@ -26,7 +26,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import InputError, KgError
-from kg.graph import CASE_BASE, CaseGraph, case_iri
+from kg.graph import CASE_BASE, CaseGraph, OxigraphTerms, case_iri, from_oxigraph
 
 __all__ = ["GUIDELINES_GRAPH", "GRAPH_NAMES", "StoreError", "QueryResult", "Store", "LocalStore", "RemoteStore",
            "open_store", "default_location", "case_graphs"]
@@ -161,6 +161,11 @@ class Store:
     def close(self) -> None:
         """Release the store (flush to disk where that applies)."""
 
+    def compact(self) -> bool:
+        """Reorganise the store's files for reading, where the store is ours to reorganise;
+        returns whether anything was done (a remote store manages its own files)."""
+        return False
+
     def __enter__(self) -> "Store":
         return self
 
@@ -225,22 +230,12 @@ class Store:
 # Embedded: pyoxigraph
 # ---------------------------------------------------------------------------
 def _from_ox(term: object) -> Node | None:
-    import pyoxigraph as ox
-
     if term is None:
         return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        dt = term.datatype.value
-        if dt == "http://www.w3.org/2001/XMLSchema#string":
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(dt))
-    raise StoreError(f"unexpected term in a result: {term!r}")
+    try:
+        return from_oxigraph(term)
+    except TypeError:
+        raise StoreError(f"unexpected term in a result: {term!r}") from None
 
 
 class LocalStore(Store):
@@ -261,6 +256,21 @@ class LocalStore(Store):
     def update(self, sparql: str) -> None:
         if sparql.strip():
             self._store.update(sparql)
+
+    def compact(self) -> bool:
+        """Compact the on-disk store (RocksDB's full compaction, pyoxigraph ``optimize``).
+
+        Each bulk load, such as each chunk a batch determination writes, adds files that span
+        the whole key range, and every read consults them all until they are merged.  Measured
+        at 100,000 cases after ``imrkg determine --all``: 42 s, the store 5.5 -> 3.5 GB, the
+        library queries 1.2 to 2 times faster.  An in-memory store has nothing to compact."""
+        if self.path is None:
+            return False
+        try:
+            self._store.optimize()
+        except OSError as exc:
+            raise StoreError(f"cannot compact the store at {self.location}: {exc}") from None
+        return True
 
     def case_ids(self) -> list[str]:
         """Ids of the cases in the store, sorted (from the store's list of graphs, not by
@@ -289,15 +299,8 @@ class LocalStore(Store):
             return QueryResult(boolean=bool(result))
         if isinstance(result, ox.QuerySolutions):  # type: ignore[attr-defined]
             columns = tuple(v.value for v in result.variables)
-            seen: dict[object, Node | None] = {}  # a term repeated down a column is converted once
-
-            def term(t: object) -> Node | None:
-                hit = seen.get(t)
-                if hit is None:
-                    hit = seen[t] = _from_ox(t)
-                return hit
-
-            rows = tuple(tuple(term(v) for v in sol) for sol in result)
+            term = OxigraphTerms()  # a term repeated down a column is converted once
+            rows = tuple(tuple(None if v is None else term(v) for v in sol) for sol in result)
             return QueryResult(columns=columns, rows=rows)
         g = Graph()
         for triple in result:  # type: ignore[attr-defined]

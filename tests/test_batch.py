@@ -191,6 +191,34 @@ def test_an_interrupted_batch_keeps_what_it_determined_and_resumes(tmp_path, wor
     assert not set(rest.determined) & {s.rsplit("/", 2)[-2] for s in stamped}
 
 
+def test_compact_merges_the_batch_writes_and_keeps_every_quad(tmp_path, capsys):
+    """After a batch written in several bulk loads, `imrkg compact` leaves fewer store files and
+    exactly the same quads; an in-memory store has nothing to compact."""
+    import pyoxigraph as ox
+
+    from kg.cli import main
+    from kg.pipeline import determine_all
+    from kg.store import LocalStore
+    from kg.synth import load_synthetic
+
+    store = LocalStore(tmp_path / "store")
+    load_synthetic(store, 30, seed=3)
+    assert len(determine_all(store, chunk=10, workers=1).determined) == 30  # three bulk loads
+    before = sorted(store._store.dump(format=ox.RdfFormat.N_QUADS).splitlines())
+    store.close()
+    tables = len(list((tmp_path / "store").glob("*.sst")))
+    assert main(["compact", "--store", str(tmp_path / "store")]) == 0
+    assert f"imrkg compact: {tmp_path / 'store'} compacted in" in capsys.readouterr().err
+    assert len(list((tmp_path / "store").glob("*.sst"))) < tables
+    store = LocalStore(tmp_path / "store")
+    assert sorted(store._store.dump(format=ox.RdfFormat.N_QUADS).splitlines()) == before
+    assert determine_all(store).skipped == tuple(store.case_ids())  # still determined, nothing redone
+    store.close()
+    assert LocalStore(None).compact() is False
+    assert main(["compact", "--store", "memory"]) == 0
+    assert "nothing to compact" in capsys.readouterr().err
+
+
 def test_unsupported_shapes_fall_back_to_the_reference(tmp_path):
     """A user's section with SHACL the compiler does not handle is refused by the compiler
     (naming the shape) and determined by pySHACL instead, not judged differently."""
