@@ -141,9 +141,12 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path, monkeypatch):
     from kg.store import LocalStore
     from kg.synth import load_synthetic
 
+    import kg.pipeline
+
     writes = []
     real = LocalStore.replace_graphs
     monkeypatch.setattr(LocalStore, "replace_graphs", lambda self, *a: (writes.append(a[0]), real(self, *a))[1])
+    monkeypatch.setattr(kg.pipeline, "_WRITE_BYTES", 1)  # write every chunk as it finishes
     stores = {}
     for engine in ("batch", "reference"):
         store = LocalStore(tmp_path / engine)
@@ -160,6 +163,14 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path, monkeypatch):
             assert isomorphic(a, b), (cid, name)
     again = determine_all(stores["batch"], engine="batch")
     assert again.determined == () and len(again.skipped) == 40
+    # by default finished chunks are written together (one bulk load) until they reach _WRITE_BYTES
+    monkeypatch.setattr(kg.pipeline, "_WRITE_BYTES", 2 ** 40)
+    writes.clear()
+    forced = determine_all(stores["batch"], engine="batch", chunk=15, workers=2, force=True)
+    assert len(forced.determined) == 40 and len(writes) == 1 and len(writes[0]) == 2 * 40
+    for cid in ids:
+        for name in ("inferred", "determination"):
+            assert isomorphic(stores["batch"].case_graph(cid, name), stores["reference"].case_graph(cid, name))
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -8,10 +8,10 @@ checked everywhere is the one of :mod:`kg.errors`: an input we cannot use raises
 message on stderr), never another exception and never exit code 3, and the store is left as it
 was.  XML is checked separately: no input path parses XML, so no entity is ever expanded.
 
-Bugs found by this file that are not fixed yet are pinned by ``xfail(strict=True)`` tests (one per
-bug, at the end of each section): they start passing, and so fail as XPASS, when the library is
-fixed, and the marker must then be removed.  The generators leave out exactly those inputs (each
-exclusion says which xfail covers it), so the fuzzing keeps guarding everything else.
+A bug this file finds is first pinned by an ``xfail(strict=True)`` test at the end of its section
+(it fails as XPASS once the library is fixed, and the marker must then be removed); the bugs found
+so far are fixed and their tests plain.  The generators leave out inputs that need an outside
+service or a test of their own, and each exclusion names the test that covers it.
 
 ``docs/threat-model.md`` maps each threat to the tests here.
 """
@@ -39,7 +39,7 @@ FUZZ = settings(max_examples=25, deadline=None, database=None,
 FEW = settings(FUZZ, max_examples=12)
 
 # Text without lone surrogates: a file cannot hold one, and the YAML escape "\uD800" is pinned by
-# test_a_lone_surrogate_escape_is_refused_when_read (xfail).
+# test_a_lone_surrogate_escape_is_refused_when_read.
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 _COUNTER = iter(range(10 ** 9))
 
@@ -398,7 +398,7 @@ def test_letters_with_huge_lines_are_read_in_bounded_time(folder):
 # Turtle for --shapes (and TriG for ingest -o)
 # ---------------------------------------------------------------------------------------------
 # RDF-star ("<<", "{|"), Turtle 1.2's VERSION, huge integers and deep nesting are left out: pyoxigraph
-# accepts them and rdflib then fails (test_turtle_pyoxigraph_accepts_but_rdflib_does_not, xfail).
+# accepts them and rdflib then refuses them (checked by test_turtle_pyoxigraph_accepts_but_rdflib_does_not).
 TURTLE_TOKENS = ["@prefix ex: <http://ex/> .", "PREFIX sh: <http://www.w3.org/ns/shacl#>", "@base <http://b/> .",
                  "<http://ex/s>", "<s>", "ex:p", "ex:", ":x", "sh:NodeShape", "a", "_:b", "[", "]", "(", ")", ";",
                  ",", ".", '"x"', "'y'", '"""z\n"""', "@en", "@en-GB", "^^ex:t", "^^<http://www.w3.org/2001/XMLSchema#date>",
@@ -483,8 +483,8 @@ def test_existing_trig_output_of_random_content(folder, text):
 # ---------------------------------------------------------------------------------------------
 # SPARQL: kg.query and the stores
 # ---------------------------------------------------------------------------------------------
-# SERVICE is left out: pyoxigraph would make an HTTP request, and its failure escapes
-# (test_a_failing_service_call_is_an_input_error, xfail).
+# SERVICE is left out: pyoxigraph would make an HTTP request (a failing one is checked by
+# test_a_failing_service_call_is_an_input_error).
 SPARQL_TOKENS = ["SELECT", "ASK", "CONSTRUCT", "DESCRIBE", "WHERE", "*", "?s", "?p", "?o", "$x", "{", "}", "(", ")",
                  ".", ";", ",", "FILTER", "OPTIONAL", "UNION", "MINUS", "GRAPH", "?g", "BIND", "AS", "VALUES",
                  "UNDEF", "LIMIT", "OFFSET", "10", "99999999999999999999", "-1", "1.5e308", "ORDER", "BY", "GROUP",
@@ -566,7 +566,7 @@ def test_a_parameter_that_is_not_utf8_is_refused(corpus):
 
 # What a remote SPARQL server may send back.  RemoteStore asks for SPARQL JSON (SELECT/ASK) and
 # N-Triples (CONSTRUCT/DESCRIBE) and never parses XML.  Bindings that are not JSON objects are left
-# out: test_remote_store_survives_bindings_that_are_not_objects (xfail) pins that bug.
+# out here: test_remote_store_survives_bindings_that_are_not_objects checks them.
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
                            lambda c: st.lists(c, max_size=3) | st.dictionaries(TEXT, c, max_size=3), max_leaves=10)
 TERMS = st.fixed_dictionaries({"type": st.sampled_from(["uri", "bnode", "literal", "typed-literal", "x"]) | JSON_VALUES,
@@ -768,7 +768,7 @@ def test_cli_with_random_arguments_never_exits_3(folder, arg_paths, capsys, data
     argv = ([command] if command else []) + data.draw(
         st.lists(st.sampled_from(ARG_TOKENS) | st.sampled_from(arg_paths) | TEXT, max_size=6))
     assume("serve" not in argv)  # the server would run until stopped; its options: tests below
-    # Known exit-3 bugs, each pinned by an xfail below, are kept out: --shapes is always given the
+    # Checked by their own tests below and kept out here: --shapes is always given the
     # folder (test_shapes_path_that_is_not_a_folder_gives_exit_2) and -o a writable path
     # (test_an_unwritable_output_gives_exit_2), which also keeps the fixture files from being overwritten.
     fixed = {"--shapes": arg_paths[-4], "-o": str(folder / "argv-out.trig"), "--labels": arg_paths[-3]}
@@ -778,7 +778,7 @@ def test_cli_with_random_arguments_never_exits_3(folder, arg_paths, capsys, data
     captured = capsys.readouterr()
     assert code in (0, 1, 2), (argv, code, captured.err[-500:])
     assert "internal error" not in captured.err, (argv, captured.err[-500:])
-    if code == 2:  # bare "imrkg": help on stdout (test_no_command_explains_on_stderr, xfail)
+    if code == 2:  # bare "imrkg": usage on stderr (test_no_command_explains_on_stderr)
         assert captured.err.strip() or (captured.out.startswith("usage:") and "COMMAND" in captured.out), argv
 
 
