@@ -11,7 +11,6 @@ written, 2 bad input, 3 internal error; ``queries`` and ``query`` 0 answered,
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -598,15 +597,10 @@ def _report(args: argparse.Namespace) -> int:
     from kg import visualize
 
     with _open_store(args.store) as store:
-        href = "{case}.html"
-        if args.audits:
-            folder = Path(args.audits)
-            folder.mkdir(parents=True, exist_ok=True)
-            rel = os.path.relpath(folder, Path(args.output).resolve().parent)
-            href = f"{Path(rel).as_posix()}/{{case}}.html"
-            for cid in store.case_ids():
-                (folder / f"{cid}.html").write_text(visualize.audit_html(store, cid), encoding="utf-8")
-        Path(args.output).write_text(visualize.report_html(store, audit_href=href), encoding="utf-8")
+        try:
+            visualize.write_report(store, args.output, audits=args.audits or None)
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}", source=exc.filename or args.output) from None
     print(f"imrkg report: wrote {args.output}", file=sys.stderr)
     return 0
 

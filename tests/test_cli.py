@@ -127,3 +127,6 @@ def test_audit_and_report_commands(tmp_path, capsys):
     text = report.read_text(encoding="utf-8")
     assert 'href="audits/seed-tpi-2015.html"' in text
     assert (tmp_path / "audits" / "tpi-repeat-met.html").exists()
+    (tmp_path / "a-file").write_text("x")
+    assert main(["report", "--store", store, "-o", str(tmp_path / "a-file" / "report.html")]) == 2
+    assert "cannot write" in capsys.readouterr().err
