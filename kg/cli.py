@@ -415,6 +415,13 @@ def _eval(args: argparse.Namespace) -> int:
 def _compact(args: argparse.Namespace) -> int:
     import time
 
+    from kg.store import default_location
+
+    folder = Path(default_location() if args.store is None else args.store)
+    if args.store not in ("memory", ":memory:") and not str(folder).startswith(("http://", "https://")) \
+            and not (folder / "CURRENT").is_file():
+        raise InputError("there is no store here to compact", source=str(folder),
+                         hint="give the folder of an existing store with --store")
     with _open_store(args.store) as store:
         where = store.location
         size = _disk_size(where)

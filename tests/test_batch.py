@@ -228,6 +228,10 @@ def test_compact_merges_the_batch_writes_and_keeps_every_quad(tmp_path, capsys):
     assert LocalStore(None).compact() is False
     assert main(["compact", "--store", "memory"]) == 0
     assert "nothing to compact" in capsys.readouterr().err
+    # a mistyped folder is refused, not turned into a new empty store
+    assert main(["compact", "--store", str(tmp_path / "no-such-store")]) == 2
+    assert "there is no store here to compact" in capsys.readouterr().err
+    assert not (tmp_path / "no-such-store").exists()
 
 
 def test_unsupported_shapes_fall_back_to_the_reference(tmp_path):
