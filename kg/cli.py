@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--quiet", action="store_true", help="no progress on stderr")
     cp = sub.add_parser("compact", help="compact the on-disk store (after a large batch: smaller, faster queries)",
                         description="Merge the store's files (RocksDB full compaction). Each bulk write, such as "
-                                    "each chunk of `imrkg determine --all`, leaves files every read must consult "
+                                    "each group of results `imrkg determine --all` writes, leaves files every read must consult "
                                     "until they are merged; compacting after a large batch makes the store smaller "
                                     "and its queries faster.",
                         epilog=_EPILOG_COMPACT, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -415,14 +415,9 @@ def _eval(args: argparse.Namespace) -> int:
 def _compact(args: argparse.Namespace) -> int:
     import time
 
-    from kg.store import default_location
+    from kg.store import open_store
 
-    folder = Path(default_location() if args.store is None else args.store)
-    if args.store not in ("memory", ":memory:") and not str(folder).startswith(("http://", "https://")) \
-            and not (folder / "CURRENT").is_file():
-        raise InputError("there is no store here to compact", source=str(folder),
-                         hint="give the folder of an existing store with --store")
-    with _open_store(args.store) as store:
+    with open_store(args.store, create=False) as store:
         where = store.location
         size = _disk_size(where)
         start = time.perf_counter()

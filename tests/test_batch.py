@@ -230,7 +230,7 @@ def test_compact_merges_the_batch_writes_and_keeps_every_quad(tmp_path, capsys):
     assert "nothing to compact" in capsys.readouterr().err
     # a mistyped folder is refused, not turned into a new empty store
     assert main(["compact", "--store", str(tmp_path / "no-such-store")]) == 2
-    assert "there is no store here to compact" in capsys.readouterr().err
+    assert "no-such-store: there is no store here" in capsys.readouterr().err
     assert not (tmp_path / "no-such-store").exists()
 
 
