@@ -5,7 +5,7 @@ Not a test: a measurement to run by hand (see bench/README.md).  For each N (def
 phase in a fresh Python process of its own so the memory figures are its own:
 
 * **load**: the synthetic cases (asserted and reviewer graphs) written into an on-disk
-  embedded store by :func:`kg.synth.load_synthetic`;
+  embedded store by :func:`kg.jobs.synth.load_synthetic`;
 * **physical reference**: the same quads (dumped from that store as N-Quads) parsed and
   bulk-loaded into a fresh on-disk store by pyoxigraph, and nothing else: the floor a batch
   run over these cases is measured against;
@@ -13,7 +13,7 @@ phase in a fresh Python process of its own so the memory figures are its own:
   batch reads them (before it runs), and the batch's results (inferred and determination
   graphs) bulk-loaded alone into a fresh store (after it ran): what any batch that reads its
   cases from the store and writes its results back pays before determining anything;
-* **batch determination**: ``imrkg determine --all --workers W`` (:func:`kg.pipeline.determine_all`
+* **batch determination**: ``imrkg determine --all --workers W`` (:func:`kg.jobs.ingest.determine_all`
   with the batch engine): reasoning, every criterion, determinations with their rationales,
   inferred and determination graphs written to the store;
 * **naive baseline**: one pySHACL run over one merged rdflib graph (the ontology, and the
@@ -63,8 +63,8 @@ def _children_peak_mb() -> float:
 # Phases (each run in a process of its own)
 # ---------------------------------------------------------------------------------------------
 def phase_load(store_dir: str, n: int, seed: int) -> dict[str, Any]:
-    from kg.store import LocalStore
-    from kg.synth import load_synthetic
+    from kg.store.store import LocalStore
+    from kg.jobs.synth import load_synthetic
 
     store = LocalStore(store_dir)
     t = time.perf_counter()
@@ -95,8 +95,8 @@ def phase_physical(quads_file: str, store_dir: str) -> dict[str, Any]:
 
 
 def phase_determine(store_dir: str, workers: int, engine: str) -> dict[str, Any]:
-    from kg.pipeline import determine_all
-    from kg.store import LocalStore
+    from kg.jobs.ingest import determine_all
+    from kg.store.store import LocalStore
 
     store = LocalStore(store_dir)
     t = time.perf_counter()
@@ -110,8 +110,8 @@ def phase_determine(store_dir: str, workers: int, engine: str) -> dict[str, Any]
 def phase_read(store_dir: str) -> dict[str, Any]:
     """The read floor: every case's asserted and reviewer graphs exported from the store,
     1,000 cases at a time, as the batch reads them, and nothing else."""
-    from kg.batch import graph_of
-    from kg.store import LocalStore
+    from kg.batch.engine import graph_of
+    from kg.store.store import LocalStore
 
     store = LocalStore(store_dir)
     ids = store.case_ids()
@@ -128,8 +128,8 @@ def phase_write(store_dir: str, out: str, fresh_dir: str) -> dict[str, Any]:
     writes), bulk-loaded into a fresh store from one N-Quads file, and nothing else."""
     import pyoxigraph as ox
 
-    from kg.batch import graph_of
-    from kg.store import LocalStore
+    from kg.batch.engine import graph_of
+    from kg.store.store import LocalStore
 
     store = LocalStore(store_dir)
     ids = store.case_ids()
@@ -153,10 +153,10 @@ def phase_naive(store_dir: str, n: int) -> dict[str, Any]:
     import pyshacl
     from rdflib import Graph
 
-    from kg.batch import graph_of
-    from kg.reason import load_ontology
-    from kg.store import LocalStore
-    from kg.validate import default_shapes
+    from kg.batch.engine import graph_of
+    from kg.engine.reason import load_ontology
+    from kg.store.store import LocalStore
+    from kg.engine.validate import default_shapes
 
     store = LocalStore(store_dir)
     ids = store.case_ids()[:min(n, NAIVE_MAX_CASES)]
@@ -174,7 +174,7 @@ def phase_naive(store_dir: str, n: int) -> dict[str, Any]:
     seconds = time.perf_counter() - t
     from rdflib import RDF
 
-    from kg.validate import SH
+    from kg.engine.validate import SH
 
     results = sum(1 for _ in report.subjects(RDF.type, SH.ValidationResult))
     return {"cases": len(ids), "seconds": seconds, "triples": len(merged), "peak_mb": _peak_mb(),
@@ -186,8 +186,8 @@ def phase_compiled(store_dir: str, n: int) -> dict[str, Any]:
     compiled shape queries in an in-memory pyoxigraph store: the like-for-like comparison."""
     import pyoxigraph as ox
 
-    from kg.batch import compile_engine, graph_of
-    from kg.store import LocalStore
+    from kg.batch.engine import compile_engine, graph_of
+    from kg.store.store import LocalStore
 
     store = LocalStore(store_dir)
     ids = store.case_ids()[:n]

@@ -1,15 +1,15 @@
 """Time every library query on the embedded pyoxigraph store and on rdflib's in-memory engine.
 
 Not a test: a measurement to run by hand (see bench/README.md).  The cases are made once: the
-inputs (by default the real letters in ../shared/letters) go through :func:`kg.pipeline.ingest`
+inputs (by default the real letters in ../shared/letters) go through :func:`kg.jobs.ingest.ingest`
 into an in-memory pyoxigraph store; with ``--synthetic N`` those cases are copied under new case
 ids until there are N.  Every case's four named graphs are then exported with
-:meth:`kg.store.Store.case_graph`, the guidelines graph with it, into one N-Quads file.
+:meth:`kg.store.store.Store.case_graph`, the guidelines graph with it, into one N-Quads file.
 
 Each engine then runs in a fresh Python process of its own (so the memory figures are its own):
 it loads the N-Quads file (pyoxigraph ``Store.load``; rdflib ``Dataset(default_union=True)``
 ``.parse``) and runs each library query ``--runs`` times, parameters bound by the engine's own
-substitution (a ``VALUES`` block through :meth:`kg.store.LocalStore.query`; rdflib's
+substitution (a ``VALUES`` block through :meth:`kg.store.store.LocalStore.query`; rdflib's
 ``initBindings``).  rdflib runs under a per-query timeout (SIGALRM, which interrupts its
 pure-Python evaluation); a query past it is reported as ``>T s`` and not run again.
 
@@ -59,7 +59,7 @@ def _renamer(case_id: str, new_id: str, copy: int):
     case IRI, blank nodes get a copy-specific label, a literal equal to the id becomes the new id."""
     from rdflib import BNode, Literal, URIRef
 
-    from kg.graph import case_iri
+    from kg.engine.graph import case_iri
 
     old, new = str(case_iri(case_id)), str(case_iri(new_id))
 
@@ -83,9 +83,9 @@ def export_quads(inputs: list[str], synthetic: int | None, out: Path, *,
     from rdflib import Graph
     from rdflib.term import Node
 
-    from kg.graph import case_iri
-    from kg.pipeline import ingest
-    from kg.store import GRAPH_NAMES, GUIDELINES_GRAPH, _graph_iri, open_store
+    from kg.engine.graph import case_iri
+    from kg.jobs.ingest import ingest
+    from kg.store.store import GRAPH_NAMES, GUIDELINES_GRAPH, _graph_iri, open_store
 
     if store_dir and not synthetic:
         # the whole store as it is, dumped by pyoxigraph (fast at 100,000 cases)
@@ -162,7 +162,7 @@ def library_params(example_case: str) -> dict[str, dict[str, str]]:
     parameter the example its header gives ("e.g. ...")."""
     import re
 
-    from kg.query import library
+    from kg.store.query import library
 
     out: dict[str, dict[str, str]] = {}
     for q in library():
@@ -255,7 +255,7 @@ def worker(engine: str, quads: Path, runs: int, timeout: float, params: dict[str
 
     The ``store`` engine queries ``store_dir`` itself when given (the store as the batch left
     it); otherwise it bulk-loads ``quads`` into a new on-disk store under ``scratch``."""
-    from kg.query import bind_parameters, library
+    from kg.store.query import bind_parameters, library
 
     queries = library()
     rss_before = _peak_rss_mb()
@@ -263,7 +263,7 @@ def worker(engine: str, quads: Path, runs: int, timeout: float, params: dict[str
     if engine in ("store", "memory"):
         import pyoxigraph as ox
 
-        from kg.store import LocalStore
+        from kg.store.store import LocalStore
 
         if engine == "store" and store_dir:
             store = LocalStore(store_dir)
@@ -341,7 +341,7 @@ def report(facts: dict[str, Any], results: dict[str, dict[str, Any]], runs: int,
     engines = [e for e in ENGINES if e in results]
     title = {"store": "store (disk)", "memory": "in memory", "rdflib": "rdflib"}
     made = ("" if facts["ingest_s"] is None else
-            f"ingest of {facts['inputs']} inputs through kg.pipeline: {facts['ingest_s']:.1f} s; ")
+            f"ingest of {facts['inputs']} inputs through kg.jobs.ingest: {facts['ingest_s']:.1f} s; ")
     opened = " (the store itself, opened)" if facts.get("store_opened") else ""
     lines = [f"{facts['cases']:,} cases ({facts['source']}), {facts['quads']:,} quads; {made}"
              f"median of {runs} runs; rdflib timeout {timeout:g} s",

@@ -5,7 +5,7 @@ Used to show that a refactoring changes no behaviour: record before, record afte
 (``kg.cli.main``, in this process, so the guideline data is loaded once), exactly as a user
 gets it:
 
-- ``determine/<name>.json``, ``.ttl`` and ``.md``: ``imrkg determine FILE --format json``
+- ``determine/<file name>.json``, ``.ttl`` and ``.md``: ``imrkg determine FILE --format json``
   ``--format turtle`` and ``--format markdown`` for every example and every letter, with the exit code in ``exit.txt``;
 - ``ingest.trig``: ``imrkg ingest -o`` of the examples and the letters;
 - ``report.html`` and ``audit-<case>.html``: ``imrkg report`` and one ``imrkg audit`` page over a
@@ -48,7 +48,7 @@ def record(out_dir: Path, letters: Path, limit: int | None) -> None:
     for path in inputs:
         for fmt, suffix in (("json", ".json"), ("turtle", ".ttl"), ("markdown", ".md")):
             code, text = _cli(["determine", str(path), "--format", fmt])
-            (det / f"{path.stem}{suffix}").write_text(text, encoding="utf-8")
+            (det / f"{path.name}{suffix}").write_text(text, encoding="utf-8")
             codes.append(f"{path.name} {fmt} {code}")
         print(f"determined {path.name}", file=sys.stderr)
     (out_dir / "exit.txt").write_text("\n".join(codes) + "\n", encoding="utf-8")

@@ -121,7 +121,7 @@ _LETTER_SUFFIXES = (".pdf", ".txt")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kg.rationale import FORMATS
+    from kg.engine.rationale import FORMATS
 
     parser = argparse.ArgumentParser(
         prog="imrkg",
@@ -261,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_store(location: str | None):  # -> kg.store.Store
-    from kg.store import open_store
+def _open_store(location: str | None):  # -> kg.store.store.Store
+    from kg.store.store import open_store
 
     return open_store(location)
 
@@ -297,7 +297,7 @@ def _determine(args: argparse.Namespace) -> int:
     if args.all:
         if args.case:
             raise InputError("give a case file or --all, not both", source="imrkg determine")
-        from kg.pipeline import determine_all
+        from kg.jobs.ingest import determine_all
 
         with _open_store(args.store) as store:
             summary = determine_all(store, workers=max(1, args.workers), shapes_dir=args.shapes, force=args.force,
@@ -311,14 +311,14 @@ def _determine(args: argparse.Namespace) -> int:
         return 3 if summary.failed else 0
     if not args.case:
         raise InputError("give a case file or a letter, or --all", source="imrkg determine")
-    from kg.casefile import load_case_file
-    from kg.determine import determine_case
-    from kg.rationale import render
-    from kg.validate import load_shapes
+    from kg.engine.determine import determine_case
+    from kg.engine.rationale import render
+    from kg.engine.validate import load_shapes
+    from kg.read.casefile import load_case_file
 
     shapes = load_shapes(args.shapes) if args.shapes else None
     if _is_letter(args.case):
-        from kg.extract import read_case_from_letter
+        from kg.extract.case import read_case_from_letter
 
         case = read_case_from_letter(args.case).case
     else:
@@ -333,10 +333,10 @@ def _validate(args: argparse.Namespace) -> int:
 
     from rdflib import Graph
 
-    from kg.casefile import load_case_file
-    from kg.graph import build_case_graph
-    from kg.reason import infer, load_ontology
-    from kg.validate import load_shapes, validate
+    from kg.engine.graph import build_case_graph
+    from kg.engine.reason import infer, load_ontology
+    from kg.engine.validate import load_shapes, validate
+    from kg.read.casefile import load_case_file
 
     shapes = load_shapes(args.shapes) if args.shapes else None
     cg = build_case_graph(load_case_file(args.case))
@@ -364,7 +364,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _ingest(args: argparse.Namespace) -> int:
     if not args.output:
-        from kg.pipeline import ingest as ingest_into_store
+        from kg.jobs.ingest import ingest as ingest_into_store
 
         with _open_store(args.store) as store:
             summary = ingest_into_store(args.letters, store,
@@ -378,7 +378,7 @@ def _ingest(args: argparse.Namespace) -> int:
         return 2 if summary.errors else 0
     if args.output == "-":
         args.output = None
-    from kg.evaluate import ingest, read_dataset, write_dataset
+    from kg.jobs.evaluate import ingest, read_dataset, write_dataset
 
     existing = None
     if args.output and Path(args.output).is_file() and Path(args.output).stat().st_size > 0:
@@ -400,7 +400,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from kg.evaluate import evaluate, render_report
+    from kg.jobs.evaluate import evaluate, render_report
 
     report = evaluate(args.letters_dir, args.labels, progress=None if args.quiet else _progress("imrkg eval"))
     sys.stdout.write(render_report(report))
@@ -415,7 +415,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _compact(args: argparse.Namespace) -> int:
     import time
 
-    from kg.store import open_store
+    from kg.store.store import open_store
 
     with open_store(args.store, create=False) as store:
         where = store.location
@@ -440,7 +440,7 @@ def _disk_size(location: str) -> int:
 def _queries(args: argparse.Namespace) -> int:
     import json
 
-    from kg.query import library
+    from kg.store.query import library
 
     qs = library()
     if args.format == "json":
@@ -456,7 +456,7 @@ def _queries(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from kg.query import format_result, run_query
+    from kg.store.query import format_result, run_query
 
     params = {}
     for item in args.param:
@@ -473,8 +473,8 @@ def _query(args: argparse.Namespace) -> int:
 def _guidelines(args: argparse.Namespace) -> int:
     import json
 
-    from kg.guidelines import catalogue
-    from kg.validate import load_shapes
+    from kg.engine.guidelines import catalogue
+    from kg.engine.validate import load_shapes
 
     sections = catalogue(load_shapes(args.shapes) if args.shapes else None)
     if args.format == "json":
@@ -501,8 +501,8 @@ def _guidelines(args: argparse.Namespace) -> int:
 def _checklist(args: argparse.Namespace) -> int:
     import datetime
 
-    from kg.guidelines import checklist
-    from kg.validate import load_shapes
+    from kg.engine.guidelines import checklist
+    from kg.engine.validate import load_shapes
 
     try:
         day = datetime.date.fromisoformat(args.date) if args.date else None
@@ -517,7 +517,7 @@ def _checklist(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     import json
 
-    from kg import synth
+    from kg.jobs import synth
 
     if args.stats_from:
         stats = synth.letter_statistics(args.stats_from, progress=None if args.quiet else _progress("imrkg synth"))
@@ -549,7 +549,7 @@ def _synth(args: argparse.Namespace) -> int:
                                  progress=None if args.quiet else _progress("imrkg synth"))
         print(f"imrkg synth: {n} synthetic case(s) loaded into {store.location}", file=sys.stderr)
         if args.determine:
-            from kg.pipeline import determine_all
+            from kg.jobs.ingest import determine_all
 
             summary = determine_all(store, workers=max(1, args.workers),
                                     progress=None if args.quiet else _progress("imrkg determine"))
@@ -560,7 +560,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from kg import visualize
+    from kg.viz import visualize
 
     suffix = Path(args.output).suffix.lower()
     if suffix not in (".html", ".svg", ".png", ".graphml"):
@@ -568,7 +568,7 @@ def _audit(args: argparse.Namespace) -> int:
                          hint="end the file name with .html, .svg, .png or .graphml")
     path = Path(args.case)
     if path.suffix.lower() in (".yaml", ".yml", ".json", ".pdf", ".txt") or path.exists():
-        from kg.pipeline import read_input
+        from kg.jobs.ingest import read_input
 
         sources: tuple = (read_input(path), None)
         store = None
@@ -596,7 +596,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from kg import visualize
+    from kg.viz import visualize
 
     with _open_store(args.store) as store:
         try:
@@ -608,7 +608,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kg.run import run
+    from kg.jobs.run import run
 
     if args.workers < 1:
         raise InputError("--workers must be at least 1", source="--workers")
@@ -623,13 +623,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import os
-
     import math
+    import os
     import socket
 
-    from kg.serve import run
-    from kg.visualize import add_audit_routes
+    from kg.web.audit_routes import add_audit_routes
+    from kg.web.serve import run
 
     if not 0 <= args.port <= 65535:
         raise InputError(f"port {args.port} is out of range (0 to 65535)", source="--port")
@@ -662,7 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 0 for --help, 2 for usage errors
         return int(exc.code or 0)
     if args.version:
-        from kg.determine import engine_version
+        from kg.engine.determine import engine_version
 
         print(f"imr-kg {engine_version()}")
         return 0

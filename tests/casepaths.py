@@ -10,13 +10,12 @@ LETTERS = ROOT.parent / "shared" / "letters"
 
 
 def corpus_case_graphs() -> dict:
-    """The five-case corpus of tests/test_query.py, determined: ``{case_id: {graph name: Graph}}``."""
+    """The five-case corpus of :func:`corpus`, determined: ``{case_id: {graph name: Graph}}``."""
     import yaml
 
-    from kg.determine import determine_case
-    from kg.graph import build_case_graph
-    from kg.store import case_graphs
-    from test_query import corpus
+    from kg.engine.determine import determine_case
+    from kg.engine.graph import build_case_graph
+    from kg.store.store import case_graphs
 
     out = {}
     for case in corpus(yaml.safe_load(MET_CASE.read_text())):
@@ -25,13 +24,49 @@ def corpus_case_graphs() -> dict:
     return out
 
 
+
+def corpus(met: dict) -> list:
+    """Five cases: the seed, the all-met case and three variants, each with a reviewer decision."""
+    import copy
+
+    from kg.read.casefile import load_case_file, parse_case
+
+    def variant(case_id: str, change, imr: dict, ur: dict | None = None) -> dict:
+        c = copy.deepcopy(met)
+        c["case"] = case_id
+        change(c)
+        c["requests"][0]["imr"] = imr
+        if ur:
+            c["requests"][0]["ur"].update(ur)
+        return c
+
+    pmr = "Physical Medicine & Rehabilitation"
+    cases = [
+        variant("tpi-repeat-met", lambda c: None,
+                {"decision": "overturned", "date": "2016-03-01", "specialty": pmr,
+                 "citation": "Decision based on MTUS Chronic Pain Medical Treatment 2009, Section(s): Trigger point injections."}),
+        variant("tpi-six", lambda c: c["requests"][0].update(injections=6),
+                {"decision": "overturned", "date": "2016-02-10", "specialty": "Anesthesiology",
+                 "citation": "Decision based on Non-MTUS Citation Official Disability Guidelines (ODG) Pain"},
+                {"decision": "modified"}),
+        variant("tpi-radic", lambda c: c["diagnoses"].append(
+                    {"id": "dx-radic", "label": "cervical radiculopathy", "kind": "radiculopathy"}),
+                {"decision": "upheld", "date": "2016-02-20", "specialty": "Anesthesiology",
+                 "citation": "The Expert Reviewer did not cite any medical evidence for its decision."}),
+        variant("acu", lambda c: c["requests"][0].update(service="transportation", text="Transportation to appointments"),
+                {"decision": "upheld", "date": "2016-02-20", "specialty": pmr,
+                 "citation": "Decision based on MTUS Acupuncture Treatment 2007."}),
+    ]
+    return [load_case_file(SEED_CASE)] + [parse_case(c) for c in cases]
+
+
 _CORPUS: dict = {}
 
 
 def corpus_store():
     """A new in-memory store holding the guidelines and the five-case corpus of
     :func:`corpus_case_graphs` (determined once per test session; the graphs are only read)."""
-    from kg.store import open_store
+    from kg.store.store import open_store
 
     if not _CORPUS:
         _CORPUS.update(corpus_case_graphs())

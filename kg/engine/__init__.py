@@ -1,0 +1,1 @@
+"""The reference engine: case graph, reasoning, SHACL validation, determination, rationale."""

@@ -1,0 +1,245 @@
+"""Case data to RDF: the asserted facts of a case and, kept apart, the reviewer's record.
+
+Second stage of the pipeline.  Each case gets IRIs under
+``https://w3id.org/imr-kg/case/<case id>/`` and four named graphs:
+``.../graph/asserted`` (facts from the record), ``.../graph/inferred``
+(written by :mod:`kg.engine.reason`), ``.../graph/determination`` (written by
+:mod:`kg.engine.determine`) and ``.../graph/reviewer`` (the IMR reviewer's decision,
+an answer to compare against, never read by the engine).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Iterable
+
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+
+from kg.model import CaseData, Evidence, vocabulary
+from kg.rdf import CASE_BASE, DCTERMS, KG, OA, PROV, bind_prefixes
+
+__all__ = ["CaseGraph", "case_iri", "build_case_graph"]
+
+_UR = {"certified": KG.Certified, "modified": KG.Modified, "denied": KG.Denied}
+_IMR = {"upheld": KG.Upheld, "overturned": KG.Overturned}
+
+
+def case_iri(case_id: str) -> URIRef:
+    """The IRI of a case.
+
+    >>> str(case_iri("seed-tpi-2015"))
+    'https://w3id.org/imr-kg/case/seed-tpi-2015/'
+    """
+    return URIRef(f"{CASE_BASE}{case_id}/")
+
+
+@dataclass(frozen=True)
+class CaseGraph:
+    """A case as RDF: asserted facts and the reviewer's record, in separate graphs."""
+
+    case_id: str
+    iri: URIRef
+    asserted: Graph
+    reviewer: Graph
+
+    def graph_iri(self, name: str) -> URIRef:
+        """IRI of one of the case's named graphs: asserted, inferred, determination, reviewer."""
+        return URIRef(f"{self.iri}graph/{name}")
+
+    def node(self, local_id: str) -> URIRef:
+        """IRI of a node of this case by its id in the case file."""
+        return URIRef(f"{self.iri}{local_id}")
+
+
+def build_case_graph(case: CaseData) -> CaseGraph:
+    """Turn :class:`CaseData` into RDF.  Pure: the input is not changed.
+
+    >>> from kg.read.casefile import parse_case
+    >>> cg = build_case_graph(parse_case({"case": "c1", "requests": [
+    ...     {"id": "r1", "service": "trigger_point_injection", "text": "TPI x3", "injections": 3}]}))
+    >>> (cg.node("r1"), RDF.type, KG.TreatmentRequest) in cg.asserted
+    True
+    """
+    return _Builder(case).build()
+
+
+class _Builder:
+    def __init__(self, case: CaseData) -> None:
+        self.case = case
+        self.base = case_iri(case.case_id)
+        self.g = bind_prefixes(Graph())
+        self.reviewer = bind_prefixes(Graph())
+        self.v = vocabulary()
+
+    def n(self, local: str) -> URIRef:
+        return URIRef(f"{self.base}{local}")
+
+    def add(self, s: URIRef, p: URIRef, o: object, graph: Graph | None = None) -> None:
+        if o is None:
+            return
+        g = self.g if graph is None else graph
+        if isinstance(o, URIRef):
+            g.add((s, p, o))
+        elif isinstance(o, bool):
+            g.add((s, p, Literal(o)))
+        elif isinstance(o, int):
+            g.add((s, p, Literal(o, datatype=XSD.integer)))
+        elif isinstance(o, float):
+            g.add((s, p, Literal(f"{o:g}", datatype=XSD.decimal)))
+        elif isinstance(o, _dt.date):
+            g.add((s, p, Literal(o.isoformat(), datatype=XSD.date)))
+        else:
+            g.add((s, p, Literal(str(o))))
+
+    def evidence(self, node: URIRef, items: Iterable[Evidence], graph: Graph | None = None) -> None:
+        g = self.g if graph is None else graph
+        for i, ev in enumerate(items):
+            res = URIRef(f"{node}#evidence-{i + 1}")
+            g.add((node, PROV.wasDerivedFrom, res))
+            g.add((res, RDF.type, OA.SpecificResource))
+            g.add((res, OA.hasSource, self.n(f"doc/{ev.document}")))
+            quote = URIRef(f"{res}-quote")
+            g.add((res, OA.hasSelector, quote))
+            g.add((quote, RDF.type, OA.TextQuoteSelector))
+            g.add((quote, OA.exact, Literal(ev.quote)))
+            if ev.start is not None and ev.end is not None:
+                pos = URIRef(f"{res}-position")
+                g.add((res, OA.hasSelector, pos))
+                g.add((pos, RDF.type, OA.TextPositionSelector))
+                g.add((pos, OA.start, Literal(ev.start, datatype=XSD.nonNegativeInteger)))
+                g.add((pos, OA.end, Literal(ev.end, datatype=XSD.nonNegativeInteger)))
+
+    def build(self) -> CaseGraph:
+        c, g, case = self.case, self.g, self.base
+        g.add((case, RDF.type, KG.Case))
+        self.add(case, KG.caseNumber, c.case_id)
+        self.add(case, RDFS.label, c.title)
+        for d in c.documents:
+            doc = self.n(f"doc/{d.id}")
+            g.add((case, KG.hasDocument, doc))
+            g.add((doc, RDF.type, KG.SourceDocument))
+            self.add(doc, DCTERMS.title, d.title)
+            self.add(doc, KG.documentDate, d.date)
+            self.add(doc, KG.fileName, d.file_name)
+        if c.worker is not None:
+            w = self.n("worker")
+            g.add((case, KG.hasWorker, w))
+            g.add((w, RDF.type, KG.InjuredWorker))
+            self.add(w, KG.ageYears, c.worker.age)
+            self.add(w, KG.sex, c.worker.sex)
+            self.evidence(w, c.worker.evidence)
+        if c.injury is not None:
+            inj = self.n("injury")
+            g.add((case, KG.hasInjury, inj))
+            g.add((inj, RDF.type, KG.Injury))
+            self.add(inj, KG.injuryDate, c.injury.date)
+            self.add(inj, KG.mechanism, c.injury.mechanism)
+            for r in c.injury.regions:
+                g.add((inj, KG.bodyRegion, KG[self.v.regions[r]]))
+            self.evidence(inj, c.injury.evidence)
+        for dx in c.diagnoses:
+            node = self.n(dx.id)
+            g.add((case, KG.hasDiagnosis, node))
+            g.add((node, RDF.type, KG[self.v.diagnoses[dx.kind]]))
+            self.add(node, RDFS.label, dx.label)
+            self.add(node, KG.icd10cm, dx.icd10)
+            self.evidence(node, dx.evidence)
+        for st in c.studies:
+            node = self.n(st.id)
+            g.add((case, KG.hasStudy, node))
+            g.add((node, RDF.type, KG[self.v.studies[st.kind]]))
+            self.add(node, RDFS.label, f"{st.kind.upper().replace('_', '/')}" + (f", {st.region}" if st.region else ""))
+            self.add(node, KG.studyDate, st.date)
+            self.add(node, KG.resultText, st.result)
+            if st.region:
+                g.add((node, KG.bodyRegion, KG[self.v.regions[st.region]]))
+            self.evidence(node, st.evidence)
+        for f in c.findings:
+            node = self.n(f.id)
+            g.add((case, KG.hasFinding, node))
+            g.add((node, RDF.type, KG[self.v.findings[f.kind]]))
+            g.add((node, KG.polarity, KG.Present if f.status == "present" else KG.Absent))
+            label = f.label or f.kind.replace("_", " ")
+            label += " (present)" if f.status == "present" else " (absent)"
+            if f.site:
+                label += f", {f.site}"
+            self.add(node, RDFS.label, label)
+            self.add(node, KG.bodySite, f.site)
+            self.add(node, KG.observedOn, f.date)
+            if f.region:
+                g.add((node, KG.bodyRegion, KG[self.v.regions[f.region]]))
+            if f.study:
+                g.add((node, KG.observedIn, self.n(f.study)))
+            self.evidence(node, f.evidence)
+        for s in c.symptoms:
+            node = self.n(s.id)
+            g.add((case, KG.hasSymptom, node))
+            g.add((node, RDF.type, KG.Symptom))
+            self.add(node, RDFS.label, s.label)
+            self.add(node, KG.onsetDate, s.onset)
+            self.add(node, KG.documentedSince, s.documented_since)
+            if s.region:
+                g.add((node, KG.bodyRegion, KG[self.v.regions[s.region]]))
+            self.evidence(node, s.evidence)
+        for t in c.treatments:
+            node = self.n(t.id)
+            g.add((case, KG.hasTreatment, node))
+            self._treatment(node, t.kind, t.label, t.region, t.injections, t.substances, t.sessions)
+            self.add(node, KG.durationDays, t.days)
+            self.add(node, KG.spinalLevelCount, t.levels)
+            for o in t.outcomes:
+                g.add((node, KG.hasOutcome, KG[self.v.outcomes[o]]))
+            self.add(node, KG.painReliefPercent, t.relief_percent)
+            self.add(node, KG.reliefDurationDays, t.relief_days)
+            self.add(node, KG.performedOn, t.date)
+            self.evidence(node, t.evidence)
+        for r in c.requests:
+            node = self.n(r.id)
+            svc = self.n(f"{r.id}/service")
+            g.add((case, KG.hasRequest, node))
+            g.add((node, RDF.type, KG.TreatmentRequest))
+            g.add((node, KG.requestedService, svc))
+            self.add(node, RDFS.label, r.text)
+            self.add(node, KG.requestText, r.text)
+            self.add(node, KG.requestDate, r.date)
+            self.add(node, KG.frequencyText, r.frequency)
+            if r.region:
+                g.add((node, KG.bodyRegion, KG[self.v.regions[r.region]]))
+            self._treatment(svc, r.service, r.text, r.region, r.injections, r.substances, r.sessions)
+            self.add(svc, KG.dispenseQuantity, r.count)
+            self.add(svc, KG.drugName, r.drug)
+            self.add(svc, KG.drugStrength, r.strength)
+            self.add(svc, KG.spinalLevelCount, r.levels)
+            self.add(svc, KG.durationDays, r.days)
+            self.evidence(node, r.evidence)
+            if r.ur is not None:
+                ur = self.n(f"{r.id}/ur")
+                g.add((node, KG.hasURDecision, ur))
+                g.add((ur, RDF.type, KG.UtilizationReviewDecision))
+                g.add((ur, KG.urOutcome, _UR[r.ur.decision]))
+                self.add(ur, KG.decisionDate, r.ur.date)
+                self.add(ur, KG.reasonText, r.ur.reason)
+                self.evidence(ur, r.ur.evidence)
+            if r.imr is not None:
+                rv, imr = self.reviewer, self.n(f"{r.id}/imr")
+                rv.add((node, KG.hasIMRDecision, imr))
+                rv.add((imr, RDF.type, KG.IMRDecision))
+                rv.add((imr, KG.imrOutcome, _IMR[r.imr.decision]))
+                self.add(imr, KG.decisionDate, r.imr.date, rv)
+                self.add(imr, KG.reviewerSpecialty, r.imr.specialty, rv)
+                self.add(imr, KG.citationText, r.imr.citation, rv)
+                self.evidence(imr, r.imr.evidence, rv)
+        return CaseGraph(case_id=c.case_id, iri=case, asserted=g, reviewer=self.reviewer)
+
+    def _treatment(self, node: URIRef, kind: str, label: str | None, region: str | None,
+                   injections: int | None, substances: tuple[str, ...], sessions: int | None) -> None:
+        g = self.g
+        g.add((node, RDF.type, KG[self.v.treatments[kind]]))
+        self.add(node, RDFS.label, label or kind.replace("_", " "))
+        if region:
+            g.add((node, KG.bodyRegion, KG[self.v.regions[region]]))
+        self.add(node, KG.injectionCount, injections)
+        self.add(node, KG.sessionCount, sessions)
+        for s in substances:
+            g.add((node, KG.substance, KG[self.v.substances[s]]))

@@ -1,0 +1,172 @@
+"""The guideline catalogue: what is encoded, and what a request needs documented.
+
+Reads only the shapes graph (and the ontology, to classify a service kind), so
+everything here is generated from the data files: :func:`catalogue` lists
+guidelines, versions, sections and criteria; :func:`checklist` says, for a
+service kind on a date, which section and version apply and what the record
+must document for each criterion to be met.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kg.engine.validate import Shapes, default_shapes
+from kg.errors import InputError
+from kg.rdf import KG
+
+__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "Checklist", "checklist"]
+
+
+def _date(v: Node | None) -> _dt.date | None:
+    return v.toPython() if isinstance(v, Literal) and v.datatype == XSD.date else None
+
+
+@dataclass(frozen=True)
+class CriterionEntry:
+    iri: str
+    number: int
+    label: str
+    statement: str
+    silence_policy: str
+    role: str
+    applies_to: str
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    iri: str
+    label: str
+    guideline: str
+    effective_from: _dt.date | None
+    effective_until: _dt.date | None
+    verified: bool
+    source: str
+
+    def in_force(self, day: _dt.date) -> bool:
+        return (self.effective_from is None or self.effective_from <= day) and (
+            self.effective_until is None or day <= self.effective_until)
+
+
+@dataclass(frozen=True)
+class SectionEntry:
+    iri: str
+    label: str
+    citation: str
+    applies_to: str
+    versions: tuple[VersionEntry, ...]
+    criteria: tuple[CriterionEntry, ...]
+
+
+def _label(g: Graph, node: Node) -> str:
+    value = g.value(node, RDFS.label)
+    return str(value) if value is not None else str(node).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def catalogue(shapes: Shapes | None = None) -> tuple[SectionEntry, ...]:
+    """Every encoded section with its versions and criteria, sorted by guideline and label."""
+    g = (shapes or default_shapes()).graph
+    out = []
+    for s in g.subjects(RDF.type, KG.GuidelineSection):
+        versions = []
+        for v in g.objects(s, KG.inVersion):
+            verified = g.value(v, KG.effectiveDatesVerified)
+            versions.append(VersionEntry(
+                iri=str(v), label=_label(g, v), guideline=_label(g, g.value(v, KG.versionOf)),
+                effective_from=_date(g.value(v, KG.effectiveFrom)), effective_until=_date(g.value(v, KG.effectiveUntil)),
+                verified=bool(verified.toPython()) if isinstance(verified, Literal) else False,
+                source=str(g.value(v, KG.effectiveDatesSource) or "")))
+        criteria = []
+        for c in g.subjects(KG.inSection, s):
+            criteria.append(CriterionEntry(
+                iri=str(c), number=int(g.value(c, KG.criterionNumber)), label=_label(g, c),
+                statement=str(g.value(c, KG.statement) or ""), silence_policy=str(g.value(c, KG.silencePolicy) or ""),
+                role="indication" if g.value(c, KG.role) == KG.Indication else "required",
+                applies_to=str(g.value(c, KG.appliesTo))))
+        out.append(SectionEntry(
+            iri=str(s), label=_label(g, s), citation=str(g.value(s, URIRef("http://purl.org/dc/terms/bibliographicCitation")) or ""),
+            applies_to=str(g.value(s, KG.appliesTo)),
+            versions=tuple(sorted(versions, key=lambda v: (v.effective_from or _dt.date.min, v.iri))),
+            criteria=tuple(sorted(criteria, key=lambda c: c.number))))
+    return tuple(sorted(out, key=lambda s: (s.versions[0].guideline if s.versions else "", s.label, s.iri)))
+
+
+@dataclass(frozen=True)
+class Checklist:
+    service_kind: str
+    region: str | None
+    day: _dt.date
+    section: SectionEntry | None
+    version: VersionEntry | None
+    note: str
+
+    def render(self) -> str:
+        """The checklist as text a treating physician can work from."""
+        head = f"Documentation for a request of '{self.service_kind}'"
+        if self.region:
+            head += f" ({self.region})"
+        head += f" reviewed on {self.day.isoformat()}"
+        if self.section is None or self.version is None:
+            return f"{head}:\n{self.note}\n"
+        lines = [f"{head}:", f"Guideline: {self.version.label}, section \"{self.section.label}\"."]
+        required = [c for c in self.section.criteria if c.role == "required"]
+        indications = [c for c in self.section.criteria if c.role == "indication"]
+        for c in required:
+            when = "" if c.applies_to == self.section.applies_to else f" (only for a {_short(c.applies_to)})"
+            lines.append(f"[ ] {c.number}. {c.statement}{when}")
+        if indications:
+            lines.append("and at least one of:")
+            for c in indications:
+                lines.append(f"[ ] {c.number}. {c.statement}")
+        return "\n".join(lines) + "\n"
+
+
+def _short(iri: str) -> str:
+    from kg.engine.reason import load_ontology
+
+    label = load_ontology().value(URIRef(iri), RDFS.label)
+    return str(label) if label is not None else iri.rsplit("#", 1)[-1]
+
+
+def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | None = None,
+              shapes: Shapes | None = None) -> Checklist:
+    """What must be documented for a request of ``service_kind`` reviewed on ``day``.
+
+    The service kind is classified by the reasoner exactly as a real request
+    would be (so region-specific sections are found), and the section in force
+    that day is chosen as the engine chooses it.  Raises :class:`InputError`
+    for an unknown service kind or region.
+    """
+    from kg.engine.graph import build_case_graph
+    from kg.engine.reason import infer
+    from kg.read.casefile import parse_case
+
+    day = day or _dt.date.today()
+    request = {"id": "r", "service": service_kind, "text": service_kind, "date": day.isoformat()}
+    if region:
+        request["region"] = region
+    from kg.errors import CaseFileError
+
+    try:
+        case = parse_case({"case": "checklist", "requests": [request]}, source="checklist")
+    except CaseFileError as exc:
+        raise InputError(exc.problem, source="checklist", field=exc.field, hint=exc.hint) from None
+    cg = build_case_graph(case)
+    types = set(cg.asserted.objects(cg.node("r"), RDF.type)) | set(infer(cg.asserted).objects(cg.node("r"), RDF.type))
+    sections = [s for s in catalogue(shapes) if URIRef(s.applies_to) in types]
+    g = (shapes or default_shapes()).graph
+    sections.sort(key=lambda s: (-int(g.value(URIRef(s.iri), KG.priority, default=Literal(0))), s.iri))
+    if not sections:
+        return Checklist(service_kind, region, day, None, None,
+                         "No encoded guideline section applies to this service" +
+                         ("" if region else " (some sections apply only to a body region: try --region)") + ".")
+    for s in sections:
+        for v in s.versions:
+            if v.in_force(day):
+                return Checklist(service_kind, region, day, s, v, "")
+    return Checklist(service_kind, region, day, None, None,
+                     f"No encoded version of {', '.join(s.label for s in sections)} was in force on {day.isoformat()}.")

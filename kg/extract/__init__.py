@@ -1,0 +1,1 @@
+"""Extraction: the facts of a case read from a letter's text, area by area."""

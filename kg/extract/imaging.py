@@ -1,0 +1,212 @@
+"""Facts the ACOEM 2004 Special Studies criteria need, read from a letter's clinical case summary.
+
+An area enricher for :func:`kg.extract.case.extract_case` (found by name through
+``kg.extract.case._AREA_MODULES``).  :func:`enrich` adds findings the imaging and
+electrodiagnostic sections read (``ontology/diagnostics.ttl``):
+
+* ``red_flag``: fracture, dislocation, tumour, infection, cauda equina
+  syndrome (bowel or bladder dysfunction, saddle anaesthesia), a progressive
+  neurologic deficit, inability to bear weight;
+* ``neurologic_symptom``: numbness, tingling, paresthesia, pain radiating
+  into a limb;
+* ``nerve_provocation_sign``: Tinel, Phalen, Durkan, Spurling (present when
+  positive, absent when negative);
+* ``mechanical_symptom``: locking, catching, giving way, instability;
+* ``procedure_planned``: surgery or an injection recommended, planned or
+  being considered (absent: not a surgical candidate, declines surgery);
+
+and prior MRI and CT studies the base extractor missed because the sentence
+names the study and its region without a result verb ("Previous diagnostic
+studies include x-rays and CT scan (10-12-2016) of the cervical spine").
+
+Only sentences of the CLINICAL CASE SUMMARY are read, never the decision
+section; sentences about the utilization review are skipped.  Polarity comes
+from :func:`kg.extract.case.assert_polarity`; the region is the first region named
+nearest the mention in its clause.  Every fact carries evidence whose offsets slice the letter
+text.  Pure: returns a new :class:`~kg.extract.case.LetterCase`.
+
+>>> from kg.read.letter import LetterText
+>>> from kg.extract.case import extract_case
+>>> lt = LetterText("CLINICAL CASE SUMMARY\\nThe injured worker is a 40 year old female who sustained an "
+...     "industrial injury on 1-2-16. She reported numbness in the right hand. Her right knee gives way "
+...     "and she is unable to bear weight on the right knee.\\n\\n"
+...     "IMR ISSUES, DECISIONS AND RATIONALES\\n\\nMRI of the right knee: Upheld\\n\\n"
+...     "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Special Studies.\\n\\n"
+...     "Decision rationale: Not medically necessary.\\n", "mini.txt")
+>>> sorted((f.kind, f.status, f.region) for f in extract_case(lt).case.findings if f.id.startswith("img-"))
+[('mechanical_symptom', 'present', 'knee'), ('neurologic_symptom', 'present', 'wrist_hand'), ('red_flag', 'present', 'knee')]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from kg.extract.case import _REGION_RX, DATE_RX, LetterCase, _clauses, _Folded, _parse_date, _sentences, assert_polarity
+from kg.model import Evidence, Finding, Study
+
+__all__ = ["enrich", "RULES"]
+
+# (kind, regex, polarity mode for assert_polarity)
+RULES: tuple[tuple[str, str, str], ...] = (
+    ("red_flag", r"fractures?|dislocat\w+|tumou?rs?|malignan\w+|cancer|neoplasm\w*|osteomyelitis|infection|abscess|"
+                 r"cauda equina|(?:bowel|bladder) (?:incontinence|dysfunction)|incontinence|saddle an(?:a)?esthesia|"
+                 r"progressive (?:neurologic\w* )?(?:deficits?|weakness)|"
+                 r"(?:unable|inability) to (?:bear weight|weight[- ]bear)|non-?weight[- ]bearing", "sign"),
+    ("neurologic_symptom", r"numbness|tingling|paresthesias?|pins and needles|"
+                           r"(?:radiat\w+|radiculat\w+|shooting) (?:pain )?(?:in)?to (?:the )?(?:\w+ ){0,3}?"
+                           r"(?:arms?|legs?|hands?|fingers?|feet|foot|toes?|buttocks?|thighs?|calf|calves|"
+                           r"(?:upper|lower) extremit\w+)|radicular (?:pain|symptoms)|(?:pain|symptoms) radiat\w+|radiation of (?:the )?pain", "sign"),
+    ("nerve_provocation_sign", r"(?:Tinel|Phalen|Durkan|Spurling)(?:'s?)?(?: (?:sign|test|maneuver))?", "test"),
+    ("mechanical_symptom", r"locking|catching|gives? way|giving (?:way|out)|instability|unstable", "sign"),
+    ("procedure_planned", r"(?:surgery|surgical intervention|operative (?:treatment|intervention)|injection|arthroscop\w+|"
+                          r"arthroplasty|decompression|fusion|repair)\s+(?:is|was|has been|had been|would be)\s+"
+                          r"(?:recommended|planned|contemplated|considered|scheduled|discussed)|"
+                          r"(?:candidate for|considering|consider|wishes to (?:proceed|undergo)|plans? for|recommended)\s+"
+                          r"(?:an? |the )?(?:\w+ ){0,2}?(?:surgery|surgical (?:intervention|treatment)|injection|arthroscopy|arthroplasty)|"
+                          r"surgical candidate", "sign"),
+)
+_RULE_RX = tuple((kind, re.compile(rf"\b(?:{rx})", re.I), mode) for kind, rx, mode in RULES)
+
+# Sentences about the UR decision or a request restate the dispute, not the record.
+_SKIP = re.compile(r"\butilization review\b|\bUR\b|\bnon-?certif\w*|\bdenied\b|\bmodified\b|\bauthoriz\w*|"
+                   r"\bguidelines?\b|\bIMR\b|\bprior review\b", re.I)
+# Red flags that are only being ruled out or were ruled out do not count.
+_RULED_OUT = re.compile(r"\brule[sd]? out\b|\br/o\b|\bto evaluate for\b|\bno (?:evidence|signs?) of\b|\bruled out\b|"
+                        r"\bwithout\b|\bnegative for\b", re.I)
+_NO_RED = re.compile(r"\bno (?:acute |compression |displaced )?(?:fracture|dislocation)s?\b|\bhealed\b|\bold\b", re.I)
+
+
+def enrich(lc: LetterCase) -> LetterCase:
+    """Add red flags, neurologic symptoms, nerve provocation signs, mechanical symptoms and planned
+    procedures found in the case summary, each with evidence.  Returns a new LetterCase."""
+    span = lc.record.summary_span
+    if span is None:
+        return lc
+    text = lc.text.text
+    folded = _Folded(text, span.start, span.end)
+    document = lc.case.documents[0].id if lc.case.documents else lc.case.case_id
+    existing = {f.id for f in lc.case.findings}
+    added: list[Finding] = []
+    seen: set[tuple[str, str, str | None, int]] = set()
+    for sent in _sentences(folded):
+        if _SKIP.search(sent.text):
+            continue
+        for coff, clause in _clauses(sent.text):
+            for kind, rx, mode in _RULE_RX:
+                for m in rx.finditer(clause):
+                    polarity = _polarity(kind, clause, m.start(), m.end(), mode)
+                    if polarity is None:
+                        continue
+                    region = nearest_region(clause, m.start(), m.end())
+                    a = sent.start + coff
+                    key = (kind, polarity, region, a)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    c_a, c_b = a, a + len(clause)
+                    if c_b - c_a > 220:
+                        c_a = max(a, a + m.start() - 100)
+                        c_b = min(a + len(clause), a + m.end() + 100)
+                    try:
+                        s, e = folded.span(c_a, c_b)
+                    except ValueError:
+                        continue
+                    n = len(added) + 1
+                    fid = f"img-f{n}"
+                    while fid in existing:
+                        n += 1
+                        fid = f"img-f{n}"
+                    added.append(Finding(id=fid, kind=kind, status=polarity, label=" ".join(m.group(0).split()),
+                                         region=region, date=sent.date,
+                                         evidence=(Evidence(document=document, quote=" ".join(text[s:e].split()),
+                                                            start=s, end=e),)))
+    studies = _prior_studies(lc, folded, document)
+    if not added and not studies:
+        return lc
+    return dataclasses.replace(lc, case=dataclasses.replace(lc.case, findings=lc.case.findings + tuple(added),
+                                                            studies=lc.case.studies + tuple(studies)))
+
+
+def nearest_region(clause: str, start: int, end: int) -> str | None:
+    """The region named nearest to ``clause[start:end]`` (a region key), or None.
+
+    >>> nearest_region("cervical radiculopathy, and de Quervain's fracture of the right wrist", 41, 49)
+    'wrist_hand'
+    """
+    after = re.match(r"\s*(?:of|to|in|at|on)\b[^,;]{0,40}", clause[end:], re.I)
+    if after is not None:  # "fracture of the right foot": the region the mention names wins
+        named = _closest(after.group(0), 0, 0)
+        if named is not None:
+            return named
+    return _closest(clause, start, end)
+
+
+def _closest(clause: str, start: int, end: int) -> str | None:
+    best: tuple[int, str] | None = None
+    for key, words, levels in _REGION_RX:
+        hits = list(words.finditer(clause)) + (list(levels.finditer(clause)) if levels is not None else [])
+        for h in hits:
+            if key == "lumbar" and h.group(0).lower() == "back" and re.search(r"(?:upper|mid)[- ]$", clause[:h.start()], re.I):
+                continue
+            d = start - h.end() if h.end() <= start else max(0, h.start() - end)
+            if best is None or d < best[0]:
+                best = (d, key)
+    return best[1] if best is not None else None
+
+
+_ADV_STUDY = (("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
+              ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)))
+_PRIOR_CUE = re.compile(r"\b(?:previous|prior|performed|dated|revealed|showed|demonstrated|studies (?:include|included)|"
+                        r"diagnostic studies|had (?:an? )?(?:MRI|CT))\b", re.I)
+_NOT_PRIOR = re.compile(r"\brequest\w*|\bplan\b|\brecommend\w*|\bpending\b|\bordered\b|\bwill\b|\bwould\b|"
+                        r"\bno (?:prior |previous )?(?:imaging|MRI|CT)\b|\bnot (?:been )?(?:performed|done|provided)\b|"
+                        r"\bto (?:evaluate|rule out)\b", re.I)
+
+
+def _prior_studies(lc: LetterCase, folded: _Folded, document: str) -> list[Study]:
+    """MRI/CT studies named as done, with a region, that the case does not already hold."""
+    have = {(s.kind, s.region) for s in lc.case.studies}
+    ids = {s.id for s in lc.case.studies}
+    out: list[Study] = []
+    for sent in _sentences(folded):
+        if _SKIP.search(sent.text) or _NOT_PRIOR.search(sent.text) or not _PRIOR_CUE.search(sent.text):
+            continue
+        for kind, rx in _ADV_STUDY:
+            for m in rx.finditer(sent.text):
+                region = nearest_region(sent.text, m.start(), m.end())
+                if region is None or (kind, region) in have:
+                    continue
+                have.add((kind, region))
+                n = len(out) + 1
+                while f"img-st{n}" in ids:
+                    n += 1
+                sid = f"img-st{n}"
+                ids.add(sid)
+                dm = re.compile(DATE_RX, re.I).search(sent.text, m.end(), min(len(sent.text), m.end() + 40))
+                try:
+                    s, e = folded.span(sent.start, sent.end)
+                except ValueError:
+                    continue
+                out.append(Study(id=sid, kind=kind, region=region, date=_parse_date(dm.group(0)) if dm else sent.date,
+                                 evidence=(Evidence(document=document, quote=" ".join(lc.text.text[s:e].split()),
+                                                    start=s, end=e),)))
+    return out
+
+
+def _polarity(kind: str, clause: str, start: int, end: int, mode: str) -> str | None:
+    """Polarity of one mention, with the red-flag and plan rules on top of assert_polarity."""
+    if kind == "red_flag":
+        before = clause[max(0, start - 40):start]
+        if _RULED_OUT.search(before) or _NO_RED.search(clause[max(0, start - 30):end]):
+            return None
+    if kind == "procedure_planned" and re.search(r"\bnot (?:a )?(?:surgical )?candidate|\bdeclin\w+|\bdoes not (?:want|wish)",
+                                                 clause, re.I):
+        return "absent"
+    if _NO_MENTION.search(clause[:start]):
+        return None  # "the note made no mention of paresthesias": silence, not a finding either way
+    return assert_polarity(clause, start, end, mode)
+
+
+# "made no mention of ...", "did not mention ...": the record is silent on what follows
+_NO_MENTION = re.compile(r"\b(?:no|without)\s+mention\s+of\b|\bdid\s+not\s+mention\b|\bnot\s+mentioned\b", re.I)

@@ -1,0 +1,450 @@
+"""Medication facts from a letter's clinical case summary, for the MTUS medication sections.
+
+Called by :func:`kg.extract.case.extract_case` (through ``_area_enrichers``) after the base
+extractor: :func:`enrich` takes a :class:`~kg.extract.case.LetterCase` and returns a new one with
+
+* the **drug request fields** the base extractor leaves empty (drug name, strength, "#60" count,
+  a course length in days such as "14 days" or "one month supply"), a carisoprodol or
+  celecoxib (COX-2 selective NSAID) request typed as such, and the **ingredients** of a topical or compounded product as
+  ``substances`` (gabapentin, baclofen, cyclobenzaprine, non-patch lidocaine, NSAIDs other than
+  diclofenac, diclofenac, capsaicin, lidocaine patch, ...), so "a compound with one
+  ingredient that is not recommended is not recommended" is a SHACL check;
+* for medications the worker already takes: **how long** ("has been taking Norco for 6
+  months", "on cyclobenzaprine since 08/2016") and the **documented effect** ("Norco reduces
+  pain from 8/10 to 4/10", "gabapentin provides 40% relief", "with improved function"); a
+  request the summary calls a first-time request drops same-class medication facts that
+  only record the prescription at issue;
+* **findings** the medication sections read: side effects (reported, or denied), urine drug
+  screens, CURES reports, opioid agreements, aberrant behaviour, opioid risk screening,
+  GI risk factors (peptic ulcer or GI bleed history, dyspepsia, high-dose NSAIDs),
+  concurrent aspirin or anticoagulants, acute flare-ups, and neuropathic pain diagnoses.
+
+Only the case summary is read (``lc.record.summary_span``); every fact carries
+:class:`~kg.model.Evidence` whose offsets slice the letter text to the quote.  Pure: the
+input is not changed.  Ids added start with ``med-``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import re
+from typing import Iterable
+
+from kg.extract.case import (
+    DATE_RX,
+    LetterCase,
+    _drug_detail,
+    _drug_in,
+    _Folded,
+    _parse_date,
+    _sentences,
+    assert_polarity,
+)
+from kg.model import Diagnosis, Evidence, Finding, Request, Study, Treatment
+
+__all__ = ["enrich", "topical_ingredients", "course_days"]
+
+MEDICATION_KINDS = frozenset({
+    "nsaid", "cox2_inhibitor", "muscle_relaxant", "carisoprodol", "opioid", "ppi", "h2_blocker", "topical_analgesic", "compounded_topical",
+    "anticonvulsant", "antidepressant", "benzodiazepine", "sleep_aid", "butalbital_combination"})
+_TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
+
+# Ingredient words -> case-file substance keys (ontology/medications.ttl).  Order matters:
+# the first rule that matches an ingredient decides it.
+_INGREDIENTS: tuple[tuple[str, str], ...] = (
+    ("gabapentin", r"gabapentin|Fanatrex"),
+    ("other_antiepileptic", r"pregabalin|lamotrigine|topiramate|carbamazepine"),
+    ("baclofen", r"baclofen"),
+    ("muscle_relaxant", r"cyclobenzaprine|orphenadrine|tizanidine|methocarbamol|carisoprodol|metaxalone|chlorzoxazone"),
+    ("nsaid_other_than_diclofenac", r"flurbiprofen|ketoprofen|Ketophene|ketorolac|ibuprofen|naproxen|indomethacin|piroxicam"),
+    ("diclofenac", r"diclofenac|Voltaren|Flector|Pennsaid"),
+    ("capsaicin", r"capsaicin"),
+    ("salicylate", r"methyl salicylate|salicylate|Salonpas"),
+    ("other_topical", r"menthol|camphor|dextromethorphan|amitriptyline|dexamethasone|ketamine|clonidine|tramadol|Salonpas|Terocin|Mentherm|hyaluronic"),
+)
+_ANESTHETIC = re.compile(r"lidocaine|Lidoderm|bupivacaine|prilocaine|Anecream|Terocin|Lidopro", re.I)
+_PATCH = re.compile(r"\bpatch(?:es)?\b|Lidoderm", re.I)
+
+
+def topical_ingredients(text: str) -> tuple[str, ...]:
+    """The substance keys of a topical product's service text, in a stable order.
+
+    Lidocaine (or another local anaesthetic) counts as the recommended dermal patch only when
+    the product is a patch; in a cream, gel or lotion it is non-patch lidocaine.
+
+    >>> topical_ingredients("Flurbiprofen 20%, Baclofen 5%, Dexamethasone 2%, Menthol 2%, Capsaicin 0.025% in cream")
+    ('baclofen', 'capsaicin', 'nsaid_other_than_diclofenac', 'other_topical')
+    >>> topical_ingredients("Lidocaine 5% patch #1"), topical_ingredients("Anecream cream 4% #30")
+    (('lidocaine_patch',), ('lidocaine_non_patch',))
+    """
+    found: set[str] = set()
+    for key, rx in _INGREDIENTS:
+        if re.search(rf"\b(?:{rx})", text, re.I):
+            found.add(key)
+    if _ANESTHETIC.search(text):
+        found.add("lidocaine_patch" if _PATCH.search(text) and not re.search(r"cream|gel|lotion|ointment", text, re.I)
+                  else "lidocaine_non_patch")
+    return tuple(sorted(found))
+
+
+_NUMWORD = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+            "ten": 10, "eleven": 11, "twelve": 12, "several": None, "a": 1, "an": 1}
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+_SPAN = re.compile(r"(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?)\s*(?:\+\s*)?"
+                   r"(?P<u>day|week|month|year)s?\b", re.I)
+
+
+def course_days(text: str) -> int | None:
+    """A course length stated in a request ("14 days", "one month supply"), in days.
+
+    >>> course_days("Norco 5/325mg oral tablet, one tablet twice daily 14 days #40"), course_days("One month supply of Trezix")
+    (14, 30)
+    """
+    m = re.search(r"(?P<n>\d{1,3}|one|two|three)[- ](?P<u>day|week|month)s?(?:'s?)?\s+supply", text, re.I) \
+        or re.search(r"\b(?:for\s+)?(?P<n>\d{1,3})\s+(?P<u>days?|weeks?)\b(?!\s*(?:ago|prior))", text, re.I)
+    if m is None:
+        return None
+    n = _NUMWORD.get(m.group("n").lower()) if not m.group("n").isdigit() else int(m.group("n"))
+    if n is None:
+        return None
+    return n * _UNIT_DAYS[m.group("u").lower().rstrip("s")]
+
+
+def _span_days(m: re.Match[str]) -> int | None:
+    word = m.group("n").lower()
+    n = int(word) if word.isdigit() else _NUMWORD.get(word)
+    return None if n is None else n * _UNIT_DAYS[m.group("u").lower()]
+
+
+# ---------------------------------------------------------------------------
+# Finding rules: (kind, mention regex, mode) -- mode as in kg.extract.case.assert_polarity,
+# or "present" (present unless the record says it is not).
+# ---------------------------------------------------------------------------
+_FINDING_RULES: tuple[tuple[str, str, str], ...] = (
+    ("side_effect", r"side[- ]effects?|adverse (?:effects?|reactions?)", "sign"),
+    ("aberrant_behavior", r"aberrant (?:drug[- ]\w+ )?behaviou?rs?|drug[- ]seeking|early refills?|lost prescriptions?|"
+                          r"(?:urine )?(?:drug (?:screen|test)|UDS|toxicology)s? (?:\w+ ){0,4}?(?:was |were )?inconsistent", "sign"),
+    ("cures_review", r"\bCURES\b|prescription (?:drug )?monitoring (?:program|report)|\bPDMP\b", "sign"),
+    ("opioid_agreement", r"(?:opioid|narcotic|pain|medication) (?:treatment )?(?:agreement|contract)", "sign"),
+    ("drug_screen", r"(?:urine )?drug (?:screens?|tests?|testing)|\bUDS\b|urine toxicology", "sign"),
+    ("opioid_risk_screening", r"opioid risk tool|\bORT\b|\bSOAPP(?:-R)?\b|\bCOMM\b|risk (?:of|for) (?:addiction|abuse|misuse) "
+                              r"(?:was |were )?(?:assessed|screened|evaluated)|screened for (?:the )?risk", "sign"),
+    ("peptic_ulcer_history", r"(?:peptic|gastric|duodenal|stomach) ulcers?|(?:GI|gastrointestinal) (?:bleed\w*|hemorrhage|perforation)|"
+                             r"ulcer disease", "sign"),
+    ("dyspepsia", r"dyspepsia|heartburn|acid reflux|reflux|\bGERD\b|gastritis|(?:GI|gastrointestinal|stomach|gastric) "
+                  r"(?:upset|irritation|distress|discomfort|complaints?|symptoms?|issues?|problems?)|upset stomach|epigastric", "sign"),
+    ("high_dose_nsaid_use", r"high[- ]dose (?:of )?(?:NSAIDs?|anti-inflammator\w+)|multiple NSAIDs", "sign"),
+    ("acute_exacerbation", r"flare[- ]?ups?|flares?\b|acute exacerbation|exacerbation", "sign"),
+)
+_FINDING_RX = tuple((k, re.compile(rf"\b(?:{rx})", re.I), mode) for k, rx, mode in _FINDING_RULES)
+_NOT_FACT = re.compile(r"\butilization review\b|\bUR\b|\brequest\w*|\bdenied\b|\bnon-?certif\w*|\bmodified\b|"
+                       r"\bguidelines?\b|\bauthoriz\w*|\brecommend\w*|\bwill\b|\bplan\b", re.I)
+_NEUROPATHIC = re.compile(r"neuropath\w*|neuralgia|neuritis|\bCRPS\b|complex regional pain|reflex sympathetic|"
+                          r"carpal tunnel syndrome|cubital tunnel syndrome|tarsal tunnel|nerve entrapment|nerve injury|neuroma", re.I)
+_CO_DRUGS: tuple[tuple[str, str], ...] = (
+    ("aspirin", r"aspirin|\bASA\b|Ecotrin"),
+    ("anticoagulant", r"warfarin|Coumadin|Eliquis|apixaban|Xarelto|rivaroxaban|Pradaxa|dabigatran|Plavix|clopidogrel|heparin|"
+                      r"Lovenox|enoxaparin|anticoagula\w+|blood thinners?"),
+)
+_USE = re.compile(r"\b(?:taking|takes|took|using|uses|on|prescribed|been on|tried|trial of|medications?|"
+                  r"regimen|continue[sd]?|refill\w*)\b", re.I)
+_EFFECT_POS = re.compile(r"(?P<pct>\d{1,3})\s?%\s*(?:pain\s+)?(?:relief|improvement|reduction|decrease|better)|"
+                         r"(?:decrease[sd]?|reduce[sd]?|lower(?:s|ed)?|bring[s]? down|brought down|drop(?:s|ped)?)\s+(?:\w+\s+){0,3}?"
+                         r"(?:pain|it)\b[^.]{0,40}?(?:from\s+)?(?P<a>\d{1,2})(?:/10)?\s*(?:to|-)\s*(?P<b>\d{1,2})\s*/\s*10|"
+                         r"\bpain (?:\w+ ){0,3}?from (?P<c>\d{1,2})/10 to (?P<d>\d{1,2})/10|"
+                         r"(?:helps?|helped|helpful|beneficial|effective|relie(?:f|ves?|ved)|(?:pain|symptom) (?:control|relief)|"
+                         r"improve[sd]? (?:his|her|the)? ?pain|reduces? (?:his|her|the)? ?pain|(?:with|reported|notes?|noted|good|significant|some|partial)"
+                         r" (?:pain )?(?:relief|benefit|improvement))", re.I)
+_EFFECT_NEG = re.compile(r"(?:no|without|minimal|not)\s+(?:\w+\s+){0,2}?(?:relief|benefit|improvement|help)|did not help|"
+                         r"not helpful|ineffective|failed|no change", re.I)
+_FUNCTION_POS = re.compile(r"(?:improve[sd]?|increase[sd]?|better|enhance[sd]?)\s+(?:\w+\s+){0,3}?(?:function\w*|activit\w+|ADLs?|"
+                           r"ability to|sleep|walking|tolerance)|functional (?:improvement|gains?|benefit)|able to (?:work|perform|"
+                           r"do|walk|sleep|complete)|return(?:ed)? to (?:work|full duty)", re.I)
+_FUNCTION_NEG = re.compile(r"(?:no|without|lack of|absence of)\s+(?:\w+\s+){0,2}?(?:functional (?:improvement|gains?|benefit)|"
+                           r"improvement in function)|not? (?:improve[sd]?|increase[sd]?) (?:\w+ ){0,2}?function", re.I)
+_DURATION = re.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approximately\s+|about\s+|at least\s+|over\s+)?"
+                       r"(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?|several)\s*(?:\+\s*)?"
+                       r"(?P<u>day|week|month|year)s?\b|since\s+(?P<since>" + DATE_RX + r"|\d{1,2}/\d{4}|(?:19|20)\d{2})", re.I)
+_FIRST_TIME = re.compile(r"first[- ]time|newly prescribed|new prescription|initial prescription|not (?:using|taking) any medications?|"
+                         r"(?:started|starting|initiat\w+) (?:on )?(?:a )?(?:trial of )?", re.I)
+
+
+class _Enricher:
+    def __init__(self, lc: LetterCase) -> None:
+        self.lc = lc
+        self.t = lc.text.text
+        span = lc.record.summary_span
+        self.f = _Folded(self.t, span.start, span.end) if span is not None else _Folded("", 0, 0)
+        self.sents = _sentences(self.f)
+        self.doc = lc.case.documents[0].id if lc.case.documents else lc.case.case_id
+        self.n = 0
+        self.review = None
+        for r in lc.case.requests:
+            if r.ur is not None and r.ur.date is not None:
+                self.review = r.ur.date
+            elif r.date is not None and self.review is None:
+                self.review = r.date
+
+    def next_id(self, kind: str) -> str:
+        self.n += 1
+        return f"med-{kind}-{self.n}"
+
+    def ev(self, a: int, b: int) -> Evidence:
+        s, e = self.f.span(a, b)
+        return Evidence(document=self.doc, quote=" ".join(self.t[s:e].split()), start=s, end=e)
+
+    # -- requests -----------------------------------------------------------
+    def requests(self) -> tuple[Request, ...]:
+        out = []
+        details = {d.request_id: d for d in self.lc.details}
+        for r in self.lc.case.requests:
+            text = " ".join(r.text.split())
+            # the IMR-eligible part of a partial authorisation is what the text names first
+            head = re.split(r"\bwas the original request\b", text)[0]
+            changes: dict[str, object] = {}
+            service = r.service
+            if service == "muscle_relaxant" and re.search(r"carisoprodol|\bSoma\b", head, re.I):
+                service = changes["service"] = "carisoprodol"
+            if service == "nsaid" and re.search(r"celecoxib|Celebrex", head, re.I):
+                service = changes["service"] = "cox2_inhibitor"
+            if service in MEDICATION_KINDS:
+                d = details.get(r.id)
+                drug, strength, count, _ = _drug_detail(head)
+                if r.drug is None and (drug or (d and d.drug)):
+                    changes["drug"] = drug or d.drug  # type: ignore[union-attr]
+                if r.strength is None and (strength or (d and d.strength)):
+                    changes["strength"] = strength or d.strength  # type: ignore[union-attr]
+                if r.count is None and (count or (d and d.count)):
+                    changes["count"] = count or d.count  # type: ignore[union-attr]
+                if r.days is None:
+                    days = course_days(head)
+                    if days is not None:
+                        changes["days"] = days
+            if service in _TOPICAL and not r.substances:
+                subs = topical_ingredients(head)
+                if subs:
+                    changes["substances"] = subs
+            out.append(dataclasses.replace(r, **changes) if changes else r)  # type: ignore[arg-type]
+        return tuple(out)
+
+    # -- findings -----------------------------------------------------------
+    def findings(self) -> list[Finding]:
+        out: list[Finding] = []
+        seen: set[tuple[str, str]] = set()
+        for sent in self.sents:
+            if _NOT_FACT.search(sent.text):
+                continue
+            for kind, rx, mode in _FINDING_RX:
+                for m in rx.finditer(sent.text):
+                    clause_start = max(sent.text.rfind(";", 0, m.start()), sent.text.rfind(" but ", 0, m.start())) + 1
+                    clause = sent.text[clause_start:]
+                    pol = assert_polarity(clause, m.start() - clause_start, m.end() - clause_start, mode)
+                    if pol is None:
+                        continue
+                    if kind == "drug_screen":
+                        if re.search(r"inconsistent|positive for (?!(?:the )?prescribed)", sent.text[m.end():m.end() + 80], re.I):
+                            continue  # an inconsistent screen is aberrant behaviour, matched by its own rule
+                        if pol == "absent":
+                            continue  # "no drug screen" is silence on monitoring, not a result
+                    if kind in ("cures_review", "opioid_agreement", "opioid_risk_screening") and pol == "absent":
+                        continue
+                    key = (kind, pol)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    out.append(Finding(id=self.next_id(kind.replace("_", "-")), kind=kind, status=pol,
+                                       label=" ".join(m.group(0).split()), date=sent.date,
+                                       evidence=(self.ev(sent.start, sent.end),)))
+        return out
+
+    def diagnoses(self) -> list[Diagnosis]:
+        out: list[Diagnosis] = []
+        for dx in self.lc.case.diagnoses:
+            if dx.kind in ("radiculopathy", "radiculitis"):
+                continue
+            if _NEUROPATHIC.search(dx.label):
+                out.append(Diagnosis(id=self.next_id("dx"), label=dx.label, kind="neuropathic_pain", icd10=dx.icd10,
+                                     evidence=dx.evidence))
+        return out
+
+    def studies(self) -> list[Study]:
+        out: list[Study] = []
+        for sent in self.sents:
+            if _NOT_FACT.search(sent.text):
+                continue
+            m = re.search(r"(?:urine )?(?:drug (?:screen|test)|toxicology)\w*|\bUDS\b", sent.text, re.I)
+            if m is None or not re.search(r"consistent|inconsistent|positive|negative|performed|showed|revealed|dated|on \d", sent.text, re.I):
+                continue
+            if re.search(r"\b(?:no|not|never)\b[^.]{0,30}$", sent.text[:m.start()], re.I):
+                continue
+            out.append(Study(id=self.next_id("uds"), kind="urine_drug_test", date=sent.date,
+                             result=" ".join(sent.text[m.start():].split())[:200], evidence=(self.ev(sent.start, sent.end),)))
+            break
+        return out
+
+    # -- medications already taken -------------------------------------------
+    def treatments(self, requests: Iterable[Request]) -> list[Treatment]:
+        case = self.lc.case
+        kinds_requested = {r.service for r in requests if r.service in MEDICATION_KINDS}
+        if "carisoprodol" in kinds_requested:
+            kinds_requested.add("muscle_relaxant")
+        if "cox2_inhibitor" in kinds_requested:
+            kinds_requested.add("nsaid")
+        first_time = self.first_time_kinds(requests)
+        out: list[Treatment] = []
+        for t in case.treatments:
+            if t.kind in first_time and all(self.only_prescription(e) for e in t.evidence):
+                continue  # the prescription at issue, not prior use
+            if t.kind == "nsaid" and t.label and re.search(r"celecoxib|Celebrex", t.label, re.I):
+                t = dataclasses.replace(t, kind="cox2_inhibitor")  # the same drug as a celecoxib request
+            if t.kind in kinds_requested:
+                t = self.describe(t)
+            out.append(t)
+        # co-medications that bear on GI risk
+        have = {t.kind for t in out}
+        for sent in self.sents:
+            if _NOT_FACT.search(sent.text):
+                continue
+            for kind, rx in _CO_DRUGS:
+                m = re.search(rf"\b(?:{rx})", sent.text, re.I)
+                if m is None or kind in have or not _USE.search(sent.text):
+                    continue
+                if assert_polarity(sent.text, m.start(), m.end(), "sign") != "present":
+                    continue
+                have.add(kind)
+                out.append(Treatment(id=self.next_id(kind), kind=kind, label=m.group(0),
+                                     evidence=(self.ev(sent.start + m.start(), sent.start + m.end()),)))
+        return out
+
+    def first_time_kinds(self, requests: Iterable[Request]) -> set[str]:
+        kinds = set()
+        for r in requests:
+            if r.service not in MEDICATION_KINDS:
+                continue
+            names = [n for n in (r.drug, _drug_in(r.text)[0] if _drug_in(r.text) else None) if n]
+            for sent in self.sents:
+                m = _FIRST_TIME.search(sent.text)
+                if m is None:
+                    continue
+                if re.search(r"not (?:using|taking) any medications?", m.group(0), re.I):
+                    kinds.add(r.service)
+                    continue
+                tail = sent.text[m.end():m.end() + 60]
+                drug = _drug_in(tail) or _drug_in(sent.text)
+                if drug is not None and (drug[1] == r.service or (r.service, drug[1]) == ("cox2_inhibitor", "nsaid")
+                                         or any(n.lower() == drug[0].lower() for n in names)):
+                    kinds.add(r.service)
+        if "cox2_inhibitor" in kinds:
+            kinds.add("nsaid")  # celecoxib is an NSAID: its prescription is not prior NSAID use either
+        return kinds
+
+    def only_prescription(self, e: Evidence) -> bool:
+        """Is this evidence a sentence that only records a prescription (not use over time)?"""
+        if e.start is None:
+            return False
+        for sent in self.sents:
+            s, t = self.f.span(sent.start, sent.end)
+            if s <= e.start < t:
+                return bool(re.search(r"\bprescribed\b|\bdispensed\b", sent.text, re.I)) and \
+                    not re.search(r"\bcontinu\w*|\bsince\b|\bfor (?:the )?(?:past |last )?\w+ (?:weeks?|months?|years?)|"
+                                  r"\bhas been\b|\bongoing\b|\bcurrent\w*|\brefill", sent.text, re.I)
+        return False
+
+    def describe(self, t: Treatment) -> Treatment:
+        """Duration and effect of a medication already taken, from sentences naming it."""
+        names = {t.label.lower()} if t.label else set()
+        kind_words = {"nsaid": r"NSAIDs?|anti-inflammator\w+", "opioid": r"opioids?|narcotics?|pain medications?",
+                      "muscle_relaxant": r"muscle relaxants?", "anticonvulsant": r"anticonvulsants?|AEDs?",
+                      "antidepressant": r"antidepressants?"}.get(t.kind)
+        pat = "|".join([re.escape(n) for n in names if len(n) >= 3] + ([kind_words] if kind_words else []))
+        if not pat:
+            return t
+        rx = re.compile(rf"(?<![\w-])(?:{pat})(?![\w-])", re.I)
+        outcomes = list(t.outcomes)
+        days = t.days
+        relief = t.relief_percent
+        evidence = list(t.evidence)
+        for sent in self.sents:
+            if _NOT_FACT.search(sent.text) and not re.search(r"\bcontinu\w*|\bhas been\b", sent.text, re.I):
+                continue
+            m = rx.search(sent.text)
+            if m is None:
+                continue
+            drug_here = _drug_in(sent.text)
+            used = False
+            window = sent.text[m.start():m.end() + 120]
+            if days is None:
+                dm = _DURATION.search(window) or _DURATION.search(sent.text[max(0, m.start() - 60):m.start()])
+                if dm is not None and not re.search(r"\bago\b", sent.text[dm.end():dm.end() + 5], re.I):
+                    if dm.group("since"):
+                        since = _parse_date(dm.group("since")) or _year_month(dm.group("since"))
+                        if since is not None and self.review is not None and since < self.review:
+                            days = (self.review - since).days
+                            used = True
+                    else:
+                        days = _span_days(dm)
+                        used = days is not None
+            # effect statements must be in the clause naming the drug (or a sentence naming no other drug)
+            clause = re.split(r";|\bbut\b|\bhowever\b", sent.text[m.start():])[0]
+            if drug_here is not None and drug_here[1] != t.kind and drug_here[2] < m.start():
+                clause = sent.text[m.start():m.start() + len(clause)]
+            neg = _EFFECT_NEG.search(clause)
+            pos = _EFFECT_POS.search(clause)
+            if neg is not None and "failed" not in outcomes:
+                outcomes.append("failed")
+                used = True
+            elif pos is not None and neg is None:
+                a = pos.group("a") or pos.group("c")
+                b = pos.group("b") or pos.group("d")
+                if pos.group("pct") and relief is None:
+                    relief = float(min(100, int(pos.group("pct"))))
+                elif a and b and relief is None and int(a) > int(b) and int(a) > 0:
+                    relief = round(100.0 * (int(a) - int(b)) / int(a))
+                if not set(outcomes) & {"effective", "partial_relief"}:
+                    outcomes.append("effective")
+                used = True
+            if _FUNCTION_NEG.search(clause):
+                if "no_functional_improvement" not in outcomes:
+                    outcomes.append("no_functional_improvement")
+                used = True
+            elif _FUNCTION_POS.search(clause) and "functional_improvement" not in outcomes:
+                outcomes.append("functional_improvement")
+                used = True
+            if used:
+                evidence.append(self.ev(sent.start, sent.end))
+        outcomes = [o for o in outcomes if o != "unknown"] if len(outcomes) > 1 else outcomes
+        if "failed" in outcomes and "effective" in outcomes:
+            outcomes.remove("effective")
+        return dataclasses.replace(t, outcomes=tuple(dict.fromkeys(outcomes)), days=days, relief_percent=relief,
+                                   evidence=tuple(dict.fromkeys(evidence)))
+
+    def run(self) -> LetterCase:
+        case = self.lc.case
+        if not case.requests:
+            return self.lc
+        requests = self.requests()
+        if not any(r.service in MEDICATION_KINDS or r.service == "urine_drug_test" for r in requests):
+            return dataclasses.replace(self.lc, case=dataclasses.replace(case, requests=requests))
+        treatments = self.treatments(requests)
+        findings = case.findings + tuple(self.findings())
+        diagnoses = case.diagnoses + tuple(self.diagnoses())
+        studies = case.studies
+        if not any(s.kind == "urine_drug_test" for s in studies):
+            studies = studies + tuple(self.studies())
+        new = dataclasses.replace(case, requests=requests, treatments=tuple(treatments), findings=findings,
+                                  diagnoses=diagnoses, studies=studies)
+        return dataclasses.replace(self.lc, case=new)
+
+
+def _year_month(s: str) -> _dt.date | None:
+    m = re.fullmatch(r"(\d{1,2})/(\d{4})", s.strip())
+    if m and 1 <= int(m.group(1)) <= 12:
+        return _dt.date(int(m.group(2)), int(m.group(1)), 1)
+    m = re.fullmatch(r"((?:19|20)\d{2})", s.strip())
+    return _dt.date(int(m.group(1)), 12, 31) if m else None  # a lower bound on the use
+
+
+def enrich(lc: LetterCase) -> LetterCase:
+    """Add the medication facts of the case summary to ``lc`` (a new LetterCase; ``lc`` is unchanged)."""
+    return _Enricher(lc).run()

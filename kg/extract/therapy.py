@@ -1,0 +1,342 @@
+"""Physical medicine facts from a letter's clinical case summary: prior therapy courses.
+
+An area enricher for :func:`kg.extract.case.extract_case` (it calls :func:`enrich`).  The
+physical medicine sections (``shapes/mtus-cpmtg-physical-*.ttl``,
+``shapes/mtus-acupuncture-2007.ttl``) count visits per discipline and ask whether the
+therapy already given brought functional improvement, so this module reads, from the
+**clinical case summary only**:
+
+* **prior courses** of physical or occupational therapy, chiropractic or manual therapy,
+  and acupuncture, with the number of visits the summary gives ("completed 6 sessions of
+  physical therapy", "the medical records included 7 physical therapy reports",
+  "at least five (5) physical therapy sessions"), one :class:`~kg.model.Treatment` per
+  mention (the derivation rules of ``ontology/physical-medicine.ttl`` read several
+  mentions of one course as one course, taking the largest count);
+* the **outcome** of each course, with the 8 C.C.R. 9792.20(e) definition in mind:
+  ``functional_improvement`` only for gains in function, activities of daily living, work
+  status, range of motion or strength; ``no_functional_improvement`` and ``failed`` for a
+  course documented as without benefit; relief of pain alone is ``effective`` or
+  ``partial_relief`` and does not count as functional improvement;
+* the **visits UR authorised out of the request under review** ("the original utilization
+  review modified the request for physical therapy to 6 sessions"), marked with the
+  outcome ``authorized_by_ur``: they belong to the course and their result is unknown.
+  When the summary says the request was modified without the number, the authorised part
+  is recorded without a count (the course total is then unknown).  The item heading's
+  "... was authorized by the Claims Administrator" is not read: facts come from the summary;
+* a **complex regional pain syndrome** diagnosis (its visit schedule is longer).
+
+Sentences about the request itself ("requested", "recommended", "plan") give no prior
+course.  Every fact carries :class:`~kg.model.Evidence` whose offsets slice the letter
+text.  Pure: returns a new :class:`~kg.extract.case.LetterCase`; nothing is read at import time.
+
+>>> _count_before("completed six (6) sessions of physical therapy", 35)
+6
+>>> _outcomes("physical therapy improved her range of motion and ability to lift")
+('functional_improvement',)
+>>> _outcomes("eight sessions of physical therapy which were not beneficial")
+('failed', 'no_functional_improvement')
+>>> _outcomes("physical therapy was helping with pain")
+('effective',)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Iterable
+
+from kg.extract.case import _NUM, LetterCase, _Folded, _number, _regions, _sentences
+from kg.model import Diagnosis, Evidence, Treatment
+
+__all__ = ["enrich", "DISCIPLINES"]
+
+# Discipline key (a treatment kind) -> pattern naming it.  Chiropractic first: "chirophysio".
+DISCIPLINES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("chiropractic", re.compile(r"\bchiro\w*(?:\s+physio\s?therap\w*)?|\bmanipulation|\bmanual therapy|\bchiropractor", re.I)),
+    ("acupuncture", re.compile(r"\bacupuncture|\belectro-?acupuncture", re.I)),
+    ("occupational_therapy", re.compile(r"\boccupational therap\w*|\bOT\b", re.I)),
+    ("physical_therapy", re.compile(r"\bphysical therap\w*|\bPT\b|\bphysio\s?therap\w*|\btherapeutic exercises?|"
+                                    r"\bhand therapy|\bphysical medicine", re.I)),
+)
+_UNIT = r"(?:sessions?|visits?|treatments?|reports?|appointments?)"
+_COUNT = re.compile(rf"(?<![\w-])(?P<n>{_NUM}|#\s*\d{{1,2}})(?![\w-])\s*(?:\(\s*\d{{1,2}}\s*\)\s*)?(?:[\w()-]+\s+){{0,4}}?{_UNIT}\b", re.I)
+_COUNT_AFTER = re.compile(rf"^\s*(?:x|times|#)\s*(?P<n>\d{{1,2}})\b|^\s*\(\s*(?P<p>\d{{1,2}})\s*{_UNIT}?\s*\)", re.I)
+_REQUESTED = re.compile(r"\brequest\w*|\brecommend\w*|\bplan\b|\bwill\b|\bwould\b|\bshould\b|\bRFA\b|\bprescri\w*|"
+                        r"\bref(?:erred|erral)\b|\bdenied\b|\bnon-?certif\w*|\bIMR\b", re.I)
+_AUTHORIZED = re.compile(r"(?<!non-)(?<!non- )(?<!non)(?<!activity )\b(?:authoriz|certif|approv|modifi|allow)\w*"
+                         r"(?!\s+(?:work|duty|duties|activit))", re.I)
+_NEGATED_AUTH = re.compile(r"\bnon-?\s?certif\w*|\bnot (?:been )?(?:authoriz|certif|approv)\w*|\bdenied\b", re.I)
+_THIS_REVIEW = re.compile(r"\butilization review\b|\bUR\b|\bclaims administrator\b|\bprior (?:review|determination)\b|"
+                          r"\bpreviously (?:reviewed|modified)\b|\bwas modified\b|\bmodified (?:the|to)\b|(?<!activity )\bmodification\b", re.I)
+
+_FI = re.compile(
+    r"(?<!no )(?<!without )(?<!not )\bfunctional (?:improvement|gains?|progress)|"
+    r"\bimprove(?:d|ment|ments|s)?\s+(?:in\s+|of\s+|with\s+)?(?:(?:his|her|their|the)\s+)?(?:overall\s+)?"
+    r"(?:function\w*|activities of daily living|ADLs?|range of motion|ROM\b|strength|mobility|flexibility|ambulation|"
+    r"endurance|gait|balance|work (?:capacity|tolerance|status)|(?:physical )?(?:ability|tolerance))|"
+    r"\b(?:increased?|improved?|better|greater)\s+(?:\w+\s+)?(?:function\w*|range of motion|ROM\b|strength|mobility|"
+    r"flexibility|activity tolerance|tolerance|endurance|ability to)|"
+    r"\bhelp(?:ed|s|ing)?\s+(?:with\s+|to\s+)?(?:\w+\s+)?(?:function\w*|flexibility|mobility|range of motion|strength|"
+    r"activities of daily living|ADLs?)|"
+    r"\breturn(?:ed)?\s+to\s+(?:full\s+|regular\s+|usual\s+|modified\s+)?(?:work|duty|duties)|"
+    r"\b(?:decreased?|reduced?|less)\s+(?:need for|use of|reliance on|dependence on)\s+(?:pain\s+)?medications?|"
+    r"\bable to (?:perform|do|return|walk|sit|stand|lift|carry|sleep|work|drive|tolerate)", re.I)
+_NO_FI = re.compile(r"\bno (?:objective |significant |documented |measurable )?functional (?:improvement|gains?|benefit)|"
+                    r"\bwithout (?:any |objective |significant )?functional (?:improvement|gains?|benefit)", re.I)
+_FAILED = re.compile(r"\b(?:no|without|did not (?:provide|give|bring)(?: any)?) (?:significant |much |lasting |any |real )?"
+                     r"(?:improvement|benefit|relief|change|help)|"
+                     r"\bnot (?:been )?(?:prove[dn] )?(?:particularly |very |especially |significantly )?(?:beneficial|helpful|effective)|\bdid not (?:help|improve|benefit|work)|"
+                     r"\b(?:failed|ineffective|unsuccessful)\b|\bno better\b|\bworsen\w*|\bunchanged\b", re.I)
+_PARTIAL = re.compile(r"\b(?:some|partial|mild|temporary|slight|limited|minimal|short[- ]term|transient)\s+"
+                      r"(?:pain\s+)?(?:relief|improvement|benefit|help)", re.I)
+_EFFECTIVE = re.compile(r"\bhelp(?:ed|s|ing|ful)\b|\bimprov\w*|\bbenefit\w*|\brelief\b|\bbetter\b|"
+                        r"\b(?:decreased?|reduced?|less(?:ened)?)\s+(?:\w+\s+)?pain\b|\bpain\s+(?:had\s+|has\s+)?(?:decreased|improved)", re.I)
+_NEGATED = re.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
+_UNDOCUMENTED = re.compile(r"\b(?:no|without|lack of|lacks?|not)\s+(?:\w+\s+){0,2}?(?:documentation|documented|evidence|mention|record)", re.I)
+_UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
+# a clause saying the care has not been given yet: "has not undergone conservative care as 6 sessions
+# of physical therapy was certified", "had not started physical therapy yet"
+_NOT_DONE = re.compile(r"\b(?:has|have|had)\s+not\s+(?:yet\s+)?(?:undergone|started|begun|received|attended|completed|tried)\b|"
+                       r"\bnot\s+yet\s+(?:started|begun|undergone|received|attended)\b", re.I)
+_CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
+
+
+def _outcomes(text: str) -> tuple[str, ...]:
+    """Outcome keys a sentence states about a therapy (9792.20(e) reading, see the module doc).
+
+    A statement that something is *not documented* ("without documentation of functional
+    improvement") states no outcome.
+    """
+    if _UNDOCUMENTED.search(text):
+        return ()
+    if _NO_FI.search(text):
+        return ("failed", "no_functional_improvement") if _FAILED.search(_NO_FI.sub(" ", text)) else \
+            ("no_functional_improvement",)
+    if _FI.search(text):
+        return ("functional_improvement",)
+    if _FAILED.search(text) and not _PARTIAL.search(text):
+        return ("failed", "no_functional_improvement")
+    if _PARTIAL.search(text):
+        return ("partial_relief",)
+    if _EFFECTIVE.search(text):
+        return ("effective",)
+    return ()
+
+
+def _count_before(clause: str, at: int) -> int | None:
+    """The visit count stated for the discipline named at ``clause[at:]``, or None.
+
+    Looks for "<n> ... sessions/visits/treatments/reports" ending within 40 characters
+    before or after the discipline, or "x <n>" / "(<n> sessions)" right after it.
+    """
+    best: tuple[int, int] | None = None
+    for m in _COUNT.finditer(clause):
+        d = at - m.end() if m.end() <= at else m.start() - at
+        if -60 <= d <= 40 or m.start() <= at <= m.end():
+            raw = m.group("n").lstrip("#").strip()
+            n = _number(raw)
+            if n is not None and 0 < n <= 60 and (best is None or abs(d) < best[0]):
+                best = (abs(d), n)
+    if best is not None:
+        return best[1]
+    tail = clause[at:]
+    word = re.match(r"\S+(?:\s+therap\w*)?", tail)
+    after = _COUNT_AFTER.match(tail[word.end():] if word else tail)
+    if after:
+        n = int(after.group("n") or after.group("p"))
+        return n if 0 < n <= 60 else None
+    return None
+
+
+def _authorized_here(clause: str, a: int, b: int) -> bool:
+    """Is the therapy named at ``clause[a:b]`` the part UR authorised (not the part it denied)?
+
+    The nearest decision word before the mention decides; without one, the first after it.
+    """
+    before = clause[max(0, a - 100):a]
+    pos = [m.end() for m in _AUTHORIZED.finditer(before)]
+    neg = [m.end() for m in _NEGATED_AUTH.finditer(before)]
+    if pos or neg:
+        return max(pos, default=-1) > max(neg, default=-1)
+    after = clause[b:b + 100]
+    p = _AUTHORIZED.search(after)
+    n = _NEGATED_AUTH.search(after)
+    return p is not None and (n is None or p.start() < n.start())
+
+
+def _discipline_mentions(text: str) -> list[tuple[str, int, int]]:
+    """(discipline, start, end) of every therapy named in ``text`` (chiropractic wins overlaps)."""
+    out: list[tuple[str, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    for key, rx in DISCIPLINES:
+        for m in rx.finditer(text):
+            if any(a <= m.start() < b or m.start() <= a < m.end() for a, b in taken):
+                continue
+            out.append((key, m.start(), m.end()))
+            taken.append((m.start(), m.end()))
+    return sorted(out, key=lambda t: t[1])
+
+
+def _clauses(text: str) -> Iterable[tuple[int, str]]:
+    last = 0
+    for m in re.finditer(r";|\bbut\b|\bhowever\b|, and (?=(?:the |she |he |they |it )?(?:was|were|had|has|is|received|completed))", text, re.I):
+        yield last, text[last:m.start()]
+        last = m.end()
+    yield last, text[last:]
+
+
+class _Reader:
+    def __init__(self, lc: LetterCase) -> None:
+        self.lc = lc
+        self.t = lc.text.text
+        span = lc.record.summary_span
+        self.f = _Folded(self.t, span.start, span.end) if span is not None else _Folded("", 0, 0)
+        self.sents = _sentences(self.f)
+        self.doc = lc.case.documents[0].id if lc.case.documents else lc.case.case_id
+        self.n = 0
+        self.used = {x.id for x in (*lc.case.diagnoses, *lc.case.findings, *lc.case.symptoms, *lc.case.treatments,
+                                    *lc.case.studies, *lc.case.requests)}
+
+    def next_id(self, prefix: str) -> str:
+        while True:
+            self.n += 1
+            ident = f"{prefix}{self.n}"
+            if ident not in self.used:
+                self.used.add(ident)
+                return ident
+
+    def ev(self, a: int, b: int) -> Evidence:
+        s, e = self.f.span(a, b)
+        return Evidence(document=self.doc, quote=" ".join(self.t[s:e].split()), start=s, end=e)
+
+    # -- prior courses and UR authorisations -------------------------------------------
+    def courses(self) -> tuple[list[Treatment], dict[str, list[Treatment]]]:
+        """Prior-course treatments, and the UR authorisations of this dispute by discipline."""
+        prior: list[Treatment] = []
+        authorized: dict[str, list[Treatment]] = {}
+        outcome_by_kind: dict[str, list[tuple[str, ...]]] = {}
+        last_kind: str | None = None
+        for sent in self.sents:
+            text = sent.text
+            mentions = _discipline_mentions(text)
+            if not mentions:
+                # "It helped with her range of motion." right after a therapy sentence
+                if last_kind and re.match(r"\s*(?:It|This|The (?:therapy|treatment|sessions?))\b", text) and \
+                        not _REQUESTED.search(text):
+                    o = _outcomes(text)
+                    if o:
+                        outcome_by_kind.setdefault(last_kind, []).append(o)
+                        prior.append(self._treatment(last_kind, None, o, sent.start, sent.end, text))
+                last_kind = None
+                continue
+            requested = bool(_REQUESTED.search(text))
+            this_review = bool(_THIS_REVIEW.search(text)) and bool(_AUTHORIZED.search(text))
+            if not this_review and _UR_DECISION.search(text):
+                last_kind = None
+                continue  # the UR decision on the request: no prior course
+            for coff, clause in _clauses(text):
+                for kind, a, b in _discipline_mentions(clause):
+                    if _NEGATED.search(clause[max(0, a - 40):a]) or _NOT_DONE.search(clause):
+                        continue  # "no prior chiropractic therapy", "has not undergone conservative care as ..."
+                    n = _count_before(clause, a)
+                    c_a, c_b = sent.start + coff, sent.start + coff + len(clause)
+                    if this_review and _AUTHORIZED.search(clause) and _authorized_here(clause, a, b):
+                        n_auth = self._authorized_count(clause, a)
+                        if n_auth is not None:
+                            region = (_regions(clause[a:]) or _regions(clause) or [None])[0]
+                            authorized.setdefault(kind, []).append(Treatment(
+                                id=self.next_id("ther-ur"), kind=kind, label=f"{kind.replace('_', ' ')}: {n_auth} visits authorised by UR",
+                                outcomes=("authorized_by_ur",), sessions=n_auth, region=region,
+                                evidence=(self.ev(c_a, c_b),)))
+                        else:  # "the request was modified" without the number: part of the course, count unknown
+                            authorized.setdefault(kind, []).append(Treatment(
+                                id=self.next_id("ther-ur"), kind=kind, label=f"{kind.replace('_', ' ')}: part authorised by UR",
+                                outcomes=("authorized_by_ur",), region=(_regions(clause[a:]) or [None])[0],
+                                evidence=(self.ev(c_a, c_b),)))
+                        continue
+                    if requested:
+                        # "previously approved for 8 sessions" in a sentence that also names the request
+                        if n is not None and re.search(r"\b(?:previously|prior|already|had|has had|completed|attended|"
+                                                       r"undergone|received)\b", clause[max(0, a - 80):a + 80], re.I) \
+                                and not _REQUESTED.search(clause[max(0, a - 60):b + 60]):
+                            prior.append(self._treatment(kind, n, _outcomes(clause), c_a, c_b, clause))
+                        continue
+                    o = _outcomes(clause)
+                    if n is None and not o and not re.search(
+                            r"\b(?:prior|previous|previously|had|has had|completed|attended|undergone|underwent|received|"
+                            r"included|includes|include|tried|to date|course)\b", text, re.I):
+                        continue
+                    if o:
+                        outcome_by_kind.setdefault(kind, []).append(o)
+                    prior.append(self._treatment(kind, n, o, c_a, c_b, clause))
+                last_kind = mentions[-1][0]
+        # an outcome stated once for a course applies to its other mentions
+        out = []
+        for t in prior:
+            if not t.outcomes and outcome_by_kind.get(t.kind):
+                merged: list[str] = []
+                for o in outcome_by_kind[t.kind]:
+                    merged += [x for x in o if x not in merged]
+                t = dataclasses.replace(t, outcomes=tuple(merged))
+            out.append(t)
+        return out, authorized
+
+    def _authorized_count(self, clause: str, at: int) -> int | None:
+        pats = (
+            rf"(?:modifi\w+|reduced|changed)\s+(?:[\w,()#-]+\s+){{0,8}}?to\s+(?:allow\s+(?:for\s+)?)?(?:an?\s+)?(?:initial\s+)?"
+            rf"(?:trial\s+of\s+)?(?:\w+\s+)?(?P<n>{_NUM}|#\s*\d{{1,2}})\b",
+            rf"(?:modification|authoriz\w+|certif\w+|approv\w+|allow\w*)\s+(?:for\s+)?(?:of\s+)?(?:an?\s+|the\s+)?(?:initial\s+)?"
+            rf"(?:trial\s+of\s+)?(?P<n>{_NUM}|#\s*\d{{1,2}})\s+(?:[\w-]+\s+){{0,4}}?{_UNIT}",
+            rf"(?<![\w-])(?P<n>{_NUM}|#\s*\d{{1,2}})\s*(?:[\w()-]+\s+){{0,10}}?(?:was|were)\s+(?:authoriz|certif|approv)\w*",
+            r"(?:#|,\s*#)\s*(?P<n>\d{1,2})\s+(?:was|were)\s+(?:authoriz|certif|approv)\w*",
+        )
+        for p in pats:
+            for m in re.finditer(p, clause, re.I):
+                n = _number(m.group("n").lstrip("#").strip())
+                if n is not None and 0 < n <= 60:
+                    return n
+        return None
+
+    def _treatment(self, kind: str, n: int | None, outcomes: tuple[str, ...], a: int, b: int, clause: str) -> Treatment:
+        if b - a > 260:
+            b = a + 260
+        regions = _regions(clause)
+        label = f"prior {kind.replace('_', ' ')}" + (f", {n} visits" if n else "")
+        return Treatment(id=self.next_id("ther-tx"), kind=kind, label=label, outcomes=outcomes, sessions=n,
+                         region=regions[0] if len(regions) == 1 else None, evidence=(self.ev(a, b),))
+
+    def crps(self) -> list[Diagnosis]:
+        for sent in self.sents:
+            m = _CRPS.search(sent.text)
+            if m and not re.search(r"\brule out\b|\br/o\b|\bno\b|\bnegative\b", sent.text[max(0, m.start() - 30):m.start()], re.I):
+                return [Diagnosis(id=self.next_id("ther-dx"), label="complex regional pain syndrome", kind="crps",
+                                  evidence=(self.ev(sent.start + m.start(), sent.start + m.end()),))]
+        return []
+
+
+_SERVICE_DISCIPLINE = {"physical_therapy": "physical_therapy", "occupational_therapy": "occupational_therapy",
+                       "chiropractic": "chiropractic", "manual_therapy": "chiropractic", "acupuncture": "acupuncture"}
+_SAME_DISCIPLINE = {"physical_therapy": {"physical_therapy", "occupational_therapy"},
+                    "occupational_therapy": {"physical_therapy", "occupational_therapy"},
+                    "chiropractic": {"chiropractic"}, "acupuncture": {"acupuncture"}}
+
+
+def enrich(lc: LetterCase) -> LetterCase:
+    """Add prior therapy courses, UR-authorised visits and a CRPS diagnosis found in the summary.
+
+    Returns a new :class:`~kg.extract.case.LetterCase`; ``lc`` is not changed.
+    """
+    if lc.record.summary_span is None:
+        return lc
+    r = _Reader(lc)
+    prior, authorized = r.courses()
+    added: list[Treatment] = list(prior)
+    for ts in authorized.values():
+        added.extend(ts)
+    diagnoses = lc.case.diagnoses
+    if not any(d.kind == "crps" for d in diagnoses):
+        diagnoses = diagnoses + tuple(r.crps())
+    if not added and diagnoses == lc.case.diagnoses:
+        return lc
+    case = dataclasses.replace(lc.case, treatments=lc.case.treatments + tuple(added), diagnoses=diagnoses)
+    return dataclasses.replace(lc, case=case)

@@ -1,0 +1,1 @@
+"""Reading inputs: case files (YAML/JSON) and determination letters (PDF/text)."""

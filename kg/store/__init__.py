@@ -1,0 +1,1 @@
+"""Storage: the embedded or remote SPARQL store and the query library."""

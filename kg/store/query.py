@@ -1,0 +1,187 @@
+"""The query library: named SPARQL queries with headers, run against a store with typed,
+safely bound parameters, printed as a table, CSV or JSON.
+
+Each file in ``queries/`` starts with comment lines::
+
+    # title:      one line
+    # question:   what it answers
+    # parameters: ?name (iri|string|integer|decimal|date) what it means ; ...   (or: none)
+    # columns:    the result columns
+
+Parameters are bound by the store (a trailing ``VALUES`` block built from RDF
+terms), never by pasting text into the query.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from rdflib import XSD, Literal, URIRef
+from rdflib.term import Node
+
+from kg.errors import InputError
+from kg.store.store import QueryResult, Store
+
+__all__ = ["Parameter", "LibraryQuery", "library", "load_query", "bind_parameters", "run_query", "format_result"]
+
+_HEADER = re.compile(r"^#\s*(title|question|parameters|columns):\s*(.*)$")
+_PARAM = re.compile(r"\?(\w+)\s*\((iri|string|integer|decimal|date)\)\s*([^;]*)")
+_TYPES = {"integer": XSD.integer, "decimal": XSD.decimal, "date": XSD.date}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class LibraryQuery:
+    name: str
+    path: Path
+    title: str
+    question: str
+    parameters: tuple[Parameter, ...]
+    columns: str
+    text: str
+
+
+def load_query(path: str | Path) -> LibraryQuery:
+    """Read one ``.rq`` file and its header.  Raises :class:`InputError` when the header is incomplete."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the query: {exc}", source=str(path)) from None
+    fields: dict[str, str] = {}
+    last = None
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            if line.strip():
+                break
+            continue
+        m = _HEADER.match(line)
+        if m:
+            last = m.group(1)
+            fields[last] = m.group(2).strip()
+        elif last:
+            fields[last] += " " + line.lstrip("#").strip()
+    missing = [k for k in ("title", "question", "parameters", "columns") if k not in fields]
+    if missing:
+        raise InputError(f"the query header lacks {', '.join(missing)}", source=str(path), line=1,
+                         hint="start the file with '# title:', '# question:', '# parameters:' and '# columns:' lines")
+    params = tuple(Parameter(n, t, d.strip()) for n, t, d in _PARAM.findall(fields["parameters"]))
+    return LibraryQuery(name=path.stem, path=path, title=fields["title"], question=fields["question"],
+                        parameters=params, columns=fields["columns"], text=text)
+
+
+def library() -> list[LibraryQuery]:
+    """Every packaged query, sorted by name."""
+    from kg.resources import data_files
+
+    return [load_query(p) for p in data_files("queries")]
+
+
+def _find(name_or_file: str) -> LibraryQuery:
+    path = Path(name_or_file)
+    if path.suffix == ".rq" and path.exists():
+        return load_query(path)
+    for q in library():
+        if q.name == name_or_file:
+            return q
+    raise InputError(f"no query named '{name_or_file}'", source=name_or_file, hint="'imrkg queries' lists them")
+
+
+def bind_parameters(query: LibraryQuery, raw: Mapping[str, str]) -> dict[str, Node]:
+    """Turn ``name=value`` strings into RDF terms of the types the header declares.
+
+    >>> q = LibraryQuery("q", Path("q.rq"), "t", "q", (Parameter("case", "iri", ""),), "c", "")
+    >>> bind_parameters(q, {"case": "https://w3id.org/imr-kg/case/x/"})
+    {'case': rdflib.term.URIRef('https://w3id.org/imr-kg/case/x/')}
+    """
+    declared = {p.name: p for p in query.parameters}
+    out: dict[str, Node] = {}
+    for name, value in raw.items():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("the value is not UTF-8 text", source=query.name, field=name) from None
+        if name not in declared:
+            raise InputError(f"unknown parameter '{name}'", source=query.name,
+                             hint="declared: " + (", ".join(declared) or "none"))
+        kind = declared[name].type
+        if kind == "iri":
+            if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$", value):
+                raise InputError(f"'{value}' is not an IRI", source=query.name, field=name)
+            out[name] = URIRef(value)
+        elif kind == "string":
+            out[name] = Literal(value)
+        else:
+            try:
+                if kind == "integer":
+                    int(value)
+                elif kind == "decimal":
+                    float(value)
+                else:
+                    _dt.date.fromisoformat(value)
+            except ValueError:
+                raise InputError(f"'{value}' is not a {kind}", source=query.name, field=name) from None
+            out[name] = Literal(value, datatype=_TYPES[kind])
+    return out
+
+
+def run_query(store: Store, name_or_file: str, params: Mapping[str, str] | None = None) -> QueryResult:
+    """Run a library query (by name) or a ``.rq`` file against ``store``."""
+    query = _find(name_or_file)
+    return store.query(query.text, bind_parameters(query, params or {}))
+
+
+def _cell(term: Node | None) -> str:
+    return "" if term is None else str(term)
+
+
+def format_result(result: QueryResult, fmt: str = "table") -> str:
+    """Render a result as ``table`` (aligned text), ``csv`` or ``json`` (SPARQL 1.1 JSON results)."""
+    if result.boolean is not None:
+        return json.dumps({"head": {}, "boolean": result.boolean}) + "\n" if fmt == "json" else f"{result.boolean}\n"
+    if result.graph is not None:
+        return result.graph.serialize(format="nt")
+    if fmt == "json":
+        def term(t: Node | None) -> dict | None:
+            if t is None:
+                return None
+            if isinstance(t, URIRef):
+                return {"type": "uri", "value": str(t)}
+            if isinstance(t, Literal):
+                d = {"type": "literal", "value": str(t)}
+                if t.language:
+                    d["xml:lang"] = t.language
+                elif t.datatype:
+                    d["datatype"] = str(t.datatype)
+                return d
+            return {"type": "bnode", "value": str(t)}
+        bindings = [{c: term(v) for c, v in zip(result.columns, row) if v is not None} for row in result.rows]
+        return json.dumps({"head": {"vars": list(result.columns)}, "results": {"bindings": bindings}},
+                          indent=1) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(result.columns)
+        for row in result.rows:
+            w.writerow([_cell(v) for v in row])
+        return buf.getvalue()
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}")
+    cells = [list(result.columns)] + [[_cell(v) for v in row] for row in result.rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(result.columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + f"\n({len(result.rows)} rows)\n"

@@ -1,0 +1,67 @@
+"""Medication extraction: compound ingredients, course lengths, and facts added to a letter case."""
+
+from __future__ import annotations
+
+import doctest
+
+import kg.extract.medication as med
+from kg.extract.case import _Extractor
+from kg.read.letter import LetterText, parse_letter
+
+LETTER = ("CLINICAL CASE SUMMARY\nThe injured worker is a 70 year old male who sustained an industrial injury on "
+          "1-2-16. Current medications include Norco and naproxen. He has been taking Norco for 6 months, which "
+          "reduces his pain from 8/10 to 4/10 and improves his ability to walk. He denies side effects. A urine drug "
+          "screen dated 9-1-16 was consistent. He reports GI upset with naproxen. On 11-10-16, utilization review "
+          "determined the request was not medically necessary.\n\n"
+          "IMR ISSUES, DECISIONS AND RATIONALES\n\nNorco 10/325mg #60: Upheld\n\n"
+          "MAXIMUS guideline: Decision based on MTUS Opioid Treatment 2016, Section(s): 3.3.\n\n"
+          "Decision rationale: Not medically necessary.\n\n"
+          "Flurbiprofen 20%, Gabapentin 10%, Lidocaine 5% in cream base 240g: Upheld\n\n"
+          "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Topical analgesics.\n\n"
+          "Decision rationale: Not medically necessary.\n")
+
+
+def _case():
+    lt = LetterText(LETTER, "mini-med.txt")
+    return med.enrich(_Extractor(lt, parse_letter(lt)).run())
+
+
+def test_doctests():
+    assert doctest.testmod(med).failed == 0
+
+
+def test_compound_ingredients_and_request_fields():
+    lc = _case()
+    norco, cream = lc.case.requests
+    assert (norco.service, norco.drug, norco.strength, norco.count) == ("opioid", "Norco", "10/325mg", 60)
+    assert cream.service == "compounded_topical"
+    assert cream.substances == ("gabapentin", "lidocaine_non_patch", "nsaid_other_than_diclofenac")
+
+
+def test_opioid_duration_effect_and_monitoring():
+    lc = _case()
+    norco = next(t for t in lc.case.treatments if t.kind == "opioid")
+    assert norco.days == 180
+    assert norco.relief_percent == 50
+    assert set(norco.outcomes) >= {"effective", "functional_improvement"}
+    kinds = {(f.kind, f.status) for f in lc.case.findings if f.id.startswith("med-")}
+    assert ("side_effect", "absent") in kinds
+    assert ("dyspepsia", "present") in kinds
+    assert ("drug_screen", "present") in kinds
+
+
+def test_evidence_slices_the_letter():
+    lc = _case()
+    text = lc.text.text
+    for group in (lc.case.findings, lc.case.treatments, lc.case.studies):
+        for fact in group:
+            for e in fact.evidence:
+                assert " ".join(text[e.start:e.end].split()) == e.quote
+
+
+def test_input_unchanged():
+    lt = LetterText(LETTER, "mini-med.txt")
+    base = _Extractor(lt, parse_letter(lt)).run()
+    before = base.case
+    med.enrich(base)
+    assert base.case == before

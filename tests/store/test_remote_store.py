@@ -1,0 +1,264 @@
+"""RemoteStore against a real Virtuoso (Debian's virtuoso-opensource) on loopback: the same cases
+give the same answers as the embedded pyoxigraph store.
+
+Skipped only when the ``virtuoso-t`` binary is absent.  The fixture writes a minimal ini file in a
+temporary folder (ports on 127.0.0.1, DirsAllowed limited to that folder), starts the server, grants
+SPARQL_UPDATE to the anonymous ``SPARQL`` user through ``isql-vt`` (the endpoint listens on loopback
+only and the folder is thrown away), and stops it by its pid afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from rdflib import XSD, BNode, Literal
+
+from kg.store.query import library
+from kg.store.store import RemoteStore, open_store
+
+from casepaths import corpus_case_graphs
+
+VIRTUOSO = shutil.which("virtuoso-t")
+ISQL = shutil.which("isql-vt") or shutil.which("isql")
+
+pytestmark = pytest.mark.skipif(VIRTUOSO is None, reason="virtuoso-t is not installed (apt-get install virtuoso-opensource)")
+
+INI = """\
+[Database]
+DatabaseFile = {d}/virtuoso.db
+ErrorLogFile = {d}/virtuoso.log
+LockFile = {d}/virtuoso.lck
+TransactionFile = {d}/virtuoso.trx
+xa_persistent_file = {d}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+[TempDatabase]
+DatabaseFile = {d}/virtuoso-temp.db
+TransactionFile = {d}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+[Parameters]
+ServerPort = 127.0.0.1:{sql}
+DisableUnixSocket = 1
+MaxClientConnections = 10
+CheckpointInterval = 0
+O_DIRECT = 0
+CaseMode = 2
+DirsAllowed = ., {d}
+NumberOfBuffers = 10000
+MaxDirtyBuffers = 6000
+[HTTPServer]
+ServerPort = 127.0.0.1:{http}
+ServerRoot = {d}
+MaxClientConnections = 10
+ServerThreads = 10
+EnabledDavVSP = 0
+HTTPProxyEnabled = 0
+Charset = UTF-8
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 120
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_virtuoso(folder: Path):
+    """Start a fresh Virtuoso in ``folder`` on free loopback ports with SPARQL update granted;
+    yields its SPARQL endpoint URL and stops it afterwards."""
+    sql, http = _free_port(), _free_port()
+    (folder / "virtuoso.ini").write_text(INI.format(d=folder, sql=sql, http=http))
+    proc = subprocess.Popen([VIRTUOSO, "+foreground", "+configfile", str(folder / "virtuoso.ini")], cwd=folder,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{http}/sparql"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=2) as resp:  # noqa: S310 - loopback
+                    resp.read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log = folder / "virtuoso.log"
+                    pytest.fail(f"Virtuoso did not start: {log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
+                time.sleep(0.3)
+        subprocess.run([ISQL, f"127.0.0.1:{sql}", "dba", "dba", 'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
+                       check=True, capture_output=True, timeout=60)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory):
+    """The SPARQL endpoint URL of a fresh Virtuoso with SPARQL update enabled."""
+    with running_virtuoso(tmp_path_factory.mktemp("virtuoso")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return corpus_case_graphs()
+
+
+@pytest.fixture(scope="module")
+def stores(virtuoso, graphs):
+    local = open_store("memory")
+    remote = open_store(virtuoso)
+    assert isinstance(remote, RemoteStore)
+    for s in (local, remote):
+        s.ensure_guidelines()
+        for case_id, g in graphs.items():
+            s.put_case(case_id, g)
+    return local, remote
+
+
+def _norm(term):
+    """Numeric literals compared by value (a server may write 0.5 as .5 or 5.0E-1); all else as is."""
+    if isinstance(term, Literal) and term.datatype in (XSD.integer, XSD.decimal, XSD.double, XSD.float,
+                                                        XSD.nonNegativeInteger, XSD.int, XSD.long):
+        try:
+            return ("number", float(term))
+        except ValueError:
+            return term
+    return term
+
+
+def _rows(result):
+    return [tuple(_norm(v) for v in row) for row in result.rows]
+
+
+# Library queries Virtuoso 7.2 answers differently (none since the queries avoid date arithmetic and
+# integer division; list any new one here with the reason, as a strict xfail):
+KNOWN: dict[str, str] = {}
+# ORDER BY leaves ties, so only the multiset of rows is compared.
+UNORDERED = {"missing-documentation"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(q.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN[q.name])) if q.name in KNOWN else q.name
+    for q in library()])
+def test_every_library_query_answers_the_same(stores, name):
+    local, remote = stores
+    query = next(q for q in library() if q.name == name)
+    params = {}
+    if any(p.name == "case" for p in query.parameters):
+        from kg.store.query import bind_parameters
+
+        params = bind_parameters(query, {"case": "https://w3id.org/imr-kg/case/seed-tpi-2015/"})
+    a, b = local.query(query.text, params), remote.query(query.text, params)
+    assert a.columns == b.columns
+    if name in UNORDERED:
+        assert Counter(_rows(a)) == Counter(_rows(b))
+    else:
+        assert _rows(a) == _rows(b)
+    assert a.rows, f"{name} answers nothing on the fixture; the comparison would be empty"
+
+
+def test_case_ids_and_graphs_agree(stores, graphs):
+    local, remote = stores
+    assert remote.case_ids() == local.case_ids() == sorted(graphs)
+    for case_id in graphs:
+        for name in ("asserted", "reviewer", "determination", "inferred"):
+            lg, rg = local.case_graph(case_id, name), remote.case_graph(case_id, name)
+            assert len(lg) == len(rg), (case_id, name)
+            # pyoxigraph hands xsd:nonNegativeInteger back as xsd:integer, Virtuoso keeps it: compare numbers by value
+            ground = {tuple(map(_norm, t)) for t in lg if not any(isinstance(x, BNode) for x in t)}
+            assert ground == {tuple(map(_norm, t)) for t in rg if not any(isinstance(x, BNode) for x in t)}, (case_id, name)
+
+
+def test_put_case_twice_replaces(stores, graphs):
+    _, remote = stores
+    case_id = "tpi-six"
+    count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), \"%s\")) }" % (
+        f"https://w3id.org/imr-kg/case/{case_id}/graph/")
+    before = int(remote.query(count).rows[0][0])
+    remote.put_case(case_id, graphs[case_id])
+    remote.put_case(case_id, graphs[case_id])
+    assert int(remote.query(count).rows[0][0]) == before == sum(len(g) for g in graphs[case_id].values())
+    assert remote.case_ids() == sorted(graphs)
+
+
+def test_ask_and_construct(stores):
+    local, remote = stores
+    ask = "ASK { ?c <https://w3id.org/imr-kg/ont#hasRequest> ?r }"
+    assert remote.query(ask).boolean is True is local.query(ask).boolean
+    construct = ("CONSTRUCT { ?r ?p ?o } WHERE { GRAPH <https://w3id.org/imr-kg/case/acu/graph/reviewer> "
+                 "{ ?r ?p ?o } }")
+    assert set(remote.query(construct).graph) == set(local.query(construct).graph)
+
+
+# -- ten real letters, ingested into both stores by the pipeline -------------------------------
+# The first five letters by name and five whose trigger point request the engine determines (the
+# rest of the corpus is "not covered"), so the criterion queries have rows to compare too.
+DETERMINED = ("CM16-0238035", "CM17-0002892", "CM17-0006797", "CM17-0014449", "CM17-0015957")
+LETTER_COUNT = 10
+# No letter of ../shared/letters gives these rows (checked on all 124); the others must give some.
+EMPTY_ON_LETTERS = {"engine-reviewer-disagreements", "requests-above-cap"}
+# Virtuoso 7.2 orders literals longer than about 20 characters (kept in its RDF_OBJ table) by their
+# internal id, not by value; the library's queries therefore sort text columns with STR(...), which
+# both stores order by value, and the rows must come back in the same order.
+UNORDERED_ON_LETTERS = UNORDERED
+
+
+@pytest.fixture(scope="module")
+def letter_stores(tmp_path_factory):
+    """A second, fresh Virtuoso (so the five-case corpus above does not mix in) and an embedded
+    store, each given ten letters of ../shared/letters by :func:`kg.jobs.ingest.ingest`."""
+    from kg.jobs.ingest import ingest
+
+    from casepaths import LETTERS
+
+    letters = sorted(LETTERS.glob("*.pdf"))[:LETTER_COUNT - len(DETERMINED)] + [
+        LETTERS / f"{name}.pdf" for name in DETERMINED]
+    assert all(p.is_file() for p in letters), f"the real letters are not beside the checkout ({LETTERS})"
+    assert len(letters) == LETTER_COUNT, f"the real letters are not beside the checkout ({LETTERS})"
+    with running_virtuoso(tmp_path_factory.mktemp("virtuoso-letters")) as url:
+        local, remote = open_store("memory"), open_store(url)
+        summaries = [ingest(letters, s) for s in (local, remote)]
+        for summary in summaries:
+            assert summary.errors == () and len(summary.cases) == LETTER_COUNT
+        yield local, remote, summaries[0].cases
+
+
+@pytest.mark.parametrize("name", [q.name for q in library()])
+def test_every_library_query_answers_the_same_on_real_letters(letter_stores, name):
+    from kg.engine.graph import case_iri
+    from kg.store.query import bind_parameters
+
+    local, remote, cases = letter_stores
+    assert remote.case_ids() == local.case_ids() == sorted(cases)
+    query = next(q for q in library() if q.name == name)
+    params = {}
+    if any(p.name == "case" for p in query.parameters):
+        params = bind_parameters(query, {"case": str(case_iri(DETERMINED[0]))})
+    a, b = local.query(query.text, params), remote.query(query.text, params)
+    assert a.columns == b.columns
+    if name in UNORDERED_ON_LETTERS:
+        assert Counter(_rows(a)) == Counter(_rows(b))
+    else:
+        assert _rows(a) == _rows(b)
+    assert a.rows or name in EMPTY_ON_LETTERS, f"{name} answers nothing on the letters; the comparison would be empty"
