@@ -63,8 +63,8 @@ def _children_peak_mb() -> float:
 # Phases (each run in a process of its own)
 # ---------------------------------------------------------------------------------------------
 def phase_load(store_dir: str, n: int, seed: int) -> dict[str, Any]:
-    from kg.store.store import LocalStore
     from kg.jobs.synth import load_synthetic
+    from kg.store.store import LocalStore
 
     store = LocalStore(store_dir)
     t = time.perf_counter()
@@ -155,8 +155,8 @@ def phase_naive(store_dir: str, n: int) -> dict[str, Any]:
 
     from kg.batch.engine import graph_of
     from kg.engine.reason import load_ontology
-    from kg.store.store import LocalStore
     from kg.engine.validate import default_shapes
+    from kg.store.store import LocalStore
 
     store = LocalStore(store_dir)
     ids = store.case_ids()[:min(n, NAIVE_MAX_CASES)]
@@ -360,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds a naive pySHACL run may take before larger sizes are extrapolated (default 600)")
     ap.add_argument("--rdflib-max", type=int, default=10000, help="largest size rdflib runs the queries at")
     ap.add_argument("--runs", type=int, default=3, help="runs per query (median)")
-    ap.add_argument("--rdflib-timeout", type=float, default=60.0, help="seconds an rdflib query run may take (default 60)")
+    ap.add_argument("--rdflib-timeout", type=float, default=60.0,
+                    help="seconds an rdflib query run may take (default 60)")
     ap.add_argument("--json", metavar="FILE", help="also write every measurement as JSON")
     ap.add_argument("--tmp", metavar="DIR", help="where the stores go (default: a temporary folder)")
     ap.add_argument("--phase", help=argparse.SUPPRESS)

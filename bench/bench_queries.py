@@ -39,11 +39,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from kg.rdf import KG
+
 ROOT = Path(__file__).resolve().parents[1]
 LETTERS = ROOT.parent / "shared" / "letters"
 # "store": the embedded default store, pyoxigraph on disk (RocksDB), as imrkg opens it;
 # "memory": pyoxigraph's in-memory store; "rdflib": rdflib's Dataset and SPARQL engine
 ENGINES = ("store", "memory", "rdflib")
+#: a case the engine determined (for the queries that take one case)
+_DETERMINED_CASE = (f"PREFIX kg: <{KG}> SELECT ?case WHERE {{ ?case kg:hasRequest ?r . "
+                    "?d kg:determinationFor ?r ; kg:usedSection ?s } ORDER BY ?case LIMIT 1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,7 +90,7 @@ def export_quads(inputs: list[str], synthetic: int | None, out: Path, *,
 
     from kg.engine.graph import case_iri
     from kg.jobs.ingest import ingest
-    from kg.store.store import GRAPH_NAMES, GUIDELINES_GRAPH, _graph_iri, open_store
+    from kg.store.store import GRAPH_NAMES, GUIDELINES_GRAPH, graph_iri, open_store
 
     if store_dir and not synthetic:
         # the whole store as it is, dumped by pyoxigraph (fast at 100,000 cases)
@@ -98,9 +103,7 @@ def export_quads(inputs: list[str], synthetic: int | None, out: Path, *,
                 quads = sum(1 for _ in fh)
         else:  # only the store itself is queried: no file needed (the dump takes minutes at 100,000 cases)
             quads = len(store._store)  # type: ignore[attr-defined]
-        determined = store.query(
-            "PREFIX kg: <https://w3id.org/imr-kg/ont#> SELECT ?case WHERE { ?case kg:hasRequest ?r . "
-            "?d kg:determinationFor ?r ; kg:usedSection ?s } ORDER BY ?case LIMIT 1")
+        determined = store.query(_DETERMINED_CASE)
         example_case = str(determined.rows[0][0]) if determined.rows else str(case_iri(store.case_ids()[0]))
         cases = len(store.case_ids())
         store.close()
@@ -146,11 +149,9 @@ def export_quads(inputs: list[str], synthetic: int | None, out: Path, *,
                     for triple in graph:
                         renamed.add(tuple(rename(t) for t in triple))
                     graph = renamed
-                quads += write(fh, graph, _graph_iri(new_id, name))
+                quads += write(fh, graph, graph_iri(new_id, name))
     # a case the engine determined (for the queries that take one case)
-    determined = store.query(
-        "PREFIX kg: <https://w3id.org/imr-kg/ont#> SELECT ?case WHERE { ?case kg:hasRequest ?r . "
-        "?d kg:determinationFor ?r ; kg:usedSection ?s } ORDER BY ?case LIMIT 1")
+    determined = store.query(_DETERMINED_CASE)
     example_case = str(determined.rows[0][0]) if determined.rows else str(case_iri(cases[0]))
     store.close()
     return {"inputs": inputs_read, "ingest_s": ingest_s, "cases": total, "quads": quads,
@@ -234,7 +235,7 @@ def _digest(columns: list[str], rows: list[tuple], concatenated: dict[str, str])
             return sep.join(sorted(str(term).split(sep)))
         return text
 
-    return sorted(Counter(tuple(cell(v, sep) for v, sep in zip(r, seps)) for r in rows).items())
+    return sorted(Counter(tuple(cell(v, sep) for v, sep in zip(r, seps, strict=False)) for r in rows).items())
 
 
 def _peak_rss_mb() -> float:

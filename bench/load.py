@@ -223,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [(str(r["clients"]), str(r["requests"]), f"{r['throughput']:.1f}", ms(r["p50"]), ms(r["p99"]),
              ", ".join(f"{k}: {v}" for k, v in sorted(r["errors"].items())) or "0",
              mib(r["rss_before_mib"]), mib(r["rss_after_mib"])) for r in results]
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
     for row in (head, tuple("-" * w for w in widths), *rows):
-        print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     if args.json:
         Path(args.json).write_text(json.dumps({"levels": results, "max_concurrency": max_conc}, indent=2))
     return 1 if any(r["errors"] for r in results) else 0

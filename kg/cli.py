@@ -13,9 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from kg.errors import InputError, KgError
+
+if TYPE_CHECKING:
+    from kg.jobs.ingest import Progress
+    from kg.store.store import Store
+
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 __all__ = ["main", "build_parser"]
 
@@ -44,8 +50,15 @@ replaces it.
 
 exit codes: 0 every file ingested, 2 a file could not be read (each named on
 stderr; the other files are still ingested and written), 3 internal error"""
-_EPILOG_EVAL = """example:
+_EPILOG_EVAL = """examples:
   imrkg eval ../shared/letters --labels ../shared/letters/labels.json -o report.json
+  imrkg eval ../shared/letters --reasons ../shared/letters/reasons.json          (reasons, both halves)
+  imrkg eval ../shared/letters --reasons ../shared/letters/reasons.json --half check
+
+With --reasons the report measures reasons as well as decisions: on the items where engine and
+reviewer agree, the share of the reviewer's reasons the engine states as deciding, by half of the
+fixed split of the letters (write / check), by section and by reason category, and the deciding
+criteria the engine adds.
 
 exit codes: 0 report written, 2 bad input (folder or labels unreadable), 3 internal error"""
 _EPILOG_QUERIES = """example:
@@ -117,12 +130,12 @@ exit codes: 0 every input ingested and the report written, 2 an input could not 
 named on stderr; the others are still ingested and reported) or bad option, 3 internal error"""
 _STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
                "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
-_LETTER_SUFFIXES = (".pdf", ".txt")
+_SHAPES_HELP = "a folder of extra shapes (your own sections)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kg.engine.rationale import FORMATS
-
+    """The ``imrkg`` argument parser: one sub-command per library entry point, each with its
+    help, an example and its exit codes."""
     parser = argparse.ArgumentParser(
         prog="imrkg",
         description="Medical-necessity review as a knowledge graph: case files in, "
@@ -131,10 +144,24 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print the imr-kg version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    det = sub.add_parser("determine", help="determine every request of a case, criterion by criterion",
-                         description="Reason over a case, validate it against the guideline shapes and write the "
-                                     "determination with its rationale.",
-                         epilog=_EPILOG_DETERMINE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for add in (_add_case_commands, _add_letter_commands, _add_query_commands, _add_guideline_commands,
+                _add_synth_command, _add_output_commands, _add_store_commands):
+        add(sub)  # in this order: it is the order of the commands in `imrkg --help`
+    return parser
+
+
+def _command(sub: Subcommands, name: str, help: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=description, epilog=epilog,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_case_commands(sub: Subcommands) -> None:
+    """``determine`` and ``validate``."""
+    from kg.engine.rationale import FORMATS
+
+    det = _command(sub, "determine", "determine every request of a case, criterion by criterion",
+                   "Reason over a case, validate it against the guideline shapes and write the "
+                   "determination with its rationale.", _EPILOG_DETERMINE)
     det.add_argument("case", metavar="CASE_FILE", nargs="?",
                      help="a case file (.yaml, .yml, .json) or a letter (.pdf, .txt); or use --all")
     det.add_argument("--all", action="store_true",
@@ -148,62 +175,73 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     det.add_argument("--quiet", action="store_true", help="no progress on stderr")
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    det.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections), used with the packaged ones")
-    val = sub.add_parser("validate", help="the standard SHACL validation report of a case",
-                         description="Run pySHACL over the case (ontology + asserted + inferred facts) and print "
-                                     "the SHACL validation report itself.",
-                         epilog=_EPILOG_VALIDATE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    det.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP + ", used with the packaged ones")
+    val = _command(sub, "validate", "the standard SHACL validation report of a case",
+                   "Run pySHACL over the case (ontology + asserted + inferred facts) and print "
+                   "the SHACL validation report itself.", _EPILOG_VALIDATE)
     val.add_argument("case", metavar="CASE_FILE", help="a case file (.yaml, .yml or .json)")
     val.add_argument("--format", choices=("text", "turtle", "json"), default="text",
                      help="report format (default: text)")
-    val.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections), used with the packaged ones")
-    ing = sub.add_parser("ingest", help="read determination letters into case graphs (TriG)",
-                         description="Read IMR final determination letters (PDF or text, files or folders) into "
-                                     "case graphs with evidence, and write them as TriG (or Turtle for a .ttl path).",
-                         epilog=_EPILOG_INGEST, formatter_class=argparse.RawDescriptionHelpFormatter)
+    val.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP + ", used with the packaged ones")
+
+
+def _add_letter_commands(sub: Subcommands) -> None:
+    """``ingest`` and ``eval``."""
+    ing = _command(sub, "ingest", "read determination letters into case graphs (TriG)",
+                   "Read IMR final determination letters (PDF or text, files or folders) into "
+                   "case graphs with evidence, and write them as TriG (or Turtle for a .ttl path).", _EPILOG_INGEST)
     ing.add_argument("letters", metavar="INPUT", nargs="+",
                      help="letters (.pdf, .txt), case files (.yaml, .yml, .json) or folders of them")
     ing.add_argument("-o", "--output", metavar="FILE",
                      help="write letters' graphs to FILE (.trig or .ttl, '-' for stdout) instead of the store")
     ing.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     ing.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    ev = sub.add_parser("eval", help="measure extraction and the engine against the reviewers",
-                        description="Read every letter of a folder, compare the extraction with the labels and the "
-                                    "engine's determinations with the reviewers' decisions, and print the figures.",
-                        epilog=_EPILOG_EVAL, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev = _command(sub, "eval", "measure extraction and the engine against the reviewers",
+                  "Read every letter of a folder, compare the extraction with the labels and the "
+                  "engine's determinations with the reviewers' decisions, and print the figures.", _EPILOG_EVAL)
     ev.add_argument("letters_dir", metavar="LETTERS_DIR", help="a folder of letters (.pdf, .txt)")
     ev.add_argument("--labels", metavar="FILE", help="labels.json with the letters' headings")
+    ev.add_argument("--reasons", metavar="FILE", help="reasons.json with the reviewers' reasons: measure reason recall")
+    ev.add_argument("--half", choices=("write", "check"),
+                    help="with --reasons: only the letters of one half of the split")
     ev.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
     ev.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    qs = sub.add_parser("queries", help="list the query library",
-                        description="List the packaged SPARQL queries with the question each answers.",
-                        epilog=_EPILOG_QUERIES, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_query_commands(sub: Subcommands) -> None:
+    """``queries`` and ``query``."""
+    qs = _command(sub, "queries", "list the query library",
+                  "List the packaged SPARQL queries with the question each answers.", _EPILOG_QUERIES)
     qs.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
-    q = sub.add_parser("query", help="run a library query (or a .rq file) against the store",
-                       description="Run a SPARQL query from the library by name, or a .rq file, against the store.",
-                       epilog=_EPILOG_QUERY, formatter_class=argparse.RawDescriptionHelpFormatter)
+    q = _command(sub, "query", "run a library query (or a .rq file) against the store",
+                 "Run a SPARQL query from the library by name, or a .rq file, against the store.", _EPILOG_QUERY)
     q.add_argument("query", metavar="NAME|FILE", help="a library query name ('imrkg queries') or a .rq file")
     q.add_argument("--param", metavar="NAME=VALUE", action="append", default=[], help="a parameter (repeatable)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     q.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
-    gl = sub.add_parser("guidelines", help="list the encoded guidelines, versions, sections and criteria",
-                        description="List every encoded guideline section with its versions (dates in force and "
-                                    "their source) and criteria.",
-                        epilog=_EPILOG_GUIDELINES, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_guideline_commands(sub: Subcommands) -> None:
+    """``guidelines`` and ``checklist``."""
+    gl = _command(sub, "guidelines", "list the encoded guidelines, versions, sections and criteria",
+                  "List every encoded guideline section with its versions (dates in force and "
+                  "their source) and criteria.", _EPILOG_GUIDELINES)
     gl.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
-    gl.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections)")
-    ck = sub.add_parser("checklist", help="what the record must document for a request to meet its guideline",
-                        description="Print the documentation a treating physician must put in the record for a "
-                                    "request of SERVICE_KIND to meet the guideline section in force.",
-                        epilog=_EPILOG_CHECKLIST, formatter_class=argparse.RawDescriptionHelpFormatter)
+    gl.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP)
+    ck = _command(sub, "checklist", "what the record must document for a request to meet its guideline",
+                  "Print the documentation a treating physician must put in the record for a "
+                  "request of SERVICE_KIND to meet the guideline section in force.", _EPILOG_CHECKLIST)
     ck.add_argument("service_kind", metavar="SERVICE_KIND", help="a service kind of the case-file format")
     ck.add_argument("--date", help="review date, YYYY-MM-DD (default: today)")
     ck.add_argument("--region", help="body region (some sections apply to one region)")
-    ck.add_argument("--shapes", metavar="DIR", help="a folder of extra shapes (your own sections)")
-    sy = sub.add_parser("synth", help="load synthetic cases drawn from the real letters' statistics",
-                        description="Generate synthetic cases whose distributions follow the real letters, "
-                                    "and load them into the store (or recount the statistics).",
-                        epilog=_EPILOG_SYNTH, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ck.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP)
+
+
+def _add_synth_command(sub: Subcommands) -> None:
+    """``synth``."""
+    sy = _command(sub, "synth", "load synthetic cases drawn from the real letters' statistics",
+                  "Generate synthetic cases whose distributions follow the real letters, "
+                  "and load them into the store (or recount the statistics).", _EPILOG_SYNTH)
     sy.add_argument("--cases", type=int, default=0, metavar="N", help="how many cases to load")
     sy.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same cases)")
     sy.add_argument("--stats", metavar="FILE", help="statistics to draw from (default: the packaged ones)")
@@ -215,23 +253,25 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --determine")
     sy.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     sy.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    au = sub.add_parser("audit", help="the evidence graph of one determination, as a page or a picture",
-                        description="Draw how a determination follows from the record: every criterion with its "
-                                    "status, the facts behind it and their source quotes.",
-                        epilog=_EPILOG_AUDIT, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_output_commands(sub: Subcommands) -> None:
+    """``audit``, ``report`` and ``run``."""
+    au = _command(sub, "audit", "the evidence graph of one determination, as a page or a picture",
+                  "Draw how a determination follows from the record: every criterion with its "
+                  "status, the facts behind it and their source quotes.", _EPILOG_AUDIT)
     au.add_argument("case", metavar="CASE", help="a case file, a letter, or the id of a case in the store")
     au.add_argument("-o", "--output", metavar="FILE", required=True, help="FILE.html, .svg, .png or .graphml")
     au.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
-    rp = sub.add_parser("report", help="the corpus report over the store (HTML with charts)",
-                        description="Write the corpus report: decisions, agreement with the reviewers, criteria.",
-                        epilog=_EPILOG_REPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rp = _command(sub, "report", "the corpus report over the store (HTML with charts)",
+                  "Write the corpus report: decisions, agreement with the reviewers, criteria.", _EPILOG_REPORT)
     rp.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
-    rp.add_argument("--audits", metavar="DIR", help="also write every case's audit page into DIR (linked from the report)")
+    rp.add_argument("--audits", metavar="DIR",
+                    help="also write every case's audit page into DIR (linked from the report)")
     rp.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
-    rn = sub.add_parser("run", help="the main job: ingest letters and case files, write the report and audits",
-                        description="Ingest the inputs into the store, determine every case, write the corpus "
-                                    "report with audit pages and print a summary.",
-                        epilog=_EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rn = _command(sub, "run", "the main job: ingest letters and case files, write the report and audits",
+                  "Ingest the inputs into the store, determine every case, write the corpus "
+                  "report with audit pages and print a summary.", _EPILOG_RUN)
     rn.add_argument("inputs", metavar="INPUT", nargs="+",
                     help="case files (.yaml, .yml, .json), letters (.pdf, .txt) or folders of them")
     rn.add_argument("-o", "--output", metavar="OUTDIR", default="imrkg-out",
@@ -240,16 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="determine in N worker processes after reading (default 1: each case as it is read)")
     rn.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     rn.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    cp = sub.add_parser("compact", help="compact the on-disk store (after a large batch: smaller, faster queries)",
-                        description="Merge the store's files (RocksDB full compaction). Each bulk write, such as "
-                                    "each group of results `imrkg determine --all` writes, leaves files every read must consult "
-                                    "until they are merged; compacting after a large batch makes the store smaller "
-                                    "and its queries faster.",
-                        epilog=_EPILOG_COMPACT, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_store_commands(sub: Subcommands) -> None:
+    """``compact`` and ``serve``."""
+    cp = _command(sub, "compact", "compact the on-disk store (after a large batch: smaller, faster queries)",
+                  "Merge the store's files (RocksDB full compaction). Each bulk write, such as "
+                  "each group of results `imrkg determine --all` writes, leaves files every read must consult "
+                  "until they are merged; compacting after a large batch makes the store smaller "
+                  "and its queries faster.", _EPILOG_COMPACT)
     cp.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
-    sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 protocol, with a query page",
-                        description="Run the SPARQL 1.1 endpoint and web page over the store.",
-                        epilog=_EPILOG_SERVE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sv = _command(sub, "serve", "serve the store over the SPARQL 1.1 protocol, with a query page",
+                  "Run the SPARQL 1.1 endpoint and web page over the store.", _EPILOG_SERVE)
     sv.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
@@ -258,16 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-concurrency", type=int, default=4, help="queries run at once; more get 503")
     sv.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                     help="an origin allowed to call the endpoint from a browser (repeatable; none by default)")
-    return parser
 
 
-def _open_store(location: str | None):  # -> kg.store.store.Store
+def _open_store(location: str | None) -> Store:
     from kg.store.store import open_store
 
     return open_store(location)
 
 
-def _progress(label: str):  # -> Callable[[int, int, str], None]
+def _progress(label: str) -> Progress:
     """A progress indicator on stderr: one updating line with rate and ETA, finished with a newline."""
     import time
 
@@ -287,10 +328,6 @@ def _progress(label: str):  # -> Callable[[int, int, str], None]
         sys.stderr.flush()
 
     return show
-
-
-def _is_letter(path: str) -> bool:
-    return Path(path).suffix.lower() in _LETTER_SUFFIXES
 
 
 def _determine(args: argparse.Namespace) -> int:
@@ -314,16 +351,10 @@ def _determine(args: argparse.Namespace) -> int:
     from kg.engine.determine import determine_case
     from kg.engine.rationale import render
     from kg.engine.validate import load_shapes
-    from kg.read.casefile import load_case_file
+    from kg.jobs.ingest import read_case
 
     shapes = load_shapes(args.shapes) if args.shapes else None
-    if _is_letter(args.case):
-        from kg.extract.case import read_case_from_letter
-
-        case = read_case_from_letter(args.case).case
-    else:
-        case = load_case_file(args.case)
-    det = determine_case(case, shapes=shapes)
+    det = determine_case(read_case(args.case), shapes=shapes)
     sys.stdout.write(render(det, args.format))
     return 0 if det.medically_necessary else 1
 
@@ -363,107 +394,99 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    if not args.output:
-        from kg.jobs.ingest import ingest as ingest_into_store
+    return _ingest_to_file(args) if args.output else _ingest_into_store(args)
 
-        with _open_store(args.store) as store:
-            summary = ingest_into_store(args.letters, store,
-                                        progress=None if args.quiet else _progress("imrkg ingest"))
-            for err in summary.errors:
-                print(f"imrkg: error: {err}", file=sys.stderr)
-            done = f"{len(summary.cases)} case(s) determined and stored in {store.location}"
-        if summary.errors:
-            done += f", {len(summary.errors)} file(s) failed"
-        print(f"imrkg ingest: {done}", file=sys.stderr)
-        return 2 if summary.errors else 0
-    if args.output == "-":
-        args.output = None
-    from kg.jobs.evaluate import ingest, read_dataset, write_dataset
 
+def _ingest_into_store(args: argparse.Namespace) -> int:
+    from kg.jobs.ingest import ingest
+
+    with _open_store(args.store) as store:
+        summary = ingest(args.letters, store, progress=None if args.quiet else _progress("imrkg ingest"))
+        for err in summary.errors:
+            print(f"imrkg: error: {err}", file=sys.stderr)
+        done = f"{len(summary.cases)} case(s) determined and stored in {store.location}"
+    if summary.errors:
+        done += f", {len(summary.errors)} file(s) failed"
+    print(f"imrkg ingest: {done}", file=sys.stderr)
+    return 2 if summary.errors else 0
+
+
+def _ingest_to_file(args: argparse.Namespace) -> int:
+    from kg.jobs.ingest import ingest_dataset, read_dataset, write_dataset
+
+    output = None if args.output == "-" else args.output
     existing = None
-    if args.output and Path(args.output).is_file() and Path(args.output).stat().st_size > 0:
-        existing = read_dataset(args.output)
-    result = ingest(args.letters, dataset=existing, progress=None if args.quiet else _progress("imrkg ingest"))
+    if output and Path(output).is_file() and Path(output).stat().st_size > 0:
+        existing = read_dataset(output)
+    result = ingest_dataset(args.letters, dataset=existing, progress=None if args.quiet else _progress("imrkg ingest"))
     for err in result.errors:
         print(f"imrkg: error: {err}", file=sys.stderr)
     try:
-        text = write_dataset(result.dataset, args.output)
+        text = write_dataset(result.dataset, output)
     except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror or exc}", source=args.output) from None
-    if not args.output:
+        raise InputError(f"cannot write: {exc.strerror or exc}", source=output) from None
+    if not output:
         sys.stdout.write(text)
     done = f"{len(result.cases)} case(s) ingested"
     if result.errors:
         done += f", {len(result.errors)} file(s) failed"
-    print(f"imrkg ingest: {done}" + (f"; written to {args.output}" if args.output else ""), file=sys.stderr)
+    print(f"imrkg ingest: {done}" + (f"; written to {output}" if output else ""), file=sys.stderr)
     return 2 if result.errors else 0
 
 
 def _eval(args: argparse.Namespace) -> int:
     from kg.jobs.evaluate import evaluate, render_report
+    from kg.jobs.ingest import LETTER_SUFFIXES
+    from kg.jobs.reasons import reason_recall, render_reasons, split_half
 
-    report = evaluate(args.letters_dir, args.labels, progress=None if args.quiet else _progress("imrkg eval"))
-    sys.stdout.write(render_report(report))
+    progress = None if args.quiet else _progress("imrkg eval")
+    if args.half and not args.reasons:
+        raise InputError("--half needs --reasons", hint="add --reasons ../shared/letters/reasons.json")
+    if args.reasons:
+        files = None
+        if args.half:
+            if not Path(args.letters_dir).is_dir():
+                raise InputError("not a folder of letters", source=args.letters_dir)
+            files = [p for p in sorted(Path(args.letters_dir).iterdir())
+                     if p.suffix.lower() in LETTER_SUFFIXES and split_half(p.stem) == args.half]
+        reasons = reason_recall(args.letters_dir, args.reasons, files=files, progress=progress)
+        sys.stdout.write(render_reasons(reasons))
+        text = reasons.to_json()
+    else:
+        report = evaluate(args.letters_dir, args.labels, progress=progress)
+        sys.stdout.write(render_report(report))
+        text = report.to_json()
     if args.output:
         try:
-            Path(args.output).write_text(report.to_json(), encoding="utf-8")
+            Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror or exc}", source=args.output) from None
     return 0
 
 
 def _compact(args: argparse.Namespace) -> int:
-    import time
+    from kg.store.store import compact_store
 
-    from kg.store.store import open_store
-
-    with open_store(args.store, create=False) as store:
-        where = store.location
-        size = _disk_size(where)
-        start = time.perf_counter()
-        done = store.compact()
-        seconds = time.perf_counter() - start
-    if not done:
-        print(f"imrkg compact: nothing to compact ({where} is not an on-disk embedded store)", file=sys.stderr)
+    done = compact_store(args.store)
+    if not done.done:
+        print(f"imrkg compact: nothing to compact ({done.location} is not an on-disk embedded store)", file=sys.stderr)
         return 0
-    print(f"imrkg compact: {where} compacted in {seconds:.1f} s, {size / 1e6:,.0f} MB -> "
-          f"{_disk_size(where) / 1e6:,.0f} MB", file=sys.stderr)
+    print(f"imrkg compact: {done.location} compacted in {done.seconds:.1f} s, {done.size_before / 1e6:,.0f} MB -> "
+          f"{done.size_after / 1e6:,.0f} MB", file=sys.stderr)
     return 0
 
 
-def _disk_size(location: str) -> int:
-    """Bytes under ``location`` if it is a folder (0 otherwise)."""
-    root = Path(location)
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
-
-
 def _queries(args: argparse.Namespace) -> int:
-    import json
+    from kg.store.query import format_library, library
 
-    from kg.store.query import library
-
-    qs = library()
-    if args.format == "json":
-        doc = [{"name": q.name, "title": q.title, "question": q.question, "columns": q.columns,
-                "parameters": [{"name": p.name, "type": p.type, "description": p.description} for p in q.parameters]}
-               for q in qs]
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return 0
-    for q in qs:
-        params = " ".join(f"--param {p.name}=<{p.type}>" for p in q.parameters)
-        sys.stdout.write(f"{q.name}{' ' + params if params else ''}\n    {q.question}\n")
+    sys.stdout.write(format_library(library(), args.format))
     return 0
 
 
 def _query(args: argparse.Namespace) -> int:
-    from kg.store.query import format_result, run_query
+    from kg.store.query import format_result, parse_parameters, run_query
 
-    params = {}
-    for item in args.param:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise InputError(f"'{item}' is not NAME=VALUE", source="--param")
-        params[name.strip()] = value
+    params = parse_parameters(args.param)
     with _open_store(args.store) as store:
         result = run_query(store, args.query, params)
     sys.stdout.write(format_result(result, args.format))
@@ -530,7 +553,7 @@ def _synth(args: argparse.Namespace) -> int:
     if args.cases <= 0:
         raise InputError("give --cases N (N > 0) or --stats-from DIR", source="imrkg synth")
     try:
-        stats = synth.load_statistics(args.stats) if args.stats else None
+        drawn_from = synth.load_statistics(args.stats) if args.stats else None
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read statistics: {exc}", source=args.stats) from None
     if args.letters:
@@ -538,14 +561,14 @@ def _synth(args: argparse.Namespace) -> int:
             raise InputError("--letters writes letters, it loads no store: ingest them with 'imrkg run DIR'",
                              source="--determine")
         try:
-            paths = synth.write_letters(synth.synthesize(args.cases, seed=args.seed, stats=stats), args.letters)
+            paths = synth.write_letters(synth.synthesize(args.cases, seed=args.seed, stats=drawn_from), args.letters)
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror or exc}", source=args.letters) from None
         print(f"imrkg synth: {len(paths)} synthetic letter(s) written to {args.letters}", file=sys.stderr)
         return 0
     with _open_store(args.store) as store:
         store.ensure_guidelines()
-        n = synth.load_synthetic(store, args.cases, seed=args.seed, stats=stats,
+        n = synth.load_synthetic(store, args.cases, seed=args.seed, stats=drawn_from,
                                  progress=None if args.quiet else _progress("imrkg synth"))
         print(f"imrkg synth: {n} synthetic case(s) loaded into {store.location}", file=sys.stderr)
         if args.determine:
@@ -560,16 +583,16 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from kg.viz import visualize
+    from kg.viz import draw, pages
 
     suffix = Path(args.output).suffix.lower()
     if suffix not in (".html", ".svg", ".png", ".graphml"):
         raise InputError(f"cannot tell what to write from '{suffix or args.output}'", source=args.output,
                          hint="end the file name with .html, .svg, .png or .graphml")
-    path = Path(args.case)
-    if path.suffix.lower() in (".yaml", ".yml", ".json", ".pdf", ".txt") or path.exists():
-        from kg.jobs.ingest import read_input
+    from kg.jobs.ingest import CASE_SUFFIXES, LETTER_SUFFIXES, read_input
 
+    path = Path(args.case)
+    if path.suffix.lower() in CASE_SUFFIXES + LETTER_SUFFIXES or path.exists():
         sources: tuple = (read_input(path), None)
         store = None
     else:
@@ -581,13 +604,13 @@ def _audit(args: argparse.Namespace) -> int:
         sources = (store, args.case)
     try:
         if suffix == ".html":
-            Path(args.output).write_text(visualize.audit_html(*sources), encoding="utf-8")
+            Path(args.output).write_text(pages.audit_html(*sources), encoding="utf-8")
         elif suffix == ".svg":
-            Path(args.output).write_text(visualize.audit_svg(*sources), encoding="utf-8")
+            Path(args.output).write_text(draw.audit_svg(*sources), encoding="utf-8")
         elif suffix == ".png":
-            Path(args.output).write_bytes(visualize.audit_png(*sources))
+            Path(args.output).write_bytes(draw.audit_png(*sources))
         else:
-            visualize.write_graphml(sources[0], args.output, case_id=sources[1])
+            draw.write_graphml(sources[0], args.output, case_id=sources[1])
     finally:
         if store is not None:
             store.close()
@@ -596,11 +619,11 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from kg.viz import visualize
+    from kg.viz.report import write_report
 
     with _open_store(args.store) as store:
         try:
-            visualize.write_report(store, args.output, audits=args.audits or None)
+            write_report(store, args.output, audits=args.audits or None)
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror or exc}", source=exc.filename or args.output) from None
     print(f"imrkg report: wrote {args.output}", file=sys.stderr)
@@ -627,8 +650,8 @@ def _serve(args: argparse.Namespace) -> int:
     import os
     import socket
 
+    from kg.web.app import run
     from kg.web.audit_routes import add_audit_routes
-    from kg.web.serve import run
 
     if not 0 <= args.port <= 65535:
         raise InputError(f"port {args.port} is out of range (0 to 65535)", source="--port")
@@ -645,8 +668,8 @@ def _serve(args: argparse.Namespace) -> int:
                          hint="choose another --port or --host") from None
     store = _open_store(args.store)
     try:
-        run(store, host=args.host, port=args.port, extend=lambda app: add_audit_routes(app, store), query_timeout=args.query_timeout,
-            result_limit=args.result_limit, max_concurrency=args.max_concurrency,
+        run(store, host=args.host, port=args.port, extend=lambda app: add_audit_routes(app, store),
+            query_timeout=args.query_timeout, result_limit=args.result_limit, max_concurrency=args.max_concurrency,
             cors_origins=tuple(args.cors_origin), allow_update_token=os.environ.get("IMRKG_UPDATE_TOKEN") or None)
     finally:
         store.close()

@@ -1,7 +1,9 @@
 """The exceptions imr-kg raises: one root, one subclass per pipeline stage.
 
 Every error that comes from bad input names the input (file, line or field)
-and says what to change, so a user can fix it without reading our code.
+and says what to change, so a user can fix it without reading our code;
+:func:`reason` words the foreign exception (an ``OSError``, a parser's error)
+such a message quotes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ __all__ = [
     "RdfSyntaxError",
     "ShapesError",
     "ReasoningError",
-    "GuidelineError",
+    "reason",
 ]
 
 
@@ -82,5 +84,18 @@ class ReasoningError(KgError):
     """The reasoner failed (for example HermiT found the ontology inconsistent)."""
 
 
-class GuidelineError(KgError):
-    """No guideline version can be chosen for a request."""
+def reason(exc: BaseException) -> str:
+    """Why a foreign exception happened, in words fit for one of our messages: its ``strerror``
+    (an :class:`OSError`'s "No such file or directory") if it has one, else its text, cut to 300
+    characters.
+
+    >>> reason(FileNotFoundError(2, "No such file or directory"))
+    'No such file or directory'
+    >>> reason(ValueError("x" * 400))[-5:]
+    'xx...'
+    """
+    text = getattr(exc, "strerror", None)
+    if text:
+        return str(text)
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "..."

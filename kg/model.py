@@ -163,7 +163,11 @@ REGIONS: Mapping[str, str] = {
     "ankle_foot": "AnkleFoot",
     "head": "Head",
 }
+#: The decisions utilization review (UR) may have made on a request.
 UR_DECISIONS = ("certified", "modified", "denied")
+#: The decisions an independent medical review (IMR) may reach on a request.
+IMR_DECISIONS = ("upheld", "overturned")
+
 
 @dataclass(frozen=True)
 class Vocabulary:
@@ -185,14 +189,12 @@ class Vocabulary:
     regions: Mapping[str, str]
 
 
-_ONT = "https://w3id.org/imr-kg/ont#"
-
-
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
     """The core vocabulary plus every ``kg:caseFileKey`` in the packaged ontology (read once)."""
-    from rdflib import Graph, URIRef
+    from rdflib import Graph
 
+    from kg.rdf import KG
     from kg.resources import data_files
 
     lists: dict[str, dict[str, str]] = {
@@ -202,13 +204,12 @@ def vocabulary() -> Vocabulary:
     g = Graph()
     for path in data_files("ontology"):
         g.parse(path, format="turtle")
-    for term, key in g.subject_objects(URIRef(_ONT + "caseFileKey")):
-        target = str(g.value(term, URIRef(_ONT + "caseFileList")) or "")
-        if target in lists and str(term).startswith(_ONT):
-            lists[target].setdefault(str(key), str(term)[len(_ONT):])
+    ont = str(KG)
+    for term, key in g.subject_objects(KG.caseFileKey):
+        target = str(g.value(term, KG.caseFileList) or "")
+        if target in lists and str(term).startswith(ont):
+            lists[target].setdefault(str(key), str(term)[len(ont):])
     return Vocabulary(**lists)
-
-IMR_DECISIONS = ("upheld", "overturned")
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Document:
+    """A document of the case (a letter, a note): its id, title, date and file name, where known."""
+
     id: str
     title: str | None = None
     date: _dt.date | None = None
@@ -232,6 +235,8 @@ class Document:
 
 @dataclass(frozen=True)
 class Worker:
+    """The injured worker: age and sex, where known."""
+
     age: int | None = None
     sex: str | None = None
     evidence: tuple[Evidence, ...] = ()
@@ -239,6 +244,8 @@ class Worker:
 
 @dataclass(frozen=True)
 class Injury:
+    """The industrial injury: its date, how it happened and the body regions it hurt."""
+
     date: _dt.date | None = None
     mechanism: str | None = None
     regions: tuple[str, ...] = ()
@@ -247,6 +254,9 @@ class Injury:
 
 @dataclass(frozen=True)
 class Diagnosis:
+    """A diagnosis of the treating physicians: a label as written, its kind (a key of
+    :data:`DIAGNOSIS_KINDS` or the vocabulary) and the ICD-10 code where given."""
+
     id: str
     label: str
     kind: str
@@ -256,6 +266,9 @@ class Diagnosis:
 
 @dataclass(frozen=True)
 class Finding:
+    """A clinical, imaging or electrodiagnostic finding, ``"present"`` or ``"absent"`` (a finding
+    documented as absent is a fact too); ``study`` names the :class:`Study` it comes from."""
+
     id: str
     kind: str
     status: str  # "present" or "absent"
@@ -269,6 +282,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Symptom:
+    """A symptom the worker reports, with its onset and since when it is documented."""
+
     id: str
     label: str
     region: str | None = None
@@ -279,6 +294,10 @@ class Symptom:
 
 @dataclass(frozen=True)
 class Treatment:
+    """A treatment the worker had before the request: its kind, outcomes (keys of :data:`OUTCOMES`),
+    and, where the kind has them, sessions, relief (percent and days), injections, substances,
+    duration in days and spinal levels."""
+
     id: str
     kind: str
     label: str | None = None
@@ -297,6 +316,8 @@ class Treatment:
 
 @dataclass(frozen=True)
 class Study:
+    """A diagnostic study (MRI, CT, X-ray, EMG/NCS ...) with its region, date and result."""
+
     id: str
     kind: str
     region: str | None = None
@@ -307,6 +328,9 @@ class Study:
 
 @dataclass(frozen=True)
 class URDecision:
+    """Utilization review's decision on a request (one of :data:`UR_DECISIONS`), with its date and
+    reason."""
+
     decision: str
     date: _dt.date | None = None
     reason: str | None = None
@@ -326,6 +350,11 @@ class IMRDecision:
 
 @dataclass(frozen=True)
 class Request:
+    """One requested service under review: its kind (a key of :data:`TREATMENT_KINDS` or the
+    vocabulary), the request text as written, the details the criteria read (region, date,
+    injections, sessions, frequency, substances, count, drug, strength, levels, days), and the
+    UR decision and, kept apart, the IMR decision on it."""
+
     id: str
     service: str
     text: str

@@ -1,5 +1,6 @@
-"""RDF vocabulary of imr-kg: its namespaces, the case IRIs, the prefixes it writes with, and
-the one conversion of pyoxigraph terms into rdflib terms.
+"""RDF vocabulary of imr-kg: its namespaces, the case IRIs, the prefixes it writes with, the
+one conversion of pyoxigraph terms into rdflib terms, and the few typed helpers every stage
+uses to read terms off a graph.
 
 Every module that names an imr-kg term imports the namespace from here; no other module
 declares one or spells the ontology's IRI.
@@ -7,10 +8,19 @@ declares one or spells the ontology's IRI.
 
 from __future__ import annotations
 
-from rdflib import XSD, BNode, Graph, Literal, Namespace, URIRef
-from rdflib.term import Node
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
-__all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "bind_prefixes", "from_oxigraph", "OxigraphTerms"]
+from rdflib import XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.term import Identifier, Node
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
+
+    #: a term of a pyoxigraph query result or quad (an RDF-star triple is a term too)
+    OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+__all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "bind_prefixes", "from_oxigraph", "OxigraphTerms",
+           "GraphReader", "literal_int", "sorted_terms"]
 
 
 class _Namespace(Namespace):
@@ -41,12 +51,65 @@ def bind_prefixes(graph: Graph) -> Graph:
 
 
 # ---------------------------------------------------------------------------
+# Reading terms off a graph
+# ---------------------------------------------------------------------------
+class GraphReader(Protocol):
+    """The part of rdflib's :class:`~rdflib.Graph` the engine reads a case's facts with.
+
+    An rdflib graph is one; so is the batch engine's index of a case's triples
+    (:mod:`kg.batch.engine`), which answers the same calls without a graph.
+    """
+
+    def value(self, subject: Node | None = ..., predicate: Node = ..., object: Node | None = ...,
+              default: Node | None = ..., any: bool = ...) -> Node | None: ...
+
+    def objects(self, subject: Node | None = ..., predicate: Node | None = ...) -> Iterator[Node]: ...
+
+    def predicate_objects(self, subject: Node | None = ...) -> Iterator[tuple[Node, Node]]: ...
+
+    def subject_objects(self, predicate: Node | None = ...) -> Iterator[tuple[Node, Node]]: ...
+
+    def __contains__(self, triple: tuple[Node, Node, Node]) -> bool: ...
+
+
+def literal_int(term: Node | None) -> int:
+    """``int(term)`` for a term read off a graph, typically an ``xsd:integer`` literal.
+
+    Raises TypeError when there is no term (as ``int(None)`` does) and ValueError when its
+    text is not an integer.
+
+    >>> literal_int(Literal(3))
+    3
+    """
+    if not isinstance(term, str):  # every rdflib term is a str; None is not
+        raise TypeError(f"int() argument must be an RDF term, not {type(term).__name__!r}")
+    return int(term)
+
+
+def sorted_terms(nodes: Iterable[Node]) -> list[Identifier]:
+    """``nodes`` sorted as rdflib orders terms (by kind, then by text).
+
+    Every term of a graph parsed from Turtle or N-Quads is an rdflib
+    :class:`~rdflib.term.Identifier`; anything else (a formula graph) raises TypeError.
+
+    >>> [str(t) for t in sorted_terms([URIRef("urn:b"), URIRef("urn:a")])]
+    ['urn:a', 'urn:b']
+    """
+    terms: list[Identifier] = []
+    for node in nodes:
+        if not isinstance(node, Identifier):
+            raise TypeError(f"not an RDF term: {node!r}")
+        terms.append(node)
+    return sorted(terms)
+
+
+# ---------------------------------------------------------------------------
 # Terms from the embedded store (pyoxigraph) as rdflib terms
 # ---------------------------------------------------------------------------
 _XSD_STRING = str(XSD.string)
 
 
-def from_oxigraph(term: object) -> Node:
+def from_oxigraph(term: OxTerm) -> Node:
     """A pyoxigraph term (named node, blank node or literal) as the equal rdflib term
     (``xsd:string`` literals plain, as rdflib writes them); TypeError for anything else."""
     import pyoxigraph as ox
@@ -68,9 +131,9 @@ class OxigraphTerms:
     columns repeat the same terms many times)."""
 
     def __init__(self) -> None:
-        self.cache: dict[object, Node] = {}
+        self.cache: dict[OxTerm, Node] = {}
 
-    def __call__(self, term: object) -> Node:
+    def __call__(self, term: OxTerm) -> Node:
         hit = self.cache.get(term)
         if hit is None:
             hit = self.cache[term] = from_oxigraph(term)

@@ -9,7 +9,7 @@ builds paths to them.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +28,7 @@ def data_dir(kind: Kind) -> Path:
     """
     if kind not in _SUFFIX:
         raise ValueError(f"unknown data kind {kind!r}")
-    packaged = Path(str(resources.files("kg"))) / "_data" / kind
+    packaged = Path(str(files("kg"))) / "_data" / kind
     if packaged.is_dir():
         return packaged
     checkout = Path(__file__).resolve().parent.parent / kind

@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from casepaths import LETTERS, MET_CASE, ROOT, SEED_CASE
 
 from kg.cli import build_parser, main
-
-from casepaths import MET_CASE, ROOT, SEED_CASE
 
 
 def subcommands() -> dict[str, object]:
@@ -130,3 +129,26 @@ def test_audit_and_report_commands(tmp_path, capsys):
     (tmp_path / "a-file").write_text("x")
     assert main(["report", "--store", store, "-o", str(tmp_path / "a-file" / "report.html")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_eval_reasons_reports_one_half_of_the_split(tmp_path):
+    """``imrkg eval --reasons --half check`` runs only the check half's letters and says so."""
+    for name in ("CM16-0213037.pdf", "CM16-0228949.pdf"):  # check half, write half
+        (tmp_path / name).symlink_to(LETTERS / name)
+    out = tmp_path / "reasons.json"
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "eval", str(tmp_path), "--reasons",
+                           str(LETTERS / "reasons.json"), "--half", "check", "--quiet", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"Reason fidelity: 1 of 1 letters read from {tmp_path}")
+    assert "write 0 letters, check 1" in lines[1]
+    check = next(line.split() for line in lines if line.split()[:1] == ["check"])
+    assert check[:7] == ["check", "1", "2", "2", "2", "0", "2"]  # letters, items, decided, upheld, overt., agree
+    assert json.loads(out.read_text())["letters_read"] == 1
+
+
+def test_eval_half_without_reasons_is_bad_input(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "eval", str(tmp_path), "--half", "check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "--half needs --reasons" in proc.stderr

@@ -22,7 +22,7 @@ qualified value shapes, ``sh:and``, ``sh:or``, ``sh:not``, nested property
 shapes).  Anything else raises :class:`kg.errors.ShapesError` naming the shape, so
 a user's section the compiler does not understand is refused rather than judged
 differently from the reference (the batch then falls back to pySHACL).  The
-differential test (``tests/test_batch.py``) holds the two paths to the same
+differential test (``tests/batch/test_engine.py``) holds the two paths to the same
 answers.
 """
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from rdflib import OWL, RDF, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -39,7 +39,12 @@ from rdflib.term import Node
 
 from kg.engine.validate import SH, Shapes
 from kg.errors import ShapesError
-from kg.rdf import KG
+from kg.rdf import KG, literal_int, sorted_terms
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
+
+    from kg.engine.reason import RuleSet
 
 __all__ = ["ONTOLOGY_GRAPH", "GRAPH_VAR", "ShapeQuery", "CompiledShapes", "compile_shapes",
            "RuleUpdate", "compile_inference", "run_fixpoint", "rule_tables", "rewrite_in_graph", "evidence_select"]
@@ -55,13 +60,10 @@ _SUPER_CLASS, _SUPER_PROPERTY, _INVERSE = f"<{_AX}superClass>", f"<{_AX}superPro
 # ---------------------------------------------------------------------------
 # Inference
 # ---------------------------------------------------------------------------
-def rule_tables(rules: object, ontology: Graph) -> tuple[Graph, Graph]:
+def rule_tables(rules: RuleSet, ontology: Graph) -> tuple[Graph, Graph]:
     """The axiom tables the closure updates join with (for the default graph), and the
     ontology's own individuals with their types closed under sub-class (for
     :data:`ONTOLOGY_GRAPH`: what ``sh:class`` sees of a shared vocabulary term)."""
-    from kg.engine.reason import RuleSet
-
-    assert isinstance(rules, RuleSet)
     tables, individuals = Graph(), Graph()
     for table, edges in ((_SUPER_CLASS, rules.superclasses), (_SUPER_PROPERTY, rules.superproperties),
                          (_INVERSE, rules.inverses)):
@@ -105,7 +107,7 @@ def _iris(text: str) -> frozenset[str]:
     return frozenset(m.group(1) or f"{KG}{m.group(2)}" for m in _IRI.finditer(text))
 
 
-def compile_inference(rules: object) -> tuple[RuleUpdate, ...]:
+def compile_inference(rules: RuleSet) -> tuple[RuleUpdate, ...]:
     """The SPARQL updates of one round of the fixpoint, in order (see :class:`RuleUpdate`).
 
     Every update that adds a class membership adds the class's super-classes with it, so
@@ -113,12 +115,9 @@ def compile_inference(rules: object) -> tuple[RuleUpdate, ...]:
     sub-property and inverse closures likewise, unless a rule writes a property that has
     super-properties or inverses.
     """
-    from kg.engine.reason import RuleSet
-
-    assert isinstance(rules, RuleSet)
     g = GRAPH_VAR
 
-    def names(nodes: Iterable[object]) -> frozenset[str]:
+    def names(nodes: Iterable[Node]) -> frozenset[str]:
         return frozenset(str(n) for n in nodes)
 
     def with_supers(var: str, cls: str) -> str:
@@ -135,7 +134,8 @@ def compile_inference(rules: object) -> tuple[RuleUpdate, ...]:
         known = names(required) | names(c for r in required for c in rules.superclasses.get(r, ()))
         writes = (frozenset({str(cls)}) | names(rules.superclasses.get(cls, ()))) - known
         updates.append(RuleUpdate(
-            f"INSERT {{ GRAPH {g} {{ {with_supers('?x', str(cls))} }} }} WHERE {{ GRAPH {g} {{ {_selective_first(where)} }} }}",
+            f"INSERT {{ GRAPH {g} {{ {with_supers('?x', str(cls))} }} }} "
+            f"WHERE {{ GRAPH {g} {{ {_selective_first(where)} }} }}",
             reads=_iris(where), writes=writes, counts=frozenset({str(cls)})))
     derived_properties: set[str] = set()
     for _rule, construct in rules.derivations:
@@ -151,14 +151,16 @@ def compile_inference(rules: object) -> tuple[RuleUpdate, ...]:
     props = names(rules.superproperties) | names(rules.inverses)
     again = bool(derived_properties & props)  # a rule writes a property with super-properties or inverses
     closures = [
-        RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?s ?q ?o }} }} WHERE {{ ?p {_SUPER_PROPERTY} ?q . GRAPH {g} {{ ?s ?p ?o }} }}",
+        RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?s ?q ?o }} }} "
+                   f"WHERE {{ ?p {_SUPER_PROPERTY} ?q . GRAPH {g} {{ ?s ?p ?o }} }}",
                    reads=names(rules.superproperties) if again else frozenset(),
                    writes=names(q for qs in rules.superproperties.values() for q in qs)),
         RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?o ?q ?s }} }} WHERE {{ ?p {_INVERSE} ?q . GRAPH {g} {{ ?s ?p ?o }} "
                    f"FILTER(!isLiteral(?o)) }}",
                    reads=names(rules.inverses) if again else frozenset(),
                    writes=names(q for qs in rules.inverses.values() for q in qs)),
-        RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?s a ?sup }} }} WHERE {{ ?t {_SUPER_CLASS} ?sup . GRAPH {g} {{ ?s a ?t }} }}",
+        RuleUpdate(f"INSERT {{ GRAPH {g} {{ ?s a ?sup }} }} "
+                   f"WHERE {{ ?t {_SUPER_CLASS} ?sup . GRAPH {g} {{ ?s a ?t }} }}",
                    reads=frozenset(), writes=names(c for cs in rules.superclasses.values() for c in cs)),
     ]
     return tuple(closures + _dependency_order(updates))
@@ -198,7 +200,7 @@ def _dependency_order(updates: list[RuleUpdate]) -> list[RuleUpdate]:
     return ordered
 
 
-def run_fixpoint(store: object, updates: tuple[RuleUpdate, ...]) -> int:
+def run_fixpoint(store: ox.Store, updates: tuple[RuleUpdate, ...]) -> int:
     """Run ``updates`` over ``store`` (pyoxigraph) until nothing changes; returns the rounds run.
 
     Every update runs once; after that an update runs again only when a class or property
@@ -210,12 +212,12 @@ def run_fixpoint(store: object, updates: tuple[RuleUpdate, ...]) -> int:
 
     def count(u: RuleUpdate) -> int:
         if u.counts == "store":
-            return len(store)  # type: ignore[arg-type]
+            return len(store)
         n = 0
         for iri in u.counts:
             node = ox.NamedNode(iri)
-            n += sum(1 for _ in store.quads_for_pattern(None, rdf_type, node, None))  # type: ignore[attr-defined]
-            n += sum(1 for _ in store.quads_for_pattern(None, node, None, None))  # type: ignore[attr-defined]
+            n += sum(1 for _ in store.quads_for_pattern(None, rdf_type, node, None))
+            n += sum(1 for _ in store.quads_for_pattern(None, node, None, None))
         return n
 
     clock = 0
@@ -234,7 +236,7 @@ def run_fixpoint(store: object, updates: tuple[RuleUpdate, ...]) -> int:
             clock += 1
             last_run[i] = clock
             before = count(u)
-            store.update(u.sparql)  # type: ignore[attr-defined]
+            store.update(u.sparql)
             if count(u) != before:
                 progress = True
                 newest = clock
@@ -324,11 +326,11 @@ def evidence_select(query: str, target: URIRef) -> str:
 class ShapeQuery:
     """The violations of one constraint of one shape: ``SELECT ?g ?this ?value`` (value may be unbound)."""
 
-    node_shape: URIRef
+    node_shape: Node
     source_shape: Node
     message: str
     status: URIRef  # kg:NotMet or kg:NotDocumented
-    target: URIRef
+    target: Node  # the node shape's sh:targetClass
     sparql: str
     with_value: bool  # the third column is the value node
 
@@ -345,6 +347,9 @@ _KNOWN = set(_VALUE_COMPONENTS) | {SH.path, SH.minCount, SH.maxCount, SH.qualifi
                                    SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.property, SH.message, SH.name,
                                    SH.targetClass, SH.description, SH.order, SH.group, SH.severity,
                                    SH.qualifiedValueShapesDisjoint}
+#: the value-range components, as SPARQL comparisons
+_COMPARISONS: dict[Node, str] = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">",
+                                 SH.maxExclusive: "<"}
 
 
 class _Compiler:
@@ -394,7 +399,7 @@ class _Compiler:
         else:
             tests = [self.component(shape, p, o, v) for p, o in sorted(sg.predicate_objects(shape))
                      if p in _VALUE_COMPONENTS]
-        for prop in sorted(sg.objects(shape, SH.property)):
+        for prop in sorted_terms(sg.objects(shape, SH.property)):
             p = sg.value(prop, SH.path)
             if p is None:
                 raise self.fail(prop, "a property shape without sh:path")
@@ -412,19 +417,19 @@ class _Compiler:
             elif p in _VALUE_COMPONENTS:
                 tests.append(f"NOT EXISTS {{ {v} {path} {w} FILTER(!{self.component(shape, p, o, w)}) }}")
         low, high = sg.value(shape, SH.minCount), sg.value(shape, SH.maxCount)
-        if low is not None and int(low) > 1 or high is not None and int(high) != 0:
+        if low is not None and literal_int(low) > 1 or high is not None and literal_int(high) != 0:
             raise self.fail(shape, "a count other than sh:minCount 1 or sh:maxCount 0 inside another shape")
-        if low is not None and int(low) == 1:
+        if low is not None and literal_int(low) == 1:
             tests.append(f"EXISTS {{ {v} {path} {w} }}")
         if high is not None:
             tests.append(f"NOT EXISTS {{ {v} {path} {w} }}")
         q = sg.value(shape, SH.qualifiedValueShape)
         if q is not None:
             qlow, qhigh = sg.value(shape, SH.qualifiedMinCount), sg.value(shape, SH.qualifiedMaxCount)
-            if qlow is not None and int(qlow) > 1 or qhigh is not None and int(qhigh) != 0:
+            if qlow is not None and literal_int(qlow) > 1 or qhigh is not None and literal_int(qhigh) != 0:
                 raise self.fail(shape, "a qualified count other than 1 (min) or 0 (max) inside another shape")
             inner = self.conforms(q, w)
-            if qlow is not None and int(qlow) == 1:
+            if qlow is not None and literal_int(qlow) == 1:
                 tests.append(f"EXISTS {{ {v} {path} {w} FILTER({inner}) }}")
             if qhigh is not None:
                 tests.append(f"NOT EXISTS {{ {v} {path} {w} FILTER({inner}) }}")
@@ -440,9 +445,8 @@ class _Compiler:
         if p == SH["in"]:
             members = list(Collection(sg, o))
             return "(" + " || ".join(f"sameTerm({v}, {m.n3()})" for m in members) + ")" if members else "false"
-        ops = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">", SH.maxExclusive: "<"}
-        if p in ops:
-            return f"COALESCE({v} {ops[p]} {o.n3()}, false)"
+        if p in _COMPARISONS:
+            return f"COALESCE({v} {_COMPARISONS[p]} {o.n3()}, false)"
         if p == SH["and"]:
             return "(" + " && ".join(self.conforms(s, v) for s in Collection(sg, o)) + ")"
         if p == SH["or"]:
@@ -452,10 +456,10 @@ class _Compiler:
         raise self.fail(shape, p.n3(sg.namespace_manager))
 
     # -- top level: one query per constraint ------------------------------------
-    def node_shape(self, ns: URIRef, status: URIRef) -> list[ShapeQuery]:
+    def node_shape(self, ns: Node, status: URIRef) -> list[ShapeQuery]:
         sg = self.sg
         self.check(ns)
-        targets = sorted(sg.objects(ns, SH.targetClass))
+        targets = sorted_terms(sg.objects(ns, SH.targetClass))
         if len(targets) != 1:
             raise self.fail(ns, "a node shape without exactly one sh:targetClass")
         target = self.target = targets[0]
@@ -473,7 +477,7 @@ class _Compiler:
         for p, o in sorted(sg.predicate_objects(ns)):
             if p in _VALUE_COMPONENTS:
                 emit(ns, f"BIND(?this AS ?value) FILTER(!{self.component(ns, p, o, '?this')})", True)
-        for prop in sorted(sg.objects(ns, SH.property)):
+        for prop in sorted_terms(sg.objects(ns, SH.property)):
             self.check(prop)
             pth = sg.value(prop, SH.path)
             if pth is None:
@@ -487,14 +491,14 @@ class _Compiler:
             for kind, op in ((SH.minCount, "<"), (SH.maxCount, ">")):
                 n = sg.value(prop, kind)
                 if n is not None:
-                    emit(prop, self.count(path, "true", op, int(n)), False)
+                    emit(prop, self.count(path, "true", op, literal_int(n)), False)
             q = sg.value(prop, SH.qualifiedValueShape)
             if q is not None:
                 for kind, op in ((SH.qualifiedMinCount, "<"), (SH.qualifiedMaxCount, ">")):
                     n = sg.value(prop, kind)
                     if n is not None:
                         w = self.var()
-                        emit(prop, self.count(path, self.conforms(q, w), op, int(n), w), False)
+                        emit(prop, self.count(path, self.conforms(q, w), op, literal_int(n), w), False)
             if (prop, SH.property, None) in sg:
                 raise self.fail(prop, "a property shape with its own sh:property")
         return out
@@ -517,11 +521,11 @@ def compile_shapes(shapes: Shapes, individuals: Graph) -> CompiledShapes:
     onto_classes = frozenset(t for t in individuals.objects(None, RDF.type) if isinstance(t, URIRef))
     compiler = _Compiler(sg, onto_classes)
     queries: list[ShapeQuery] = []
-    for ns in sorted(sg.subjects(RDF.type, SH.NodeShape)):
+    for ns in sorted_terms(sg.subjects(RDF.type, SH.NodeShape)):
         if (ns, SH.deactivated, Literal(True)) in sg:
             continue
         status = sg.value(ns, KG.statusOnViolation)
-        if status not in (KG.NotMet, KG.NotDocumented):
+        if not isinstance(status, URIRef) or status not in (KG.NotMet, KG.NotDocumented):
             raise ShapesError(f"shape {ns}: kg:statusOnViolation must be kg:NotMet or kg:NotDocumented")
         queries.extend(compiler.node_shape(ns, status))
     return CompiledShapes(queries=tuple(queries), digest=shapes.digest)

@@ -17,24 +17,35 @@ pyoxigraph store, one named graph per case, and
 
 :func:`determine_chunk` takes and returns N-Quads, so it runs in worker
 processes; :func:`kg.jobs.ingest.determine_all` feeds it from the store.  The
-differential test (``tests/test_batch.py``) holds it to the reference, status by
+differential test (``tests/batch/test_engine.py``) holds it to the reference, status by
 status, on synthetic cases and on every letter.
 """
 
 from __future__ import annotations
 
 import re
+import typing
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from rdflib import RDF, BNode, Literal, URIRef
 from rdflib.term import Node
 
-from kg.batch.compile import GRAPH_VAR
-from kg.engine.determine import CaseDetermination, CaseView, assemble, depends_on_determinations, determination_triples
+from kg.batch.compile import GRAPH_VAR, RuleUpdate, ShapeQuery
+from kg.engine.determine import (
+    CaseDetermination,
+    CaseView,
+    assemble,
+    case_requests,
+    depends_on_determinations,
+    determination_triples,
+)
 from kg.engine.validate import SH, ShapeResult, Shapes
 from kg.rdf import CASE_BASE, KG, OxigraphTerms
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 __all__ = ["Engine", "ChunkResult", "compile_engine", "determine_chunk", "graph_of"]
 
@@ -49,8 +60,8 @@ class Engine:
     """Everything compiled once per process: shapes, queries, updates and the ontology tables."""
 
     shapes: Shapes
-    updates: tuple[object, ...]  # kg.batch.compile.RuleUpdate
-    shape_queries: tuple[object, ...]  # kg.batch.compile.ShapeQuery
+    updates: tuple[RuleUpdate, ...]
+    shape_queries: tuple[ShapeQuery, ...]
     evidence_queries: tuple[tuple[URIRef, str], ...]  # (criterion, SELECT ?g ?this ?fact)
     tables: bytes  # N-Quads: axiom tables (default graph) and the ontology's individuals
     version: str
@@ -82,11 +93,11 @@ def compile_engine(shapes: Shapes | None = None) -> Engine:
         target = sg.value(criterion, KG.appliesTo) or sg.value(section, KG.appliesTo)
         if isinstance(criterion, URIRef) and isinstance(target, URIRef):
             evidence.append((criterion, evidence_select(str(query), target)))
-    quads = [ox.Quad(_ox(s), _ox(p), _ox(o), ox.DefaultGraph()) for s, p, o in tables]
-    quads += [ox.Quad(_ox(s), _ox(p), _ox(o), ox.NamedNode(ONTOLOGY_GRAPH)) for s, p, o in individuals]
+    quads = [_ox_quad(t, ox.DefaultGraph()) for t in tables]
+    quads += [_ox_quad(t, ox.NamedNode(ONTOLOGY_GRAPH)) for t in individuals]
     return Engine(shapes=shapes, updates=compile_inference(rules),
                   shape_queries=compile_shapes(shapes, individuals).queries, evidence_queries=tuple(evidence),
-                  tables=ox.serialize(quads, format=ox.RdfFormat.N_QUADS), version=engine_version())
+                  tables=_written(ox.serialize(quads, format=ox.RdfFormat.N_QUADS)), version=engine_version())
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _TYPE = RDF.type
 
 
-def _ox(term: Node) -> object:
+def _ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     import pyoxigraph as ox
 
     if isinstance(term, URIRef):
@@ -121,6 +132,24 @@ def _ox(term: Node) -> object:
     if term.language:
         return ox.Literal(str(term), language=term.language)
     return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or _XSD_STRING)))
+
+
+def _ox_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
+    """An rdflib triple as a pyoxigraph quad in ``graph``; TypeError for a literal subject or a
+    predicate that is not an IRI (as pyoxigraph raises)."""
+    import pyoxigraph as ox
+
+    s, p, o = (_ox(t) for t in triple)
+    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
+        raise TypeError(f"not an RDF triple: {triple!r}")
+    return ox.Quad(s, p, o, graph)
+
+
+def _written(data: bytes | None) -> bytes:
+    """What pyoxigraph's ``serialize`` and ``Store.dump`` return when given no output: the bytes."""
+    if data is None:
+        raise TypeError("pyoxigraph wrote to an output instead of returning the bytes")
+    return data
 
 
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -200,12 +229,16 @@ class _Codec:
         return "".join(f"{text(s)} {text(p)} {text(o)}{g}" for s, p, o in triples)
 
 
+#: one graph's triples: subject -> predicate -> objects (a dict, for their order)
+_Spo = dict[Node, dict[Node, dict[Node, None]]]
+
+
 class _Index:
     """The triples of one graph by subject, answering the few rdflib calls the
     determination and the derived values make (objects in the order they came)."""
 
     def __init__(self) -> None:
-        self.spo: dict[Node, dict[Node, dict[Node, None]]] = {}
+        self.spo: _Spo = {}
 
     def value(self, subject: Node | None = None, predicate: Node = RDF.value, object: Node | None = None,
               default: Node | None = None, any: bool = True) -> Node | None:  # noqa: A002 - rdflib's names
@@ -213,9 +246,13 @@ class _Index:
         return next(iter(values)) if values else default
 
     def objects(self, subject: Node | None = None, predicate: Node | None = None) -> Iterator[Node]:
+        if subject is None or predicate is None:
+            return iter(())  # only a subject's values of one predicate are asked for
         return iter(list(self.spo.get(subject, {}).get(predicate, ())))
 
     def predicate_objects(self, subject: Node | None = None) -> Iterator[tuple[Node, Node]]:
+        if subject is None:
+            return iter(())
         return iter([(p, o) for p, os in self.spo.get(subject, {}).items() for o in os])
 
     def __contains__(self, triple: tuple[Node, Node, Node]) -> bool:
@@ -223,6 +260,8 @@ class _Index:
         return o in self.spo.get(s, {}).get(p, ())
 
     def subject_objects(self, predicate: Node | None = None) -> Iterator[tuple[Node, Node]]:
+        if predicate is None:
+            return iter(())
         return iter([(s, o) for s, po in self.spo.items() for o in po.get(predicate, ())])
 
 
@@ -230,8 +269,8 @@ class _BatchView(CaseView):
     def __init__(self, case_id: str, asserted: _Index, inferred: _Index, reviewer: _Index,
                  results: dict[Node, list[ShapeResult]], evidence: dict[tuple[Node, Node], set[Node]]) -> None:
         self.case_id = case_id
-        self.asserted, self.inferred, self.reviewer = asserted, inferred, reviewer  # type: ignore[assignment]
-        self._results, self._evidence = results, evidence
+        self.asserted, self.inferred, self.reviewer = asserted, inferred, reviewer
+        self._facts, self._results, self._evidence = asserted, results, evidence
 
     def types(self, node: Node) -> set[Node]:
         return set(self.asserted.objects(node, _TYPE)) | set(self.inferred.objects(node, _TYPE))
@@ -239,11 +278,14 @@ class _BatchView(CaseView):
     def results(self, focus: Node) -> tuple[ShapeResult, ...]:
         return tuple(self._results.get(focus, ()))
 
-    def evidence(self, request: URIRef, criterion: URIRef, query: str) -> set[Node]:
+    def evidence(self, request: URIRef, criterion: Node, query: str) -> set[Node]:
         return set(self._evidence.get((request, criterion), ()))
 
     def is_asserted(self, node: Node) -> bool:
-        return node in self.asserted.spo  # type: ignore[attr-defined]
+        return node in self._facts.spo
+
+    def has_type(self, node: Node, cls: Node | None) -> bool:
+        return cls in self.types(node)
 
 
 # ---------------------------------------------------------------------------
@@ -261,7 +303,7 @@ def _indexes(lines: Iterable[str], name: str, codec: _Codec,
     """The quads of the case graphs called ``name`` among N-Quads ``lines``, indexed by case.
     With ``moved``, also each case's quads as N-Quads lines in its graph called ``to``."""
     out: dict[str, _Index] = {}
-    by_graph: dict[str, dict | None] = {}
+    by_graph: dict[str, _Spo | None] = {}  # graph token -> its case's triples (None: not a case graph)
     lines_to: dict[str, tuple[list[str], str]] = {}  # graph token -> (the case's moved lines, new graph token)
     terms, term = codec.terms, codec.term
     for line in lines:  # the hot loop of the batch: split the line, convert each new term once
@@ -269,7 +311,7 @@ def _indexes(lines: Iterable[str], name: str, codec: _Codec,
             continue
         s, p, rest = line.split(" ", 2)
         o, g = rest[:-2].rsplit(" ", 1)
-        spo = by_graph.get(g, False)
+        spo: _Spo | None | typing.Literal[False] = by_graph.get(g, False)  # False: not seen yet
         if spo is False:
             cid = _case_id(g[1:-1], name)
             if cid is None:
@@ -320,14 +362,28 @@ def _only(sparql: str, graphs: str | None) -> str:
     return f"{sparql[:m.end()]} VALUES {GRAPH_VAR} {{ {graphs} }} {sparql[m.end():]}"
 
 
-def _validate(store: object, engine: Engine, terms: OxigraphTerms, cases: Iterable[str] | None = None
-              ) -> tuple[dict, dict]:
+#: a case's validation results by focus node, and its evidence facts by (request, criterion)
+_Results = dict[Node, list[ShapeResult]]
+_Evidence = dict[tuple[Node, Node], set[Node]]
+
+
+def _select(store: ox.Store, sparql: str) -> ox.QuerySolutions:
+    import pyoxigraph as ox
+
+    solutions = store.query(sparql)
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise TypeError("not a SELECT query")  # every compiled query is one
+    return solutions
+
+
+def _validate(store: ox.Store, engine: Engine, terms: OxigraphTerms, cases: Iterable[str] | None = None
+              ) -> tuple[dict[str, _Results], dict[str, _Evidence]]:
     """Rows of every compiled shape and evidence query (over ``cases`` only, if given):
     results and evidence by case."""
     graphs = None if cases is None else " ".join(f"<{graph_of(c, 'asserted')}>" for c in cases)
-    results: dict[str, dict[Node, list[ShapeResult]]] = defaultdict(lambda: defaultdict(list))
+    results: dict[str, _Results] = defaultdict(lambda: defaultdict(list))
     for q in engine.shape_queries:
-        for row in store.query(_only(q.sparql, graphs)):  # type: ignore[attr-defined]
+        for row in _select(store, _only(q.sparql, graphs)):
             cid = _case_id(row[0].value, "asserted")
             if cid is None:
                 continue
@@ -339,9 +395,9 @@ def _validate(store: object, engine: Engine, terms: OxigraphTerms, cases: Iterab
     for by_focus in results.values():
         for rs in by_focus.values():
             rs.sort(key=lambda r: (str(r.focus), str(r.node_shape), r.message, str(r.value)))
-    evidence: dict[str, dict[tuple[Node, Node], set[Node]]] = defaultdict(lambda: defaultdict(set))
+    evidence: dict[str, _Evidence] = defaultdict(lambda: defaultdict(set))
     for criterion, sparql in engine.evidence_queries:
-        for row in store.query(_only(sparql, graphs)):  # type: ignore[attr-defined]
+        for row in _select(store, _only(sparql, graphs)):
             cid = _case_id(row[0].value, "asserted")
             if cid is not None and row[2] is not None:
                 evidence[cid][(terms(row[1]), criterion)].add(terms(row[2]))
@@ -364,21 +420,21 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
     store.load(engine.tables, format=nq)
     store.load(asserted, format=nq, lenient=True)  # the store's own export: checked when it was written
     # the quads as the store keeps them (it normalises some literals, e.g. derived integer types)
-    before = set(store.dump(format=nq).splitlines())
+    before = set(_written(store.dump(format=nq)).splitlines())
     facts = _indexes(asserted.decode("utf-8").split("\n"), "asserted", codec)
     reviews = _indexes(reviewer.decode("utf-8").split("\n"), "reviewer", codec) if reviewer else {}
     failed: list[tuple[str, str]] = []
     extra: list[str] = []
     for cid, index in sorted(facts.items()):
         try:
-            extra.append(codec.nquads(derived_values(index), graph_of(cid, "asserted")))  # type: ignore[arg-type]
+            extra.append(codec.nquads(derived_values(index), graph_of(cid, "asserted")))
         except Exception as exc:  # noqa: BLE001 - one bad case does not stop the chunk
             failed.append((cid, f"{type(exc).__name__}: {exc}"))
     if extra:
         store.load("".join(extra).encode("utf-8"), format=nq)
     run_fixpoint(store, engine.updates)  # the reasoner's fixpoint, over every case at once
     # what the fixpoint (and the derived values) added: each case's inferred graph
-    added = [line.decode("utf-8") for line in store.dump(format=nq).splitlines() if line not in before]
+    added = [line.decode("utf-8") for line in _written(store.dump(format=nq)).splitlines() if line not in before]
     del before
     inferred_text: dict[str, list[str]] = defaultdict(list)  # the same quads in each case's inferred graph
     inferred = _indexes(added, "asserted", codec, inferred_text, "inferred")
@@ -395,11 +451,11 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
             view = _BatchView(cid, facts[cid], inferred[cid], reviews.get(cid, _Index()), results[cid],
                               evidence[cid])
             case = URIRef(f"{CASE_BASE}{cid}/")
-            requests = sorted(facts[cid].objects(case, KG.hasRequest))
+            requests = case_requests(facts[cid], case)
             items = assemble(view, sg, requests)
             dets[cid] = CaseDetermination(case_id=cid, case=str(case), engine_version=engine.version, items=items,
                                           shapes_digest=engine.digest)
-            if depends_on_determinations(sg, lambda r, c: c in view.types(r), requests):
+            if depends_on_determinations(sg, view.has_type, requests):
                 second.append(cid)
         except Exception as exc:  # noqa: BLE001
             failed.append((cid, f"{type(exc).__name__}: {exc}"))
@@ -414,7 +470,7 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
         for cid in second:
             view = _BatchView(cid, facts[cid], inferred[cid], reviews.get(cid, _Index()), results[cid],
                               evidence[cid])
-            requests = sorted(facts[cid].objects(URIRef(dets[cid].case), KG.hasRequest))
+            requests = case_requests(facts[cid], URIRef(dets[cid].case))
             dets[cid] = CaseDetermination(case_id=cid, case=dets[cid].case, engine_version=engine.version,
                                           items=assemble(view, sg, requests), shapes_digest=engine.digest)
     stamps: list[str] = []

@@ -15,24 +15,25 @@ and the determination as a new RDF graph (:func:`determination_graph`).
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from kg.engine.graph import CaseGraph, build_case_graph
 from kg.engine.validate import ShapeResult, Shapes, ValidationOutcome, default_shapes, validate
 from kg.model import CaseData, vocabulary
-from kg.rdf import KG, OA, PROV, bind_prefixes
+from kg.rdf import KG, OA, PROV, GraphReader, bind_prefixes, literal_int, sorted_terms
 
 # rdflib's RDF and XSD namespaces build a new term on every attribute access; hot paths use these
 _TYPE, _XSD_DATE = RDF.type, XSD.date
 
 __all__ = ["STATUS_NAMES", "Quote", "EvidenceItem", "CriterionAssessment", "GuidelineUse",
-           "RequestDetermination", "CaseDetermination", "CaseView", "assemble", "depends_on_determinations",
-           "determine_case", "determination_graph", "determination_triples", "determination_stamp",
-           "engine_version"]
+           "RequestDetermination", "CaseDetermination", "CaseView", "case_requests", "assemble",
+           "depends_on_determinations", "determine_case", "determination_graph", "determination_triples",
+           "determination_stamp", "engine_version"]
 
 STATUS_NAMES = {KG.Met: "met", KG.NotMet: "not_met", KG.NotDocumented: "not_documented",
                 KG.NotApplicable: "not_applicable"}
@@ -154,7 +155,7 @@ def determine_case(case: CaseData | CaseGraph, *, shapes: Shapes | None = None) 
         for t in g:
             data.add(t)
     outcome = validate(data, shapes)
-    requests = sorted(cg.asserted.objects(cg.iri, KG.hasRequest))
+    requests = case_requests(cg.asserted, cg.iri)
     items = assemble(_GraphView(cg, inferred, data, outcome), shapes, requests)
     if depends_on_determinations(shapes, lambda r, c: (r, _TYPE, c) in data, requests):
         # some sections read other requests' conclusions: validate again with the first ones in the data
@@ -166,7 +167,12 @@ def determine_case(case: CaseData | CaseGraph, *, shapes: Shapes | None = None) 
                              inferred=inferred, shapes_digest=shapes.digest)
 
 
-def assemble(view: "CaseView", shapes: Shapes, requests: Iterable[URIRef]) -> tuple[RequestDetermination, ...]:
+def case_requests(facts: GraphReader, case: Node) -> list[URIRef]:
+    """The requests of ``case`` in its asserted ``facts``, sorted: the IRIs the case graph names them by."""
+    return sorted(r for r in facts.objects(case, KG.hasRequest) if isinstance(r, URIRef))
+
+
+def assemble(view: CaseView, shapes: Shapes, requests: Iterable[URIRef]) -> tuple[RequestDetermination, ...]:
     """The determination of each request from a case's facts and its validation results.
 
     ``view`` gives the facts (asserted, inferred, reviewer), each node's types, the
@@ -184,10 +190,12 @@ def determination_stamp(det: CaseDetermination) -> str:
     return f"{det.engine_version} {det.shapes_digest}"
 
 
-
-def depends_on_determinations(shapes: Shapes, has_type: "Callable[[URIRef, Node], bool]",
+def depends_on_determinations(shapes: Shapes, has_type: Callable[[URIRef, Node | None], bool],
                                requests: Iterable[URIRef]) -> bool:
-    """Does a section that reads other determinations apply to one of the requests?"""
+    """Does a section that reads other determinations apply to one of the requests?
+
+    ``has_type(request, cls)`` says whether a request is of a class (``cls`` is None for a
+    section that names none)."""
     classes = _catalogue(shapes).dependent_classes
     return any(has_type(r, cls) for r in requests for cls in classes)
 
@@ -196,14 +204,14 @@ class CaseView:
     """What the determination reads of one case (see :func:`assemble`).
 
     ``asserted``, ``inferred`` and ``reviewer`` answer rdflib's ``value``,
-    ``objects`` and ``predicate_objects``; the methods give a node's types
-    (asserted and inferred), the validation results about a focus node and a
+    ``objects`` and ``predicate_objects`` (:class:`kg.rdf.GraphReader`); the methods give
+    a node's types (asserted and inferred), the validation results about a focus node and a
     criterion's evidence facts for a request.
     """
 
-    asserted: Graph
-    inferred: Graph
-    reviewer: Graph
+    asserted: GraphReader
+    inferred: GraphReader
+    reviewer: GraphReader
     case_id: str
 
     def types(self, node: Node) -> set[Node]:  # pragma: no cover - interface
@@ -212,7 +220,7 @@ class CaseView:
     def results(self, focus: Node) -> tuple[ShapeResult, ...]:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def evidence(self, request: URIRef, criterion: URIRef, query: str) -> set[Node]:  # pragma: no cover
+    def evidence(self, request: URIRef, criterion: Node, query: str) -> set[Node]:  # pragma: no cover
         raise NotImplementedError
 
     def is_asserted(self, node: Node) -> bool:  # pragma: no cover - interface
@@ -224,7 +232,7 @@ class _GraphView(CaseView):
 
     def __init__(self, cg: CaseGraph, inferred: Graph, data: Graph, outcome: ValidationOutcome) -> None:
         self.asserted, self.inferred, self.reviewer, self.case_id = cg.asserted, inferred, cg.reviewer, cg.case_id
-        self.data, self.outcome = data, outcome
+        self.asserted_graph, self.data, self.outcome = cg.asserted, data, outcome
 
     def types(self, node: Node) -> set[Node]:
         return set(self.data.objects(node, _TYPE))
@@ -232,14 +240,16 @@ class _GraphView(CaseView):
     def results(self, focus: Node) -> tuple[ShapeResult, ...]:
         return self.outcome.for_focus(focus)
 
-    def evidence(self, request: URIRef, criterion: URIRef, query: str) -> set[Node]:
-        return {row[0] for row in self.data.query(query, initNs={"kg": KG}, initBindings={"this": request})}
+    def evidence(self, request: URIRef, criterion: Node, query: str) -> set[Node]:
+        rows = self.data.query(query, initNs={"kg": KG}, initBindings={"this": request})
+        return {row[0] for row in rows if isinstance(row, ResultRow)}  # a SELECT's rows always are
 
     def is_asserted(self, node: Node) -> bool:
-        return (node, None, None) in self.asserted
+        return (node, None, None) in self.asserted_graph
 
 
-def _local(iri: Node) -> str:
+def _local(iri: Node | None) -> str:
+    """The local name of a term: its text after the last ``#`` or ``/``."""
     text = str(iri)
     return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
@@ -252,7 +262,7 @@ def _date(value: Node | None) -> _dt.date | None:
 
 @dataclass(frozen=True)
 class _CriterionInfo:
-    iri: URIRef
+    iri: Node
     applies: Node | None
     applies_label: str
     shapes: tuple[Node, ...]
@@ -270,22 +280,23 @@ class _Catalogue:
     def __init__(self, shapes: Shapes) -> None:
         sg = shapes.graph
         self.sections = sorted(((s, sg.value(s, KG.appliesTo)) for s in sg.subjects(_TYPE, KG.GuidelineSection)),
-                               key=lambda x: (-int(sg.value(x[0], KG.priority, default=Literal(0))), str(x[0])))
+                               key=lambda x: (-literal_int(sg.value(x[0], KG.priority, default=Literal(0))), str(x[0])))
         self.versions = {s: [(v, _date(sg.value(v, KG.effectiveFrom)), _date(sg.value(v, KG.effectiveUntil)),
-                              str(sg.value(v, RDFS.label))) for v in sorted(sg.objects(s, KG.inVersion))]
+                              str(sg.value(v, RDFS.label))) for v in sorted_terms(sg.objects(s, KG.inVersion))]
                          for s, _ in self.sections}
         self.status = {ns: sg.value(ns, KG.statusOnViolation) for ns in sg.subjects(KG.statusOnViolation, None)}
         self.criteria: dict[Node, list[_CriterionInfo]] = {}
         for s, _ in self.sections:
             infos = []
-            for c in sorted(sg.subjects(KG.inSection, s), key=lambda c: int(sg.value(c, KG.criterionNumber))):
+            for c in sorted(sg.subjects(KG.inSection, s), key=lambda c: literal_int(sg.value(c, KG.criterionNumber))):
                 applies = sg.value(c, KG.appliesTo)
                 label = (sg.value(applies, RDFS.label, default=None) or _ontology_label(applies) or _local(applies)) \
                     if applies is not None else ""
                 query = sg.value(c, KG.evidenceQuery)
                 infos.append(_CriterionInfo(
-                    iri=c, applies=applies, applies_label=str(label), shapes=tuple(sorted(sg.subjects(KG.criterion, c))),
-                    number=int(sg.value(c, KG.criterionNumber)), label=str(sg.value(c, RDFS.label)),
+                    iri=c, applies=applies, applies_label=str(label),
+                    shapes=tuple(sorted_terms(sg.subjects(KG.criterion, c))),
+                    number=literal_int(sg.value(c, KG.criterionNumber)), label=str(sg.value(c, RDFS.label)),
                     statement=str(sg.value(c, KG.statement)), silence_policy=str(sg.value(c, KG.silencePolicy) or ""),
                     role="indication" if sg.value(c, KG.role) == KG.Indication else "required",
                     evidence_query=str(query) if query is not None else None))
@@ -300,7 +311,8 @@ class _Catalogue:
                     dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False,
                     dates_source=str(sg.value(v, KG.effectiveDatesSource) or ""))
         self.kind_of_class = {v: k for k, v in vocabulary().treatments.items()}
-        self.dependent_classes = tuple(sg.value(s, KG.appliesTo) for s in sg.subjects(KG.dependsOnDeterminations, None))
+        self.dependent_classes: tuple[Node | None, ...] = tuple(
+            sg.value(s, KG.appliesTo) for s in sg.subjects(KG.dependsOnDeterminations, None))
 
 
 _CATALOGUES: dict[int, tuple[Shapes, _Catalogue]] = {}
@@ -321,7 +333,7 @@ class _Context:
         self.cat = _catalogue(shapes)
 
     # -- guideline choice ------------------------------------------------------
-    def choose(self, request: URIRef, review: _dt.date | None) -> tuple[URIRef | None, URIRef | None, str]:
+    def choose(self, request: URIRef, review: _dt.date | None) -> tuple[Node | None, Node | None, str]:
         """The section that applies to the request and the version of it in force on ``review``."""
         types = self.view.types(request)
         applicable = [s for s, applies in self.cat.sections if applies in types]
@@ -359,20 +371,20 @@ class _Context:
             c = rv.value(imr, KG.citationText)
             citation = str(c) if c is not None else None
         section, version, note = self.choose(request, review)
-        common = dict(request=str(request), request_id=_local(request), service=str(a.value(request, KG.requestText)),
-                      service_kind=service_kind, request_date=request_date, review_date=review,
-                      reviewer_decision=reviewer, reviewer_citation=citation)
+        uncovered = RequestDetermination(
+            request=str(request), request_id=_local(request), service=str(a.value(request, KG.requestText)),
+            service_kind=service_kind, request_date=request_date, review_date=review, guideline=None,
+            conclusion="not_covered", note=note, assessments=(), reviewer_decision=reviewer, reviewer_citation=citation)
         if section is None or version is None:
-            return RequestDetermination(guideline=None, conclusion="not_covered", note=note, assessments=(), **common)
+            return uncovered
         assessments = tuple(self.assess(request, c) for c in self.cat.criteria[section])
         required = [x for x in assessments if x.status != "not_applicable" and x.role == "required"]
         indications = [x for x in assessments if x.status != "not_applicable" and x.role == "indication"]
         necessary = all(x.status == "met" for x in required) and (
             not indications or any(x.status == "met" for x in indications))
-        return RequestDetermination(
-            guideline=self.cat.uses[(section, version)],
-            conclusion="medically_necessary" if necessary else "not_medically_necessary",
-            note="", assessments=assessments, **common)
+        return replace(uncovered, guideline=self.cat.uses[(section, version)],
+                       conclusion="medically_necessary" if necessary else "not_medically_necessary",
+                       note="", assessments=assessments)
 
     def assess(self, request: URIRef, c: _CriterionInfo) -> CriterionAssessment:
         status_of = self.cat.status
@@ -422,7 +434,7 @@ class _Context:
                 if (sel, _TYPE, OA.TextQuoteSelector) in a:
                     exact = str(a.value(sel, OA.exact))
                 if (sel, _TYPE, OA.TextPositionSelector) in a:
-                    start, end = int(a.value(sel, OA.start)), int(a.value(sel, OA.end))
+                    start, end = literal_int(a.value(sel, OA.start)), literal_int(a.value(sel, OA.end))
             fn = a.value(doc, KG.fileName)
             quotes.append(Quote(document=_local(doc), file_name=str(fn) if fn is not None else None,
                                 exact=exact or "", start=start, end=end))

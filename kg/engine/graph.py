@@ -16,13 +16,31 @@ from typing import Iterable
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
-from kg.model import CaseData, Evidence, vocabulary
+from kg.model import (
+    CaseData,
+    Diagnosis,
+    Document,
+    Evidence,
+    Finding,
+    IMRDecision,
+    Injury,
+    Request,
+    Study,
+    Symptom,
+    Treatment,
+    URDecision,
+    Worker,
+    vocabulary,
+)
 from kg.rdf import CASE_BASE, DCTERMS, KG, OA, PROV, bind_prefixes
 
 __all__ = ["CaseGraph", "case_iri", "build_case_graph"]
 
 _UR = {"certified": KG.Certified, "modified": KG.Modified, "denied": KG.Denied}
 _IMR = {"upheld": KG.Upheld, "overturned": KG.Overturned}
+
+#: what :meth:`_Builder.add` turns into a literal (or, for an IRI, writes as it is); None adds nothing
+_Value = URIRef | str | int | float | _dt.date | None
 
 
 def case_iri(case_id: str) -> URIRef:
@@ -75,7 +93,7 @@ class _Builder:
     def n(self, local: str) -> URIRef:
         return URIRef(f"{self.base}{local}")
 
-    def add(self, s: URIRef, p: URIRef, o: object, graph: Graph | None = None) -> None:
+    def add(self, s: URIRef, p: URIRef, o: _Value, graph: Graph | None = None) -> None:
         if o is None:
             return
         g = self.g if graph is None else graph
@@ -110,135 +128,170 @@ class _Builder:
                 g.add((pos, OA.start, Literal(ev.start, datatype=XSD.nonNegativeInteger)))
                 g.add((pos, OA.end, Literal(ev.end, datatype=XSD.nonNegativeInteger)))
 
+    def region(self, node: URIRef, region: str | None) -> None:
+        if region:
+            self.g.add((node, KG.bodyRegion, KG[self.v.regions[region]]))
+
     def build(self) -> CaseGraph:
-        c, g, case = self.case, self.g, self.base
-        g.add((case, RDF.type, KG.Case))
+        """Every part of the case, in the order of the case file."""
+        c, case = self.case, self.base
+        self.g.add((case, RDF.type, KG.Case))
         self.add(case, KG.caseNumber, c.case_id)
         self.add(case, RDFS.label, c.title)
-        for d in c.documents:
+        self.documents(c.documents)
+        if c.worker is not None:
+            self.worker(c.worker)
+        if c.injury is not None:
+            self.injury(c.injury)
+        for dx in c.diagnoses:
+            self.diagnosis(dx)
+        for st in c.studies:
+            self.study(st)
+        for f in c.findings:
+            self.finding(f)
+        for s in c.symptoms:
+            self.symptom(s)
+        for t in c.treatments:
+            self.treatment(t)
+        for r in c.requests:
+            self.request(r)
+        return CaseGraph(case_id=c.case_id, iri=case, asserted=self.g, reviewer=self.reviewer)
+
+    def documents(self, documents: Iterable[Document]) -> None:
+        g, case = self.g, self.base
+        for d in documents:
             doc = self.n(f"doc/{d.id}")
             g.add((case, KG.hasDocument, doc))
             g.add((doc, RDF.type, KG.SourceDocument))
             self.add(doc, DCTERMS.title, d.title)
             self.add(doc, KG.documentDate, d.date)
             self.add(doc, KG.fileName, d.file_name)
-        if c.worker is not None:
-            w = self.n("worker")
-            g.add((case, KG.hasWorker, w))
-            g.add((w, RDF.type, KG.InjuredWorker))
-            self.add(w, KG.ageYears, c.worker.age)
-            self.add(w, KG.sex, c.worker.sex)
-            self.evidence(w, c.worker.evidence)
-        if c.injury is not None:
-            inj = self.n("injury")
-            g.add((case, KG.hasInjury, inj))
-            g.add((inj, RDF.type, KG.Injury))
-            self.add(inj, KG.injuryDate, c.injury.date)
-            self.add(inj, KG.mechanism, c.injury.mechanism)
-            for r in c.injury.regions:
-                g.add((inj, KG.bodyRegion, KG[self.v.regions[r]]))
-            self.evidence(inj, c.injury.evidence)
-        for dx in c.diagnoses:
-            node = self.n(dx.id)
-            g.add((case, KG.hasDiagnosis, node))
-            g.add((node, RDF.type, KG[self.v.diagnoses[dx.kind]]))
-            self.add(node, RDFS.label, dx.label)
-            self.add(node, KG.icd10cm, dx.icd10)
-            self.evidence(node, dx.evidence)
-        for st in c.studies:
-            node = self.n(st.id)
-            g.add((case, KG.hasStudy, node))
-            g.add((node, RDF.type, KG[self.v.studies[st.kind]]))
-            self.add(node, RDFS.label, f"{st.kind.upper().replace('_', '/')}" + (f", {st.region}" if st.region else ""))
-            self.add(node, KG.studyDate, st.date)
-            self.add(node, KG.resultText, st.result)
-            if st.region:
-                g.add((node, KG.bodyRegion, KG[self.v.regions[st.region]]))
-            self.evidence(node, st.evidence)
-        for f in c.findings:
-            node = self.n(f.id)
-            g.add((case, KG.hasFinding, node))
-            g.add((node, RDF.type, KG[self.v.findings[f.kind]]))
-            g.add((node, KG.polarity, KG.Present if f.status == "present" else KG.Absent))
-            label = f.label or f.kind.replace("_", " ")
-            label += " (present)" if f.status == "present" else " (absent)"
-            if f.site:
-                label += f", {f.site}"
-            self.add(node, RDFS.label, label)
-            self.add(node, KG.bodySite, f.site)
-            self.add(node, KG.observedOn, f.date)
-            if f.region:
-                g.add((node, KG.bodyRegion, KG[self.v.regions[f.region]]))
-            if f.study:
-                g.add((node, KG.observedIn, self.n(f.study)))
-            self.evidence(node, f.evidence)
-        for s in c.symptoms:
-            node = self.n(s.id)
-            g.add((case, KG.hasSymptom, node))
-            g.add((node, RDF.type, KG.Symptom))
-            self.add(node, RDFS.label, s.label)
-            self.add(node, KG.onsetDate, s.onset)
-            self.add(node, KG.documentedSince, s.documented_since)
-            if s.region:
-                g.add((node, KG.bodyRegion, KG[self.v.regions[s.region]]))
-            self.evidence(node, s.evidence)
-        for t in c.treatments:
-            node = self.n(t.id)
-            g.add((case, KG.hasTreatment, node))
-            self._treatment(node, t.kind, t.label, t.region, t.injections, t.substances, t.sessions)
-            self.add(node, KG.durationDays, t.days)
-            self.add(node, KG.spinalLevelCount, t.levels)
-            for o in t.outcomes:
-                g.add((node, KG.hasOutcome, KG[self.v.outcomes[o]]))
-            self.add(node, KG.painReliefPercent, t.relief_percent)
-            self.add(node, KG.reliefDurationDays, t.relief_days)
-            self.add(node, KG.performedOn, t.date)
-            self.evidence(node, t.evidence)
-        for r in c.requests:
-            node = self.n(r.id)
-            svc = self.n(f"{r.id}/service")
-            g.add((case, KG.hasRequest, node))
-            g.add((node, RDF.type, KG.TreatmentRequest))
-            g.add((node, KG.requestedService, svc))
-            self.add(node, RDFS.label, r.text)
-            self.add(node, KG.requestText, r.text)
-            self.add(node, KG.requestDate, r.date)
-            self.add(node, KG.frequencyText, r.frequency)
-            if r.region:
-                g.add((node, KG.bodyRegion, KG[self.v.regions[r.region]]))
-            self._treatment(svc, r.service, r.text, r.region, r.injections, r.substances, r.sessions)
-            self.add(svc, KG.dispenseQuantity, r.count)
-            self.add(svc, KG.drugName, r.drug)
-            self.add(svc, KG.drugStrength, r.strength)
-            self.add(svc, KG.spinalLevelCount, r.levels)
-            self.add(svc, KG.durationDays, r.days)
-            self.evidence(node, r.evidence)
-            if r.ur is not None:
-                ur = self.n(f"{r.id}/ur")
-                g.add((node, KG.hasURDecision, ur))
-                g.add((ur, RDF.type, KG.UtilizationReviewDecision))
-                g.add((ur, KG.urOutcome, _UR[r.ur.decision]))
-                self.add(ur, KG.decisionDate, r.ur.date)
-                self.add(ur, KG.reasonText, r.ur.reason)
-                self.evidence(ur, r.ur.evidence)
-            if r.imr is not None:
-                rv, imr = self.reviewer, self.n(f"{r.id}/imr")
-                rv.add((node, KG.hasIMRDecision, imr))
-                rv.add((imr, RDF.type, KG.IMRDecision))
-                rv.add((imr, KG.imrOutcome, _IMR[r.imr.decision]))
-                self.add(imr, KG.decisionDate, r.imr.date, rv)
-                self.add(imr, KG.reviewerSpecialty, r.imr.specialty, rv)
-                self.add(imr, KG.citationText, r.imr.citation, rv)
-                self.evidence(imr, r.imr.evidence, rv)
-        return CaseGraph(case_id=c.case_id, iri=case, asserted=g, reviewer=self.reviewer)
+
+    def worker(self, worker: Worker) -> None:
+        w = self.n("worker")
+        self.g.add((self.base, KG.hasWorker, w))
+        self.g.add((w, RDF.type, KG.InjuredWorker))
+        self.add(w, KG.ageYears, worker.age)
+        self.add(w, KG.sex, worker.sex)
+        self.evidence(w, worker.evidence)
+
+    def injury(self, injury: Injury) -> None:
+        g, inj = self.g, self.n("injury")
+        g.add((self.base, KG.hasInjury, inj))
+        g.add((inj, RDF.type, KG.Injury))
+        self.add(inj, KG.injuryDate, injury.date)
+        self.add(inj, KG.mechanism, injury.mechanism)
+        for r in injury.regions:
+            g.add((inj, KG.bodyRegion, KG[self.v.regions[r]]))
+        self.evidence(inj, injury.evidence)
+
+    def diagnosis(self, dx: Diagnosis) -> None:
+        g, node = self.g, self.n(dx.id)
+        g.add((self.base, KG.hasDiagnosis, node))
+        g.add((node, RDF.type, KG[self.v.diagnoses[dx.kind]]))
+        self.add(node, RDFS.label, dx.label)
+        self.add(node, KG.icd10cm, dx.icd10)
+        self.evidence(node, dx.evidence)
+
+    def study(self, st: Study) -> None:
+        g, node = self.g, self.n(st.id)
+        g.add((self.base, KG.hasStudy, node))
+        g.add((node, RDF.type, KG[self.v.studies[st.kind]]))
+        self.add(node, RDFS.label, f"{st.kind.upper().replace('_', '/')}" + (f", {st.region}" if st.region else ""))
+        self.add(node, KG.studyDate, st.date)
+        self.add(node, KG.resultText, st.result)
+        self.region(node, st.region)
+        self.evidence(node, st.evidence)
+
+    def finding(self, f: Finding) -> None:
+        g, node = self.g, self.n(f.id)
+        g.add((self.base, KG.hasFinding, node))
+        g.add((node, RDF.type, KG[self.v.findings[f.kind]]))
+        g.add((node, KG.polarity, KG.Present if f.status == "present" else KG.Absent))
+        label = f.label or f.kind.replace("_", " ")
+        label += " (present)" if f.status == "present" else " (absent)"
+        if f.site:
+            label += f", {f.site}"
+        self.add(node, RDFS.label, label)
+        self.add(node, KG.bodySite, f.site)
+        self.add(node, KG.observedOn, f.date)
+        self.region(node, f.region)
+        if f.study:
+            g.add((node, KG.observedIn, self.n(f.study)))
+        self.evidence(node, f.evidence)
+
+    def symptom(self, s: Symptom) -> None:
+        g, node = self.g, self.n(s.id)
+        g.add((self.base, KG.hasSymptom, node))
+        g.add((node, RDF.type, KG.Symptom))
+        self.add(node, RDFS.label, s.label)
+        self.add(node, KG.onsetDate, s.onset)
+        self.add(node, KG.documentedSince, s.documented_since)
+        self.region(node, s.region)
+        self.evidence(node, s.evidence)
+
+    def treatment(self, t: Treatment) -> None:
+        g, node = self.g, self.n(t.id)
+        g.add((self.base, KG.hasTreatment, node))
+        self._treatment(node, t.kind, t.label, t.region, t.injections, t.substances, t.sessions)
+        self.add(node, KG.durationDays, t.days)
+        self.add(node, KG.spinalLevelCount, t.levels)
+        for o in t.outcomes:
+            g.add((node, KG.hasOutcome, KG[self.v.outcomes[o]]))
+        self.add(node, KG.painReliefPercent, t.relief_percent)
+        self.add(node, KG.reliefDurationDays, t.relief_days)
+        self.add(node, KG.performedOn, t.date)
+        self.evidence(node, t.evidence)
+
+    def request(self, r: Request) -> None:
+        g, node = self.g, self.n(r.id)
+        svc = self.n(f"{r.id}/service")
+        g.add((self.base, KG.hasRequest, node))
+        g.add((node, RDF.type, KG.TreatmentRequest))
+        g.add((node, KG.requestedService, svc))
+        self.add(node, RDFS.label, r.text)
+        self.add(node, KG.requestText, r.text)
+        self.add(node, KG.requestDate, r.date)
+        self.add(node, KG.frequencyText, r.frequency)
+        self.region(node, r.region)
+        self._treatment(svc, r.service, r.text, r.region, r.injections, r.substances, r.sessions)
+        self.add(svc, KG.dispenseQuantity, r.count)
+        self.add(svc, KG.drugName, r.drug)
+        self.add(svc, KG.drugStrength, r.strength)
+        self.add(svc, KG.spinalLevelCount, r.levels)
+        self.add(svc, KG.durationDays, r.days)
+        self.evidence(node, r.evidence)
+        if r.ur is not None:
+            self.ur_decision(node, r.id, r.ur)
+        if r.imr is not None:
+            self.imr_decision(node, r.id, r.imr)
+
+    def ur_decision(self, request: URIRef, request_id: str, decision: URDecision) -> None:
+        g, ur = self.g, self.n(f"{request_id}/ur")
+        g.add((request, KG.hasURDecision, ur))
+        g.add((ur, RDF.type, KG.UtilizationReviewDecision))
+        g.add((ur, KG.urOutcome, _UR[decision.decision]))
+        self.add(ur, KG.decisionDate, decision.date)
+        self.add(ur, KG.reasonText, decision.reason)
+        self.evidence(ur, decision.evidence)
+
+    def imr_decision(self, request: URIRef, request_id: str, decision: IMRDecision) -> None:
+        """The reviewer's decision: into the reviewer graph, never the asserted one."""
+        rv, imr = self.reviewer, self.n(f"{request_id}/imr")
+        rv.add((request, KG.hasIMRDecision, imr))
+        rv.add((imr, RDF.type, KG.IMRDecision))
+        rv.add((imr, KG.imrOutcome, _IMR[decision.decision]))
+        self.add(imr, KG.decisionDate, decision.date, rv)
+        self.add(imr, KG.reviewerSpecialty, decision.specialty, rv)
+        self.add(imr, KG.citationText, decision.citation, rv)
+        self.evidence(imr, decision.evidence, rv)
 
     def _treatment(self, node: URIRef, kind: str, label: str | None, region: str | None,
                    injections: int | None, substances: tuple[str, ...], sessions: int | None) -> None:
         g = self.g
         g.add((node, RDF.type, KG[self.v.treatments[kind]]))
         self.add(node, RDFS.label, label or kind.replace("_", " "))
-        if region:
-            g.add((node, KG.bodyRegion, KG[self.v.regions[region]]))
+        self.region(node, region)
         self.add(node, KG.injectionCount, injections)
         self.add(node, KG.sessionCount, sessions)
         for s in substances:

@@ -17,7 +17,7 @@ from rdflib.term import Node
 
 from kg.engine.validate import Shapes, default_shapes
 from kg.errors import InputError
-from kg.rdf import KG
+from kg.rdf import DCTERMS, KG, literal_int
 
 __all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "Checklist", "checklist"]
 
@@ -62,7 +62,7 @@ class SectionEntry:
     criteria: tuple[CriterionEntry, ...]
 
 
-def _label(g: Graph, node: Node) -> str:
+def _label(g: Graph, node: Node | None) -> str:
     value = g.value(node, RDFS.label)
     return str(value) if value is not None else str(node).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
@@ -77,18 +77,19 @@ def catalogue(shapes: Shapes | None = None) -> tuple[SectionEntry, ...]:
             verified = g.value(v, KG.effectiveDatesVerified)
             versions.append(VersionEntry(
                 iri=str(v), label=_label(g, v), guideline=_label(g, g.value(v, KG.versionOf)),
-                effective_from=_date(g.value(v, KG.effectiveFrom)), effective_until=_date(g.value(v, KG.effectiveUntil)),
+                effective_from=_date(g.value(v, KG.effectiveFrom)),
+                effective_until=_date(g.value(v, KG.effectiveUntil)),
                 verified=bool(verified.toPython()) if isinstance(verified, Literal) else False,
                 source=str(g.value(v, KG.effectiveDatesSource) or "")))
         criteria = []
         for c in g.subjects(KG.inSection, s):
             criteria.append(CriterionEntry(
-                iri=str(c), number=int(g.value(c, KG.criterionNumber)), label=_label(g, c),
+                iri=str(c), number=literal_int(g.value(c, KG.criterionNumber)), label=_label(g, c),
                 statement=str(g.value(c, KG.statement) or ""), silence_policy=str(g.value(c, KG.silencePolicy) or ""),
                 role="indication" if g.value(c, KG.role) == KG.Indication else "required",
                 applies_to=str(g.value(c, KG.appliesTo))))
         out.append(SectionEntry(
-            iri=str(s), label=_label(g, s), citation=str(g.value(s, URIRef("http://purl.org/dc/terms/bibliographicCitation")) or ""),
+            iri=str(s), label=_label(g, s), citation=str(g.value(s, DCTERMS.bibliographicCitation) or ""),
             applies_to=str(g.value(s, KG.appliesTo)),
             versions=tuple(sorted(versions, key=lambda v: (v.effective_from or _dt.date.min, v.iri))),
             criteria=tuple(sorted(criteria, key=lambda c: c.number))))
@@ -159,7 +160,7 @@ def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | N
     types = set(cg.asserted.objects(cg.node("r"), RDF.type)) | set(infer(cg.asserted).objects(cg.node("r"), RDF.type))
     sections = [s for s in catalogue(shapes) if URIRef(s.applies_to) in types]
     g = (shapes or default_shapes()).graph
-    sections.sort(key=lambda s: (-int(g.value(URIRef(s.iri), KG.priority, default=Literal(0))), s.iri))
+    sections.sort(key=lambda s: (-literal_int(g.value(URIRef(s.iri), KG.priority, default=Literal(0))), s.iri))
     if not sections:
         return Checklist(service_kind, region, day, None, None,
                          "No encoded guideline section applies to this service" +

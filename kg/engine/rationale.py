@@ -80,8 +80,9 @@ def rationale_text(item: RequestDetermination) -> str:
     failing = [a for a in required if a.status in ("not_met", "not_documented")]
     if item.conclusion == "medically_necessary":
         met = "every applicable criterion is met" if not indications else (
-            "every required criterion is met, and so is indication " +
-            _numbers([a for a in indications if a.status == "met"]).removeprefix("criterion ").removeprefix("criteria "))
+            "every required criterion is met, and so is indication "
+            + _numbers([a for a in indications if a.status == "met"]).removeprefix("criterion ")
+            .removeprefix("criteria "))
         lines.append(f"Conclusion: {met}. The request is medically necessary.")
         return "\n".join(lines)
     not_met = [a for a in failing if a.status == "not_met"]

@@ -19,17 +19,23 @@ asserted graph: :func:`infer` returns them as a new graph.
 
 from __future__ import annotations
 
+import datetime as _dt
 import itertools
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
+from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from kg.errors import ReasoningError
-from kg.rdf import KG, bind_prefixes
+from kg.rdf import KG, GraphReader, bind_prefixes
+
+if TYPE_CHECKING:
+    import owlready2
+    from rdflib.plugins.sparql.sparql import Query
 
 __all__ = ["RuleSet", "compile_rules", "default_rules", "load_ontology", "infer", "derived_values", "hermit_types",
            "check_consistency", "named_types"]
@@ -152,7 +158,7 @@ class _Compiler:
     def var(self) -> str:
         return f"?v{next(self.counter)}"
 
-    def path(self, prop: Node) -> str:
+    def path(self, prop: Node | None) -> str:
         inverse = self.g.value(prop, OWL.inverseOf) if isinstance(prop, BNode) else None
         if inverse is not None:
             return f"^({self.path(inverse)})"
@@ -220,20 +226,14 @@ def infer(asserted: Graph, *, rules: RuleSet | None = None, derive: bool = True)
             work.add(t)
     while True:
         before = len(work)
-        for s, p, o in list(work):
-            for q in rules.superproperties.get(p, ()):  # type: ignore[arg-type]
-                work.add((s, q, o))
-            for q in rules.inverses.get(p, ()):  # type: ignore[arg-type]
-                if not isinstance(o, Literal):
-                    work.add((o, q, s))
-        for s, t in list(work.subject_objects(RDF.type)):
-            for sup in rules.superclasses.get(t, ()):  # type: ignore[arg-type]
-                work.add((s, RDF.type, sup))
+        _close(work, rules)
         for cls, query in queries:
             for row in work.query(query):
-                work.add((row[0], RDF.type, cls))
+                if isinstance(row, ResultRow):  # a SELECT's rows always are
+                    work.add((row[0], RDF.type, cls))
         for construct in constructs:
-            for triple in list(work.query(construct)):
+            constructed = work.query(construct).graph  # a CONSTRUCT's result is a graph
+            for triple in list(constructed if constructed is not None else ()):
                 work.add(triple)
         if len(work) == before:
             break
@@ -244,25 +244,41 @@ def infer(asserted: Graph, *, rules: RuleSet | None = None, derive: bool = True)
     return inferred
 
 
-_PREPARED: dict[str, object] = {}
+def _close(work: Graph, rules: RuleSet) -> None:
+    """One round of the sub-property, inverse and sub-class closures over ``work``, in place."""
+    for s, p, o in list(work):
+        if not isinstance(p, URIRef):
+            continue  # the closures' tables hold IRIs only
+        for q in rules.superproperties.get(p, ()):
+            work.add((s, q, o))
+        for q in rules.inverses.get(p, ()):
+            if not isinstance(o, Literal):
+                work.add((o, q, s))
+    for s, t in list(work.subject_objects(RDF.type)):
+        if isinstance(t, URIRef):
+            for sup in rules.superclasses.get(t, ()):
+                work.add((s, RDF.type, sup))
 
 
-def _prepared(query: str, prepare: object) -> object:
+_PREPARED: dict[str, Query] = {}
+
+
+def _prepared(query: str, prepare: Callable[..., Query]) -> Query:
     if query not in _PREPARED:
-        _PREPARED[query] = prepare(query, initNs={"kg": KG})  # type: ignore[operator]
+        _PREPARED[query] = prepare(query, initNs={"kg": KG})
     return _PREPARED[query]
 
 
-def _date(graph: Graph, node: Node, prop: URIRef):  # -> datetime.date | None
+def _date(graph: GraphReader, node: Node, prop: URIRef) -> _dt.date | None:
     value = graph.value(node, prop)
     if isinstance(value, Literal) and value.datatype == XSD.date:
         return value.toPython()
     return None
 
 
-def derived_values(work: Graph) -> list[tuple[Node, Node, Node]]:
-    """The kg:derived property values of each request of the asserted facts ``work`` (any
-    object answering rdflib's ``value``, ``objects`` and ``subject_objects``), as triples."""
+def derived_values(work: GraphReader) -> list[tuple[Node, Node, Node]]:
+    """The kg:derived property values of each request of the asserted facts ``work`` (an
+    rdflib graph or anything else answering its calls, see :class:`kg.rdf.GraphReader`), as triples."""
     out: list[tuple[Node, Node, Node]] = []
     for case, request in sorted(work.subject_objects(KG.hasRequest)):
         when = _date(work, request, KG.requestDate)
@@ -299,7 +315,7 @@ def derived_values(work: Graph) -> list[tuple[Node, Node, Node]]:
     return out
 
 
-def _asserted_kinds(graph: Graph, node: Node | None) -> Iterable[URIRef]:
+def _asserted_kinds(graph: GraphReader, node: Node | None) -> Iterable[URIRef]:
     """The most specific treatment classes the record gives a node (not the inferred supers)."""
     if node is None:
         return ()
@@ -333,7 +349,7 @@ def _hermit_input(asserted: Graph, ontology: Graph) -> Graph:
     return g
 
 
-def _run_hermit(graph: Graph):  # -> owlready2.World
+def _run_hermit(graph: Graph) -> owlready2.World:
     import os
     import tempfile
 
@@ -346,7 +362,7 @@ def _run_hermit(graph: Graph):  # -> owlready2.World
             fh.write(graph.serialize(format="nt", encoding="utf-8"))
         world.get_ontology(f"file://{name}").load(format="ntriples")
         try:
-            with world.get_ontology("https://w3id.org/imr-kg/ont"):
+            with world.get_ontology(str(KG).removesuffix("#")):  # the ontology's IRI
                 owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
         except owlready2.OwlReadyInconsistentOntologyError as exc:
             raise ReasoningError("HermiT found the ontology and data inconsistent") from exc

@@ -42,7 +42,8 @@ def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
     except SyntaxError as exc:
         message = str(exc.msg or exc)
         raise RdfSyntaxError(f"not valid Turtle: {message}", source=str(path), line=exc.lineno,
-                             hint="fix the statement that ends there (a missing '.', ';' or object is common)") from None
+                             hint="fix the statement that ends there "
+                                  "(a missing '.', ';' or object is common)") from None
     except OSError as exc:
         raise RdfSyntaxError(f"cannot read the file: {exc}", source=str(path)) from None
     staging = Graph()

@@ -1,7 +1,7 @@
 """Facts the ACOEM 2004 Special Studies criteria need, read from a letter's clinical case summary.
 
-An area enricher for :func:`kg.extract.case.extract_case` (found by name through
-``kg.extract.case._AREA_MODULES``).  :func:`enrich` adds findings the imaging and
+An area enricher for :func:`kg.extract.case.extract_case` (the first of
+``kg.extract.case.ENRICHERS``).  :func:`enrich` adds findings the imaging and
 electrodiagnostic sections read (``ontology/diagnostics.ttl``):
 
 * ``red_flag``: fracture, dislocation, tumour, infection, cauda equina
@@ -21,9 +21,9 @@ studies include x-rays and CT scan (10-12-2016) of the cervical spine").
 
 Only sentences of the CLINICAL CASE SUMMARY are read, never the decision
 section; sentences about the utilization review are skipped.  Polarity comes
-from :func:`kg.extract.case.assert_polarity`; the region is the first region named
+from :func:`kg.extract.text.assert_polarity`; the region is the first region named
 nearest the mention in its clause.  Every fact carries evidence whose offsets slice the letter
-text.  Pure: returns a new :class:`~kg.extract.case.LetterCase`.
+text.  Pure: returns a new :class:`~kg.extract.result.LetterCase`.
 
 >>> from kg.read.letter import LetterText
 >>> from kg.extract.case import extract_case
@@ -34,7 +34,9 @@ text.  Pure: returns a new :class:`~kg.extract.case.LetterCase`.
 ...     "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Special Studies.\\n\\n"
 ...     "Decision rationale: Not medically necessary.\\n", "mini.txt")
 >>> sorted((f.kind, f.status, f.region) for f in extract_case(lt).case.findings if f.id.startswith("img-"))
-[('mechanical_symptom', 'present', 'knee'), ('neurologic_symptom', 'present', 'wrist_hand'), ('red_flag', 'present', 'knee')]
+... # doctest: +NORMALIZE_WHITESPACE
+[('mechanical_symptom', 'present', 'knee'), ('neurologic_symptom', 'present', 'wrist_hand'),
+ ('red_flag', 'present', 'knee')]
 """
 
 from __future__ import annotations
@@ -42,8 +44,17 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from kg.extract.case import _REGION_RX, DATE_RX, LetterCase, _clauses, _Folded, _parse_date, _sentences, assert_polarity
-from kg.model import Evidence, Finding, Study
+from kg.extract.result import LetterCase
+from kg.extract.text import (
+    DATE,
+    REGION_RX,
+    SummaryReader,
+    assert_polarity,
+    compile_mentions,
+    parse_date,
+    split_clauses,
+)
+from kg.model import Finding, Study
 
 __all__ = ["enrich", "RULES"]
 
@@ -54,19 +65,20 @@ RULES: tuple[tuple[str, str, str], ...] = (
                  r"progressive (?:neurologic\w* )?(?:deficits?|weakness)|"
                  r"(?:unable|inability) to (?:bear weight|weight[- ]bear)|non-?weight[- ]bearing", "sign"),
     ("neurologic_symptom", r"numbness|tingling|paresthesias?|pins and needles|"
-                           r"(?:radiat\w+|radiculat\w+|shooting) (?:pain )?(?:in)?to (?:the )?(?:\w+ ){0,3}?"
-                           r"(?:arms?|legs?|hands?|fingers?|feet|foot|toes?|buttocks?|thighs?|calf|calves|"
-                           r"(?:upper|lower) extremit\w+)|radicular (?:pain|symptoms)|(?:pain|symptoms) radiat\w+|radiation of (?:the )?pain", "sign"),
+                           r"(?:radiat\w+|radiculat\w+|shooting) (?:pain )?(?:in)?to (?:the )?(?:\w+ ){0,3}?(?:arms?|"
+                           r"legs?|hands?|fingers?|feet|foot|toes?|buttocks?|thighs?|calf|calves|(?:upper|"
+                           r"lower) extremit\w+)|radicular (?:pain|symptoms)|(?:pain|symptoms) radiat\w+|"
+                           r"radiation of (?:the )?pain", "sign"),
     ("nerve_provocation_sign", r"(?:Tinel|Phalen|Durkan|Spurling)(?:'s?)?(?: (?:sign|test|maneuver))?", "test"),
     ("mechanical_symptom", r"locking|catching|gives? way|giving (?:way|out)|instability|unstable", "sign"),
-    ("procedure_planned", r"(?:surgery|surgical intervention|operative (?:treatment|intervention)|injection|arthroscop\w+|"
-                          r"arthroplasty|decompression|fusion|repair)\s+(?:is|was|has been|had been|would be)\s+"
-                          r"(?:recommended|planned|contemplated|considered|scheduled|discussed)|"
-                          r"(?:candidate for|considering|consider|wishes to (?:proceed|undergo)|plans? for|recommended)\s+"
-                          r"(?:an? |the )?(?:\w+ ){0,2}?(?:surgery|surgical (?:intervention|treatment)|injection|arthroscopy|arthroplasty)|"
-                          r"surgical candidate", "sign"),
+    ("procedure_planned", r"(?:surgery|surgical intervention|operative (?:treatment|intervention)|injection|"
+                          r"arthroscop\w+|arthroplasty|decompression|fusion|repair)\s+(?:is|was|has been|had been|"
+                          r"would be)\s+(?:recommended|planned|contemplated|considered|scheduled|discussed)|"
+                          r"(?:candidate for|considering|consider|wishes to (?:proceed|undergo)|plans? for|"
+                          r"recommended)\s+(?:an? |the )?(?:\w+ ){0,2}?(?:surgery|surgical (?:intervention|treatment)|"
+                          r"injection|arthroscopy|arthroplasty)|surgical candidate", "sign"),
 )
-_RULE_RX = tuple((kind, re.compile(rf"\b(?:{rx})", re.I), mode) for kind, rx, mode in RULES)
+_RULE_RX = compile_mentions(RULES)
 
 # Sentences about the UR decision or a request restate the dispute, not the record.
 _SKIP = re.compile(r"\butilization review\b|\bUR\b|\bnon-?certif\w*|\bdenied\b|\bmodified\b|\bauthoriz\w*|"
@@ -83,16 +95,14 @@ def enrich(lc: LetterCase) -> LetterCase:
     span = lc.record.summary_span
     if span is None:
         return lc
-    text = lc.text.text
-    folded = _Folded(text, span.start, span.end)
-    document = lc.case.documents[0].id if lc.case.documents else lc.case.case_id
+    reader = SummaryReader(lc.text.text, span, lc.document)
     existing = {f.id for f in lc.case.findings}
     added: list[Finding] = []
     seen: set[tuple[str, str, str | None, int]] = set()
-    for sent in _sentences(folded):
+    for sent in reader.sents:
         if _SKIP.search(sent.text):
             continue
-        for coff, clause in _clauses(sent.text):
+        for coff, clause in split_clauses(sent.text):
             for kind, rx, mode in _RULE_RX:
                 for m in rx.finditer(clause):
                     polarity = _polarity(kind, clause, m.start(), m.end(), mode)
@@ -109,7 +119,7 @@ def enrich(lc: LetterCase) -> LetterCase:
                         c_a = max(a, a + m.start() - 100)
                         c_b = min(a + len(clause), a + m.end() + 100)
                     try:
-                        s, e = folded.span(c_a, c_b)
+                        evidence = reader.ev(c_a, c_b)
                     except ValueError:
                         continue
                     n = len(added) + 1
@@ -118,10 +128,8 @@ def enrich(lc: LetterCase) -> LetterCase:
                         n += 1
                         fid = f"img-f{n}"
                     added.append(Finding(id=fid, kind=kind, status=polarity, label=" ".join(m.group(0).split()),
-                                         region=region, date=sent.date,
-                                         evidence=(Evidence(document=document, quote=" ".join(text[s:e].split()),
-                                                            start=s, end=e),)))
-    studies = _prior_studies(lc, folded, document)
+                                         region=region, date=sent.date, evidence=(evidence,)))
+    studies = _prior_studies(lc, reader)
     if not added and not studies:
         return lc
     return dataclasses.replace(lc, case=dataclasses.replace(lc.case, findings=lc.case.findings + tuple(added),
@@ -143,11 +151,13 @@ def nearest_region(clause: str, start: int, end: int) -> str | None:
 
 
 def _closest(clause: str, start: int, end: int) -> str | None:
+    """The region named closest to ``clause[start:end]``, or None."""
     best: tuple[int, str] | None = None
-    for key, words, levels in _REGION_RX:
+    for key, words, levels in REGION_RX:
         hits = list(words.finditer(clause)) + (list(levels.finditer(clause)) if levels is not None else [])
         for h in hits:
-            if key == "lumbar" and h.group(0).lower() == "back" and re.search(r"(?:upper|mid)[- ]$", clause[:h.start()], re.I):
+            if key == "lumbar" and h.group(0).lower() == "back" and re.search(r"(?:upper|"
+                                                                              r"mid)[- ]$", clause[:h.start()], re.I):
                 continue
             d = start - h.end() if h.end() <= start else max(0, h.start() - end)
             if best is None or d < best[0]:
@@ -157,19 +167,19 @@ def _closest(clause: str, start: int, end: int) -> str | None:
 
 _ADV_STUDY = (("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
               ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)))
-_PRIOR_CUE = re.compile(r"\b(?:previous|prior|performed|dated|revealed|showed|demonstrated|studies (?:include|included)|"
-                        r"diagnostic studies|had (?:an? )?(?:MRI|CT))\b", re.I)
+_PRIOR_CUE = re.compile(r"\b(?:previous|prior|performed|dated|revealed|showed|demonstrated|studies (?:include|"
+                        r"included)|diagnostic studies|had (?:an? )?(?:MRI|CT))\b", re.I)
 _NOT_PRIOR = re.compile(r"\brequest\w*|\bplan\b|\brecommend\w*|\bpending\b|\bordered\b|\bwill\b|\bwould\b|"
                         r"\bno (?:prior |previous )?(?:imaging|MRI|CT)\b|\bnot (?:been )?(?:performed|done|provided)\b|"
                         r"\bto (?:evaluate|rule out)\b", re.I)
 
 
-def _prior_studies(lc: LetterCase, folded: _Folded, document: str) -> list[Study]:
+def _prior_studies(lc: LetterCase, reader: SummaryReader) -> list[Study]:
     """MRI/CT studies named as done, with a region, that the case does not already hold."""
     have = {(s.kind, s.region) for s in lc.case.studies}
     ids = {s.id for s in lc.case.studies}
     out: list[Study] = []
-    for sent in _sentences(folded):
+    for sent in reader.sents:
         if _SKIP.search(sent.text) or _NOT_PRIOR.search(sent.text) or not _PRIOR_CUE.search(sent.text):
             continue
         for kind, rx in _ADV_STUDY:
@@ -183,14 +193,13 @@ def _prior_studies(lc: LetterCase, folded: _Folded, document: str) -> list[Study
                     n += 1
                 sid = f"img-st{n}"
                 ids.add(sid)
-                dm = re.compile(DATE_RX, re.I).search(sent.text, m.end(), min(len(sent.text), m.end() + 40))
+                dm = DATE.search(sent.text, m.end(), min(len(sent.text), m.end() + 40))
                 try:
-                    s, e = folded.span(sent.start, sent.end)
+                    evidence = reader.ev(sent.start, sent.end)
                 except ValueError:
                     continue
-                out.append(Study(id=sid, kind=kind, region=region, date=_parse_date(dm.group(0)) if dm else sent.date,
-                                 evidence=(Evidence(document=document, quote=" ".join(lc.text.text[s:e].split()),
-                                                    start=s, end=e),)))
+                out.append(Study(id=sid, kind=kind, region=region, date=parse_date(dm.group(0)) if dm else sent.date,
+                                 evidence=(evidence,)))
     return out
 
 
@@ -200,7 +209,8 @@ def _polarity(kind: str, clause: str, start: int, end: int, mode: str) -> str | 
         before = clause[max(0, start - 40):start]
         if _RULED_OUT.search(before) or _NO_RED.search(clause[max(0, start - 30):end]):
             return None
-    if kind == "procedure_planned" and re.search(r"\bnot (?:a )?(?:surgical )?candidate|\bdeclin\w+|\bdoes not (?:want|wish)",
+    if kind == "procedure_planned" and re.search(r"\bnot (?:a )?(?:surgical )?candidate|\bdeclin\w+|"
+                                                 r"\bdoes not (?:want|wish)",
                                                  clause, re.I):
         return "absent"
     if _NO_MENTION.search(clause[:start]):

@@ -1,7 +1,7 @@
 """Medication facts from a letter's clinical case summary, for the MTUS medication sections.
 
-Called by :func:`kg.extract.case.extract_case` (through ``_area_enrichers``) after the base
-extractor: :func:`enrich` takes a :class:`~kg.extract.case.LetterCase` and returns a new one with
+Called by :func:`kg.extract.case.extract_case` (one of ``kg.extract.case.ENRICHERS``) after the base
+extractor: :func:`enrich` takes a :class:`~kg.extract.result.LetterCase` and returns a new one with
 
 * the **drug request fields** the base extractor leaves empty (drug name, strength, "#60" count,
   a course length in days such as "14 days" or "one month supply"), a carisoprodol or
@@ -31,23 +31,16 @@ import datetime as _dt
 import re
 from typing import Iterable
 
-from kg.extract.case import (
-    DATE_RX,
-    LetterCase,
-    _drug_detail,
-    _drug_in,
-    _Folded,
-    _parse_date,
-    _sentences,
-    assert_polarity,
-)
+from kg.extract.result import LetterCase
+from kg.extract.services import drug_detail, drug_in
+from kg.extract.text import DATE_RX, SummaryReader, assert_polarity, compile_mentions, parse_date
 from kg.model import Diagnosis, Evidence, Finding, Request, Study, Treatment
 
 __all__ = ["enrich", "topical_ingredients", "course_days"]
 
 MEDICATION_KINDS = frozenset({
-    "nsaid", "cox2_inhibitor", "muscle_relaxant", "carisoprodol", "opioid", "ppi", "h2_blocker", "topical_analgesic", "compounded_topical",
-    "anticonvulsant", "antidepressant", "benzodiazepine", "sleep_aid", "butalbital_combination"})
+    "nsaid", "cox2_inhibitor", "muscle_relaxant", "carisoprodol", "opioid", "ppi", "h2_blocker", "topical_analgesic",
+    "compounded_topical", "anticonvulsant", "antidepressant", "benzodiazepine", "sleep_aid", "butalbital_combination"})
 _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
 
 # Ingredient words -> case-file substance keys (ontology/medications.ttl).  Order matters:
@@ -57,11 +50,13 @@ _INGREDIENTS: tuple[tuple[str, str], ...] = (
     ("other_antiepileptic", r"pregabalin|lamotrigine|topiramate|carbamazepine"),
     ("baclofen", r"baclofen"),
     ("muscle_relaxant", r"cyclobenzaprine|orphenadrine|tizanidine|methocarbamol|carisoprodol|metaxalone|chlorzoxazone"),
-    ("nsaid_other_than_diclofenac", r"flurbiprofen|ketoprofen|Ketophene|ketorolac|ibuprofen|naproxen|indomethacin|piroxicam"),
+    ("nsaid_other_than_diclofenac", r"flurbiprofen|ketoprofen|Ketophene|ketorolac|ibuprofen|naproxen|indomethacin|"
+                                    r"piroxicam"),
     ("diclofenac", r"diclofenac|Voltaren|Flector|Pennsaid"),
     ("capsaicin", r"capsaicin"),
     ("salicylate", r"methyl salicylate|salicylate|Salonpas"),
-    ("other_topical", r"menthol|camphor|dextromethorphan|amitriptyline|dexamethasone|ketamine|clonidine|tramadol|Salonpas|Terocin|Mentherm|hyaluronic"),
+    ("other_topical", r"menthol|camphor|dextromethorphan|amitriptyline|dexamethasone|ketamine|clonidine|tramadol|"
+                      r"Salonpas|Terocin|Mentherm|hyaluronic"),
 )
 _ANESTHETIC = re.compile(r"lidocaine|Lidoderm|bupivacaine|prilocaine|Anecream|Terocin|Lidopro", re.I)
 _PATCH = re.compile(r"\bpatch(?:es)?\b|Lidoderm", re.I)
@@ -98,8 +93,10 @@ _SPAN = re.compile(r"(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|
 def course_days(text: str) -> int | None:
     """A course length stated in a request ("14 days", "one month supply"), in days.
 
-    >>> course_days("Norco 5/325mg oral tablet, one tablet twice daily 14 days #40"), course_days("One month supply of Trezix")
-    (14, 30)
+    >>> course_days("Norco 5/325mg oral tablet, one tablet twice daily 14 days #40")
+    14
+    >>> course_days("One month supply of Trezix")
+    30
     """
     m = re.search(r"(?P<n>\d{1,3}|one|two|three)[- ](?P<u>day|week|month)s?(?:'s?)?\s+supply", text, re.I) \
         or re.search(r"\b(?:for\s+)?(?P<n>\d{1,3})\s+(?P<u>days?|weeks?)\b(?!\s*(?:ago|prior))", text, re.I)
@@ -112,74 +109,83 @@ def course_days(text: str) -> int | None:
 
 
 def _span_days(m: re.Match[str]) -> int | None:
+    """The days of a duration match (``n`` units of day, week, month or year), or None."""
     word = m.group("n").lower()
     n = int(word) if word.isdigit() else _NUMWORD.get(word)
     return None if n is None else n * _UNIT_DAYS[m.group("u").lower()]
 
 
 # ---------------------------------------------------------------------------
-# Finding rules: (kind, mention regex, mode) -- mode as in kg.extract.case.assert_polarity,
+# Finding rules: (kind, mention regex, mode) -- mode as in kg.extract.text.assert_polarity,
 # or "present" (present unless the record says it is not).
 # ---------------------------------------------------------------------------
 _FINDING_RULES: tuple[tuple[str, str, str], ...] = (
     ("side_effect", r"side[- ]effects?|adverse (?:effects?|reactions?)", "sign"),
     ("aberrant_behavior", r"aberrant (?:drug[- ]\w+ )?behaviou?rs?|drug[- ]seeking|early refills?|lost prescriptions?|"
-                          r"(?:urine )?(?:drug (?:screen|test)|UDS|toxicology)s? (?:\w+ ){0,4}?(?:was |were )?inconsistent", "sign"),
+                          r"(?:urine )?(?:drug (?:screen|test)|UDS|toxicology)s? (?:\w+ ){0,4}?(?:was |"
+                          r"were )?inconsistent", "sign"),
     ("cures_review", r"\bCURES\b|prescription (?:drug )?monitoring (?:program|report)|\bPDMP\b", "sign"),
     ("opioid_agreement", r"(?:opioid|narcotic|pain|medication) (?:treatment )?(?:agreement|contract)", "sign"),
     ("drug_screen", r"(?:urine )?drug (?:screens?|tests?|testing)|\bUDS\b|urine toxicology", "sign"),
-    ("opioid_risk_screening", r"opioid risk tool|\bORT\b|\bSOAPP(?:-R)?\b|\bCOMM\b|risk (?:of|for) (?:addiction|abuse|misuse) "
-                              r"(?:was |were )?(?:assessed|screened|evaluated)|screened for (?:the )?risk", "sign"),
-    ("peptic_ulcer_history", r"(?:peptic|gastric|duodenal|stomach) ulcers?|(?:GI|gastrointestinal) (?:bleed\w*|hemorrhage|perforation)|"
-                             r"ulcer disease", "sign"),
-    ("dyspepsia", r"dyspepsia|heartburn|acid reflux|reflux|\bGERD\b|gastritis|(?:GI|gastrointestinal|stomach|gastric) "
-                  r"(?:upset|irritation|distress|discomfort|complaints?|symptoms?|issues?|problems?)|upset stomach|epigastric", "sign"),
+    ("opioid_risk_screening", r"opioid risk tool|\bORT\b|\bSOAPP(?:-R)?\b|\bCOMM\b|"
+                              r"risk (?:of|for) (?:addiction|abuse|misuse) (?:was |were )?(?:assessed|screened|"
+                              r"evaluated)|screened for (?:the )?risk", "sign"),
+    ("peptic_ulcer_history", r"(?:peptic|gastric|duodenal|stomach) ulcers?|"
+                             r"(?:GI|gastrointestinal) (?:bleed\w*|hemorrhage|perforation)|ulcer disease", "sign"),
+    ("dyspepsia", r"dyspepsia|heartburn|acid reflux|reflux|\bGERD\b|gastritis|"
+                  r"(?:GI|gastrointestinal|stomach|gastric) (?:upset|irritation|distress|discomfort|complaints?|"
+                  r"symptoms?|issues?|problems?)|upset stomach|epigastric", "sign"),
     ("high_dose_nsaid_use", r"high[- ]dose (?:of )?(?:NSAIDs?|anti-inflammator\w+)|multiple NSAIDs", "sign"),
     ("acute_exacerbation", r"flare[- ]?ups?|flares?\b|acute exacerbation|exacerbation", "sign"),
 )
-_FINDING_RX = tuple((k, re.compile(rf"\b(?:{rx})", re.I), mode) for k, rx, mode in _FINDING_RULES)
+_FINDING_RX = compile_mentions(_FINDING_RULES)
 _NOT_FACT = re.compile(r"\butilization review\b|\bUR\b|\brequest\w*|\bdenied\b|\bnon-?certif\w*|\bmodified\b|"
                        r"\bguidelines?\b|\bauthoriz\w*|\brecommend\w*|\bwill\b|\bplan\b", re.I)
 _NEUROPATHIC = re.compile(r"neuropath\w*|neuralgia|neuritis|\bCRPS\b|complex regional pain|reflex sympathetic|"
-                          r"carpal tunnel syndrome|cubital tunnel syndrome|tarsal tunnel|nerve entrapment|nerve injury|neuroma", re.I)
+                          r"carpal tunnel syndrome|cubital tunnel syndrome|tarsal tunnel|nerve entrapment|nerve injury|"
+                          r"neuroma", re.I)
 _CO_DRUGS: tuple[tuple[str, str], ...] = (
     ("aspirin", r"aspirin|\bASA\b|Ecotrin"),
-    ("anticoagulant", r"warfarin|Coumadin|Eliquis|apixaban|Xarelto|rivaroxaban|Pradaxa|dabigatran|Plavix|clopidogrel|heparin|"
-                      r"Lovenox|enoxaparin|anticoagula\w+|blood thinners?"),
+    ("anticoagulant", r"warfarin|Coumadin|Eliquis|apixaban|Xarelto|rivaroxaban|Pradaxa|dabigatran|Plavix|clopidogrel|"
+                      r"heparin|Lovenox|enoxaparin|anticoagula\w+|blood thinners?"),
 )
 _USE = re.compile(r"\b(?:taking|takes|took|using|uses|on|prescribed|been on|tried|trial of|medications?|"
                   r"regimen|continue[sd]?|refill\w*)\b", re.I)
 _EFFECT_POS = re.compile(r"(?P<pct>\d{1,3})\s?%\s*(?:pain\s+)?(?:relief|improvement|reduction|decrease|better)|"
-                         r"(?:decrease[sd]?|reduce[sd]?|lower(?:s|ed)?|bring[s]? down|brought down|drop(?:s|ped)?)\s+(?:\w+\s+){0,3}?"
-                         r"(?:pain|it)\b[^.]{0,40}?(?:from\s+)?(?P<a>\d{1,2})(?:/10)?\s*(?:to|-)\s*(?P<b>\d{1,2})\s*/\s*10|"
+                         r"(?:decrease[sd]?|reduce[sd]?|lower(?:s|ed)?|bring[s]? down|brought down|drop(?:s|"
+                         r"ped)?)\s+(?:\w+\s+){0,3}?(?:pain|it)\b[^.]{0,40}?(?:from\s+)?(?P<a>\d{1,2})(?:/10)?\s*(?:to|"
+                         r"-)\s*(?P<b>\d{1,2})\s*/\s*10|"
                          r"\bpain (?:\w+ ){0,3}?from (?P<c>\d{1,2})/10 to (?P<d>\d{1,2})/10|"
-                         r"(?:helps?|helped|helpful|beneficial|effective|relie(?:f|ves?|ved)|(?:pain|symptom) (?:control|relief)|"
-                         r"improve[sd]? (?:his|her|the)? ?pain|reduces? (?:his|her|the)? ?pain|(?:with|reported|notes?|noted|good|significant|some|partial)"
-                         r" (?:pain )?(?:relief|benefit|improvement))", re.I)
-_EFFECT_NEG = re.compile(r"(?:no|without|minimal|not)\s+(?:\w+\s+){0,2}?(?:relief|benefit|improvement|help)|did not help|"
-                         r"not helpful|ineffective|failed|no change", re.I)
-_FUNCTION_POS = re.compile(r"(?:improve[sd]?|increase[sd]?|better|enhance[sd]?)\s+(?:\w+\s+){0,3}?(?:function\w*|activit\w+|ADLs?|"
-                           r"ability to|sleep|walking|tolerance)|functional (?:improvement|gains?|benefit)|able to (?:work|perform|"
-                           r"do|walk|sleep|complete)|return(?:ed)? to (?:work|full duty)", re.I)
-_FUNCTION_NEG = re.compile(r"(?:no|without|lack of|absence of)\s+(?:\w+\s+){0,2}?(?:functional (?:improvement|gains?|benefit)|"
-                           r"improvement in function)|not? (?:improve[sd]?|increase[sd]?) (?:\w+ ){0,2}?function", re.I)
-_DURATION = re.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approximately\s+|about\s+|at least\s+|over\s+)?"
-                       r"(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?|several)\s*(?:\+\s*)?"
-                       r"(?P<u>day|week|month|year)s?\b|since\s+(?P<since>" + DATE_RX + r"|\d{1,2}/\d{4}|(?:19|20)\d{2})", re.I)
-_FIRST_TIME = re.compile(r"first[- ]time|newly prescribed|new prescription|initial prescription|not (?:using|taking) any medications?|"
+                         r"(?:helps?|helped|helpful|beneficial|effective|relie(?:f|ves?|ved)|(?:pain|"
+                         r"symptom) (?:control|relief)|improve[sd]? (?:his|her|the)? ?pain|reduces? (?:his|her|"
+                         r"the)? ?pain|(?:with|reported|notes?|noted|good|significant|some|"
+                         r"partial) (?:pain )?(?:relief|benefit|improvement))", re.I)
+_EFFECT_NEG = re.compile(r"(?:no|without|minimal|not)\s+(?:\w+\s+){0,2}?(?:relief|benefit|improvement|help)|"
+                         r"did not help|not helpful|ineffective|failed|no change", re.I)
+_FUNCTION_POS = re.compile(r"(?:improve[sd]?|increase[sd]?|better|enhance[sd]?)\s+(?:\w+\s+){0,3}?(?:function\w*|"
+                           r"activit\w+|ADLs?|ability to|sleep|walking|tolerance)|"
+                           r"functional (?:improvement|gains?|benefit)|able to (?:work|perform|do|walk|sleep|complete)|"
+                           r"return(?:ed)? to (?:work|full duty)", re.I)
+_FUNCTION_NEG = re.compile(r"(?:no|without|lack of|absence of)\s+(?:\w+\s+){0,2}?(?:functional (?:improvement|gains?|"
+                           r"benefit)|improvement in function)|"
+                           r"not? (?:improve[sd]?|increase[sd]?) (?:\w+ ){0,2}?function", re.I)
+_DURATION = re.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approximately\s+|about\s+|at least\s+|"
+                       r"over\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?|"
+                       r"several)\s*(?:\+\s*)?(?P<u>day|week|month|year)s?\b|"
+                       r"since\s+(?P<since>" + DATE_RX + r"|\d{1,2}/\d{4}|(?:19|20)\d{2})", re.I)
+_FIRST_TIME = re.compile(r"first[- ]time|newly prescribed|new prescription|initial prescription|"
+                         r"not (?:using|taking) any medications?|"
                          r"(?:started|starting|initiat\w+) (?:on )?(?:a )?(?:trial of )?", re.I)
 
 
-class _Enricher:
+class _Enricher(SummaryReader):
+    """The medication facts of one letter case's summary."""
+
     def __init__(self, lc: LetterCase) -> None:
+        super().__init__(lc.text.text, lc.record.summary_span, lc.document)
         self.lc = lc
-        self.t = lc.text.text
-        span = lc.record.summary_span
-        self.f = _Folded(self.t, span.start, span.end) if span is not None else _Folded("", 0, 0)
-        self.sents = _sentences(self.f)
-        self.doc = lc.case.documents[0].id if lc.case.documents else lc.case.case_id
         self.n = 0
-        self.review = None
+        self.review: _dt.date | None = None  # the date of the review (UR), else of the request
         for r in lc.case.requests:
             if r.ur is not None and r.ur.date is not None:
                 self.review = r.ur.date
@@ -187,49 +193,47 @@ class _Enricher:
                 self.review = r.date
 
     def next_id(self, kind: str) -> str:
+        """A fresh fact id: ``med-<kind>-<n>``, n counting every id this enricher made."""
         self.n += 1
         return f"med-{kind}-{self.n}"
 
-    def ev(self, a: int, b: int) -> Evidence:
-        s, e = self.f.span(a, b)
-        return Evidence(document=self.doc, quote=" ".join(self.t[s:e].split()), start=s, end=e)
-
     # -- requests -----------------------------------------------------------
     def requests(self) -> tuple[Request, ...]:
+        """The requests with the drug fields the base extractor left empty, and a carisoprodol or
+        celecoxib request typed as such, a topical's ingredients as substances."""
         out = []
         details = {d.request_id: d for d in self.lc.details}
         for r in self.lc.case.requests:
             text = " ".join(r.text.split())
             # the IMR-eligible part of a partial authorisation is what the text names first
             head = re.split(r"\bwas the original request\b", text)[0]
-            changes: dict[str, object] = {}
             service = r.service
             if service == "muscle_relaxant" and re.search(r"carisoprodol|\bSoma\b", head, re.I):
-                service = changes["service"] = "carisoprodol"
+                service = "carisoprodol"
             if service == "nsaid" and re.search(r"celecoxib|Celebrex", head, re.I):
-                service = changes["service"] = "cox2_inhibitor"
+                service = "cox2_inhibitor"
+            drug, strength, count, days, substances = r.drug, r.strength, r.count, r.days, r.substances
             if service in MEDICATION_KINDS:
                 d = details.get(r.id)
-                drug, strength, count, _ = _drug_detail(head)
-                if r.drug is None and (drug or (d and d.drug)):
-                    changes["drug"] = drug or d.drug  # type: ignore[union-attr]
-                if r.strength is None and (strength or (d and d.strength)):
-                    changes["strength"] = strength or d.strength  # type: ignore[union-attr]
-                if r.count is None and (count or (d and d.count)):
-                    changes["count"] = count or d.count  # type: ignore[union-attr]
-                if r.days is None:
+                head_drug, head_strength, head_count, _ = drug_detail(head)
+                if drug is None:
+                    drug = head_drug or (d.drug if d else None) or None
+                if strength is None:
+                    strength = head_strength or (d.strength if d else None) or None
+                if count is None:
+                    count = head_count or (d.count if d else None) or None
+                if days is None:
                     days = course_days(head)
-                    if days is not None:
-                        changes["days"] = days
-            if service in _TOPICAL and not r.substances:
-                subs = topical_ingredients(head)
-                if subs:
-                    changes["substances"] = subs
-            out.append(dataclasses.replace(r, **changes) if changes else r)  # type: ignore[arg-type]
+            if service in _TOPICAL and not substances:
+                substances = topical_ingredients(head) or substances
+            out.append(dataclasses.replace(r, service=service, drug=drug, strength=strength, count=count, days=days,
+                                           substances=substances))
         return tuple(out)
 
     # -- findings -----------------------------------------------------------
     def findings(self) -> list[Finding]:
+        """Medication findings (side effects, drug screens, CURES, agreements, GI risk ...), one per kind and
+        polarity."""
         out: list[Finding] = []
         seen: set[tuple[str, str]] = set()
         for sent in self.sents:
@@ -243,7 +247,8 @@ class _Enricher:
                     if pol is None:
                         continue
                     if kind == "drug_screen":
-                        if re.search(r"inconsistent|positive for (?!(?:the )?prescribed)", sent.text[m.end():m.end() + 80], re.I):
+                        if re.search(r"inconsistent|positive for (?!(?:the "
+                                     r")?prescribed)", sent.text[m.end():m.end() + 80], re.I):
                             continue  # an inconsistent screen is aberrant behaviour, matched by its own rule
                         if pol == "absent":
                             continue  # "no drug screen" is silence on monitoring, not a result
@@ -259,6 +264,7 @@ class _Enricher:
         return out
 
     def diagnoses(self) -> list[Diagnosis]:
+        """A neuropathic pain diagnosis for each diagnosis that names one (radiculopathy excepted)."""
         out: list[Diagnosis] = []
         for dx in self.lc.case.diagnoses:
             if dx.kind in ("radiculopathy", "radiculitis"):
@@ -269,22 +275,27 @@ class _Enricher:
         return out
 
     def studies(self) -> list[Study]:
+        """The first urine drug screen the summary reports with its result."""
         out: list[Study] = []
         for sent in self.sents:
             if _NOT_FACT.search(sent.text):
                 continue
             m = re.search(r"(?:urine )?(?:drug (?:screen|test)|toxicology)\w*|\bUDS\b", sent.text, re.I)
-            if m is None or not re.search(r"consistent|inconsistent|positive|negative|performed|showed|revealed|dated|on \d", sent.text, re.I):
+            if m is None or not re.search(r"consistent|inconsistent|positive|negative|performed|showed|revealed|dated|"
+                                          r"on \d", sent.text, re.I):
                 continue
             if re.search(r"\b(?:no|not|never)\b[^.]{0,30}$", sent.text[:m.start()], re.I):
                 continue
             out.append(Study(id=self.next_id("uds"), kind="urine_drug_test", date=sent.date,
-                             result=" ".join(sent.text[m.start():].split())[:200], evidence=(self.ev(sent.start, sent.end),)))
+                             result=" ".join(sent.text[m.start():].split())[:200],
+                             evidence=(self.ev(sent.start, sent.end),)))
             break
         return out
 
     # -- medications already taken -------------------------------------------
     def treatments(self, requests: Iterable[Request]) -> list[Treatment]:
+        """The case's treatments without the prescriptions at issue, described when a requested kind,
+        with the co-medications that bear on GI risk."""
         case = self.lc.case
         kinds_requested = {r.service for r in requests if r.service in MEDICATION_KINDS}
         if "carisoprodol" in kinds_requested:
@@ -318,11 +329,13 @@ class _Enricher:
         return out
 
     def first_time_kinds(self, requests: Iterable[Request]) -> set[str]:
+        """The requested medication kinds the summary calls a first-time prescription."""
         kinds = set()
         for r in requests:
             if r.service not in MEDICATION_KINDS:
                 continue
-            names = [n for n in (r.drug, _drug_in(r.text)[0] if _drug_in(r.text) else None) if n]
+            named = drug_in(r.text)
+            names = [n for n in (r.drug, named[0] if named else None) if n]
             for sent in self.sents:
                 m = _FIRST_TIME.search(sent.text)
                 if m is None:
@@ -331,7 +344,7 @@ class _Enricher:
                     kinds.add(r.service)
                     continue
                 tail = sent.text[m.end():m.end() + 60]
-                drug = _drug_in(tail) or _drug_in(sent.text)
+                drug = drug_in(tail) or drug_in(sent.text)
                 if drug is not None and (drug[1] == r.service or (r.service, drug[1]) == ("cox2_inhibitor", "nsaid")
                                          or any(n.lower() == drug[0].lower() for n in names)):
                     kinds.add(r.service)
@@ -347,8 +360,8 @@ class _Enricher:
             s, t = self.f.span(sent.start, sent.end)
             if s <= e.start < t:
                 return bool(re.search(r"\bprescribed\b|\bdispensed\b", sent.text, re.I)) and \
-                    not re.search(r"\bcontinu\w*|\bsince\b|\bfor (?:the )?(?:past |last )?\w+ (?:weeks?|months?|years?)|"
-                                  r"\bhas been\b|\bongoing\b|\bcurrent\w*|\brefill", sent.text, re.I)
+                    not re.search(r"\bcontinu\w*|\bsince\b|\bfor (?:the )?(?:past |last )?\w+ (?:weeks?|months?|"
+                                  r"years?)|\bhas been\b|\bongoing\b|\bcurrent\w*|\brefill", sent.text, re.I)
         return False
 
     def describe(self, t: Treatment) -> Treatment:
@@ -371,14 +384,14 @@ class _Enricher:
             m = rx.search(sent.text)
             if m is None:
                 continue
-            drug_here = _drug_in(sent.text)
+            drug_here = drug_in(sent.text)
             used = False
             window = sent.text[m.start():m.end() + 120]
             if days is None:
                 dm = _DURATION.search(window) or _DURATION.search(sent.text[max(0, m.start() - 60):m.start()])
                 if dm is not None and not re.search(r"\bago\b", sent.text[dm.end():dm.end() + 5], re.I):
                     if dm.group("since"):
-                        since = _parse_date(dm.group("since")) or _year_month(dm.group("since"))
+                        since = parse_date(dm.group("since")) or _year_month(dm.group("since"))
                         if since is not None and self.review is not None and since < self.review:
                             days = (self.review - since).days
                             used = True
@@ -420,6 +433,7 @@ class _Enricher:
                                    evidence=tuple(dict.fromkeys(evidence)))
 
     def run(self) -> LetterCase:
+        """The letter case with the medication facts added (unchanged when there is no request)."""
         case = self.lc.case
         if not case.requests:
             return self.lc
@@ -438,6 +452,7 @@ class _Enricher:
 
 
 def _year_month(s: str) -> _dt.date | None:
+    """The date a "08/2016" or "2016" names: the month's first day, or the year's last (a lower bound)."""
     m = re.fullmatch(r"(\d{1,2})/(\d{4})", s.strip())
     if m and 1 <= int(m.group(1)) <= 12:
         return _dt.date(int(m.group(2)), int(m.group(1)), 1)

@@ -1,9 +1,9 @@
 """Extraction for injections, surgery and psychological care: the facts their criteria read.
 
-Called by :func:`kg.extract.case.extract_case` through ``enrich`` after the base
-extractor.  Everything is read from the letter's CLINICAL CASE SUMMARY only
-(``lc.record.summary_span``), each fact with :class:`~kg.model.Evidence`
-whose offsets slice the letter text to the quote.  What it adds:
+Called by :func:`kg.extract.case.extract_case` through ``enrich`` (the last of
+``kg.extract.case.ENRICHERS``) after the base extractor.  Everything is read from the
+letter's CLINICAL CASE SUMMARY only (``lc.record.summary_span``), each fact with
+:class:`~kg.model.Evidence` whose offsets slice the letter text to the quote.  What it adds:
 
 * **requests**: the epidural approach ("transforaminal", "interlaminar",
   "caudal") as a sub-kind of the service, partial hospitalization as a sub-kind
@@ -19,7 +19,7 @@ whose offsets slice the letter text to the quote.  What it adds:
 * **treatments**: a psychological evaluation or psychological care already
   given.
 
-Ids are prefixed ``proc-``.  Pure: returns a new :class:`~kg.extract.case.LetterCase`.
+Ids are prefixed ``proc-``.  Pure: returns a new :class:`~kg.extract.result.LetterCase`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import dataclasses
 import re
 from typing import Iterator
 
-from kg.extract.case import LetterCase, _Folded, _regions, _Sentence, _sentences, assert_polarity
+from kg.extract.result import LetterCase
+from kg.extract.text import Sentence, SummaryReader, assert_polarity, first_region, regions_in
 from kg.model import Evidence, Finding, Request, Study, Treatment
 
 __all__ = ["enrich", "spinal_levels"]
@@ -48,55 +49,54 @@ def spinal_levels(text: str) -> int | None:
     return len(found) or None
 
 
-class _Enricher:
+class _Enricher(SummaryReader):
+    """The injection, surgery and psychological-care facts of one letter case's summary."""
+
     def __init__(self, lc: LetterCase) -> None:
+        super().__init__(lc.text.text, lc.record.summary_span, lc.document)
         self.lc = lc
-        self.t = lc.text.text
-        self.doc = lc.case.case_id
-        for d in lc.case.documents[:1]:
-            self.doc = d.id
-        span = lc.record.summary_span
-        self.f = _Folded(self.t, span.start, span.end) if span is not None else _Folded("", 0, 0)
-        self.sents = _sentences(self.f)
         self.n = 0
         self.findings: list[Finding] = []
         self.studies: list[Study] = []
         self.treatments: list[Treatment] = []
 
     def next_id(self, kind: str) -> str:
+        """A fresh fact id: ``proc-<kind><n>``, n counting every id this enricher made."""
         self.n += 1
         return f"proc-{kind}{self.n}"
 
-    def ev(self, a: int, b: int) -> Evidence:
-        s, e = self.f.span(a, b)
-        return Evidence(document=self.doc, quote=" ".join(self.t[s:e].split()), start=s, end=e)
-
-    def facts(self) -> Iterator[tuple[int, _Sentence]]:
+    def facts(self) -> Iterator[tuple[int, Sentence]]:
+        """(index, sentence) of the summary sentences that state facts (not the request or its review)."""
         for i, sent in enumerate(self.sents):
             if not _SKIP.search(sent.text):
                 yield i, sent
 
-    def region_near(self, i: int, sent: _Sentence, default: str | None = None) -> str | None:
+    def region_near(self, i: int, sent: Sentence, default: str | None = None) -> str | None:
+        """The region the sentence names, else the one the two sentences before it name, else ``default``."""
         for s in (sent, *(self.sents[j] for j in range(i - 1, max(-1, i - 3), -1))):
-            regs = _regions(s.text)
-            if regs:
-                return regs[0]
+            region = first_region(s.text)
+            if region:
+                return region
         return default
 
-    def add(self, kind: str, status: str, sent: _Sentence, m: re.Match[str], region: str | None,
+    def add(self, kind: str, status: str, sent: Sentence, m: re.Match[str], region: str | None,
             study: str | None = None) -> None:
+        """Add a finding named by ``m`` in ``sent``, with the sentence as its evidence."""
         self.findings.append(Finding(id=self.next_id("f"), kind=kind, status=status, label=" ".join(m.group(0).split()),
                                      region=region, date=sent.date, study=study,
                                      evidence=(self.ev(sent.start, sent.end),)))
 
     # -- findings ----------------------------------------------------------------
     def signs(self) -> None:
+        """Knee, shoulder and facet signs, a wrist fracture, foot drop and a median nerve deficit."""
         rules = (
             ("mechanical_symptom", r"locking|catching|giving way|gives way|popping|buckling|instability", "sign", None),
             ("meniscal_tear_sign", r"joint line tenderness", "sign", "knee"),
-            ("meniscal_tear_sign", r"McMurray\w*(?:'s)?(?: grind)?(?: sign| test)?|Apley\w*(?: test)?|Thessaly\w*(?: test)?", "test", "knee"),
-            ("shoulder_lesion_sign", r"Jobe\w*(?: sign| test)?|empty can(?: test)?|O'Brien\w*(?: sign| test)?|Speed'?s?(?: sign| test)|"
-                                     r"belly press(?: test)?|drop arm(?: test)?|Hawkins\w*|Neer\w*|impingement (?:sign|test)s?|lift-?off test",
+            ("meniscal_tear_sign", r"McMurray\w*(?:'s)?(?: grind)?(?: sign| test)?|Apley\w*(?: test)?|"
+                                   r"Thessaly\w*(?: test)?", "test", "knee"),
+            ("shoulder_lesion_sign", r"Jobe\w*(?: sign| test)?|empty can(?: test)?|O'Brien\w*(?: sign| test)?|"
+                                     r"Speed'?s?(?: sign| test)|belly press(?: test)?|drop arm(?: test)?|Hawkins\w*|"
+                                     r"Neer\w*|impingement (?:sign|test)s?|lift-?off test",
              "test", "shoulder"),
             ("facet_sign", r"facet (?:loading|stress|load)\w*(?: test| maneuver)?", "test", "lumbar"),
             ("facet_sign", r"tenderness over the (?:\w+ ){0,3}?facets|facet (?:joint )?tenderness", "sign", "lumbar"),
@@ -111,57 +111,66 @@ class _Enricher:
                             s.text for s in self.sents[max(0, i - 2):i + 1]), re.I):
                         continue
                     region = fixed if fixed and kind != "facet_sign" else (
-                        _regions(sent.text)[0] if _regions(sent.text) else fixed) if kind == "facet_sign" else \
-                        self.region_near(i, sent)
+                        first_region(sent.text) or fixed) if kind == "facet_sign" else self.region_near(i, sent)
                     self.add(kind, pol, sent, m, region)
-            m = re.search(r"rotator cuff (?:strength|power)[^.;]{0,25}?\b[0-4](?:\+|-)?\s*/\s*5|rotator cuff weakness", sent.text, re.I)
-            if m:
-                self.add("shoulder_lesion_sign", "present", sent, m, "shoulder")
-            m = re.search(r"\b(?:fracture|dislocation)\b", sent.text, re.I)
-            if m and "wrist_hand" in _regions(sent.text) and assert_polarity(sent.text, m.start(), m.end(), "sign") == "present" \
+            cuff = re.search(r"rotator cuff (?:strength|power)[^.;]{0,25}?\b[0-4](?:\+|-)?\s*/\s*5|"
+                             r"rotator cuff weakness",
+                             sent.text, re.I)
+            if cuff:
+                self.add("shoulder_lesion_sign", "present", sent, cuff, "shoulder")
+            fracture = re.search(r"\b(?:fracture|dislocation)\b", sent.text, re.I)
+            if fracture and "wrist_hand" in regions_in(sent.text) \
+                    and assert_polarity(sent.text, fracture.start(), fracture.end(), "sign") == "present" \
                     and not any(f.kind == "red_flag" and f.status == "present" and f.region == "wrist_hand"
                                 for f in (*self.lc.case.findings, *self.findings)):
-                self.add("red_flag", "present", sent, m, "wrist_hand")
-            m = re.search(r"\bfoot drop\b", sent.text, re.I)
-            if m and assert_polarity(sent.text, m.start(), m.end(), "sign") == "present":
-                self.add("motor_deficit", "present", sent, m, "ankle_foot")
-            m = re.search(r"(?:numbness|decreased sensation|diminished sensation|paresthesias?|tingling|hypoesthesia)"
-                          r"[^.;]{0,40}?(?:radial (?:three )?digits|median nerve|thumb|index finger|middle finger)", sent.text, re.I)
-            if m and assert_polarity(sent.text, m.start(), m.start() + 9, "sign") == "present":
-                self.add("median_nerve_deficit", "present", sent, m, "wrist_hand")
+                self.add("red_flag", "present", sent, fracture, "wrist_hand")
+            drop = re.search(r"\bfoot drop\b", sent.text, re.I)
+            if drop and assert_polarity(sent.text, drop.start(), drop.end(), "sign") == "present":
+                self.add("motor_deficit", "present", sent, drop, "ankle_foot")
+            median = re.search(r"(?:numbness|decreased sensation|diminished sensation|paresthesias?|tingling|"
+                               r"hypoesthesia)[^.;]{0,40}?(?:radial (?:three )?digits|median nerve|thumb|index finger|"
+                               r"middle finger)",
+                               sent.text, re.I)
+            if median and assert_polarity(sent.text, median.start(), median.start() + 9, "sign") == "present":
+                self.add("median_nerve_deficit", "present", sent, median, "wrist_hand")
 
     def electrodiagnostics(self) -> None:
+        """A normal electrodiagnostic study mentioned in passing: no radiculopathy, or no carpal tunnel syndrome."""
         base = self.lc.case.studies
-        for i, sent in self.facts():
+        for _i, sent in self.facts():
             m = re.search(r"\b(?:normal|negative|unremarkable)\s+(?:electrodiagnostic|EMG|NCS|NCV|nerve conduction)"
-                          r"(?:\s*(?:/|and)\s*(?:EMG|NCS|NCV|nerve conduction))?(?:\s+(?:stud(?:y|ies)|tests?|testing))?(?:\s+of\s+(?:the\s+|both\s+)?(?P<limb>lower|upper)\s+(?:limbs?|extremit\w+))?",
+                          r"(?:\s*(?:/|and)\s*(?:EMG|NCS|NCV|nerve conduction))?(?:\s+(?:stud(?:y|ies)|tests?|"
+                          r"testing))?(?:\s+of\s+(?:the\s+|both\s+)?(?P<limb>lower|upper)\s+(?:limbs?|extremit\w+))?",
                           sent.text, re.I)
             if m is None:
                 continue
             limb = (m.group("limb") or "").lower()
-            region = {"lower": "lumbar", "upper": "cervical"}.get(limb) or (_regions(sent.text) or [None])[0]
+            region = {"lower": "lumbar", "upper": "cervical"}.get(limb) or first_region(sent.text)
             known = [s for s in base if s.kind == "emg_ncs" and self._overlaps(s.evidence, sent)]
             if known:
                 sid = known[0].id
-                if any(f.study == sid and f.kind in ("electrodiagnostic_radiculopathy", "nerve_conduction_carpal_tunnel")
+                if any(f.study == sid
+                       and f.kind in ("electrodiagnostic_radiculopathy", "nerve_conduction_carpal_tunnel")
                        for f in self.lc.case.findings):
                     continue
             else:
                 sid = self.next_id("st")
                 self.studies.append(Study(id=sid, kind="emg_ncs", region=region, date=sent.date,
-                                          result=" ".join(m.group(0).split()), evidence=(self.ev(sent.start, sent.end),)))
+                                          result=" ".join(m.group(0).split()),
+                                          evidence=(self.ev(sent.start, sent.end),)))
             if region in ("lumbar", "cervical", "thoracic"):
                 self.add("electrodiagnostic_radiculopathy", "absent", sent, m, region, sid)
             elif region == "wrist_hand":
                 self.add("nerve_conduction_carpal_tunnel", "absent", sent, m, region, sid)
 
-    def _overlaps(self, evidence: tuple[Evidence, ...], sent: _Sentence) -> bool:
+    def _overlaps(self, evidence: tuple[Evidence, ...], sent: Sentence) -> bool:
+        """Does any of the evidence overlap the letter range of ``sent``?"""
         s, e = self.f.span(sent.start, sent.end)
         return any(ev.start is not None and ev.end is not None and ev.start < e and s < ev.end for ev in evidence)
 
     def imaging(self) -> None:
         """Meniscal and shoulder lesions in MRI results (the base extractor's studies, and MRIs it did not read)."""
-        mri_sents: list[tuple[int, _Sentence, str | None, str | None]] = []
+        mri_sents: list[tuple[int, Sentence, str | None, str | None]] = []
         for st in self.lc.case.studies:
             if st.kind != "mri":
                 continue
@@ -173,31 +182,34 @@ class _Enricher:
                 continue
             m = re.search(r"\bMRI\b|magnetic resonance", sent.text)
             if m and re.search(r"\b(?:documented|revealed|showed|demonstrated|noted)\b", sent.text[m.end():], re.I):
-                regs = _regions(sent.text)
-                sid = self.next_id("st")
-                self.studies.append(Study(id=sid, kind="mri", region=regs[0] if regs else None, date=sent.date,
+                region = first_region(sent.text)
+                new_id = self.next_id("st")
+                self.studies.append(Study(id=new_id, kind="mri", region=region, date=sent.date,
                                           result=" ".join(sent.text[m.end():].split())[:200],
                                           evidence=(self.ev(sent.start, sent.end),)))
-                mri_sents.append((i, sent, regs[0] if regs else None, sid))
-        for i, sent, region, sid in mri_sents:
+                mri_sents.append((i, sent, region, new_id))
+        for _i, sent, region, sid in mri_sents:
             text = sent.text
             if region in (None, "knee") and re.search(r"menisc", text, re.I):
-                m = re.search(r"(?:menisc\w*\s+(?:\w+\s+){0,2}?tear\w*|tear\w*\s+(?:\w+\s+){0,10}?menisc\w*)", text, re.I)
+                m = re.search(r"(?:menisc\w*\s+(?:\w+\s+){0,2}?tear\w*|"
+                              r"tear\w*\s+(?:\w+\s+){0,10}?menisc\w*)", text, re.I)
                 if m:
                     self.add("meniscal_tear_imaging", "present", sent, m, "knee", sid)
-                elif re.search(r"menisc\w* (?:are |is |were )?intact|no (?:evidence of )?(?:a )?menisc\w* tear", text, re.I):
+                elif re.search(r"menisc\w* (?:are |is |were )?intact|"
+                               r"no (?:evidence of )?(?:a )?menisc\w* tear", text, re.I):
                     m2 = re.search(r"menisc\w*", text, re.I)
                     assert m2 is not None
                     self.add("meniscal_tear_imaging", "absent", sent, m2, "knee", sid)
             if region in (None, "shoulder"):
-                lesion = re.compile(r"(?:supraspinatus|infraspinatus|subscapularis|rotator cuff|labral|labrum|Bankart|SLAP)"
-                                    r"[^.;]{0,40}?tear|tear[^.;]{0,60}?(?:supraspinatus|infraspinatus|subscapularis|rotator cuff|labr\w+)|"
-                                    r"SLAP lesion|Bankart lesion", re.I)
+                lesion = re.compile(r"(?:supraspinatus|infraspinatus|subscapularis|rotator cuff|labral|labrum|Bankart|"
+                                    r"SLAP)[^.;]{0,40}?tear|tear[^.;]{0,60}?(?:supraspinatus|infraspinatus|"
+                                    r"subscapularis|rotator cuff|labr\w+)|SLAP lesion|Bankart lesion", re.I)
                 for m in lesion.finditer(text):
-                    neg = re.search(r"\bno (?:evidence (?:of|for) )?(?:a |an )?(?:[\w-]+ ){0,3}$", text[max(0, m.start() - 40):m.start()], re.I)
+                    neg = re.search(r"\bno (?:evidence (?:of|for) )?(?:a |an )?(?:[\w-]+ "
+                                    r"){0,3}$", text[max(0, m.start() - 40):m.start()], re.I)
                     self.add("shoulder_lesion_imaging", "absent" if neg else "present", sent, m, "shoulder", sid)
         # the treating physician's own reading of an MRI ("his interpretation of the MRI revealed a SLAP lesion")
-        for i, sent in self.facts():
+        for _i, sent in self.facts():
             if re.search(r"interpretation of the MRI", sent.text, re.I):
                 m = re.search(r"SLAP lesion|labral tear|rotator cuff tear", sent.text, re.I)
                 if m and not re.search(r"\bno\b", sent.text[:m.start()], re.I):
@@ -205,17 +217,21 @@ class _Enricher:
 
     # -- treatments -----------------------------------------------------------------
     def psychological_care(self) -> None:
+        """A psychological evaluation or psychological care already given (one of each at most)."""
         seen: set[str] = set()
         for sent in self.sents:
-            for kind, rx in (("psychological_evaluation", r"psych\w*(?: treatment)? evaluation|psychological (?:consultation|assessment|testing)"),
-                             ("psychological_treatment", r"psych appointments|psychotherapy|psychological (?:care|treatment)(?! evaluation)|counseling sessions")):
+            for kind, rx in (("psychological_evaluation", r"psych\w*(?: treatment)? evaluation|"
+                                                          r"psychological (?:consultation|assessment|testing)"),
+                             ("psychological_treatment", r"psych appointments|psychotherapy|psychological (?:care|"
+                                                         r"treatment)(?! evaluation)|counseling sessions")):
                 m = re.search(rx, sent.text, re.I)
                 if m and _SKIP.search(sent.text[max(0, m.start() - 60):m.end() + 30]):
                     continue
                 if m and kind not in seen:
                     seen.add(kind)
-                    self.treatments.append(Treatment(id=self.next_id("tx"), kind=kind, label=" ".join(m.group(0).split()),
-                                                     date=sent.date, evidence=(self.ev(sent.start + m.start(), sent.start + m.end()),)))
+                    self.treatments.append(Treatment(
+                        id=self.next_id("tx"), kind=kind, label=" ".join(m.group(0).split()), date=sent.date,
+                        evidence=(self.ev(sent.start + m.start(), sent.start + m.end()),)))
 
     # -- existing facts -------------------------------------------------------------
     def regioned(self) -> tuple[Finding, ...]:
@@ -226,7 +242,8 @@ class _Enricher:
                                                "positive_nerve_tension_sign") and f.evidence:
                 quote = f.evidence[0].quote
                 region = None
-                if f.kind == "positive_nerve_tension_sign" and re.search(r"straight[- ]leg|\bSLR\b|slump|Lasegue", quote, re.I):
+                if f.kind == "positive_nerve_tension_sign" and re.search(r"straight[- ]leg|\bSLR\b|slump|"
+                                                                         r"Lasegue", quote, re.I):
                     region = "lumbar"
                 elif re.search(r"lower (?:extremit|limb)|\blegs?\b|thighs?|calf|calves", quote, re.I):
                     region = "lumbar"
@@ -238,6 +255,7 @@ class _Enricher:
         return tuple(out)
 
     def requests(self) -> tuple[Request, ...]:
+        """The requests with the epidural approach, partial hospitalization and spinal levels read."""
         out = []
         for r in self.lc.case.requests:
             text = " ".join(r.text.split())
@@ -246,15 +264,18 @@ class _Enricher:
                     r = dataclasses.replace(r, service="transforaminal_epidural_steroid_injection")
                 elif re.search(r"interlaminar|caudal", text, re.I):
                     r = dataclasses.replace(r, service="interlaminar_epidural_steroid_injection")
-            if r.service == "psychological_treatment" and re.search(r"partial hospitali[sz]ation|day treatment|intensive outpatient", text, re.I):
+            if r.service == "psychological_treatment" and re.search(r"partial hospitali[sz]ation|day treatment|"
+                                                                    r"intensive outpatient", text, re.I):
                 r = dataclasses.replace(r, service="partial_hospitalization")
-            if r.levels is None and r.service in ("epidural_steroid_injection", "transforaminal_epidural_steroid_injection",
+            if r.levels is None and r.service in ("epidural_steroid_injection",
+                                                  "transforaminal_epidural_steroid_injection",
                                                   "interlaminar_epidural_steroid_injection", "facet_injection"):
                 r = dataclasses.replace(r, levels=spinal_levels(text))
             out.append(r)
         return tuple(out)
 
     def run(self) -> LetterCase:
+        """The letter case with the injection, surgery and psychological-care facts added."""
         self.signs()
         self.electrodiagnostics()
         self.imaging()

@@ -27,7 +27,7 @@ therapy already given brought functional improvement, so this module reads, from
 
 Sentences about the request itself ("requested", "recommended", "plan") give no prior
 course.  Every fact carries :class:`~kg.model.Evidence` whose offsets slice the letter
-text.  Pure: returns a new :class:`~kg.extract.case.LetterCase`; nothing is read at import time.
+text.  Pure: returns a new :class:`~kg.extract.result.LetterCase`; nothing is read at import time.
 
 >>> _count_before("completed six (6) sessions of physical therapy", 35)
 6
@@ -45,21 +45,24 @@ import dataclasses
 import re
 from typing import Iterable
 
-from kg.extract.case import _NUM, LetterCase, _Folded, _number, _regions, _sentences
-from kg.model import Diagnosis, Evidence, Treatment
+from kg.extract.result import LetterCase
+from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number, regions_in
+from kg.model import Diagnosis, Treatment
 
 __all__ = ["enrich", "DISCIPLINES"]
 
 # Discipline key (a treatment kind) -> pattern naming it.  Chiropractic first: "chirophysio".
 DISCIPLINES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("chiropractic", re.compile(r"\bchiro\w*(?:\s+physio\s?therap\w*)?|\bmanipulation|\bmanual therapy|\bchiropractor", re.I)),
+    ("chiropractic", re.compile(r"\bchiro\w*(?:\s+physio\s?therap\w*)?|\bmanipulation|\bmanual therapy|"
+                                r"\bchiropractor", re.I)),
     ("acupuncture", re.compile(r"\bacupuncture|\belectro-?acupuncture", re.I)),
     ("occupational_therapy", re.compile(r"\boccupational therap\w*|\bOT\b", re.I)),
     ("physical_therapy", re.compile(r"\bphysical therap\w*|\bPT\b|\bphysio\s?therap\w*|\btherapeutic exercises?|"
                                     r"\bhand therapy|\bphysical medicine", re.I)),
 )
 _UNIT = r"(?:sessions?|visits?|treatments?|reports?|appointments?)"
-_COUNT = re.compile(rf"(?<![\w-])(?P<n>{_NUM}|#\s*\d{{1,2}})(?![\w-])\s*(?:\(\s*\d{{1,2}}\s*\)\s*)?(?:[\w()-]+\s+){{0,4}}?{_UNIT}\b", re.I)
+_COUNT = re.compile(rf"(?<![\w-])(?P<n>{NUM_RX}|"
+                    rf"#\s*\d{{1,2}})(?![\w-])\s*(?:\(\s*\d{{1,2}}\s*\)\s*)?(?:[\w()-]+\s+){{0,4}}?{_UNIT}\b", re.I)
 _COUNT_AFTER = re.compile(rf"^\s*(?:x|times|#)\s*(?P<n>\d{{1,2}})\b|^\s*\(\s*(?P<p>\d{{1,2}})\s*{_UNIT}?\s*\)", re.I)
 _REQUESTED = re.compile(r"\brequest\w*|\brecommend\w*|\bplan\b|\bwill\b|\bwould\b|\bshould\b|\bRFA\b|\bprescri\w*|"
                         r"\bref(?:erred|erral)\b|\bdenied\b|\bnon-?certif\w*|\bIMR\b", re.I)
@@ -67,7 +70,8 @@ _AUTHORIZED = re.compile(r"(?<!non-)(?<!non- )(?<!non)(?<!activity )\b(?:authori
                          r"(?!\s+(?:work|duty|duties|activit))", re.I)
 _NEGATED_AUTH = re.compile(r"\bnon-?\s?certif\w*|\bnot (?:been )?(?:authoriz|certif|approv)\w*|\bdenied\b", re.I)
 _THIS_REVIEW = re.compile(r"\butilization review\b|\bUR\b|\bclaims administrator\b|\bprior (?:review|determination)\b|"
-                          r"\bpreviously (?:reviewed|modified)\b|\bwas modified\b|\bmodified (?:the|to)\b|(?<!activity )\bmodification\b", re.I)
+                          r"\bpreviously (?:reviewed|modified)\b|\bwas modified\b|\bmodified (?:the|to)\b|"
+                          r"(?<!activity )\bmodification\b", re.I)
 
 _FI = re.compile(
     r"(?<!no )(?<!without )(?<!not )\bfunctional (?:improvement|gains?|progress)|"
@@ -81,23 +85,27 @@ _FI = re.compile(
     r"\breturn(?:ed)?\s+to\s+(?:full\s+|regular\s+|usual\s+|modified\s+)?(?:work|duty|duties)|"
     r"\b(?:decreased?|reduced?|less)\s+(?:need for|use of|reliance on|dependence on)\s+(?:pain\s+)?medications?|"
     r"\bable to (?:perform|do|return|walk|sit|stand|lift|carry|sleep|work|drive|tolerate)", re.I)
-_NO_FI = re.compile(r"\bno (?:objective |significant |documented |measurable )?functional (?:improvement|gains?|benefit)|"
-                    r"\bwithout (?:any |objective |significant )?functional (?:improvement|gains?|benefit)", re.I)
-_FAILED = re.compile(r"\b(?:no|without|did not (?:provide|give|bring)(?: any)?) (?:significant |much |lasting |any |real )?"
-                     r"(?:improvement|benefit|relief|change|help)|"
-                     r"\bnot (?:been )?(?:prove[dn] )?(?:particularly |very |especially |significantly )?(?:beneficial|helpful|effective)|\bdid not (?:help|improve|benefit|work)|"
+_NO_FI = re.compile(r"\bno (?:objective |significant |documented |measurable )?functional (?:improvement|gains?|"
+                    r"benefit)|\bwithout (?:any |objective |significant )?functional (?:improvement|gains?|"
+                    r"benefit)", re.I)
+_FAILED = re.compile(r"\b(?:no|without|did not (?:provide|give|bring)(?: any)?) (?:significant |much |lasting |any |"
+                     r"real )?(?:improvement|benefit|relief|change|help)|"
+                     r"\bnot (?:been )?(?:prove[dn] )?(?:particularly |very |especially |significantly )?(?:beneficial|"
+                     r"helpful|effective)|\bdid not (?:help|improve|benefit|work)|"
                      r"\b(?:failed|ineffective|unsuccessful)\b|\bno better\b|\bworsen\w*|\bunchanged\b", re.I)
 _PARTIAL = re.compile(r"\b(?:some|partial|mild|temporary|slight|limited|minimal|short[- ]term|transient)\s+"
                       r"(?:pain\s+)?(?:relief|improvement|benefit|help)", re.I)
 _EFFECTIVE = re.compile(r"\bhelp(?:ed|s|ing|ful)\b|\bimprov\w*|\bbenefit\w*|\brelief\b|\bbetter\b|"
-                        r"\b(?:decreased?|reduced?|less(?:ened)?)\s+(?:\w+\s+)?pain\b|\bpain\s+(?:had\s+|has\s+)?(?:decreased|improved)", re.I)
+                        r"\b(?:decreased?|reduced?|less(?:ened)?)\s+(?:\w+\s+)?pain\b|"
+                        r"\bpain\s+(?:had\s+|has\s+)?(?:decreased|improved)", re.I)
 _NEGATED = re.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
-_UNDOCUMENTED = re.compile(r"\b(?:no|without|lack of|lacks?|not)\s+(?:\w+\s+){0,2}?(?:documentation|documented|evidence|mention|record)", re.I)
+_UNDOCUMENTED = re.compile(r"\b(?:no|without|lack of|lacks?|not)\s+(?:\w+\s+){0,2}?(?:documentation|documented|"
+                           r"evidence|mention|record)", re.I)
 _UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
 # a clause saying the care has not been given yet: "has not undergone conservative care as 6 sessions
 # of physical therapy was certified", "had not started physical therapy yet"
-_NOT_DONE = re.compile(r"\b(?:has|have|had)\s+not\s+(?:yet\s+)?(?:undergone|started|begun|received|attended|completed|tried)\b|"
-                       r"\bnot\s+yet\s+(?:started|begun|undergone|received|attended)\b", re.I)
+_NOT_DONE = re.compile(r"\b(?:has|have|had)\s+not\s+(?:yet\s+)?(?:undergone|started|begun|received|attended|completed|"
+                       r"tried)\b|\bnot\s+yet\s+(?:started|begun|undergone|received|attended)\b", re.I)
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 
@@ -134,7 +142,7 @@ def _count_before(clause: str, at: int) -> int | None:
         d = at - m.end() if m.end() <= at else m.start() - at
         if -60 <= d <= 40 or m.start() <= at <= m.end():
             raw = m.group("n").lstrip("#").strip()
-            n = _number(raw)
+            n = parse_number(raw)
             if n is not None and 0 < n <= 60 and (best is None or abs(d) < best[0]):
                 best = (abs(d), n)
     if best is not None:
@@ -178,36 +186,35 @@ def _discipline_mentions(text: str) -> list[tuple[str, int, int]]:
 
 
 def _clauses(text: str) -> Iterable[tuple[int, str]]:
+    """(offset, text) of the clauses of a therapy sentence: split at ';', 'but', 'however', and at
+    ', and' before a new statement ("..., and she completed 6 sessions")."""
     last = 0
-    for m in re.finditer(r";|\bbut\b|\bhowever\b|, and (?=(?:the |she |he |they |it )?(?:was|were|had|has|is|received|completed))", text, re.I):
+    for m in re.finditer(r";|\bbut\b|\bhowever\b|, and (?=(?:the |she |he |they |it )?(?:was|were|had|has|is|received|"
+                         r"completed))", text, re.I):
         yield last, text[last:m.start()]
         last = m.end()
     yield last, text[last:]
 
 
-class _Reader:
+class _Reader(SummaryReader):
+    """The therapy facts of one letter case's summary."""
+
     def __init__(self, lc: LetterCase) -> None:
+        super().__init__(lc.text.text, lc.record.summary_span, lc.document)
         self.lc = lc
-        self.t = lc.text.text
-        span = lc.record.summary_span
-        self.f = _Folded(self.t, span.start, span.end) if span is not None else _Folded("", 0, 0)
-        self.sents = _sentences(self.f)
-        self.doc = lc.case.documents[0].id if lc.case.documents else lc.case.case_id
         self.n = 0
-        self.used = {x.id for x in (*lc.case.diagnoses, *lc.case.findings, *lc.case.symptoms, *lc.case.treatments,
-                                    *lc.case.studies, *lc.case.requests)}
+        c = lc.case
+        self.used = {x.id for group in (c.diagnoses, c.findings, c.symptoms, c.treatments, c.studies, c.requests)
+                     for x in group}
 
     def next_id(self, prefix: str) -> str:
+        """A fresh fact id: the prefix and a running count, skipping ids the case already has."""
         while True:
             self.n += 1
             ident = f"{prefix}{self.n}"
             if ident not in self.used:
                 self.used.add(ident)
                 return ident
-
-    def ev(self, a: int, b: int) -> Evidence:
-        s, e = self.f.span(a, b)
-        return Evidence(document=self.doc, quote=" ".join(self.t[s:e].split()), start=s, end=e)
 
     # -- prior courses and UR authorisations -------------------------------------------
     def courses(self) -> tuple[list[Treatment], dict[str, list[Treatment]]]:
@@ -241,18 +248,7 @@ class _Reader:
                     n = _count_before(clause, a)
                     c_a, c_b = sent.start + coff, sent.start + coff + len(clause)
                     if this_review and _AUTHORIZED.search(clause) and _authorized_here(clause, a, b):
-                        n_auth = self._authorized_count(clause, a)
-                        if n_auth is not None:
-                            region = (_regions(clause[a:]) or _regions(clause) or [None])[0]
-                            authorized.setdefault(kind, []).append(Treatment(
-                                id=self.next_id("ther-ur"), kind=kind, label=f"{kind.replace('_', ' ')}: {n_auth} visits authorised by UR",
-                                outcomes=("authorized_by_ur",), sessions=n_auth, region=region,
-                                evidence=(self.ev(c_a, c_b),)))
-                        else:  # "the request was modified" without the number: part of the course, count unknown
-                            authorized.setdefault(kind, []).append(Treatment(
-                                id=self.next_id("ther-ur"), kind=kind, label=f"{kind.replace('_', ' ')}: part authorised by UR",
-                                outcomes=("authorized_by_ur",), region=(_regions(clause[a:]) or [None])[0],
-                                evidence=(self.ev(c_a, c_b),)))
+                        authorized.setdefault(kind, []).append(self._authorized(kind, clause, a, c_a, c_b))
                         continue
                     if requested:
                         # "previously approved for 8 sessions" in a sentence that also names the request
@@ -263,8 +259,8 @@ class _Reader:
                         continue
                     o = _outcomes(clause)
                     if n is None and not o and not re.search(
-                            r"\b(?:prior|previous|previously|had|has had|completed|attended|undergone|underwent|received|"
-                            r"included|includes|include|tried|to date|course)\b", text, re.I):
+                            r"\b(?:prior|previous|previously|had|has had|completed|attended|undergone|underwent|"
+                            r"received|included|includes|include|tried|to date|course)\b", text, re.I):
                         continue
                     if o:
                         outcome_by_kind.setdefault(kind, []).append(o)
@@ -281,34 +277,53 @@ class _Reader:
             out.append(t)
         return out, authorized
 
+    def _authorized(self, kind: str, clause: str, a: int, c_a: int, c_b: int) -> Treatment:
+        """The visits of ``kind`` UR authorised, named at ``clause[a:]`` (folded range [c_a, c_b)).
+
+        With the number ("modified the request to 6 sessions") the treatment has it as sessions;
+        without it ("the request was modified") it is the authorised part of the course, count unknown.
+        """
+        n = self._authorized_count(clause, a)
+        what = f"{n} visits" if n is not None else "part"
+        region = first_region(clause[a:]) or (first_region(clause) if n is not None else None)
+        label = f"{kind.replace('_', ' ')}: {what} authorised by UR"
+        return Treatment(id=self.next_id("ther-ur"), kind=kind, label=label, outcomes=("authorized_by_ur",), sessions=n,
+                         region=region, evidence=(self.ev(c_a, c_b),))
+
     def _authorized_count(self, clause: str, at: int) -> int | None:
+        """The number of visits UR authorised, as the clause states it, or None."""
         pats = (
-            rf"(?:modifi\w+|reduced|changed)\s+(?:[\w,()#-]+\s+){{0,8}}?to\s+(?:allow\s+(?:for\s+)?)?(?:an?\s+)?(?:initial\s+)?"
-            rf"(?:trial\s+of\s+)?(?:\w+\s+)?(?P<n>{_NUM}|#\s*\d{{1,2}})\b",
-            rf"(?:modification|authoriz\w+|certif\w+|approv\w+|allow\w*)\s+(?:for\s+)?(?:of\s+)?(?:an?\s+|the\s+)?(?:initial\s+)?"
-            rf"(?:trial\s+of\s+)?(?P<n>{_NUM}|#\s*\d{{1,2}})\s+(?:[\w-]+\s+){{0,4}}?{_UNIT}",
-            rf"(?<![\w-])(?P<n>{_NUM}|#\s*\d{{1,2}})\s*(?:[\w()-]+\s+){{0,10}}?(?:was|were)\s+(?:authoriz|certif|approv)\w*",
+            rf"(?:modifi\w+|reduced|"
+            rf"changed)\s+(?:[\w,()#-]+\s+){{0,8}}?to\s+(?:allow\s+(?:for\s+)?)?(?:an?\s+)?(?:initial\s+)?"
+            rf"(?:trial\s+of\s+)?(?:\w+\s+)?(?P<n>{NUM_RX}|#\s*\d{{1,2}})\b",
+            rf"(?:modification|authoriz\w+|certif\w+|approv\w+|allow\w*)\s+(?:for\s+)?(?:of\s+)?(?:an?\s+|"
+            rf"the\s+)?(?:initial\s+)?(?:trial\s+of\s+)?(?P<n>{NUM_RX}|#\s*\d{{1,2}})\s+(?:[\w-]+\s+){{0,4}}?{_UNIT}",
+            rf"(?<![\w-])(?P<n>{NUM_RX}|#\s*\d{{1,2}})\s*(?:[\w()-]+\s+){{0,10}}?(?:was|were)\s+(?:authoriz|certif|"
+            rf"approv)\w*",
             r"(?:#|,\s*#)\s*(?P<n>\d{1,2})\s+(?:was|were)\s+(?:authoriz|certif|approv)\w*",
         )
         for p in pats:
             for m in re.finditer(p, clause, re.I):
-                n = _number(m.group("n").lstrip("#").strip())
+                n = parse_number(m.group("n").lstrip("#").strip())
                 if n is not None and 0 < n <= 60:
                     return n
         return None
 
     def _treatment(self, kind: str, n: int | None, outcomes: tuple[str, ...], a: int, b: int, clause: str) -> Treatment:
+        """A prior course of ``kind`` (``n`` visits when known) with its outcomes and evidence."""
         if b - a > 260:
             b = a + 260
-        regions = _regions(clause)
+        regions = regions_in(clause)
         label = f"prior {kind.replace('_', ' ')}" + (f", {n} visits" if n else "")
         return Treatment(id=self.next_id("ther-tx"), kind=kind, label=label, outcomes=outcomes, sessions=n,
                          region=regions[0] if len(regions) == 1 else None, evidence=(self.ev(a, b),))
 
     def crps(self) -> list[Diagnosis]:
+        """A complex regional pain syndrome diagnosis, when the summary names one (not ruled out)."""
         for sent in self.sents:
             m = _CRPS.search(sent.text)
-            if m and not re.search(r"\brule out\b|\br/o\b|\bno\b|\bnegative\b", sent.text[max(0, m.start() - 30):m.start()], re.I):
+            if m and not re.search(r"\brule out\b|\br/o\b|\bno\b|"
+                                   r"\bnegative\b", sent.text[max(0, m.start() - 30):m.start()], re.I):
                 return [Diagnosis(id=self.next_id("ther-dx"), label="complex regional pain syndrome", kind="crps",
                                   evidence=(self.ev(sent.start + m.start(), sent.start + m.end()),))]
         return []
@@ -324,7 +339,7 @@ _SAME_DISCIPLINE = {"physical_therapy": {"physical_therapy", "occupational_thera
 def enrich(lc: LetterCase) -> LetterCase:
     """Add prior therapy courses, UR-authorised visits and a CRPS diagnosis found in the summary.
 
-    Returns a new :class:`~kg.extract.case.LetterCase`; ``lc`` is not changed.
+    Returns a new :class:`~kg.extract.result.LetterCase`; ``lc`` is not changed.
     """
     if lc.record.summary_span is None:
         return lc

@@ -1,21 +1,13 @@
-"""Letters in bulk: ingest them as case graphs, and measure extraction and engine against the reviewers.
+"""Letters in bulk: measure extraction and engine against the reviewers.
 
-Last library stage (it uses every earlier one).  Two entry points:
-
-* :func:`ingest` reads letter files (``.pdf``/``.txt``, or folders of them)
-  into an RDF :class:`rdflib.Dataset` holding, per case, the named graphs
-  ``<case>/graph/asserted`` and ``<case>/graph/reviewer``.  A file that cannot
-  be read is reported in :attr:`IngestResult.errors` (a
-  :class:`kg.errors.LetterError` naming it) and the batch goes on.  Ingesting a
-  case already in the dataset replaces its graphs, so re-ingesting never
-  duplicates.  (This lives here until the store issue gives ingest its own
-  module.)
-* :func:`evaluate` runs every letter of a folder through extraction and the
-  engine and compares: field-by-field extraction accuracy against
-  ``labels.json``; engine coverage (share of items not ``not_covered``), the
-  confusion matrix against the reviewers, balanced accuracy, overturn recall
-  and precision, tables by cited guideline and by engine section, and every
-  disagreement with the criteria behind it.  :func:`render_report` prints it.
+Last of the library's measuring jobs (it uses every earlier stage).  :func:`evaluate` runs
+every letter of a folder through extraction and the engine, reading them with
+:func:`kg.jobs.ingest.read_each` (the one loop over inputs), and compares: field-by-field
+extraction accuracy against ``labels.json``; engine coverage (share of items not
+``not_covered``), the confusion matrix against the reviewers, balanced accuracy, overturn
+recall and precision, tables by cited guideline and by engine section, and every
+disagreement with the criteria behind it.  :func:`render_report` prints it.  (Ingesting
+letters into a dataset, ``imrkg ingest -o``, is :func:`kg.jobs.ingest.ingest_dataset`.)
 
 Figures are computed only from the letters and labels given; nothing is
 cached between runs.  The reviewer's decision is read only to be compared.
@@ -28,159 +20,18 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
-
-from rdflib import Dataset, Graph
+from typing import TYPE_CHECKING, Any, Sequence
 
 from kg.errors import InputError, LetterError
 from kg.extract.case import read_case_from_letter
-from kg.jobs.ingest import letter_case_graph
-from kg.rdf import bind_prefixes
+from kg.jobs.ingest import LETTER_SUFFIXES, Progress, input_files, read_each
 
-__all__ = ["LETTER_SUFFIXES", "IngestResult", "letter_files", "letter_case_graph", "ingest", "write_dataset",
-           "read_dataset", "EvalReport", "engine_figures", "evaluate", "render_report"]
+if TYPE_CHECKING:
+    from kg.engine.determine import CaseDetermination
+    from kg.extract.case import LetterCase
 
-LETTER_SUFFIXES = (".pdf", ".txt")
-Progress = Callable[[int, int, str], None]
+__all__ = ["EvalReport", "engine_figures", "evaluate", "render_report"]
 
-
-# ---------------------------------------------------------------------------
-# Ingest
-# ---------------------------------------------------------------------------
-def letter_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The letter files named by ``paths``: files as given, folders expanded to their
-    ``.pdf`` and ``.txt`` files (sorted by name).  A path that does not exist is
-    kept, so reading it reports the error."""
-    out: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            out.extend(sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in LETTER_SUFFIXES))
-        else:
-            out.append(path)
-    return out
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What :func:`ingest` did: the dataset, the cases ingested and the files that failed."""
-
-    dataset: Dataset
-    cases: tuple[str, ...]
-    errors: tuple[InputError, ...]
-
-
-def _default_graph(ds: Dataset) -> Graph:
-    """The dataset's default graph (``default_graph`` in rdflib >= 7.1, ``default_context`` before)."""
-    return getattr(ds, "default_graph", None) if hasattr(type(ds), "default_graph") else ds.default_context
-
-
-def _drop_case(ds: Dataset, case_iri: str) -> None:
-    for g in list(ds.graphs()):
-        ident = str(g.identifier)
-        if ident.startswith(case_iri):
-            ds.remove_graph(g)
-    default = _default_graph(ds)
-    for s, p, o in list(default):
-        if str(s).startswith(case_iri):
-            default.remove((s, p, o))
-
-
-def ingest(paths: Sequence[str | Path], *, dataset: Dataset | None = None,
-           progress: Progress | None = None) -> IngestResult:
-    """Read letters (and case files) into case graphs in a dataset (a new one, or ``dataset``
-    updated in place), the same way :func:`kg.jobs.ingest.ingest` reads them for a store.
-
-    Each case's asserted facts and reviewer record go into its own named
-    graphs; a case already present is replaced.  Unreadable files are
-    collected as errors and skipped.
-    """
-    from kg.jobs.ingest import input_files, read_input
-
-    ds = dataset if dataset is not None else Dataset()
-    bind_prefixes(ds)  # type: ignore[arg-type]
-    files = input_files(paths)
-    cases: list[str] = []
-    errors: list[InputError] = []
-    for i, path in enumerate(files):
-        if progress:
-            progress(i, len(files), path.name)
-        try:
-            cg = read_input(path)
-        except InputError as exc:
-            errors.append(exc)
-            continue
-        _drop_case(ds, str(cg.iri))
-        for name, g in (("asserted", cg.asserted), ("reviewer", cg.reviewer)):
-            target = ds.graph(cg.graph_iri(name))
-            for t in g:
-                target.add(t)
-        cases.append(cg.case_id)
-    if progress:
-        progress(len(files), len(files), "")
-    return IngestResult(dataset=ds, cases=tuple(cases), errors=tuple(errors))
-
-
-def read_dataset(path: str | Path) -> Dataset:
-    """Read a TriG (``.trig``) or Turtle (``.ttl``) file written by :func:`write_dataset`.
-
-    Raises :class:`kg.errors.InputError` naming the file when it does not parse.
-    """
-    p = Path(path)
-    ds = Dataset()
-    fmt = "trig" if p.suffix.lower() == ".trig" else "turtle"
-    try:
-        if fmt == "trig":
-            ds.parse(p, format="trig")
-        else:
-            _default_graph(ds).parse(p, format="turtle")
-    except Exception as exc:  # noqa: BLE001 - rdflib raises many types for bad input
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot read the existing {fmt.upper()} file: {first}", source=str(p),
-                         hint="remove the file or give another output path") from None
-    return ds
-
-
-def _stable_trig(ds: Dataset) -> str:
-    """TriG with the named graphs in IRI order, each written by rdflib's (sorted) Turtle writer,
-    so the same dataset always gives the same bytes."""
-    prefixes: list[str] = []
-    blocks: list[str] = []
-    for g in sorted(ds.graphs(), key=lambda g: str(g.identifier)):
-        if len(g) == 0:
-            continue
-        body = bind_prefixes(Graph())
-        for t in g:
-            body.add(t)
-        lines = body.serialize(format="turtle").splitlines()
-        for line in lines:
-            if line.startswith("@prefix") and line not in prefixes:
-                prefixes.append(line)
-        content = "\n".join(line for line in lines if not line.startswith("@prefix")).strip("\n")
-        blocks.append(f"<{g.identifier}> {{\n{content}\n}}\n")
-    return "\n".join(sorted(prefixes)) + "\n\n" + "\n".join(blocks)
-
-
-def write_dataset(ds: Dataset, path: str | Path | None = None) -> str:
-    """Serialise a dataset as TriG (or, for a ``.ttl`` path, all graphs merged as Turtle).
-
-    Returns the text; writes it to ``path`` when given.
-    """
-    if path is not None and Path(path).suffix.lower() == ".ttl":
-        merged = bind_prefixes(Graph())
-        for t in ds.quads((None, None, None, None)):
-            merged.add(t[:3])
-        text = merged.serialize(format="turtle")
-    else:
-        text = _stable_trig(ds)
-    if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
-    return text
-
-
-# ---------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------
 HEADER_FIELDS = {"case": "case_number", "assigned": "date_assigned", "injury": "date_of_injury",
                  "decided": "decision_date", "ur_denial": "ur_denial_date", "specialty": "specialty"}
 ITEM_FIELDS = ("service", "decision", "maximus_guideline")
@@ -240,8 +91,8 @@ def engine_figures(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     >>> f = engine_figures([
     ...     {"case": "c", "request": "r1", "service": "s", "reviewer": "upheld", "engine": "not_medically_necessary",
     ...      "section": "A", "version": "v", "cited": "x", "criteria": []},
-    ...     {"case": "c", "request": "r2", "service": "s", "reviewer": "overturned", "engine": "not_medically_necessary",
-    ...      "section": "A", "version": "v", "cited": "x", "criteria": []},
+    ...     {"case": "c", "request": "r2", "service": "s", "reviewer": "overturned",
+    ...      "engine": "not_medically_necessary", "section": "A", "version": "v", "cited": "x", "criteria": []},
     ...     {"case": "c", "request": "r3", "service": "s", "reviewer": "overturned", "engine": "medically_necessary",
     ...      "section": "A", "version": "v", "cited": "x", "criteria": []},
     ...     {"case": "c", "request": "r4", "service": "s", "reviewer": "upheld", "engine": "not_covered",
@@ -297,6 +148,130 @@ def engine_figures(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Tally:
+    """The running counts of one evaluation: field accuracy against ``labels``, extraction
+    coverage, the engine's items and the letters that failed, in the order they were met."""
+
+    labels: dict[str, Any]
+    fields_ok: dict[str, int] = field(default_factory=dict)
+    fields_total: dict[str, int] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+    cover: dict[str, int] = field(default_factory=dict)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    seen_cases: set[str] = field(default_factory=set)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def score(self, name: str, ok: bool, miss: str) -> None:
+        self.fields_total[name] = self.fields_total.get(name, 0) + 1
+        self.fields_ok[name] = self.fields_ok.get(name, 0) + int(ok)
+        if not ok:
+            self.mismatches.append(f"{name}: {miss}")
+
+    def count(self, name: str, ok: bool) -> None:
+        self.cover[name] = self.cover.get(name, 0) + int(ok)
+
+    def failed_letter(self, path: Path, exc: InputError) -> None:
+        self.failed.append({"file": path.name, "error": str(exc)})
+
+    def letter(self, lc: LetterCase, det: CaseDetermination) -> None:
+        """Count one letter read: its coverage, its fields against the labels, its engine items."""
+        self.seen_cases.add(lc.case.case_id)
+        self._coverage(lc)
+        lab = self.labels.get(lc.case.case_id)
+        if lab is not None:
+            self._accuracy(lc, lab)
+        self._engine(lc, det)
+
+    def _coverage(self, lc: LetterCase) -> None:
+        """Extraction coverage (no labels needed)."""
+        case, count = lc.case, self.count
+        count("letters", True)
+        count("with_age", case.worker is not None and case.worker.age is not None)
+        count("with_sex", case.worker is not None and case.worker.sex is not None)
+        count("with_injury_date", case.injury is not None and case.injury.date is not None)
+        count("with_mechanism", case.injury is not None and case.injury.mechanism is not None)
+        count("with_diagnosis", bool(case.diagnoses))
+        count("with_icd10", any(d.icd10 for d in case.diagnoses))
+        count("with_finding_present", any(f.status == "present" for f in case.findings))
+        count("with_finding_absent", any(f.status == "absent" for f in case.findings))
+        count("with_pain_score", any(f.kind == "pain_score" for f in case.findings))
+        count("with_treatment", bool(case.treatments))
+        count("with_study", bool(case.studies))
+        for r, _d in zip(case.requests, lc.details, strict=False):
+            count("requests", True)
+            count("request_kind_known", r.service != "other")
+            count("request_region", r.region is not None)
+
+    def _accuracy(self, lc: LetterCase, lab: dict[str, Any]) -> None:
+        """Field accuracy against the letter's labels."""
+        rec, case, score = lc.record, lc.case, self.score
+        for key, attr in HEADER_FIELDS.items():
+            value = getattr(rec, attr)
+            got = value.text if value is not None else None
+            score(key, got == lab.get(key), f"{case.case_id} label {lab.get(key)!r} got {got!r}")
+        inj = case.injury.date if case.injury is not None else None
+        score("case_injury_date", inj == _label_date(lab.get("injury")),
+              f"{case.case_id} label {lab.get('injury')!r} got {inj}")
+        ur = case.requests[0].ur.date if case.requests and case.requests[0].ur else None
+        score("case_ur_date", ur == _label_date(lab.get("ur_denial")),
+              f"{case.case_id} label {lab.get('ur_denial')!r} got {ur}")
+        lab_items = lab.get("items", [])
+        score("item_count", len(lab_items) == len(rec.items),
+              f"{case.case_id} label {len(lab_items)} items, got {len(rec.items)}")
+        for j, li in enumerate(lab_items):
+            item = rec.items[j] if j < len(rec.items) and len(lab_items) == len(rec.items) else None
+            got_item = {"service": item.service.text if item else None,
+                        "decision": item.decision.text if item else None,
+                        "maximus_guideline": item.maximus_guideline.text if item and item.maximus_guideline else None}
+            for key in ITEM_FIELDS:
+                score(key, got_item[key] == li.get(key),
+                      f"{case.case_id} item {j + 1} label {li.get(key)!r} got {got_item[key]!r}")
+            r = case.requests[j] if item is not None else None
+            got_dec = r.imr.decision if r is not None and r.imr is not None else None
+            score("case_reviewer_decision", got_dec == str(li.get("decision", "")).lower(),
+                  f"{case.case_id} item {j + 1} label {li.get('decision')!r} got {got_dec!r}")
+
+    def _engine(self, lc: LetterCase, det: CaseDetermination) -> None:
+        """The engine's items against the reviewer's."""
+        rec = lc.record
+        for k, it in enumerate(det.items):
+            item = rec.items[k] if k < len(rec.items) else None
+            self.items.append({
+                "case": lc.case.case_id, "request": it.request_id, "service": it.service,
+                "service_kind": it.service_kind, "reviewer": it.reviewer_decision, "engine": it.conclusion,
+                "section": it.guideline.section_label if it.guideline else None,
+                "version": it.guideline.version_label if it.guideline else None,
+                "cited": _cited(item.citation if item else None),
+                "criteria": [{"number": a.number, "label": a.label, "status": a.status,
+                              "reasons": list(a.reasons)} for a in it.assessments],
+            })
+
+    def unreadable(self) -> set[str]:
+        """Score every field of the labelled letters that could not be read as wrong; their ids."""
+        failed_ids = {Path(f["file"]).stem for f in self.failed}
+        for case_id in sorted(failed_ids & set(self.labels)):
+            lab = self.labels[case_id]
+            for key in HEADER_FIELDS:
+                self.score(key, False, f"{case_id} letter could not be read")
+            self.score("item_count", False, f"{case_id} letter could not be read")
+            for _ in lab.get("items", []):
+                for key in ITEM_FIELDS:
+                    self.score(key, False, f"{case_id} letter could not be read")
+        return failed_ids
+
+
+def _load_labels(labels: str | Path | None) -> dict[str, Any]:
+    if labels is None:
+        return {}
+    try:
+        data: dict[str, Any] = json.loads(Path(labels).read_text(encoding="utf-8"))
+        return data
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the labels: {exc}", source=str(labels),
+                         hint="give the labels.json that comes with the letters") from None
+
+
 def evaluate(letters_dir: str | Path, labels: str | Path | None = None, *,
              progress: Progress | None = None, files: Sequence[str | Path] | None = None) -> EvalReport:
     """Measure extraction (against ``labels``) and the engine (against the reviewers) on a folder of letters.
@@ -313,128 +288,34 @@ def evaluate(letters_dir: str | Path, labels: str | Path | None = None, *,
     folder = Path(letters_dir)
     if not folder.is_dir():
         raise InputError("not a folder of letters", source=str(folder), hint="give the folder holding the .pdf letters")
-    label_data: dict[str, Any] = {}
-    if labels is not None:
-        try:
-            label_data = json.loads(Path(labels).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read the labels: {exc}", source=str(labels),
-                             hint="give the labels.json that comes with the letters") from None
-    paths = letter_files([folder]) if files is None else [Path(f) for f in files]
+    tally = _Tally(labels=_load_labels(labels))
+    paths = input_files([folder], suffixes=LETTER_SUFFIXES) if files is None else [Path(f) for f in files]
     started = time.perf_counter()
     t_extract = t_engine = 0.0
-    failed: list[dict[str, str]] = []
-    fields_ok: dict[str, int] = {}
-    fields_total: dict[str, int] = {}
-    mismatches: list[str] = []
-    cover: dict[str, int] = {}
-    items: list[dict[str, Any]] = []
-    seen_cases: set[str] = set()
 
-    def score(name: str, ok: bool, miss: str) -> None:
-        fields_total[name] = fields_total.get(name, 0) + 1
-        fields_ok[name] = fields_ok.get(name, 0) + int(ok)
-        if not ok:
-            mismatches.append(f"{name}: {miss}")
-
-    def count(name: str, ok: bool) -> None:
-        cover[name] = cover.get(name, 0) + int(ok)
-
-    for i, path in enumerate(paths):
-        if progress:
-            progress(i, len(paths), path.name)
+    def read(path: Path) -> LetterCase:
+        nonlocal t_extract
         t0 = time.perf_counter()
-        try:
-            lc = read_case_from_letter(str(path))
-        except LetterError as exc:
-            failed.append({"file": path.name, "error": str(exc)})
-            continue
+        lc = read_case_from_letter(str(path))
+        t_extract += time.perf_counter() - t0
+        return lc
+
+    for lc in read_each(paths, read, on_error=tally.failed_letter, catch=LetterError, progress=progress):
         t1 = time.perf_counter()
         det = determine_case(lc.case)
-        t2 = time.perf_counter()
-        t_extract += t1 - t0
-        t_engine += t2 - t1
-        rec, case = lc.record, lc.case
-        seen_cases.add(case.case_id)
-        # -- extraction coverage (no labels needed) --
-        count("letters", True)
-        count("with_age", case.worker is not None and case.worker.age is not None)
-        count("with_sex", case.worker is not None and case.worker.sex is not None)
-        count("with_injury_date", case.injury is not None and case.injury.date is not None)
-        count("with_mechanism", case.injury is not None and case.injury.mechanism is not None)
-        count("with_diagnosis", bool(case.diagnoses))
-        count("with_icd10", any(d.icd10 for d in case.diagnoses))
-        count("with_finding_present", any(f.status == "present" for f in case.findings))
-        count("with_finding_absent", any(f.status == "absent" for f in case.findings))
-        count("with_pain_score", any(f.kind == "pain_score" for f in case.findings))
-        count("with_treatment", bool(case.treatments))
-        count("with_study", bool(case.studies))
-        for r, d in zip(case.requests, lc.details):
-            count("requests", True)
-            count("request_kind_known", r.service != "other")
-            count("request_region", r.region is not None)
-        # -- field accuracy against labels --
-        lab = label_data.get(case.case_id)
-        if lab is not None:
-            for key, attr in HEADER_FIELDS.items():
-                value = getattr(rec, attr)
-                got = value.text if value is not None else None
-                score(key, got == lab.get(key), f"{case.case_id} label {lab.get(key)!r} got {got!r}")
-            inj = case.injury.date if case.injury is not None else None
-            score("case_injury_date", inj == _label_date(lab.get("injury")),
-                  f"{case.case_id} label {lab.get('injury')!r} got {inj}")
-            ur = case.requests[0].ur.date if case.requests and case.requests[0].ur else None
-            score("case_ur_date", ur == _label_date(lab.get("ur_denial")),
-                  f"{case.case_id} label {lab.get('ur_denial')!r} got {ur}")
-            lab_items = lab.get("items", [])
-            score("item_count", len(lab_items) == len(rec.items),
-                  f"{case.case_id} label {len(lab_items)} items, got {len(rec.items)}")
-            for j, li in enumerate(lab_items):
-                item = rec.items[j] if j < len(rec.items) and len(lab_items) == len(rec.items) else None
-                got_item = {"service": item.service.text if item else None,
-                            "decision": item.decision.text if item else None,
-                            "maximus_guideline": item.maximus_guideline.text if item and item.maximus_guideline else None}
-                for key in ITEM_FIELDS:
-                    score(key, got_item[key] == li.get(key),
-                          f"{case.case_id} item {j + 1} label {li.get(key)!r} got {got_item[key]!r}")
-                r = case.requests[j] if item is not None else None
-                got_dec = r.imr.decision if r is not None and r.imr is not None else None
-                score("case_reviewer_decision", got_dec == str(li.get("decision", "")).lower(),
-                      f"{case.case_id} item {j + 1} label {li.get('decision')!r} got {got_dec!r}")
-        # -- engine against reviewer --
-        for k, it in enumerate(det.items):
-            item = rec.items[k] if k < len(rec.items) else None
-            items.append({
-                "case": case.case_id, "request": it.request_id, "service": it.service, "service_kind": it.service_kind,
-                "reviewer": it.reviewer_decision, "engine": it.conclusion,
-                "section": it.guideline.section_label if it.guideline else None,
-                "version": it.guideline.version_label if it.guideline else None,
-                "cited": _cited(item.citation if item else None),
-                "criteria": [{"number": a.number, "label": a.label, "status": a.status,
-                              "reasons": list(a.reasons)} for a in it.assessments],
-            })
-    failed_ids = {Path(f["file"]).stem for f in failed}
-    for case_id in sorted(failed_ids & set(label_data)):
-        lab = label_data[case_id]
-        for key in HEADER_FIELDS:
-            score(key, False, f"{case_id} letter could not be read")
-        score("item_count", False, f"{case_id} letter could not be read")
-        for _ in lab.get("items", []):
-            for key in ITEM_FIELDS:
-                score(key, False, f"{case_id} letter could not be read")
-    without_letter = sorted(set(label_data) - seen_cases - failed_ids)
-    if progress:
-        progress(len(paths), len(paths), "")
-
+        t_engine += time.perf_counter() - t1
+        tally.letter(lc, det)
+    failed_ids = tally.unreadable()
+    without_letter = sorted(set(tally.labels) - tally.seen_cases - failed_ids)
     extraction = {
-        "fields": {k: {"correct": fields_ok[k], "total": fields_total[k], "accuracy": _ratio(fields_ok[k], fields_total[k])}
-                   for k in fields_total},
-        "mismatches": mismatches,
-        "coverage": {k: v for k, v in cover.items()},
+        "fields": {k: {"correct": tally.fields_ok[k], "total": tally.fields_total[k],
+                       "accuracy": _ratio(tally.fields_ok[k], tally.fields_total[k])} for k in tally.fields_total},
+        "mismatches": tally.mismatches,
+        "coverage": {k: v for k, v in tally.cover.items()},
     }
-    engine = engine_figures(items)
-    data = {"letters_dir": str(folder), "letters": len(paths), "letters_read": cover.get("letters", 0),
-            "letters_failed": failed, "labelled_cases": len(label_data),
+    engine = engine_figures(tally.items)
+    data = {"letters_dir": str(folder), "letters": len(paths), "letters_read": tally.cover.get("letters", 0),
+            "letters_failed": tally.failed, "labelled_cases": len(tally.labels),
             "labels_without_letter": len(without_letter), "extraction": extraction, "engine": engine}
     total = time.perf_counter() - started
     timing = {"total_s": round(total, 2), "extract_s": round(t_extract, 2), "engine_s": round(t_engine, 2),
@@ -477,7 +358,8 @@ def render_report(report: EvalReport, *, max_mismatches: int = 40) -> str:
             f"  {'':12} {'not necessary':>14} {'necessary':>10} {'not covered':>12}"]
     for rv in ("upheld", "overturned"):
         row = m[rv]
-        out.append(f"  {rv:12} {row['not_medically_necessary']:>14} {row['medically_necessary']:>10} {row['not_covered']:>12}")
+        out.append(f"  {rv:12} {row['not_medically_necessary']:>14} {row['medically_necessary']:>10} "
+                   f"{row['not_covered']:>12}")
     out += [f"Balanced accuracy (decided items): {_pct(en['balanced_accuracy'])}"
             f"  [upheld recall {_pct(en['upheld_recall'])}, overturned recall {_pct(en['overturned_recall'])}]",
             f"Overturn recall: {_pct(en['overturn_recall'])}; overturn precision: {_pct(en['overturn_precision'])}",
@@ -491,16 +373,17 @@ def render_report(report: EvalReport, *, max_mismatches: int = 40) -> str:
                    f"{row['upheld']:4} {row['overturned']:4}")
     out += ["", f"Decided items ({len(en['decided_items'])}):"]
     for x in en["decided_items"]:
-        out.append(f"  {x['case']} {x['request']}: {x['service'][:60]} | reviewer {x['reviewer']}, engine {x['engine']}")
+        out.append(f"  {x['case']} {x['request']}: {x['service'][:60]} | reviewer {x['reviewer']}, "
+                   f"engine {x['engine']}")
     out += ["", f"Disagreements ({len(en['disagreements'])}):"]
     for x in en["disagreements"]:
-        out.append(f"  {x['case']} {x['request']}: {x['service'][:60]} | reviewer {x['reviewer']}, engine {x['engine']}"
-                   f" ({x['section']}, {x['version']})")
+        out.append(f"  {x['case']} {x['request']}: {x['service'][:60]} | reviewer {x['reviewer']}, "
+                   f"engine {x['engine']} ({x['section']}, {x['version']})")
         for c in x["criteria"]:
             out.append(f"    criterion {c['number']} {c['label']}: {c['status']}")
     t = report.timing
     if t:
-        out += ["", f"Time: {t['total_s']} s total ({t['extract_s']} s reading and extraction, {t['engine_s']} s engine;"
-                    f" {t['per_letter_s']} s per letter)"]
+        out += ["", f"Time: {t['total_s']} s total ({t['extract_s']} s reading and extraction, "
+                    f"{t['engine_s']} s engine; {t['per_letter_s']} s per letter)"]
     return "\n".join(out) + "\n"
 

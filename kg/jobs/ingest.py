@@ -1,9 +1,17 @@
-"""The pipeline end to end: inputs (case files or letters) in, determined cases in the store.
+"""Inputs in: the one loop that reads case files and letters, and the places it writes them to.
 
-Comes after the store.  :func:`ingest` reads each input, determines it and
-writes its four named graphs to the store in one update, so a case is either
-stored whole or not at all; an input that cannot be read is reported (an
-:class:`kg.errors.InputError` naming it) and the batch goes on.
+After the store, first of the jobs.  :func:`read_each` is the only loop over inputs: it reads
+each file, reports progress, hands every case on and reports every input that cannot be read
+(an :class:`kg.errors.InputError` naming it) while the batch goes on.  It feeds:
+
+* :func:`ingest`: each case determined and written to the store as its four named graphs in one
+  update (all of them or none), or only its asserted and reviewer graphs, for
+  :func:`determine_all` to determine afterwards (``imrkg run --workers``);
+* :func:`ingest_dataset`: the asserted and reviewer graphs into an rdflib dataset, written as
+  TriG by :func:`write_dataset` (``imrkg ingest -o``);
+* :func:`kg.jobs.evaluate.evaluate`, which measures each letter as it is read.
+
+:func:`determine_all` then determines every stored case in bulk.
 """
 
 from __future__ import annotations
@@ -11,47 +19,55 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeGuard, TypeVar, cast
 
-from rdflib import XSD, Literal
+from rdflib import XSD, Dataset, Graph, Literal
 
 from kg.engine.graph import CaseGraph, build_case_graph
 from kg.errors import InputError
-from kg.rdf import KG
-from kg.store.store import Store, case_graphs
+from kg.rdf import KG, bind_prefixes
+from kg.store.store import LocalStore, Store, case_graphs
 
-__all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "input_files", "read_input", "letter_case_graph",
-           "IngestSummary", "ingest", "BatchSummary", "ENGINES", "determine_all"]
+if TYPE_CHECKING:
+    from kg.batch.engine import ChunkResult, Engine
+    from kg.engine.validate import Shapes
+    from kg.extract.case import LetterCase
+    from kg.model import CaseData
+
+__all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "input_files", "read_input", "read_case",
+           "letter_case_graph", "read_each", "IngestSummary", "ingest", "IngestResult", "ingest_dataset",
+           "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all"]
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 LETTER_SUFFIXES = (".pdf", ".txt")
+#: what a folder is expanded to (JSON case files are read when named, not picked up from folders)
+_FOLDER_SUFFIXES = (".yaml", ".yml") + LETTER_SUFFIXES
+#: ``progress(done, total, name)``: called before each input and once at the end
 Progress = Callable[[int, int, str], None]
+C = TypeVar("C")
 
 
-def input_files(paths: Iterable[str | Path]) -> list[Path]:
+def input_files(paths: Iterable[str | Path], *, suffixes: Sequence[str] = _FOLDER_SUFFIXES) -> list[Path]:
     """Files named by ``paths``: files as given, folders expanded to their letters
     (``.pdf``, ``.txt``) and YAML case files (``.yaml``, ``.yml``), sorted by name.  JSON
     case files are read when named, not picked up from folders (folders of letters often
-    hold other JSON, such as labels).  A path that does not exist is kept, so reading it
-    reports it."""
+    hold other JSON, such as labels); ``suffixes`` says what else a folder is expanded to
+    (``LETTER_SUFFIXES``: its letters only).  A path that does not exist is kept, so reading
+    it reports it."""
     out: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(sorted(f for f in path.iterdir()
-                              if f.is_file() and f.suffix.lower() in (".yaml", ".yml") + LETTER_SUFFIXES))
+            out.extend(sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in suffixes))
         else:
             out.append(path)
     return out
 
 
-def letter_case_graph(lc: object) -> CaseGraph:
+def letter_case_graph(lc: LetterCase) -> CaseGraph:
     """The case graph of an extracted letter (:class:`kg.extract.case.LetterCase`):
     :func:`kg.engine.graph.build_case_graph` plus the drug details and partial authorisation
     that :class:`kg.extract.case.RequestDetail` adds."""
-    from kg.extract.case import LetterCase
-
-    assert isinstance(lc, LetterCase)
     cg = build_case_graph(lc.case)
     g = cg.asserted
     for d in lc.details:
@@ -89,6 +105,41 @@ def read_input(path: str | Path) -> CaseGraph:
                      hint="give a .yaml/.yml/.json case file or a .pdf/.txt letter")
 
 
+def read_case(path: str) -> CaseData:
+    """One case as ``imrkg determine`` reads it: a letter (``.pdf``, ``.txt``) extracted, any
+    other file read as a case file; the case model only (no drug details, unlike
+    :func:`read_input`).  Raises :class:`kg.errors.InputError` naming the file."""
+    if Path(path).suffix.lower() in LETTER_SUFFIXES:
+        from kg.extract.case import read_case_from_letter
+
+        return read_case_from_letter(path).case
+    from kg.read.casefile import load_case_file
+
+    return load_case_file(path)
+
+
+def read_each(files: Sequence[Path], read: Callable[[Path], C], *, on_error: Callable[[Path, InputError], None],
+              catch: type[InputError] = InputError, progress: Progress | None = None) -> Iterator[C]:
+    """The one loop over inputs: ``read(path)`` for each of ``files`` in order, yielding what it
+    read; an input whose reading raises ``catch`` goes to ``on_error(path, error)`` and the loop
+    goes on.  ``progress(i, len(files), name)`` is called before each input, and
+    ``progress(len(files), len(files), "")`` once the last one has been handled."""
+    for i, path in enumerate(files):
+        if progress:
+            progress(i, len(files), path.name)
+        try:
+            case = read(path)
+        except catch as exc:
+            on_error(path, exc)
+            continue
+        yield case
+    if progress:
+        progress(len(files), len(files), "")
+
+
+# ---------------------------------------------------------------------------
+# Into the store
+# ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IngestSummary:
     """What :func:`ingest` did: the cases stored (ids, in input order) and the inputs that failed."""
@@ -97,31 +148,138 @@ class IngestSummary:
     errors: tuple[InputError, ...]
 
 
-def ingest(paths: Sequence[str | Path], store: Store, *, progress: Progress | None = None) -> IngestSummary:
+def ingest(paths: Sequence[str | Path], store: Store, *, progress: Progress | None = None,
+           determine: bool = True) -> IngestSummary:
     """Read, determine and store every input; replace cases already stored.
 
     The guideline graph is refreshed first.  Each case is written in one update
-    (all of its graphs or none); a bad input is collected and skipped.
+    (all of its graphs or none); a bad input is collected and skipped.  With
+    ``determine=False`` only each case's asserted and reviewer graphs are written, for
+    :func:`determine_all` to determine.
     """
     from kg.engine.determine import determine_case
 
     store.ensure_guidelines()
-    files = input_files(paths)
     cases: list[str] = []
     errors: list[InputError] = []
-    for i, path in enumerate(files):
-        if progress:
-            progress(i, len(files), path.name)
-        try:
-            cg = read_input(path)
-        except InputError as exc:
-            errors.append(exc)
-            continue
-        store.put_case(cg.case_id, case_graphs(cg, determine_case(cg)))
+    for cg in read_each(input_files(paths), read_input, on_error=lambda _, exc: errors.append(exc),
+                        progress=progress):
+        graphs = case_graphs(cg, determine_case(cg)) if determine else {"asserted": cg.asserted,
+                                                                         "reviewer": cg.reviewer}
+        store.put_case(cg.case_id, graphs)
         cases.append(cg.case_id)
-    if progress:
-        progress(len(files), len(files), "")
     return IngestSummary(cases=tuple(cases), errors=tuple(errors))
+
+
+# ---------------------------------------------------------------------------
+# Into a dataset (TriG), no store
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IngestResult:
+    """What :func:`ingest_dataset` did: the dataset, the cases ingested and the files that failed."""
+
+    dataset: Dataset
+    cases: tuple[str, ...]
+    errors: tuple[InputError, ...]
+
+
+def _default_graph(ds: Dataset) -> Graph:
+    """The dataset's default graph (``default_graph`` in rdflib >= 7.1, ``default_context`` before)."""
+    return cast(Graph, getattr(ds, "default_graph", None) if hasattr(type(ds), "default_graph")
+                else ds.default_context)
+
+
+def _drop_case(ds: Dataset, case_iri: str) -> None:
+    for g in list(ds.graphs()):
+        ident = str(g.identifier)
+        if ident.startswith(case_iri):
+            ds.remove_graph(g)
+    default = _default_graph(ds)
+    for s, p, o in list(default):
+        if str(s).startswith(case_iri):
+            default.remove((s, p, o))
+
+
+def ingest_dataset(paths: Sequence[str | Path], *, dataset: Dataset | None = None,
+                   progress: Progress | None = None) -> IngestResult:
+    """Read letters (and case files) into case graphs in a dataset (a new one, or ``dataset``
+    updated in place), the same way :func:`ingest` reads them for a store.
+
+    Each case's asserted facts and reviewer record go into its own named
+    graphs; a case already present is replaced.  Unreadable files are
+    collected as errors and skipped.
+    """
+    ds = dataset if dataset is not None else Dataset()
+    bind_prefixes(ds)
+    cases: list[str] = []
+    errors: list[InputError] = []
+    for cg in read_each(input_files(paths), read_input, on_error=lambda _, exc: errors.append(exc),
+                        progress=progress):
+        _drop_case(ds, str(cg.iri))
+        for name, g in (("asserted", cg.asserted), ("reviewer", cg.reviewer)):
+            target = ds.graph(cg.graph_iri(name))
+            for t in g:
+                target.add(t)
+        cases.append(cg.case_id)
+    return IngestResult(dataset=ds, cases=tuple(cases), errors=tuple(errors))
+
+
+def read_dataset(path: str | Path) -> Dataset:
+    """Read a TriG (``.trig``) or Turtle (``.ttl``) file written by :func:`write_dataset`.
+
+    Raises :class:`kg.errors.InputError` naming the file when it does not parse.
+    """
+    p = Path(path)
+    ds = Dataset()
+    fmt = "trig" if p.suffix.lower() == ".trig" else "turtle"
+    try:
+        if fmt == "trig":
+            ds.parse(p, format="trig")
+        else:
+            _default_graph(ds).parse(p, format="turtle")
+    except Exception as exc:  # noqa: BLE001 - rdflib raises many types for bad input
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read the existing {fmt.upper()} file: {first}", source=str(p),
+                         hint="remove the file or give another output path") from None
+    return ds
+
+
+def _stable_trig(ds: Dataset) -> str:
+    """TriG with the named graphs in IRI order, each written by rdflib's (sorted) Turtle writer,
+    so the same dataset always gives the same bytes."""
+    prefixes: list[str] = []
+    blocks: list[str] = []
+    for g in sorted(ds.graphs(), key=lambda g: str(g.identifier)):
+        if len(g) == 0:
+            continue
+        body = bind_prefixes(Graph())
+        for t in g:
+            body.add(t)
+        lines = body.serialize(format="turtle").splitlines()
+        for line in lines:
+            if line.startswith("@prefix") and line not in prefixes:
+                prefixes.append(line)
+        content = "\n".join(line for line in lines if not line.startswith("@prefix")).strip("\n")
+        blocks.append(f"<{g.identifier}> {{\n{content}\n}}\n")
+    return "\n".join(sorted(prefixes)) + "\n\n" + "\n".join(blocks)
+
+
+def write_dataset(ds: Dataset, path: str | Path | None = None) -> str:
+    """Serialise a dataset as TriG (or, for a ``.ttl`` path, all graphs merged as Turtle).
+
+    Returns the text; writes it to ``path`` when given.
+    """
+    if path is not None and Path(path).suffix.lower() == ".ttl":
+        merged = bind_prefixes(Graph())
+        for t in ds.quads((None, None, None, None)):
+            merged.add(t[:3])
+        text = merged.serialize(format="turtle")
+    else:
+        text = _stable_trig(ds)
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
 
 
 # ---------------------------------------------------------------------------
@@ -136,7 +294,7 @@ class BatchSummary:
     failed: tuple[tuple[str, str], ...]  # (case id, reason)
 
 
-_WORKER_SHAPES: object = None
+_WORKER_SHAPES: Shapes | None = None
 
 
 def _worker_init(shapes_dir: str | None) -> None:
@@ -151,8 +309,6 @@ def _worker_init(shapes_dir: str | None) -> None:
 
 def _determine_one(case_id: str, asserted_nt: str, reviewer_nt: str) -> tuple[str, dict[str, str] | str]:
     """Worker: determine one case from its N-Triples; return its graphs as N-Triples, or an error text."""
-    from rdflib import Graph
-
     from kg.engine.determine import determine_case
     from kg.engine.graph import case_iri
     from kg.engine.validate import Shapes
@@ -169,6 +325,7 @@ def _determine_one(case_id: str, asserted_nt: str, reviewer_nt: str) -> tuple[st
 
 
 ENGINES = ("batch", "reference")
+_STAMPS = f"SELECT ?case ?stamp WHERE {{ GRAPH ?g {{ ?case <{KG.determinedWith}> ?stamp }} }}"
 
 
 def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = None, force: bool = False,
@@ -195,10 +352,9 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
     shapes = load_shapes(shapes_dir) if shapes_dir else default_shapes()
     stamp = f"{engine_version()} {shapes.digest}"
     ids = store.case_ids()
-    done_rows = store.query(
-        "SELECT ?case ?stamp WHERE { GRAPH ?g { ?case <https://w3id.org/imr-kg/ont#determinedWith> ?stamp } }")
-    stamped = {str(r[0]): str(r[1]) for r in done_rows.rows}
-    todo, skipped = [], []
+    stamped = {str(r[0]): str(r[1]) for r in store.query(_STAMPS).rows}
+    todo: list[str] = []
+    skipped: list[str] = []
     for cid in ids:
         (skipped if not force and stamped.get(str(case_iri(cid))) == stamp else todo).append(cid)
     if engine == "batch" and _batch_ready(store, shapes):
@@ -209,23 +365,22 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
     return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))
 
 
-def _batch_ready(store: Store, shapes: object) -> bool:
+def _batch_ready(store: Store, shapes: Shapes) -> TypeGuard[LocalStore]:
     """The batch engine needs the embedded store and shapes the compiler handles."""
     from kg.errors import ShapesError
-    from kg.store.store import LocalStore
 
     if not isinstance(store, LocalStore):
         return False
     try:
         from kg.batch.engine import compile_engine
 
-        compile_engine(shapes)  # type: ignore[arg-type]
+        compile_engine(shapes)
     except ShapesError:
         return False
     return True
 
 
-_WORKER_ENGINE: object = None
+_WORKER_ENGINE: Engine | None = None
 
 #: the batch writes finished chunks' results to the store once they add up to this many bytes of
 #: N-Quads (about 1.1 million quads, 12,000 cases): every bulk load adds files spanning the whole
@@ -242,8 +397,9 @@ def _batch_init(shapes_dir: str | None) -> None:
     _WORKER_ENGINE = compile_engine(load_shapes(shapes_dir) if shapes_dir else None)
 
 
-def _run_bounded(jobs: Iterable[object], payload: Callable, work: Callable, finish: Callable, *, workers: int,
-                 init: Callable, init_arg: object) -> None:
+def _run_bounded(jobs: Iterable[C], payload: Callable[[C], tuple[Any, ...]], work: Callable[..., tuple[Any, ...]],
+                 finish: Callable[..., None], *, workers: int, init: Callable[[str | None], None],
+                 init_arg: str | None) -> None:
     """``finish(*work(*payload(job)))`` for every job, in order: in this process with one
     worker, else in a process pool with at most ``2 * workers`` jobs in flight (so memory
     grows with the workers, not with the jobs)."""
@@ -256,7 +412,7 @@ def _run_bounded(jobs: Iterable[object], payload: Callable, work: Callable, fini
             finish(*work(*payload(job)))
         return
     with cf.ProcessPoolExecutor(max_workers=workers, initializer=init, initargs=(init_arg,)) as pool:
-        pending: deque = deque()
+        pending: deque[cf.Future[tuple[Any, ...]]] = deque()
         for job in jobs:
             pending.append(pool.submit(work, *payload(job)))
             if len(pending) >= 2 * workers:
@@ -265,7 +421,57 @@ def _run_bounded(jobs: Iterable[object], payload: Callable, work: Callable, fini
             finish(*pending.popleft().result())
 
 
-def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None, chunk: int,
+class _Results:
+    """The batch's results as the chunks finish: finished chunks wait in ``group`` until their
+    output adds up to :data:`_WRITE_BYTES`, then go to the store in one bulk load."""
+
+    def __init__(self, store: LocalStore, total: int, progress: Progress | None) -> None:
+        self.store = store
+        self.total = total
+        self.progress = progress
+        self.determined: list[str] = []
+        self.failed: list[tuple[str, str]] = []
+        self.group: list[tuple[ChunkResult, _ChunkFiles]] = []  # finished chunks not yet written
+
+    def write(self) -> None:
+        """Write the finished chunks in one bulk load (one file), their stamps after it."""
+        from kg.batch.engine import graph_of
+
+        if not self.group:
+            return
+        target = self.group[-1][1].group
+        with target.open("wb") as out:
+            for _, f in self.group:
+                with f.output.open("rb") as part:
+                    shutil.copyfileobj(part, out)
+        drop = [graph_of(c, n) for r, _ in self.group for c in r.determined for n in ("inferred", "determination")]
+        self.store.replace_graphs(drop, target, b"".join(r.stamps for r, _ in self.group))
+        for r, f in self.group:
+            self.determined.extend(r.determined)
+            f.remove()
+        target.unlink()
+        self.group.clear()
+
+    def finish(self, ids: list[str], result: ChunkResult | str, files: _ChunkFiles, report: bool = True) -> None:
+        """Take one chunk's result (or its error text); write the group once it is large enough."""
+        if isinstance(result, str):
+            self.failed.extend((c, result) for c in ids)
+            files.remove()
+        else:
+            self.failed.extend(result.failed)
+            self.group.append((result, files))
+            if sum(f.output.stat().st_size for _, f in self.group) >= _WRITE_BYTES:
+                self.write()
+        if self.progress and report:
+            self.progress(len(self.determined) + len(self.failed) + sum(len(r.determined) for r, _ in self.group),
+                          self.total, "")
+
+    def waiting(self, files: _ChunkFiles) -> bool:
+        """Whether the chunk of ``files`` is finished but not yet written."""
+        return any(g is files for _, g in self.group)
+
+
+def _determine_batches(store: LocalStore, todo: list[str], *, workers: int, shapes_dir: str | None, chunk: int,
                        progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
     """The batch engine: chunks of ``chunk`` cases (kg.batch.engine) in worker processes.
 
@@ -279,52 +485,15 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
     import concurrent.futures as cf
     import tempfile
 
-    from kg.batch.engine import graph_of
-
-    determined: list[str] = []
-    failed: list[tuple[str, str]] = []
     total = len(todo)
     # small batches are cut finer, so that every worker has chunks to do
     size = max(min(chunk, 100), min(chunk, -(-total // (2 * max(1, workers)))))
     chunks = [todo[i:i + size] for i in range(0, total, size)]
-
-    group: list[tuple[object, _ChunkFiles]] = []  # finished chunks not yet written
-
-    def write() -> None:
-        """Write the finished chunks in one bulk load (one file), their stamps after it."""
-        if not group:
-            return
-        target = group[-1][1].group
-        with target.open("wb") as out:
-            for _, f in group:
-                with f.output.open("rb") as part:
-                    shutil.copyfileobj(part, out)
-        drop = [graph_of(c, n) for r, _ in group for c in r.determined for n in ("inferred", "determination")]
-        store.replace_graphs(drop, target, b"".join(r.stamps for r, _ in group))  # type: ignore[attr-defined]
-        for r, f in group:
-            determined.extend(r.determined)
-            f.remove()
-        target.unlink()
-        group.clear()
-
-    def finish(ids: list[str], result: object, files: _ChunkFiles, report: bool = True) -> None:
-        from kg.batch.engine import ChunkResult
-
-        if isinstance(result, str):
-            failed.extend((c, result) for c in ids)
-            files.remove()
-        else:
-            assert isinstance(result, ChunkResult)
-            failed.extend(result.failed)
-            group.append((result, files))
-            if sum(f.output.stat().st_size for _, f in group) >= _WRITE_BYTES:
-                write()
-        if progress and report:
-            progress(len(determined) + len(failed) + sum(len(r.determined) for r, _ in group), total, "")
+    results = _Results(store, total, progress)
 
     def reading(f: _ChunkFiles) -> None:
         if progress:
-            progress(len(determined) + len(failed), total,
+            progress(len(results.determined) + len(results.failed), total,
                      f"read {min(total, (f.index + 1) * size):,} of {total:,}" if f.index + 1 < len(chunks) else "")
 
     if progress:
@@ -332,36 +501,36 @@ def _determine_batches(store: Store, todo: list[str], *, workers: int, shapes_di
     with tempfile.TemporaryDirectory(prefix="imrkg-batch-") as tmp:
         files = [_ChunkFiles(Path(tmp), i) for i in range(len(chunks))]
         if workers <= 1:
-            for ids, f in zip(chunks, files):
+            for ids, f in zip(chunks, files, strict=True):
                 f.read_from(store, ids)
                 reading(f)
             _batch_init(shapes_dir)
             try:
-                for ids, f in zip(chunks, files):
-                    finish(*_batch_files(ids, f), f)
+                for ids, f in zip(chunks, files, strict=True):
+                    results.finish(*_batch_files(ids, f), f)
             finally:  # also on the way out if interrupted: what is finished is kept
-                write()
-            return determined, failed
+                results.write()
+            return results.determined, results.failed
         with cf.ProcessPoolExecutor(max_workers=workers, initializer=_batch_init, initargs=(shapes_dir,)) as pool:
             futures = []
             try:
-                for ids, f in zip(chunks, files):
+                for ids, f in zip(chunks, files, strict=True):
                     f.read_from(store, ids)
                     futures.append(pool.submit(_batch_files, ids, f))
                     reading(f)
-                for fut, f in zip(futures, files):
-                    finish(*fut.result(), f)
-                write()
+                for fut, f in zip(futures, files, strict=False):
+                    results.finish(*fut.result(), f)
+                results.write()
             except BaseException:
                 for fut in futures:  # keep what was determined before the interruption
                     fut.cancel()
-                for fut, f in zip(futures, files):
+                for fut, f in zip(futures, files, strict=False):  # fewer futures than files if interrupted
                     if (fut.done() and not fut.cancelled() and fut.exception() is None and f.output.exists()
-                            and all(g is not f for _, g in group)):
-                        finish(*fut.result(), f, report=False)
-                write()
+                            and not results.waiting(f)):
+                        results.finish(*fut.result(), f, report=False)
+                results.write()
                 raise
-    return determined, failed
+    return results.determined, results.failed
 
 
 @dataclass(frozen=True)
@@ -388,18 +557,18 @@ class _ChunkFiles:
         """The results of this chunk and those finished before it, written together."""
         return self.folder / f"{self.index}.group.nq"
 
-    def read_from(self, store: Store, ids: list[str]) -> None:
+    def read_from(self, store: LocalStore, ids: list[str]) -> None:
         from kg.batch.engine import graph_of
 
         for path, name in ((self.asserted, "asserted"), (self.reviewer, "reviewer")):
-            path.write_bytes(store.export_graphs([graph_of(c, name) for c in ids]))  # type: ignore[attr-defined]
+            path.write_bytes(store.export_graphs([graph_of(c, name) for c in ids]))
 
     def remove(self) -> None:
         for path in (self.asserted, self.reviewer, self.output):
             path.unlink(missing_ok=True)
 
 
-def _batch_files(ids: list[str], files: _ChunkFiles) -> tuple[list[str], object]:
+def _batch_files(ids: list[str], files: _ChunkFiles) -> tuple[list[str], ChunkResult | str]:
     """One chunk in a worker: its input read from files, its results written to one (the
     stamps, small, come back with the summary)."""
     from dataclasses import replace
@@ -407,7 +576,8 @@ def _batch_files(ids: list[str], files: _ChunkFiles) -> tuple[list[str], object]
     from kg.batch.engine import determine_chunk
 
     try:
-        result = determine_chunk(files.asserted.read_bytes(), files.reviewer.read_bytes(), _WORKER_ENGINE)  # type: ignore[arg-type]
+        assert _WORKER_ENGINE is not None, "the worker was not initialised (_batch_init)"
+        result = determine_chunk(files.asserted.read_bytes(), files.reviewer.read_bytes(), _WORKER_ENGINE)
         files.output.write_bytes(result.nquads)
         return ids, replace(result, nquads=b"")
     except Exception as exc:  # noqa: BLE001 - the chunk is reported as failed, the batch goes on
@@ -417,8 +587,6 @@ def _batch_files(ids: list[str], files: _ChunkFiles) -> tuple[list[str], object]
 def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None,
                     progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
     """The reference path: one case at a time, pySHACL in worker processes."""
-    from rdflib import Graph
-
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
     total = len(todo)

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from kg.errors import InputError
-from kg.jobs.ingest import ingest
+from kg.jobs.ingest import Progress, determine_all, ingest, input_files
+from kg.rdf import KG
 from kg.store.store import QueryResult, Store
 
 __all__ = ["RunSummary", "run"]
 
-Progress = Callable[[int, int, str], None]
-
-_ITEMS = ("SELECT (COUNT(?det) AS ?items) WHERE { ?det <https://w3id.org/imr-kg/ont#determinationFor> ?req }")
+_ITEMS = f"SELECT (COUNT(?det) AS ?items) WHERE {{ ?det <{KG.determinationFor}> ?req }}"
 
 
 @dataclass(frozen=True)
@@ -91,27 +90,6 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def _ingest_parallel(paths: Sequence[str | Path], store: Store, workers: int, progress: Progress | None
-                     ) -> tuple[tuple[str, ...], tuple[InputError, ...]]:
-    """Read and store every input (asserted and reviewer graphs), then determine in ``workers`` processes."""
-    from kg.jobs.ingest import determine_all, input_files, read_input
-
-    store.ensure_guidelines()
-    cases: list[str] = []
-    errors: list[InputError] = []
-    for path in input_files(paths):
-        try:
-            cg = read_input(path)
-        except InputError as exc:
-            errors.append(exc)
-            continue
-        store.put_case(cg.case_id, {"asserted": cg.asserted, "reviewer": cg.reviewer})
-        cases.append(cg.case_id)
-    batch = determine_all(store, workers=workers, progress=progress)
-    errors += [InputError(f"cannot determine: {why}", source=cid) for cid, why in batch.failed]
-    return tuple(cases), tuple(errors)
-
-
 def run(paths: Sequence[str | Path], store: Store, out_dir: str | Path, *, workers: int = 1,
         progress: Progress | None = None, audit_progress: Progress | None = None) -> RunSummary:
     """Ingest ``paths`` (files, or folders of letters and YAML case files) into ``store``, then
@@ -124,20 +102,20 @@ def run(paths: Sequence[str | Path], store: Store, out_dir: str | Path, *, worke
     reported).  Writes to the store and to ``out_dir`` (created if missing; files of the same
     name are replaced).  Raises :class:`kg.errors.InputError` when ``out_dir`` cannot be written.
     """
-    from kg.jobs.ingest import input_files
     from kg.store.query import run_query
-    from kg.viz.visualize import write_report
+    from kg.viz.report import write_report
 
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create the output folder: {exc.strerror or exc}", source=str(out)) from None
+    # with workers, the cases are stored as read and determined afterwards (progress is the determination's)
+    summary = ingest(paths, store, progress=None if workers > 1 else progress, determine=workers <= 1)
+    cases, errors = summary.cases, summary.errors
     if workers > 1:
-        cases, errors = _ingest_parallel(paths, store, workers, progress)
-    else:
-        summary = ingest(paths, store, progress=progress)
-        cases, errors = summary.cases, summary.errors
+        batch = determine_all(store, workers=workers, progress=progress)
+        errors += tuple(InputError(f"cannot determine: {why}", source=cid) for cid, why in batch.failed)
     report, audits = out / "report.html", out / "audits"
     try:
         pages = write_report(store, report, audits=audits, progress=audit_progress)

@@ -21,9 +21,17 @@ import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from kg.model import CaseData, Finding, IMRDecision, Injury, Request, Treatment, URDecision, Worker
+
+if TYPE_CHECKING:
+    from typing import Mapping
+
+    from rdflib import Graph
+
+    from kg.jobs.ingest import Progress
+    from kg.store.store import Store
 
 __all__ = ["STATS_FILE", "SYNTHETIC_MARK", "letter_statistics", "load_statistics", "synthesize", "load_synthetic",
            "letter_text", "write_letters"]
@@ -31,13 +39,13 @@ __all__ = ["STATS_FILE", "SYNTHETIC_MARK", "letter_statistics", "load_statistics
 STATS_FILE = Path(__file__).with_name("letter_stats.json")
 
 
-def letter_statistics(letters_dir: str | Path, *, progress: Callable[[int, int, str], None] | None = None
-                      ) -> dict[str, Any]:
+def letter_statistics(letters_dir: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:
     """Count the distributions of a folder of letters (read with :mod:`kg.extract.case`)."""
     from kg.errors import LetterError
     from kg.extract.case import read_case_from_letter
+    from kg.jobs.ingest import LETTER_SUFFIXES
 
-    files = sorted(p for p in Path(letters_dir).iterdir() if p.suffix.lower() in (".pdf", ".txt"))
+    files = sorted(p for p in Path(letters_dir).iterdir() if p.suffix.lower() in LETTER_SUFFIXES)
     c: dict[str, Counter] = {k: Counter() for k in (
         "items_per_letter", "service_kind", "overturned_by_kind", "age", "sex", "specialty", "decision_month",
         "injury_to_request_days", "finding", "treatment", "treatment_outcome", "sessions", "partial")}
@@ -142,14 +150,14 @@ def synthesize(n: int, *, seed: int = 0, stats: dict[str, Any] | None = None) ->
         yield replace(case)
 
 
-def load_synthetic(store: Any, n: int, *, seed: int = 0, stats: dict[str, Any] | None = None, batch: int = 500,
-                   progress: Callable[[int, int, str], None] | None = None) -> int:
+def load_synthetic(store: Store, n: int, *, seed: int = 0, stats: dict[str, Any] | None = None, batch: int = 500,
+                   progress: Progress | None = None) -> int:
     """Write ``n`` synthetic cases (asserted and reviewer graphs) to ``store`` in batches of
     ``batch`` cases, each batch one update.  Returns the number written; determine them with
     :func:`kg.jobs.ingest.determine_all`."""
     from kg.engine.graph import build_case_graph
 
-    pending: dict[str, dict[str, Any]] = {}
+    pending: dict[str, Mapping[str, Graph]] = {}
     written = 0
     for case in synthesize(n, seed=seed, stats=stats):
         cg = build_case_graph(case)
@@ -386,7 +394,7 @@ def letter_text(case: CaseData) -> str:
              "Priority: Standard",
              f"Application Received: {_d(received)}", "",
              "Dispute Item(s) and decisions:"]
-    lines += [f"  {i}. {s} - {d}" for i, (s, d) in enumerate(zip(services, decisions), 1)]
+    lines += [f"  {i}. {s} - {d}" for i, (s, d) in enumerate(zip(services, decisions, strict=True), 1)]
     lines += ["", "HOW THE IMR FINAL DETERMINATION WAS MADE",
               "In a real review an independent physician, with no tie to the worker, the employer, the treating",
               "providers or the claims administrator, reads the whole case file and decides each disputed item",
@@ -400,7 +408,7 @@ def letter_text(case: CaseData) -> str:
     lines.append(_summary(case))
     lines += ["", "IMR ISSUES, DECISIONS AND RATIONALES",
               "Each disputed item is decided below.", ""]
-    for r, service, decision in zip(case.requests, services, decisions):
+    for r, service, decision in zip(case.requests, services, decisions, strict=True):
         lines.append(_wrap(f"{_item_heading(r, service)}: {decision}"))
         lines += ["", "Claims Administrator guideline: Synthetic letter; no citation is recorded.", "",
                   "MAXIMUS guideline: Synthetic letter; no citation is recorded.", ""]

@@ -11,24 +11,21 @@ The format is described field by field in ``docs/case-format.md``.
 
 A case file is not trusted (``docs/threat-model.md``): it is read only if it is
 a regular file of at most :data:`MAX_CASE_FILE_BYTES`, and a document it names
-by ``path`` is read only if it is a regular file of at most
-:data:`MAX_DOCUMENT_BYTES` inside a *document root*: the case file's own folder
-(or below it), a folder the caller allows (``document_roots=``, or
-``$IMRKG_DOCUMENT_ROOTS``), and, for the examples shipped in the imr-kg
-checkout, the project's letters folder beside the checkout.
+by ``path`` only as :class:`kg.read.documents.Documents` allows (a regular file
+of at most :data:`kg.read.documents.MAX_DOCUMENT_BYTES` inside a *document
+root*: the case file's own folder or below it, a folder the caller allows, and,
+for the examples shipped in the imr-kg checkout, the project's letters folder
+beside the checkout).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
-import stat
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from kg.errors import CaseFileError
+from kg.errors import CaseFileError, reason
 from kg.model import (
     IMR_DECISIONS,
     UR_DECISIONS,
@@ -47,19 +44,16 @@ from kg.model import (
     Worker,
     vocabulary,
 )
+from kg.read.documents import DocumentRefused, Documents, Refused, project_letters_for, read_regular_file
 
-__all__ = ["load_case_file", "parse_case", "MAX_CASE_FILE_BYTES", "MAX_DOCUMENT_BYTES", "DOCUMENT_ROOTS_ENV"]
+if TYPE_CHECKING:
+    import yaml
+
+__all__ = ["load_case_file", "parse_case", "MAX_CASE_FILE_BYTES"]
 
 #: The largest case file read, in bytes (checked before parsing).  Real case files are a few
 #: KB; PyYAML (pure Python) needs about 2.4 s per 150 KB of flow sequence, so this bounds one file.
 MAX_CASE_FILE_BYTES = 2 * 1024 * 1024
-#: The largest document file (``documents[].path``) read to check quotes, in bytes.
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-#: Environment variable naming extra folders documents may be read from (``os.pathsep``-separated).
-DOCUMENT_ROOTS_ENV = "IMRKG_DOCUMENT_ROOTS"
-# Where the examples shipped in the imr-kg checkout find their letters: ``../shared/letters``
-# beside the checkout (the README's layout; the letters are never copied into the project).
-_PROJECT_LETTERS = ("shared", "letters")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -67,25 +61,29 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # ---------------------------------------------------------------------------
 # YAML with line numbers
 # ---------------------------------------------------------------------------
-class _LineDict(dict):
+class _LineDict(dict[str, Any]):
     """A mapping that remembers the line of itself and of each value."""
 
     line: int = 0
     lines: dict[str, int]
 
 
-class _LineList(list):
+class _LineList(list[Any]):
+    """A list that remembers the line of itself and of each item."""
+
     line: int = 0
     lines: list[int]
 
 
-def _loader_class() -> type:
+def _loader_class() -> type[yaml.SafeLoader]:
+    """A YAML SafeLoader whose mappings and lists remember their lines and that refuses keys
+    that are not words and keys given twice (raising :class:`CaseFileError` with the line)."""
     import yaml
 
     class Loader(yaml.SafeLoader):
         pass
 
-    def construct_mapping(loader: Any, node: Any) -> _LineDict:
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
         result = _LineDict()
         result.line = node.start_mark.line + 1
         result.lines = {}
@@ -104,7 +102,7 @@ def _loader_class() -> type:
             result.lines[key] = value_node.start_mark.line + 1
         return result
 
-    def construct_sequence(loader: Any, node: Any) -> _LineList:
+    def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _LineList:
         result = _LineList(loader.construct_object(child, deep=True) for child in node.value)
         result.line = node.start_mark.line + 1
         result.lines = [child.start_mark.line + 1 for child in node.value]
@@ -123,7 +121,8 @@ def load_case_file(path: str | Path, *, document_roots: Iterable[str | Path] = (
     included) and read only when they are regular files of at most :data:`MAX_DOCUMENT_BYTES`
     inside a document root: the case file's folder or below it, a folder in
     ``document_roots``, a folder in ``$IMRKG_DOCUMENT_ROOTS``, or, for a case file in the
-    ``examples/`` folder of the imr-kg checkout, the letters folder beside the checkout.
+    ``examples/`` folder of the imr-kg checkout, the letters folder beside the checkout
+    (:mod:`kg.read.documents`).
 
     Raises :class:`CaseFileError` (with file, line and field) for a missing, unreadable,
     oversized, malformed or incomplete file, and for a document outside the roots, not a
@@ -140,15 +139,15 @@ def load_case_file(path: str | Path, *, document_roots: Iterable[str | Path] = (
     path = Path(path)
     name = str(path)
     try:
-        raw = _read_regular_file(path, MAX_CASE_FILE_BYTES)
-    except _Refused as exc:
+        raw = read_regular_file(path, MAX_CASE_FILE_BYTES)
+    except Refused as exc:
         hint = ("a case file holds the facts of one case: quote less text, or split it" if exc.kind == "too large"
                 else "give a YAML or JSON case file")
         raise CaseFileError(exc.problem, source=name, hint=hint) from None
     except OSError as exc:
         raise CaseFileError(f"cannot read the file: {exc.strerror or exc}", source=name) from None
     except ValueError as exc:  # a NUL in the file name
-        raise CaseFileError(f"cannot read the file: {_short(exc)}", source=name) from None
+        raise CaseFileError(f"cannot read the file: {reason(exc)}", source=name) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -164,18 +163,18 @@ def load_case_file(path: str | Path, *, document_roots: Iterable[str | Path] = (
         raise CaseFileError(exc.problem, source=name, line=exc.line, hint=exc.hint) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "malformed YAML"
-        raise CaseFileError(f"not valid YAML/JSON: {problem}", source=name, line=line,
+        raise CaseFileError(f"not valid YAML/JSON: {problem}", source=name,
+                            line=mark.line + 1 if mark is not None else None,
                             hint="check indentation, colons and quotes on that line") from None
     except yaml.YAMLError as exc:
-        raise CaseFileError(f"not valid YAML/JSON: {_short(exc)}", source=name) from None
+        raise CaseFileError(f"not valid YAML/JSON: {reason(exc)}", source=name) from None
     except RecursionError:
         raise CaseFileError("the file is nested too deeply", source=name) from None
     except ValueError as exc:  # impossible dates, integers too long to convert
-        raise CaseFileError(f"a value cannot be read: {_short(exc)}", source=name) from None
+        raise CaseFileError(f"a value cannot be read: {reason(exc)}", source=name) from None
     roots = list(document_roots)
-    letters = _project_letters_for(path)
+    letters = project_letters_for(path)
     if letters is not None:
         roots.append(letters)
     try:
@@ -196,115 +195,6 @@ def parse_case(data: Any, *, source: str = "<case>", base_dir: Path | None = Non
 
 
 # ---------------------------------------------------------------------------
-# Reading files safely: regular files only, with a size cap, inside the roots
-# ---------------------------------------------------------------------------
-class _Refused(Exception):
-    """A file that exists but is not read: not a regular file, or too large."""
-
-    def __init__(self, kind: str, problem: str, hint: str | None = None) -> None:
-        super().__init__(problem)
-        self.kind = kind
-        self.problem = problem
-        self.hint = hint
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB" if size >= 100 * 1024 else f"{size} bytes"
-
-
-def _read_regular_file(path: Path, cap: int, *, follow_symlinks: bool = True) -> bytes:
-    """The bytes of ``path`` if it is a regular file of at most ``cap`` bytes.
-
-    The file is opened without blocking (a FIFO never hangs the open) and checked with
-    ``fstat`` on the open descriptor; at most ``cap + 1`` bytes are read, so a file that grows
-    while it is read (or that reports a wrong size, as ``/proc`` files do) is still refused.
-    With ``follow_symlinks=False`` a symlink as the last component is refused (``ELOOP``), so a
-    path checked after resolving cannot be swapped for a link in between.
-    Raises :class:`_Refused` or :class:`OSError`.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _Refused("not a regular file", f"not a regular file: it is {_file_kind(info.st_mode)}")
-        if info.st_size > cap:
-            raise _Refused("too large", f"the file is {_megabytes(info.st_size)}, more than the "
-                                        f"{_megabytes(cap)} allowed")
-        fh = os.fdopen(fd, "rb")  # owns fd from here on
-    except BaseException:
-        os.close(fd)
-        raise
-    with fh:
-        data = fh.read(cap + 1)
-    if len(data) > cap:
-        raise _Refused("too large", f"the file is more than the {_megabytes(cap)} allowed")
-    return data
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
-def _document_roots(base: Path, extra: Iterable[str | Path]) -> tuple[Path, ...]:
-    """The folders documents may be read from: ``base``, ``extra``, then ``$IMRKG_DOCUMENT_ROOTS``
-    (each resolved; empty entries of the variable are ignored)."""
-    folders: list[Path] = [base, *(Path(e) for e in extra)]
-    folders += [Path(e) for e in os.environ.get(DOCUMENT_ROOTS_ENV, "").split(os.pathsep) if e.strip()]
-    out: list[Path] = []
-    for folder in folders:
-        try:
-            real = folder.expanduser().resolve()
-        except (OSError, RuntimeError, ValueError):
-            continue
-        if real not in out:
-            out.append(real)
-    return tuple(out)
-
-
-@lru_cache(maxsize=1)
-def _checkout() -> Path | None:
-    """The imr-kg source checkout this code runs from (the nearest folder above ``kg/`` holding
-    a ``pyproject.toml`` of the project ``imr-kg``), or None for an installed wheel elsewhere."""
-    import tomllib
-
-    for folder in Path(__file__).resolve().parents:
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
-            except (OSError, ValueError):
-                return None
-            return folder if name == "imr-kg" else None
-    return None
-
-
-def _project_letters_for(case_file: Path) -> Path | None:
-    """For a case file in the checkout's ``examples/`` folder (project files, trusted like the
-    code), the project's letters folder beside the checkout; else None."""
-    checkout = _checkout()
-    if checkout is None:
-        return None
-    try:
-        folder = case_file.parent.resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    if not folder.is_relative_to(checkout / "examples"):
-        return None
-    return checkout.parent.joinpath(*_PROJECT_LETTERS)
-
-
-# ---------------------------------------------------------------------------
 # The checker
 # ---------------------------------------------------------------------------
 def _fold(text: str) -> str:
@@ -312,11 +202,13 @@ def _fold(text: str) -> str:
 
 
 class _CaseReader:
+    """Checks one loaded case and builds its :class:`CaseData`: every error names the source, the
+    line and the dotted field.  ``texts`` holds each document's text (None without a ``path``)
+    for the evidence quotes to be found in; ``ids`` the ids used so far."""
+
     def __init__(self, source: str, base_dir: Path | None, extra_roots: tuple[str | Path, ...]) -> None:
         self.source = source
-        self.base_dir = base_dir
-        self.extra_roots = extra_roots
-        self._roots: tuple[Path, ...] | None = None
+        self.documents = Documents(base_dir, extra_roots)
         self.texts: dict[str, str | None] = {}
         self.ids: set[str] = set()
         self.vocab = vocabulary()
@@ -326,7 +218,7 @@ class _CaseReader:
         return CaseFileError(problem, source=self.source, line=line, field=where or None, hint=hint)
 
     def mapping(self, value: Any, where: str, line: int | None, allowed: Iterable[str],
-                required: Iterable[str] = ()) -> _LineDict:
+                required: Iterable[str] = ()) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(f"expected a mapping of fields, found {type(value).__name__}", where, line)
         allowed = tuple(allowed)
@@ -339,9 +231,9 @@ class _CaseReader:
             if value.get(key) in (None, ""):
                 raise self.fail(f"required field '{key}' is missing", f"{where}.{key}" if where else key,
                                 getattr(value, "line", line), hint=f"add '{key}:'")
-        return value  # type: ignore[return-value]
+        return value
 
-    def text(self, m: dict, key: str, where: str, *, required: bool = False) -> str | None:
+    def text(self, m: dict[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
         value = m.get(key)
         if value is None:
             if required:
@@ -359,7 +251,8 @@ class _CaseReader:
             raise self.fail(f"'{key}' is empty", f"{where}.{key}", _line_of(m, key))
         return value or None
 
-    def integer(self, m: dict, key: str, where: str, *, minimum: int = 0, maximum: int = 10_000) -> int | None:
+    def integer(self, m: dict[str, Any], key: str, where: str, *, minimum: int = 0,
+                maximum: int = 10_000) -> int | None:
         value = m.get(key)
         if value is None:
             return None
@@ -369,7 +262,7 @@ class _CaseReader:
             raise self.fail(f"{value} is out of range ({minimum} to {maximum})", f"{where}.{key}", _line_of(m, key))
         return value
 
-    def number(self, m: dict, key: str, where: str, *, minimum: float, maximum: float) -> float | None:
+    def number(self, m: dict[str, Any], key: str, where: str, *, minimum: float, maximum: float) -> float | None:
         value = m.get(key)
         if value is None:
             return None
@@ -379,7 +272,7 @@ class _CaseReader:
             raise self.fail(f"{value} is out of range ({minimum:g} to {maximum:g})", f"{where}.{key}", _line_of(m, key))
         return float(value)
 
-    def date(self, m: dict, key: str, where: str) -> _dt.date | None:
+    def date(self, m: dict[str, Any], key: str, where: str) -> _dt.date | None:
         value = m.get(key)
         if value is None:
             return None
@@ -398,7 +291,8 @@ class _CaseReader:
         raise self.fail(f"'{text}' is not a date", f"{where}.{key}", _line_of(m, key),
                         hint="write dates as YYYY-MM-DD")
 
-    def choice(self, m: dict, key: str, where: str, options: Iterable[str], *, required: bool = False) -> str | None:
+    def choice(self, m: dict[str, Any], key: str, where: str, options: Iterable[str], *,
+               required: bool = False) -> str | None:
         value = self.text(m, key, where, required=required)
         if value is None:
             return None
@@ -408,7 +302,7 @@ class _CaseReader:
                             hint="use one of: " + ", ".join(options))
         return value
 
-    def choices(self, m: dict, key: str, where: str, options: Iterable[str]) -> tuple[str, ...]:
+    def choices(self, m: dict[str, Any], key: str, where: str, options: Iterable[str]) -> tuple[str, ...]:
         value = m.get(key)
         if value is None:
             return ()
@@ -422,7 +316,7 @@ class _CaseReader:
             out.append(item)
         return tuple(out)
 
-    def ident(self, m: dict, where: str) -> str:
+    def ident(self, m: dict[str, Any], where: str) -> str:
         value = self.text(m, "id", where, required=True)
         assert value is not None
         if not _ID.match(value):
@@ -434,7 +328,7 @@ class _CaseReader:
         self.ids.add(value)
         return value
 
-    def items(self, data: dict, key: str) -> list[tuple[str, int | None, Any]]:
+    def items(self, data: dict[str, Any], key: str) -> list[tuple[str, int | None, Any]]:
         value = data.get(key)
         if value is None:
             return []
@@ -444,7 +338,7 @@ class _CaseReader:
         return [(f"{key}[{i}]", lines[i], item) for i, item in enumerate(value)]
 
     # -- evidence -------------------------------------------------------------
-    def evidence(self, m: dict, where: str) -> tuple[Evidence, ...]:
+    def evidence(self, m: dict[str, Any], where: str) -> tuple[Evidence, ...]:
         value = m.get("evidence")
         if value is None:
             return ()
@@ -525,40 +419,10 @@ class _CaseReader:
 
     def document_text(self, rel: str, where: str, line: int | None) -> str:
         """The text of a document file named in the case file, read only from inside the roots."""
-        if "\x00" in rel:
-            raise self.fail("the document path holds a NUL character", where, line,
-                            hint="give the path of a text file in the case file's folder")
         try:
-            base = Path.cwd() if self.base_dir is None else self.base_dir
-            if self._roots is None:  # worked out on the first document path only
-                self._roots = _document_roots(base, self.extra_roots)
-            path = base / rel  # an absolute rel replaces base
-            real = path.resolve()
-        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a name too long
-            raise self.fail(f"cannot resolve document path '{rel}': {getattr(exc, 'strerror', None) or _short(exc)}",
-                            where, line, hint="give the path of a text file in the case file's folder") from None
-        if not any(real.is_relative_to(root) for root in self._roots):
-            linked = f" resolves to {real}," if Path(os.path.abspath(path)) != real else " is"
-            raise self.fail(
-                f"document file '{rel}'{linked} outside the folders documents may be read from", where, line,
-                hint=f"move the document into the case file's folder, {self._roots[0]}, or a folder below it, "
-                     f"or add its folder to {DOCUMENT_ROOTS_ENV}")
-        try:
-            raw = _read_regular_file(real, MAX_DOCUMENT_BYTES, follow_symlinks=False)
-        except _Refused as exc:
-            hint = ("give a text file of the document's own text, under the cap" if exc.kind == "too large"
-                    else "give the path of a text file")
-            raise self.fail(f"document file '{rel}': {exc.problem}", where, line, hint=hint) from None
-        except (OSError, ValueError) as exc:
-            raise self.fail(f"cannot read document file '{rel}': {getattr(exc, 'strerror', None) or _short(exc)}",
-                            where, line, hint="give a path relative to the case file, or leave 'path' out") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise self.fail(f"cannot read document file '{rel}': not UTF-8 text (byte {exc.start})", where, line,
-                            hint="give the document as UTF-8 text, or leave 'path' out") from None
-        # as reading in text mode did: universal newlines, so offsets count one character a line break
-        return text.replace("\r\n", "\n").replace("\r", "\n")
+            return self.documents.read(rel)
+        except DocumentRefused as exc:
+            raise self.fail(exc.problem, where, line, hint=exc.hint) from None
 
     def diagnosis(self, where: str, line: int | None, item: Any) -> Diagnosis:
         m = self.mapping(item, where, line, ("id", "label", "kind", "icd10", "evidence"), ("id", "label", "kind"))
@@ -574,7 +438,8 @@ class _CaseReader:
         if study is not None and study not in study_ids:
             raise self.fail(f"finding cites unknown study '{study}'", f"{where}.study", _line_of(m, "study"),
                             hint="list the study under 'studies:'")
-        return Finding(id=self.ident(m, where), kind=self.choice(m, "kind", where, self.vocab.findings, required=True) or "",
+        return Finding(id=self.ident(m, where),
+                       kind=self.choice(m, "kind", where, self.vocab.findings, required=True) or "",
                        status=self.choice(m, "status", where, ("present", "absent"), required=True) or "",
                        label=self.text(m, "label", where), site=self.text(m, "site", where),
                        region=self.choice(m, "region", where, self.vocab.regions), date=self.date(m, "date", where),
@@ -593,15 +458,11 @@ class _CaseReader:
                           "relief_days", "date", "region", "injections", "substance", "weeks", "days", "levels",
                           "evidence"),
                          ("id", "kind"))
-        relief_days = self.integer(m, "relief_days", where, maximum=3650)
-        weeks = self.number(m, "relief_weeks", where, minimum=0, maximum=520)
-        if weeks is not None:
-            if relief_days is not None:
-                raise self.fail("give relief_weeks or relief_days, not both", f"{where}.relief_weeks",
-                                _line_of(m, "relief_weeks"))
-            relief_days = round(weeks * 7)
-        return Treatment(id=self.ident(m, where), kind=self.choice(m, "kind", where, self.vocab.treatments, required=True) or "",
-                         label=self.text(m, "label", where), outcomes=self.choices(m, "outcome", where, self.vocab.outcomes),
+        relief_days = self.days(m, where, "relief_days", "relief_weeks", max_days=3650, max_weeks=520)
+        return Treatment(id=self.ident(m, where),
+                         kind=self.choice(m, "kind", where, self.vocab.treatments, required=True) or "",
+                         label=self.text(m, "label", where),
+                         outcomes=self.choices(m, "outcome", where, self.vocab.outcomes),
                          sessions=self.integer(m, "sessions", where),
                          relief_percent=self.number(m, "relief_percent", where, minimum=0, maximum=100),
                          relief_days=relief_days, date=self.date(m, "date", where),
@@ -611,19 +472,22 @@ class _CaseReader:
                          days=self.days(m, where), levels=self.integer(m, "levels", where, maximum=10),
                          evidence=self.evidence(m, where))
 
-    def days(self, m: dict, where: str) -> int | None:
-        """A duration given as ``weeks`` or ``days`` (not both), in days."""
-        days = self.integer(m, "days", where, maximum=36500)
-        weeks = self.number(m, "weeks", where, minimum=0, maximum=5200)
+    def days(self, m: dict[str, Any], where: str, days_key: str = "days", weeks_key: str = "weeks", *,
+             max_days: int = 36500, max_weeks: int = 5200) -> int | None:
+        """A duration given in ``days_key`` or ``weeks_key`` (not both), in days."""
+        days = self.integer(m, days_key, where, maximum=max_days)
+        weeks = self.number(m, weeks_key, where, minimum=0, maximum=max_weeks)
         if weeks is not None:
             if days is not None:
-                raise self.fail("give weeks or days, not both", f"{where}.weeks", _line_of(m, "weeks"))
+                raise self.fail(f"give {weeks_key} or {days_key}, not both", f"{where}.{weeks_key}",
+                                _line_of(m, weeks_key))
             days = round(weeks * 7)
         return days
 
     def study(self, where: str, line: int | None, item: Any) -> Study:
         m = self.mapping(item, where, line, ("id", "kind", "region", "date", "result", "evidence"), ("id", "kind"))
-        return Study(id=self.ident(m, where), kind=self.choice(m, "kind", where, self.vocab.studies, required=True) or "",
+        return Study(id=self.ident(m, where),
+                     kind=self.choice(m, "kind", where, self.vocab.studies, required=True) or "",
                      region=self.choice(m, "region", where, self.vocab.regions), date=self.date(m, "date", where),
                      result=self.text(m, "result", where), evidence=self.evidence(m, where))
 
@@ -666,11 +530,6 @@ def _brief(value: Any) -> str:
     r = reprlib.Repr()
     r.maxstring, r.maxlist, r.maxlevel, r.maxother, r.maxlong = 60, 4, 2, 60, 40
     return r.repr(value)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def _line_of(m: Any, key: str) -> int | None:

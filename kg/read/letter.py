@@ -4,8 +4,9 @@ Two entry points:
 
 * :func:`read_letter_text` turns a ``.pdf`` (via pypdf) or ``.txt`` file into a
   :class:`LetterText`. Page-break noise (page numbers, running headers and
-  footers repeated at the page edges) is dropped while the pages are joined, so
-  the returned ``text`` is the one string every offset in this module refers to.
+  footers repeated at the page edges) is dropped while the pages are joined
+  (:mod:`kg.read.pages`), so the returned ``text`` is the one string every
+  offset in this module refers to.
 * :func:`parse_letter` parses a :class:`LetterText` into a :class:`LetterRecord`:
   the header (case number and dates), the reviewer's credentials, the span of
   the clinical case summary and, per disputed item, the service, the decision,
@@ -27,13 +28,13 @@ never be fed to the engine as input.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
 from kg.errors import LetterError
+from kg.read.pages import join_pages, pdf_pages
 
 __all__ = [
     "Citation",
@@ -42,13 +43,17 @@ __all__ = [
     "LetterItem",
     "LetterRecord",
     "LetterText",
+    "MAX_LETTER_BYTES",
+    "MAX_LETTER_TEXT_CHARS",
     "Span",
     "TextField",
     "parse_letter",
     "read_letter_text",
 ]
 
+#: The layouts a letter may have (see the module's docstring).
 Layout = Literal["2016", "seed", "2013"]
+#: What a MAXIMUS guideline line cites (see :class:`Citation`).
 CitationKind = Literal["mtus", "non_mtus", "none"]
 
 
@@ -179,7 +184,6 @@ MAX_LETTER_BYTES = 20 * 1024 * 1024
 #: The most text a letter may hold once extracted, in characters, checked before it is parsed.
 #: The longest published letter holds 27,000; extraction takes about 15 s a million characters.
 MAX_LETTER_TEXT_CHARS = 1_000_000
-_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(?:page\s+)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?(?:\s*-)?\s*$", re.I)
 
 
 def read_letter_text(path: str | Path) -> LetterText:
@@ -221,7 +225,7 @@ def read_letter_text(path: str | Path) -> LetterText:
     if not data.strip():
         raise LetterError("file is empty", source=name, hint="supply a final determination letter")
     if p.suffix.lower() == ".pdf" or data[:5] == b"%PDF-":
-        pages = _pdf_pages(data, name)
+        pages = pdf_pages(data, name)
     else:
         try:
             raw = data.decode("utf-8-sig")
@@ -231,7 +235,7 @@ def read_letter_text(path: str | Path) -> LetterText:
             ) from exc
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
         pages = raw.split("\f")
-    text, starts = _join_pages(pages)
+    text, starts = join_pages(pages)
     if len(text) > MAX_LETTER_TEXT_CHARS:
         raise LetterError(f"the letter holds {len(text):,} characters of text, more than the "
                           f"{MAX_LETTER_TEXT_CHARS:,} a letter may hold", source=name,
@@ -249,89 +253,6 @@ def read_letter_text(path: str | Path) -> LetterText:
             hint="supply a MAXIMUS final determination letter",
         )
     return LetterText(text=text, source=name, page_starts=starts)
-
-
-def _pdf_pages(data: bytes, name: str) -> list[str]:
-    """Extract page texts from PDF bytes, converting every failure to LetterError."""
-    import io
-
-    import pypdf
-    from pypdf.errors import DependencyError, FileNotDecryptedError
-
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            ok = reader.decrypt("")  # a DependencyError (no AES support) is turned into a LetterError below
-            if not ok:
-                raise LetterError(
-                    "PDF is encrypted with a password",
-                    source=name,
-                    hint="supply an unencrypted copy of the letter",
-                )
-        return [page.extract_text() or "" for page in reader.pages]
-    except LetterError:
-        raise
-    except DependencyError as exc:
-        raise LetterError(
-            "PDF uses AES encryption and the 'cryptography' package is missing",
-            source=name,
-            hint="install pypdf[crypto]",
-        ) from exc
-    except FileNotDecryptedError as exc:
-        raise LetterError("PDF is encrypted with a password", source=name, hint="supply an unencrypted copy") from exc
-    except Exception as exc:  # noqa: BLE001 - the boundary: a broken PDF can fail anywhere inside pypdf
-        raise LetterError(
-            f"corrupt or unreadable PDF ({type(exc).__name__})",
-            source=name,
-            hint="re-download the letter or supply its text",
-        ) from exc
-
-
-def _edge_lines(lines: list[str]) -> tuple[int | None, int | None]:
-    """Indexes of the first and last non-blank lines."""
-    nonblank = [i for i, line in enumerate(lines) if line.strip()]
-    if not nonblank:
-        return None, None
-    return nonblank[0], nonblank[-1]
-
-
-def _join_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
-    """Drop page-edge noise and join pages without inventing blank lines."""
-    split = [page.splitlines(keepends=True) for page in pages]
-    repeated: set[str] = set()
-    if len(split) >= 3:
-        counts: Counter[str] = Counter()
-        for lines in split:
-            first, last = _edge_lines(lines)
-            edge = {lines[i].strip() for i in (first, last) if i is not None}
-            counts.update(edge)
-        need = max(3, (len(split) + 1) // 2)
-        repeated = {line for line, n in counts.items() if n >= need and len(line) < 120}
-    pieces: list[str] = []
-    starts: list[int] = []
-    length = 0
-    for lines in split:
-        lines = list(lines)
-        for _ in range(3):  # a page number and a footer may stack at either edge
-            first, last = _edge_lines(lines)
-            if first is None or last is None:
-                break
-            dropped = False
-            for idx in sorted({first, last}, reverse=True):
-                stripped = lines[idx].strip()
-                if _PAGE_NUMBER.match(stripped) or stripped in repeated:
-                    del lines[idx]
-                    dropped = True
-            if not dropped:
-                break
-        page = "".join(lines)
-        if pieces and not pieces[-1].endswith("\n"):
-            pieces.append("\n")
-            length += 1
-        starts.append(length)
-        pieces.append(page)
-        length += len(page)
-    return "".join(pieces), tuple(starts)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -469,7 +390,8 @@ def _credentials(text: str, end: int) -> tuple[TextField | None, TextField | Non
 # --------------------------------------------------------------------------- items
 
 _DECISION = re.compile(
-    r":[ \t]*(?:\n[ \t]*)?(?P<word>Upheld|Overturned)[ \t]*(?=\n|$)\s*(?=(?:Claims\s+Administrator|MAXIMUS)\s+guideline\s*:)"
+    r":[ \t]*(?:\n[ \t]*)?(?P<word>Upheld|Overturned)[ \t]*(?=\n|$)"
+    r"\s*(?=(?:Claims\s+Administrator|MAXIMUS)\s+guideline\s*:)"
 )
 _CA_GUIDE = re.compile(r"Claims\s+Administrator\s+guideline\s*:")
 _MAX_GUIDE = re.compile(r"MAXIMUS\s+guideline\s*:")
@@ -645,37 +567,59 @@ def _items_2016(text: str) -> tuple[LetterItem, ...]:
         if service is None:
             continue
         decision = TextField(m.group("word"), Span(m.start("word"), m.end("word")))
-        ca = _CA_GUIDE.search(text, m.end(), next_start)
         mx = _MAX_GUIDE.search(text, m.end(), next_start)
-        ra = _RATIONALE.search(text, mx.end() if mx else m.end(), next_start)
-        ca_field = mx_field = rat_field = None
-        if ca:
-            ca_field = _field(text, ca.end(), mx.start() if mx else (ra.start() if ra else next_start))
-        if mx:
-            mx_end = ra.start() if ra else next_start
-            nc = _NOT_CITED.search(text, mx.end(), mx_end)
-            if nc and not ra:  # rationale follows in the same paragraph
-                mx_end = nc.end()
-            mx_field = _field(text, mx.end(), mx_end)
-            if not ra:
-                rat_field = _field(text, mx_end, next_start)
-        if ra:
-            rat_field = _field(text, ra.end(), next_start)
-        orig, auth, rem = _partial(text, service.span)
-        items.append(
-            LetterItem(
-                service=service,
-                decision=decision,
-                remaining_service=rem,
-                original_request=orig,
-                authorized=auth,
-                claims_administrator_guideline=ca_field,
-                maximus_guideline=mx_field,
-                citation=_citation(text, mx_field),
-                rationale=rat_field,
-            )
-        )
+        ca_field, mx_field, rat_field = _item_fields(
+            text, _CA_GUIDE.search(text, m.end(), next_start), mx,
+            _RATIONALE.search(text, mx.end() if mx else m.end(), next_start), next_start, run_on=True)
+        items.append(_item(service, decision, (ca_field, mx_field, rat_field), _citation(text, mx_field),
+                           _partial(text, service.span)))
     return tuple(items)
+
+
+def _item_fields(text: str, ca: re.Match[str] | None, mx: re.Match[str] | None, ra: re.Match[str] | None,
+                 end: int, *, run_on: bool = False) -> tuple[TextField | None, TextField | None, TextField | None]:
+    """The claims administrator's guideline, the MAXIMUS guideline and the rationale of one item.
+
+    ``ca``, ``mx`` and ``ra`` are the matches of their headings (None where missing); each field
+    runs to the next heading found, the last to ``end``.  With ``run_on`` (the 2016 layout) a
+    rationale without its heading may follow a MAXIMUS line that says the reviewer "did not cite
+    any medical evidence for its decision." in the same paragraph: the line ends after that.
+    """
+    ca_field = mx_field = rat_field = None
+    if ca:
+        ca_field = _field(text, ca.end(), mx.start() if mx else (ra.start() if ra else end))
+    if mx:
+        mx_end = ra.start() if ra else end
+        if run_on and not ra:
+            nc = _NOT_CITED.search(text, mx.end(), mx_end)
+            if nc:
+                mx_end = nc.end()
+            rat_field = _field(text, mx_end, end)
+        mx_field = _field(text, mx.end(), mx_end)
+    if ra:
+        rat_field = _field(text, ra.end(), end)
+    return ca_field, mx_field, rat_field
+
+
+def _item(service: TextField, decision: TextField,
+          fields: tuple[TextField | None, TextField | None, TextField | None], citation: Citation,
+          partial: tuple[TextField | None, TextField | None, TextField | None] = (None, None, None)) -> LetterItem:
+    """A :class:`LetterItem` from its service and decision, the ``(claims administrator guideline,
+    MAXIMUS guideline, rationale)`` fields, the parsed citation and, for a partial authorisation,
+    ``(original request, authorized, remaining service)``."""
+    ca_field, mx_field, rat_field = fields
+    orig, auth, rem = partial
+    return LetterItem(
+        service=service,
+        decision=decision,
+        remaining_service=rem,
+        original_request=orig,
+        authorized=auth,
+        claims_administrator_guideline=ca_field,
+        maximus_guideline=mx_field,
+        citation=citation,
+        rationale=rat_field,
+    )
 
 
 # --------------------------------------------------------------------------- 2013 layout
@@ -686,11 +630,16 @@ _DETERMINED_2013 = re.compile(
     r"(?:\s+and\s+appropriate)?\.",
     re.S | re.I,
 )
-_REGARDING_2013 = re.compile(r"(?:^[ \t]*\d+[.)][ \t]*)?Regarding\s+the\s+request\s+for\s+(?P<service>.+?)\s*:\s*\n", re.S | re.I | re.M)
+_REGARDING_2013 = re.compile(
+    r"(?:^[ \t]*\d+[.)][ \t]*)?Regarding\s+the\s+request\s+for\s+(?P<service>.+?)\s*:\s*\n", re.S | re.I | re.M
+)
 _CA_GUIDE_2013 = re.compile(r"Medical\s+Treatment\s+Guideline\(s\)\s+Used\s+by\s+the\s+Claims\s+Administrator[^:]*:")
 _MAX_GUIDE_2013 = re.compile(r"Medical\s+Treatment\s+Guideline\(s\)\s+Used\s+by\s+the\s+Expert\s+Reviewer\s*:")
 _RATIONALE_2013 = re.compile(r"Rationale\s+for\s+the\s+Decision\s*:")
-_BOARD_2013 = re.compile(r"Board\s+Certified\s+in\s+(?P<spec>.+?)\s+and\s+is\s+licensed\s+to\s+practice\s+in\s+(?P<lic>.+?)\.", re.S)
+_BOARD_2013 = re.compile(
+    r"Board\s+Certified\s+in\s+(?P<spec>.+?)\s+and\s+is\s+licensed\s+to\s+practice\s+in\s+(?P<lic>.+?)\.", re.S
+)
+_SUMMARY_END_2013 = re.compile(r"(?:\d+\)\s*)?Regarding\s+the\s+request\s+for|INDEPENDENT MEDICAL REVIEW DECISION")
 _MTUS_2013 = re.compile(
     r"MTUS\s+(?P<name>[A-Z][A-Za-z ,]+?)\s+(?:Guidelines\s+)?\(?(?P<year>(?:19|20)\d{2})\)?(?:,?\s*(?P<sec>[^.\n]*))?"
 )
@@ -714,48 +663,33 @@ def _items_2013(text: str) -> tuple[LetterItem, ...]:
             continue
         word = "Upheld" if re.search(r"not", m.group("word"), re.I) else "Overturned"
         decision = TextField(word, Span(m.start("word"), m.end("word")))
-        ca_field = mx_field = rat_field = None
-        citation = Citation("none")
+        fields: tuple[TextField | None, TextField | None, TextField | None] = (None, None, None)
         block = next((b for b in blocks if _fold(b.group("service")).lower() == service.text.lower()), None)
         if block is None and i < len(blocks):
             block = blocks[i]
         if block is not None:
             later = [b.start() for b in blocks if b.start() > block.start()]
             bend = later[0] if later else len(text)
-            ca = _CA_GUIDE_2013.search(text, block.end(), bend)
-            mx = _MAX_GUIDE_2013.search(text, block.end(), bend)
-            ra = _RATIONALE_2013.search(text, block.end(), bend)
-            if ca:
-                ca_field = _field(text, ca.end(), mx.start() if mx else (ra.start() if ra else bend))
-            if mx:
-                mx_field = _field(text, mx.end(), ra.start() if ra else bend)
-            if ra:
-                rat_field = _field(text, ra.end(), bend)
-            if mx_field is not None:
-                refs = []
-                for g in _MTUS_2013.finditer(text, mx_field.span.start, mx_field.span.end):
-                    secs = _split_sections(g.group("sec") or "")
-                    refs.append(
-                        GuidelineRef(_fold(g.group("name")), int(g.group("year")), secs, Span(g.start(), g.end()))
-                    )
-                if refs:
-                    citation = Citation("mtus", tuple(refs))
-                elif not _NOT_CITED.search(mx_field.text):
-                    citation = Citation("non_mtus", (), mx_field)
-        items.append(
-            LetterItem(
-                service=service,
-                decision=decision,
-                remaining_service=None,
-                original_request=None,
-                authorized=None,
-                claims_administrator_guideline=ca_field,
-                maximus_guideline=mx_field,
-                citation=citation,
-                rationale=rat_field,
-            )
-        )
+            fields = _item_fields(text, _CA_GUIDE_2013.search(text, block.end(), bend),
+                                  _MAX_GUIDE_2013.search(text, block.end(), bend),
+                                  _RATIONALE_2013.search(text, block.end(), bend), bend)
+        items.append(_item(service, decision, fields, _citation_2013(text, fields[1])))
     return tuple(items)
+
+
+def _citation_2013(text: str, field: TextField | None) -> Citation:
+    """Parse the expert reviewer's guideline line of a 2013 notice into a :class:`Citation`."""
+    if field is None:
+        return Citation("none")
+    refs = []
+    for g in _MTUS_2013.finditer(text, field.span.start, field.span.end):
+        secs = _split_sections(g.group("sec") or "")
+        refs.append(GuidelineRef(_fold(g.group("name")), int(g.group("year")), secs, Span(g.start(), g.end())))
+    if refs:
+        return Citation("mtus", tuple(refs))
+    if not _NOT_CITED.search(field.text):
+        return Citation("non_mtus", (), field)
+    return Citation("none")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -847,7 +781,7 @@ def _summary_span(t: str, layout: Layout) -> Span | None:
     if intro:
         start = intro.end()
     if layout == "2013":
-        end_m = re.compile(r"(?:\d+\)\s*)?Regarding\s+the\s+request\s+for|INDEPENDENT MEDICAL REVIEW DECISION").search(t, start)
+        end_m = _SUMMARY_END_2013.search(t, start)
     else:
         end_m = _ISSUES_HEAD.search(t, start)
     end = end_m.start() if end_m else len(t)

@@ -21,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
@@ -29,7 +29,8 @@ from rdflib.term import Node
 from kg.errors import InputError
 from kg.store.store import QueryResult, Store
 
-__all__ = ["Parameter", "LibraryQuery", "library", "load_query", "bind_parameters", "run_query", "format_result"]
+__all__ = ["Parameter", "LibraryQuery", "library", "load_query", "format_library", "parse_parameters",
+           "bind_parameters", "run_query", "format_result"]
 
 _HEADER = re.compile(r"^#\s*(title|question|parameters|columns):\s*(.*)$")
 _PARAM = re.compile(r"\?(\w+)\s*\((iri|string|integer|decimal|date)\)\s*([^;]*)")
@@ -38,6 +39,8 @@ _TYPES = {"integer": XSD.integer, "decimal": XSD.decimal, "date": XSD.date}
 
 @dataclass(frozen=True)
 class Parameter:
+    """One parameter a query's header declares: ``?name (type) description``."""
+
     name: str
     type: str
     description: str
@@ -45,6 +48,8 @@ class Parameter:
 
 @dataclass(frozen=True)
 class LibraryQuery:
+    """One query of the library: its name (the file's stem), file, header fields and text."""
+
     name: str
     path: Path
     title: str
@@ -88,6 +93,37 @@ def library() -> list[LibraryQuery]:
     from kg.resources import data_files
 
     return [load_query(p) for p in data_files("queries")]
+
+
+def format_library(queries: Sequence[LibraryQuery], fmt: str = "table") -> str:
+    """The queries as ``imrkg queries`` lists them: ``table`` (each name with its parameters and,
+    indented below, its question) or ``json`` (every header field)."""
+    if fmt == "json":
+        doc = [{"name": q.name, "title": q.title, "question": q.question, "columns": q.columns,
+                "parameters": [{"name": p.name, "type": p.type, "description": p.description} for p in q.parameters]}
+               for q in queries]
+        return json.dumps(doc, indent=2) + "\n"
+    lines = []
+    for q in queries:
+        params = " ".join(f"--param {p.name}=<{p.type}>" for p in q.parameters)
+        lines.append(f"{q.name}{' ' + params if params else ''}\n    {q.question}\n")
+    return "".join(lines)
+
+
+def parse_parameters(items: Sequence[str]) -> dict[str, str]:
+    """``NAME=VALUE`` strings (``imrkg query --param``) as a mapping, names stripped; raises
+    :class:`InputError` for an item that is not ``NAME=VALUE``.
+
+    >>> parse_parameters(["case = https://w3id.org/imr-kg/case/x/", "n=a=b"])
+    {'case': ' https://w3id.org/imr-kg/case/x/', 'n': 'a=b'}
+    """
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"'{item}' is not NAME=VALUE", source="--param")
+        params[name.strip()] = value
+    return params
 
 
 def _find(name_or_file: str) -> LibraryQuery:
@@ -155,7 +191,7 @@ def format_result(result: QueryResult, fmt: str = "table") -> str:
     if result.graph is not None:
         return result.graph.serialize(format="nt")
     if fmt == "json":
-        def term(t: Node | None) -> dict | None:
+        def term(t: Node | None) -> dict[str, str] | None:
             if t is None:
                 return None
             if isinstance(t, URIRef):
@@ -168,7 +204,8 @@ def format_result(result: QueryResult, fmt: str = "table") -> str:
                     d["datatype"] = str(t.datatype)
                 return d
             return {"type": "bnode", "value": str(t)}
-        bindings = [{c: term(v) for c, v in zip(result.columns, row) if v is not None} for row in result.rows]
+        bindings = [{c: term(v) for c, v in zip(result.columns, row, strict=False) if v is not None}
+                    for row in result.rows]
         return json.dumps({"head": {"vars": list(result.columns)}, "results": {"bindings": bindings}},
                           indent=1) + "\n"
     if fmt == "csv":
@@ -182,6 +219,6 @@ def format_result(result: QueryResult, fmt: str = "table") -> str:
         raise ValueError(f"unknown format {fmt!r}")
     cells = [list(result.columns)] + [[_cell(v) for v in row] for row in result.rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(result.columns))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + f"\n({len(result.rows)} rows)\n"

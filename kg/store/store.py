@@ -20,7 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -29,8 +29,14 @@ from kg.engine.graph import CaseGraph, case_iri
 from kg.errors import InputError, KgError
 from kg.rdf import CASE_BASE, OxigraphTerms, from_oxigraph
 
+if TYPE_CHECKING:
+    import pyoxigraph as ox
+
+    from kg.engine.determine import CaseDetermination
+
 __all__ = ["GUIDELINES_GRAPH", "GRAPH_NAMES", "StoreError", "QueryResult", "Store", "LocalStore", "RemoteStore",
-           "open_store", "default_location", "case_graphs"]
+           "open_store", "default_location", "case_graphs", "graph_iri", "query_form", "Compaction", "compact_store",
+           "disk_size"]
 
 GUIDELINES_GRAPH = URIRef("https://w3id.org/imr-kg/graph/guidelines")
 GRAPH_NAMES = ("asserted", "inferred", "determination", "reviewer")
@@ -51,15 +57,14 @@ def default_location() -> Path:
     return Path(base) / "imr-kg" / "store"
 
 
-def case_graphs(cg: CaseGraph, det: object) -> dict[str, Graph]:
+def case_graphs(cg: CaseGraph, det: CaseDetermination) -> dict[str, Graph]:
     """The four named graphs of a determined case, by name.
 
     ``det`` is the :class:`kg.engine.determine.CaseDetermination` of ``cg``.
     """
-    from kg.engine.determine import CaseDetermination, determination_graph
+    from kg.engine.determine import determination_graph
     from kg.engine.rationale import rationale_text
 
-    assert isinstance(det, CaseDetermination)
     return {"asserted": cg.asserted, "inferred": det.inferred, "reviewer": cg.reviewer,
             "determination": determination_graph(det, rationales={i.request: rationale_text(i) for i in det.items})}
 
@@ -75,7 +80,12 @@ class QueryResult:
     graph: Graph | None = None
 
 
-def _graph_iri(case_id: str, name: str) -> URIRef:
+def graph_iri(case_id: str, name: str) -> URIRef:
+    """The IRI of the named graph ``name`` (one of :data:`GRAPH_NAMES`) of a case.
+
+    >>> graph_iri("c1", "asserted")
+    rdflib.term.URIRef('https://w3id.org/imr-kg/case/c1/graph/asserted')
+    """
     return URIRef(f"{case_iri(case_id)}graph/{name}")
 
 
@@ -105,13 +115,6 @@ def _insert_data(graphs: Mapping[URIRef, Graph], *, template: bool = False, chun
     for iri in sorted(graphs):
         ground: list[tuple[Node, Node, Node]] = []
         parent: dict[Node, Node] = {}
-
-        def find(x: Node) -> Node:
-            while parent.setdefault(x, x) != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
         with_bnodes = []
         for t in graphs[iri]:
             nodes = [n for n in (t[0], t[2]) if isinstance(n, BNode)]
@@ -119,13 +122,13 @@ def _insert_data(graphs: Mapping[URIRef, Graph], *, template: bool = False, chun
                 ground.append(t)
                 continue
             with_bnodes.append(t)
-            root = find(nodes[0])
+            root = _find(parent, nodes[0])
             for n in nodes[1:]:
-                parent[find(n)] = root
+                parent[_find(parent, n)] = root
         emit("data", iri, ground)
         groups: dict[Node, list[tuple[Node, Node, Node]]] = {}
         for t in with_bnodes:
-            groups.setdefault(find(t[0] if isinstance(t[0], BNode) else t[2]), []).append(t)
+            groups.setdefault(_find(parent, t[0] if isinstance(t[0], BNode) else t[2]), []).append(t)
         batch: list[tuple[Node, Node, Node]] = []
         for group in sorted(groups.values(), key=lambda g: sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in g)):
             if batch and len(batch) + len(group) > chunk:
@@ -136,6 +139,14 @@ def _insert_data(graphs: Mapping[URIRef, Graph], *, template: bool = False, chun
             lines = sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in batch)
             ops.append(f"INSERT {{\nGRAPH <{iri}> {{\n" + "\n".join(lines) + "\n}\n} WHERE {}")
     return " ;\n".join(ops)
+
+
+def _find(parent: dict[Node, Node], x: Node) -> Node:
+    """The root of ``x`` in the union-find forest ``parent`` (paths halved on the way)."""
+    while parent.setdefault(x, x) != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
 
 
 def _replace_update(graphs: Mapping[URIRef, Graph], drop: Iterable[URIRef], *, template: bool = False) -> str:
@@ -154,9 +165,13 @@ class Store:
     insert_template: bool = False
 
     def update(self, sparql: str) -> None:  # pragma: no cover - abstract
+        """Run a SPARQL 1.1 update (one request, its operations ``;``-separated); an empty text does nothing."""
         raise NotImplementedError
 
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:  # pragma: no cover
+        """Answer a SPARQL 1.1 query over the union of the graphs, ``params`` binding variables to
+        terms (never pasted into the text).  Raises :class:`kg.errors.InputError` for a query that
+        is not valid SPARQL, :class:`StoreError` when the store cannot answer."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -179,8 +194,8 @@ class Store:
         unknown = set(graphs) - set(GRAPH_NAMES)
         if unknown:
             raise ValueError(f"unknown graph names {sorted(unknown)}")
-        named = {_graph_iri(case_id, n): g for n, g in graphs.items()}
-        self.update(_replace_update(named, [_graph_iri(case_id, n) for n in GRAPH_NAMES],
+        named = {graph_iri(case_id, n): g for n, g in graphs.items()}
+        self.update(_replace_update(named, [graph_iri(case_id, n) for n in GRAPH_NAMES],
                                     template=self.insert_template))
 
     def put_cases(self, cases: Mapping[str, Mapping[str, Graph]]) -> None:
@@ -188,14 +203,14 @@ class Store:
         named: dict[URIRef, Graph] = {}
         drop = []
         for case_id, graphs in cases.items():
-            drop += [_graph_iri(case_id, n) for n in GRAPH_NAMES]
-            named.update({_graph_iri(case_id, n): g for n, g in graphs.items()})
+            drop += [graph_iri(case_id, n) for n in GRAPH_NAMES]
+            named.update({graph_iri(case_id, n): g for n, g in graphs.items()})
         if drop:
             self.update(_replace_update(named, drop, template=self.insert_template))
 
     def delete_case(self, case_id: str) -> None:
         """Remove every graph of a case."""
-        self.update(_replace_update({}, [_graph_iri(case_id, n) for n in GRAPH_NAMES]))
+        self.update(_replace_update({}, [graph_iri(case_id, n) for n in GRAPH_NAMES]))
 
     def put_guidelines(self, graph: Graph) -> None:
         """Replace the guidelines graph (ontology and shapes) with ``graph``."""
@@ -218,21 +233,20 @@ class Store:
 
     def case_graph(self, case_id: str, name: str) -> Graph:
         """One named graph of a case, as an rdflib graph (empty when absent)."""
-        res = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{_graph_iri(case_id, name)}> {{ ?s ?p ?o }} }}")
+        res = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph_iri(case_id, name)}> {{ ?s ?p ?o }} }}")
         return res.graph if res.graph is not None else Graph()
 
     def count(self) -> int:
         """Number of quads in named graphs."""
         res = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
-        return int(res.rows[0][0]) if res.rows and res.rows[0][0] is not None else 0
+        return int(str(res.rows[0][0])) if res.rows and res.rows[0][0] is not None else 0
 
 
 # ---------------------------------------------------------------------------
 # Embedded: pyoxigraph
 # ---------------------------------------------------------------------------
-def _from_ox(term: object) -> Node | None:
-    if term is None:
-        return None
+def _from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node:
+    """:func:`kg.rdf.from_oxigraph`, a term it cannot convert (an RDF-star triple) a StoreError."""
     try:
         return from_oxigraph(term)
     except TypeError:
@@ -281,11 +295,9 @@ class LocalStore(Store):
                        if g.value.startswith(start) and g.value.endswith(end)})
 
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:
-        import pyoxigraph as ox
-
         try:
             result = self._store.query(sparql + _values_clause(params or {}), use_default_graph_as_union=True)
-            return self._collect(ox, result)  # results are lazy: errors can come while reading them
+            return self._collect(result)  # results are lazy: errors can come while reading them
         except UnicodeEncodeError:
             raise InputError("the query is not UTF-8 text", source="query") from None
         except OSError as exc:  # e.g. a SERVICE call that fails
@@ -295,16 +307,18 @@ class LocalStore(Store):
                              line=getattr(exc, "lineno", None)) from None
 
     @staticmethod
-    def _collect(ox: object, result: object) -> QueryResult:
-        if isinstance(result, bool) or type(result).__name__ == "QueryBoolean":  # pyoxigraph >= 0.5: QueryBoolean
-            return QueryResult(boolean=bool(result))
-        if isinstance(result, ox.QuerySolutions):  # type: ignore[attr-defined]
+    def _collect(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> QueryResult:
+        import pyoxigraph as ox
+
+        if isinstance(result, ox.QuerySolutions):
             columns = tuple(v.value for v in result.variables)
             term = OxigraphTerms()  # a term repeated down a column is converted once
             rows = tuple(tuple(None if v is None else term(v) for v in sol) for sol in result)
             return QueryResult(columns=columns, rows=rows)
+        if not isinstance(result, ox.QueryTriples):  # ASK: a bool, or a QueryBoolean in pyoxigraph >= 0.5
+            return QueryResult(boolean=bool(result))
         g = Graph()
-        for triple in result:  # type: ignore[attr-defined]
+        for triple in result:
             g.add((_from_ox(triple.subject), _from_ox(triple.predicate), _from_ox(triple.object)))
         return QueryResult(graph=g)
 
@@ -359,7 +373,7 @@ class LocalStore(Store):
         store = getattr(self, "_store", None)
         if store is not None and self.path is not None:
             store.flush()
-            self._store = None  # dropping the last reference closes the database
+            del self._store  # dropping the last reference closes the database
 
 
 # ---------------------------------------------------------------------------
@@ -426,7 +440,7 @@ class RemoteStore(Store):
 
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:
         text = _values_in_where(sparql, _values_clause(params or {}))
-        if _query_form(sparql) in ("CONSTRUCT", "DESCRIBE"):
+        if query_form(sparql) in ("CONSTRUCT", "DESCRIBE"):
             data = self._post(self.query_url, {"query": text}, "application/n-triples, text/plain;q=0.5")
             g = Graph()
             try:
@@ -461,7 +475,7 @@ def _values_in_where(sparql: str, values: str) -> str:
     """
     if not values:
         return sparql
-    form = _query_form(sparql)
+    form = query_form(sparql)
     pos = 0
     seen_where = form in ("SELECT", "ASK")
     while pos < len(sparql):
@@ -480,11 +494,11 @@ def _values_in_where(sparql: str, values: str) -> str:
 _PROLOGUE = re.compile(r"""\s*(?:\#[^\n]*\n|BASE\s*<[^>]*>|PREFIX\s+[^\s:]*:\s*<[^>]*>)""", re.IGNORECASE)
 
 
-def _query_form(sparql: str) -> str:
+def query_form(sparql: str) -> str:
     """The form of a query: ``SELECT``, ``CONSTRUCT``, ``DESCRIBE`` or ``ASK`` (the first keyword after
     the prologue and comments).
 
-    >>> _query_form("# c\\nPREFIX x: <http://x/#>\\nconstruct { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    >>> query_form("# c\\nPREFIX x: <http://x/#>\\nconstruct { ?s ?p ?o } WHERE { ?s ?p ?o }")
     'CONSTRUCT'
     """
     pos = 0
@@ -497,7 +511,7 @@ def _query_form(sparql: str) -> str:
     return word.group(1).upper() if word else ""
 
 
-def _from_json(term: dict | None) -> Node | None:
+def _from_json(term: dict[str, str] | None) -> Node | None:
     if term is None:
         return None
     kind = term["type"]
@@ -526,3 +540,37 @@ def open_store(location: str | Path | None = None, *, create: bool = True) -> St
         raise InputError("there is no store here", source=text,
                          hint="give the folder of an existing store with --store")
     return LocalStore(text)
+
+
+def disk_size(location: str | Path) -> int:
+    """Bytes under ``location`` if it is a folder (0 otherwise)."""
+    root = Path(location)
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What :func:`compact_store` did: whether the store was compacted (only an on-disk embedded
+    store is), how long it took and its size on disk before and after, in bytes."""
+
+    location: str
+    done: bool
+    seconds: float
+    size_before: int
+    size_after: int
+
+
+def compact_store(location: str | Path | None = None) -> Compaction:
+    """Open the existing store at ``location`` (see :func:`open_store`, with ``create=False``),
+    compact it (:meth:`Store.compact`) and close it.  Raises :class:`kg.errors.InputError` for a
+    folder that holds no store and :class:`StoreError` when compaction fails."""
+    import time
+
+    with open_store(location, create=False) as store:
+        where = store.location
+        before = disk_size(where)
+        start = time.perf_counter()
+        done = store.compact()
+        seconds = time.perf_counter() - start
+    return Compaction(location=where, done=done, seconds=seconds, size_before=before,
+                      size_after=disk_size(where) if done else before)

@@ -3,28 +3,24 @@ results drawn as boxes, and the corpus report, over the service's query checks a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
-from kg.viz.visualize import (
-    _ID_OK,
-    _e,
-    _page,
-    audit_html,
-    audit_png,
-    audit_svg,
-    evidence_graph,
-    graph_svg,
-    graphml,
-    report_html,
-)
+from kg.viz.draw import audit_png, audit_svg, graph_svg, graphml
+from kg.viz.evidence import CASE_ID, evidence_graph
+from kg.viz.markup import escape
+from kg.viz.pages import audit_html, picture_page
+from kg.viz.report import report_html
 
 if TYPE_CHECKING:
     import networkx as nx
+    from fastapi import APIRouter, FastAPI
 
     from kg.store.store import Store
 
+T = TypeVar("T")
 
-def add_audit_routes(router_or_app: Any, store: "Store") -> None:
+
+def add_audit_routes(router_or_app: "FastAPI | APIRouter", store: "Store") -> None:
     """Add the picture routes to a FastAPI app or ``APIRouter``:
 
     - ``GET /cases/{id}/audit``: the audit page of a stored case (:func:`audit_html`);
@@ -33,14 +29,14 @@ def add_audit_routes(router_or_app: Any, store: "Store") -> None:
       (:func:`graph_svg`) in an HTML page, or as SVG with ``format=svg``;
     - ``GET /report``: the corpus report, linking to the audit pages.
 
-    Work runs through the app's :class:`kg.web.serve.SparqlService` (``app.state.service``, from
-    :func:`kg.web.serve.create_app`) when there is one, else a new one over ``store`` with the default
+    Work runs through the app's :class:`kg.web.sparql.SparqlService` (``app.state.service``, from
+    :func:`kg.web.app.create_app`) when there is one, else a new one over ``store`` with the default
     limits: the same query checks, time bound, concurrency bound and result cap.  Errors are
-    :class:`kg.web.serve.ServeError` (400 bad query or id, 404 unknown case, 503 busy or too slow).
+    :class:`kg.web.sparql.ServeError` (400 bad query or id, 404 unknown case, 503 busy or too slow).
     """
     from fastapi.responses import HTMLResponse, Response
 
-    from kg.web.serve import ServeError, SparqlService
+    from kg.web.sparql import ServeError, SparqlService
 
     state = getattr(router_or_app, "state", None)
     service = getattr(state, "service", None) if state is not None else None
@@ -50,13 +46,13 @@ def add_audit_routes(router_or_app: Any, store: "Store") -> None:
     headers = {"X-Content-Type-Options": "nosniff"}
 
     def check_id(case_id: str) -> None:
-        if not _ID_OK.fullmatch(case_id):
+        if not CASE_ID.fullmatch(case_id):
             raise ServeError(400, "not a case id")
 
-    def render(case_id: str, fn: Callable[["nx.DiGraph"], Any]) -> Any:
+    def render(case_id: str, fn: Callable[["nx.DiGraph[str]"], T]) -> T:
         check_id(case_id)
 
-        def work() -> Any:
+        def work() -> T:
             if case_id not in reader.case_ids():
                 raise ServeError(404, f"no case '{case_id}' in the store")
             return fn(evidence_graph(reader, case_id))
@@ -90,7 +86,8 @@ def add_audit_routes(router_or_app: Any, store: "Store") -> None:
         svg = graph_svg(result.graph, title=title)
         if format == "svg":
             return Response(svg, media_type="image/svg+xml", headers=headers)
-        return HTMLResponse(_page(title, f"<h1>{_e(title)}</h1><div class=\"graph\">{svg}</div>"), headers=headers)
+        return HTMLResponse(picture_page(title, f"<h1>{escape(title)}</h1><div class=\"graph\">{svg}</div>"),
+                            headers=headers)
 
     @router_or_app.get("/report")
     def report() -> HTMLResponse:

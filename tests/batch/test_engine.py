@@ -1,4 +1,4 @@
-"""The batch engine (kg.batch.compile + kg.batch.engine) against the reference (kg.engine.reason + pySHACL).
+"""The batch engine (kg.batch.engine, over kg.batch.compile) against the reference (kg.engine.reason + pySHACL).
 
 The differential test determines 1,000 synthetic cases and every real letter both ways
 and requires the same determination, item by item: every criterion's status, reasons,
@@ -13,6 +13,8 @@ from collections import Counter
 
 import pytest
 from rdflib import Graph, URIRef
+
+from kg.rdf import KG
 
 from casepaths import EXAMPLES, LETTERS
 
@@ -191,7 +193,7 @@ def test_an_interrupted_batch_keeps_what_it_determined_and_resumes(tmp_path, wor
     with pytest.raises(KeyboardInterrupt):
         determine_all(store, chunk=10, workers=workers, progress=stop_after_two)
     stamped = {str(r[0]) for r in store.query(
-        "SELECT ?c WHERE { GRAPH ?g { ?c <https://w3id.org/imr-kg/ont#determinedWith> ?s } }").rows}
+        f"SELECT ?c WHERE {{ GRAPH ?g {{ ?c <{KG.determinedWith}> ?s }} }}").rows}
     assert len(stamped) == 20 if workers == 1 else 20 <= len(stamped) <= 50 and len(stamped) % 10 == 0
     for cid in store.case_ids():
         has = len(store.case_graph(cid, "determination")) > 0
@@ -245,9 +247,9 @@ def test_unsupported_shapes_fall_back_to_the_reference(tmp_path):
 
     folder = tmp_path / "shapes"
     folder.mkdir()
-    (folder / "own.ttl").write_text("""
+    (folder / "own.ttl").write_text(f"""
 @prefix sh: <http://www.w3.org/ns/shacl#> .
-@prefix kg: <https://w3id.org/imr-kg/ont#> .
+@prefix kg: <{KG}> .
 <https://example.org/own-1> a sh:NodeShape ; sh:targetClass kg:TreatmentRequest ;
     kg:statusOnViolation kg:NotMet ; sh:message "x" ;
     sh:property [ sh:path kg:requestText ; sh:pattern "^synthetic" ; sh:message "y" ] .
@@ -260,33 +262,6 @@ def test_unsupported_shapes_fall_back_to_the_reference(tmp_path):
     assert not _batch_ready(store, shapes)
     summary = determine_all(store, shapes_dir=str(folder))
     assert len(summary.determined) == 5 and summary.failed == ()
-
-
-def test_rules_with_sub_selects_are_kept_inside_each_case():
-    """A derivation rule's aggregate runs per case graph (two cases, two maxima)."""
-    import pyoxigraph as ox
-
-    from kg.batch.compile import rewrite_in_graph
-
-    rule = """CONSTRUCT { ?r <urn:max> ?m } WHERE { { SELECT ?r (MAX(?v) AS ?m) WHERE { ?r <urn:v> ?v } GROUP BY ?r } }"""
-    store = ox.Store()
-    for g, values in (("urn:a", (1, 5)), ("urn:b", (7, 2))):
-        for v in values:
-            store.add(ox.Quad(ox.NamedNode("urn:r"), ox.NamedNode("urn:v"), ox.Literal(str(v), datatype=ox.NamedNode(
-                "http://www.w3.org/2001/XMLSchema#integer")), ox.NamedNode(g)))
-    store.update(rewrite_in_graph(rule))
-    got = {(q.graph_name.value, q.object.value) for q in store.quads_for_pattern(None, ox.NamedNode("urn:max"), None)}
-    assert got == {("urn:a", "5"), ("urn:b", "7")}
-
-
-def test_evidence_query_binding_the_focus_in_a_group():
-    """``{ BIND($this AS ?fact) }`` gives the request itself, as rdflib's pre-binding does."""
-    from kg.batch.compile import evidence_select
-
-    q = evidence_select("SELECT ?fact WHERE { { $this <urn:p> ?fact } UNION { BIND($this AS ?fact) } }",
-                        URIRef("urn:Request"))
-    assert "?this a <urn:Request> . BIND(?this AS ?fact)" in q
-    assert "$this" not in q
 
 
 def test_the_chunk_codec_reads_and_writes_what_pyoxigraph_does():

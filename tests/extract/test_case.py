@@ -14,15 +14,8 @@ from rdflib import RDF
 
 from kg.model import DIAGNOSIS_KINDS, FINDING_KINDS, REGIONS, STUDY_KINDS, TREATMENT_KINDS
 from kg.engine.determine import determine_case
-from kg.extract.case import (
-    ICD10_TABLE,
-    LetterCase,
-    classify_service,
-    evidence_of,
-    extract_case,
-    parse_quantity,
-    read_case_from_letter,
-)
+from kg.extract.case import ICD10_TABLE, evidence_of, extract_case, read_case_from_letter
+from kg.extract.result import LetterCase
 from kg.rdf import KG, PROV
 from kg.engine.graph import build_case_graph
 from kg.read.letter import LetterText, parse_letter, read_letter_text
@@ -157,19 +150,6 @@ def test_request_quantities(cases: dict[str, LetterCase]) -> None:
     lc = cases["CM16-0233904"]
     (d,) = lc.details
     assert (d.drug, d.count, d.partial) == ("Baclofen", 3, True)  # the remaining portion: #3 of #30
-
-
-def test_service_classification_and_quantities() -> None:
-    assert classify_service("Right knee arthroscopy with evaluation of ACL, medical meniscectomy") == "arthroscopic_surgery"
-    assert classify_service("Trigger points impedance imaging (TPII)") == "other_study"
-    assert classify_service("Associated surgical service: Physical Therapy sessions, 12") == "postoperative_physical_therapy"
-    assert classify_service("Flexeril 10mg #90") == "muscle_relaxant"
-    assert classify_service("Prilosec 20mg #90") == "ppi"
-    assert classify_service("EMG/NCV of the bilateral lower extremities") == "emg_ncs"
-    assert classify_service("Lidocaine 5% patch #1") == "topical_analgesic"
-    assert parse_quantity("Physical therapy additional 3 visits per week for 2 weeks", "physical_therapy") == (
-        6, "3 visits per week for 2 weeks")
-    assert parse_quantity("MRI of the lumbar spine", "mri") == (None, None)
 
 
 def test_vocabulary_classes_exist_in_the_ontology() -> None:
@@ -318,11 +298,20 @@ def test_extract_needs_items() -> None:
         extract_case(LetterText("CLINICAL CASE SUMMARY\nNothing.\nIMR ISSUES, DECISIONS AND RATIONALES\n", "stub.txt"))
 
 
+def test_doctests() -> None:
+    import doctest
+
+    import kg.extract.case
+
+    assert doctest.testmod(kg.extract.case).failed == 0
+
+
 def test_no_work_at_import() -> None:
     """Importing the extractor parses no ontology: the drug lexicon is read on first use."""
     import subprocess
     import sys
 
-    code = "import kg.extract.case, kg.jobs.evaluate; print(kg.extract.case._drug_lexicon.cache_info().currsize)"
+    code = ("import kg.extract.case, kg.jobs.evaluate, kg.extract.services;"
+            "print(kg.extract.services.drug_lexicon.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"

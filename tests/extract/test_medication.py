@@ -5,7 +5,7 @@ from __future__ import annotations
 import doctest
 
 import kg.extract.medication as med
-from kg.extract.case import _Extractor
+from kg.extract.case import extract_case
 from kg.read.letter import LetterText, parse_letter
 
 LETTER = ("CLINICAL CASE SUMMARY\nThe injured worker is a 70 year old male who sustained an industrial injury on "
@@ -23,7 +23,7 @@ LETTER = ("CLINICAL CASE SUMMARY\nThe injured worker is a 70 year old male who s
 
 def _case():
     lt = LetterText(LETTER, "mini-med.txt")
-    return med.enrich(_Extractor(lt, parse_letter(lt)).run())
+    return med.enrich(extract_case(lt, parse_letter(lt), enrichers=()))
 
 
 def test_doctests():
@@ -61,7 +61,7 @@ def test_evidence_slices_the_letter():
 
 def test_input_unchanged():
     lt = LetterText(LETTER, "mini-med.txt")
-    base = _Extractor(lt, parse_letter(lt)).run()
+    base = extract_case(lt, parse_letter(lt), enrichers=())
     before = base.case
     med.enrich(base)
     assert base.case == before

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
+from casepaths import EXAMPLES, LETTERS, MET_CASE, SEED_CASE
+
 from kg.cli import main
 from kg.jobs.ingest import ingest
 from kg.store.store import open_store
-
-from casepaths import EXAMPLES, LETTERS, MET_CASE, SEED_CASE
 
 
 def test_ingest_examples_into_a_store_on_disk_and_reopen(tmp_path):
@@ -62,18 +62,6 @@ def test_cli_ingest_query_and_exit_codes(tmp_path, capsys):
     assert main(["query", "no-such-query", "--store", store]) == 2
     assert main(["queries"]) == 0
     assert "decisions-by-service-kind" in capsys.readouterr().out
-
-
-def test_bad_sparql_file_names_the_position(tmp_path, capsys):
-    q = tmp_path / "bad.rq"
-    q.write_text("# title: t\n# question: q\n# parameters: none\n# columns: c\nSELECT ?x WHERE { ?x ?y }\n")
-    assert main(["query", str(q), "--store", "memory"]) == 2
-    assert "not valid SPARQL" in capsys.readouterr().err
-
-
-def test_unreachable_remote_store_exits_2(capsys):
-    assert main(["query", "decisions-by-month", "--store", "http://127.0.0.1:9/sparql"]) == 2
-    assert "cannot reach http://127.0.0.1:9/sparql" in capsys.readouterr().err
 
 
 def test_determine_all_skips_up_to_date_cases_and_redoes_on_force(tmp_path, capsys):

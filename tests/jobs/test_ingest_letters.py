@@ -1,4 +1,4 @@
-"""Tests for ``imrkg ingest`` and ``imrkg determine`` on letters (kg.jobs.evaluate.ingest and the CLI)."""
+"""Tests for ``imrkg ingest`` and ``imrkg determine`` on letters (kg.jobs.ingest.ingest_dataset and the CLI)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from rdflib import Dataset, URIRef
 
 from kg.cli import main
-from kg.jobs.evaluate import ingest, write_dataset
+from kg.jobs.ingest import ingest_dataset, write_dataset
 
 LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
 needs_letters = pytest.mark.skipif(not (LETTERS / "labels.json").is_file(), reason="shared/letters not present")
@@ -80,7 +80,7 @@ def test_reingest_replaces_rather_than_duplicates(mixed_folder: Path, tmp_path: 
 
 @needs_letters
 def test_ingest_library_and_stdout(mixed_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = ingest([mixed_folder / f"{CASES[0]}.pdf", mixed_folder / "notes.txt"])
+    result = ingest_dataset([mixed_folder / f"{CASES[0]}.pdf", mixed_folder / "notes.txt"])
     assert result.cases == (CASES[0],)
     assert [e.source for e in result.errors] == ["notes.txt"]
     assert main(["ingest", str(mixed_folder / f"{CASES[0]}.pdf"), "-o", "-", "--quiet"]) == 0

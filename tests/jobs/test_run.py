@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from casepaths import EXAMPLES, LETTERS
+
 from kg.cli import main
 from kg.jobs.run import run
 from kg.store.store import open_store
-
-from casepaths import EXAMPLES, LETTERS
 
 TWO_LETTERS = [str(LETTERS / "CM16-0213037.pdf"), str(LETTERS / "CM16-0219557.pdf")]
 CASES = ["CM16-0213037", "CM16-0219557", "seed-tpi-2015", "tpi-repeat-met"]

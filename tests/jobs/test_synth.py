@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from kg.cli import main
-from kg.store.store import open_store
-from kg.jobs.synth import letter_statistics, load_statistics, load_synthetic, synthesize
-
 from casepaths import LETTERS
+
+from kg.cli import main
+from kg.jobs.synth import letter_statistics, load_statistics, load_synthetic, synthesize
+from kg.store.store import open_store
 
 
 def test_same_seed_same_cases_and_marked_synthetic():
@@ -108,9 +108,9 @@ def test_letters_round_trip_through_the_letter_reader(tmp_path):
 def test_every_service_kind_and_finding_sentence_reads_back(tmp_path):
     import dataclasses
 
-    from kg.model import Finding, vocabulary
-    from kg.extract.case import classify_service
+    from kg.extract.services import classify_service
     from kg.jobs.synth import FINDING_TEXT, SERVICE_TEXT
+    from kg.model import Finding, vocabulary
 
     stats = load_statistics()
     vocab = vocabulary()
@@ -136,8 +136,8 @@ def test_every_service_kind_and_finding_sentence_reads_back(tmp_path):
 
 
 def test_letters_are_marked_synthetic_and_in_the_layout(tmp_path):
-    from kg.read.letter import parse_letter, read_letter_text
     from kg.jobs.synth import SYNTHETIC_MARK, letter_text
+    from kg.read.letter import parse_letter, read_letter_text
 
     (case,) = list(synthesize(1, seed=9))
     _, (path,) = _read_back(tmp_path, [case])

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-
 import pytest
-
+from casepaths import MET_CASE, corpus
 
 from kg.engine.determine import determine_case
-from kg.errors import InputError
 from kg.engine.graph import build_case_graph
+from kg.errors import InputError
 from kg.store.query import bind_parameters, format_result, library, load_query, run_query
 from kg.store.store import case_graphs, open_store
-
-from casepaths import MET_CASE, corpus
 
 CASE = "https://w3id.org/imr-kg/case/"
 

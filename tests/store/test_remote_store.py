@@ -10,7 +10,6 @@ only and the folder is thrown away), and stops it by its pid afterwards.
 from __future__ import annotations
 
 import contextlib
-
 import shutil
 import socket
 import subprocess
@@ -20,12 +19,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from casepaths import corpus_case_graphs
 from rdflib import XSD, BNode, Literal
 
 from kg.store.query import library
 from kg.store.store import RemoteStore, open_store
-
-from casepaths import corpus_case_graphs
 
 VIRTUOSO = shutil.which("virtuoso-t")
 ISQL = shutil.which("isql-vt") or shutil.which("isql")
@@ -228,9 +226,9 @@ UNORDERED_ON_LETTERS = UNORDERED
 def letter_stores(tmp_path_factory):
     """A second, fresh Virtuoso (so the five-case corpus above does not mix in) and an embedded
     store, each given ten letters of ../shared/letters by :func:`kg.jobs.ingest.ingest`."""
-    from kg.jobs.ingest import ingest
-
     from casepaths import LETTERS
+
+    from kg.jobs.ingest import ingest
 
     letters = sorted(LETTERS.glob("*.pdf"))[:LETTER_COUNT - len(DETERMINED)] + [
         LETTERS / f"{name}.pdf" for name in DETERMINED]

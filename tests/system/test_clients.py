@@ -12,7 +12,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
 from SPARQLWrapper import JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
 
 from kg.store.query import bind_parameters, library
-from kg.web.serve import create_app
+from kg.web.app import create_app
 
 from casepaths import LoopbackServer, corpus_store
 

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from kg.jobs.ingest import ingest
-from kg.web.serve import create_app
+from kg.web.app import create_app
 from kg.store.store import LocalStore, RemoteStore, StoreError
 
 from casepaths import EXAMPLES, LETTERS, LoopbackServer

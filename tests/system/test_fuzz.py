@@ -474,7 +474,7 @@ def test_turtle_pyoxigraph_accepts_but_rdflib_does_not(folder, text):
 @FEW
 @given(text=TEXT | st.lists(st.sampled_from(TURTLE_TOKENS + ["GRAPH", "{", "}"]), max_size=30).map(" ".join))
 def test_existing_trig_output_of_random_content(folder, text):
-    from kg.jobs.evaluate import read_dataset
+    from kg.jobs.ingest import read_dataset
 
     path = write(folder, ".trig", text)
     clean(lambda: read_dataset(path), path.name)
@@ -650,7 +650,7 @@ def test_xml_payloads_are_not_expanded_on_any_input_path(folder, monkeypatch, no
     """Billion-laughs and XXE documents given to every path that takes RDF or results: each is
     refused quickly as not Turtle / TriG / SPARQL JSON / N-Triples, no XML parser runs, and the
     secret file's text appears nowhere."""
-    from kg.jobs.evaluate import read_dataset
+    from kg.jobs.ingest import read_dataset
     from kg.store.store import StoreError
     from kg.engine.validate import load_shapes
 

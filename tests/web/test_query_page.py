@@ -1,20 +1,24 @@
-"""The endpoint's web page in a real browser: Debian's chromium, headless, driven by Playwright.
+"""The endpoint's query page (kg.web.query_page): served with a strict policy, and in a real
+browser: Debian's chromium, headless, driven by Playwright.
 
 The page offers the library's queries as examples, runs one and shows its rows as a table, lists
 the cases with links to their determinations, and does all of it under the strict
 Content-Security-Policy (script and style by hash, nothing from the network) without a console
-error.  Chromium must be installed (``apt-get install -y chromium``): when it is missing this test
-fails, it does not skip.  Playwright's own browser download is never used.
+error.  Chromium must be installed (``apt-get install -y chromium``): when it is missing the
+browser tests fail, they do not skip.  Playwright's own browser download is never used.
 """
 
 from __future__ import annotations
 
+import re
 
 import pytest
 from playwright.sync_api import expect
 
 from kg.store.query import run_query
-from kg.web.serve import create_app
+from kg.viz.markup import source_hash
+from kg.web.app import create_app
+from kg.web.query_page import query_page
 
 from casepaths import LoopbackServer, corpus_store
 
@@ -51,6 +55,23 @@ def page(browser, server):
     page.problems = problems
     yield page
     context.close()
+
+
+def test_page_loads_with_a_csp(http):
+    resp = http.get("/")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
+    csp = resp.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'sha256-" in csp and "unsafe-inline" not in csp
+    assert "<textarea" in resp.text and "fetch('sparql'" in resp.text
+    assert "http://" not in resp.text.replace("http://www.w3.org", "") and "https://cdn" not in resp.text
+
+
+def test_the_policy_pins_exactly_the_inlined_style_and_script():
+    html, policy = query_page()
+    (style,) = re.findall(r"<style>(.*?)</style>", html, re.S)
+    (script,) = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert f"script-src {source_hash(script)};" in policy and f"style-src {source_hash(style)};" in policy
+    assert "{style}" not in html and "{script}" not in html
 
 
 def _table(page, selector: str) -> list[list[str]]:

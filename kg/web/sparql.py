@@ -1,0 +1,587 @@
+"""The SPARQL side of the endpoint: checking a request, content negotiation, writing results,
+the service description, and :class:`SparqlService`, which runs queries within the limits.
+
+First module of :mod:`kg.web`; :mod:`kg.web.app` puts HTTP routes over it.  What it guarantees
+(the HTTP side's promises are in :mod:`kg.web.app`):
+
+* ``SERVICE`` (federated query) and ``LOAD`` are refused by :func:`check_sparql` unless
+  ``allow_federation=True``: the server makes no request to another host on a client's behalf.
+* Timeout: on a local (pyoxigraph) store each query runs in a forked child process that is
+  killed (SIGKILL) when ``query_timeout`` passes, so the work really stops; the client gets
+  503.  Where ``os.fork`` is unavailable, and for a :class:`kg.store.store.RemoteStore`, the query
+  runs in a daemon thread: the client still gets 503 at the timeout, but the thread runs on
+  until the store returns (a remote store's HTTP exchange is cut at ``query_timeout``) and
+  keeps its concurrency slot until then, so abandoned work never exceeds ``max_concurrency``.
+  Updates (token holders only) run in the server process and are not timed out.
+* At most ``result_limit`` rows (or triples) are returned, and the caller is told whether the
+  result was truncated.
+* At most ``max_concurrency`` queries run at once; a request beyond that gets 503 at once
+  (with ``Retry-After: 1``), it is not queued.
+* Malformed SPARQL is 400 with ``line L, column C`` in the message; any other failure of the
+  work is 500 with a generic message (the detail goes to the log at ERROR level only).
+
+Results are written as SPARQL JSON, XML, CSV or TSV (SELECT/ASK) or as Turtle, N-Triples or
+JSON-LD (CONSTRUCT/DESCRIBE) by :func:`serialize_result`, in the type :func:`parse_accept` picks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import re
+import select
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, TypeVar
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kg.errors import InputError, KgError
+from kg.store.store import QueryResult, RemoteStore, Store, query_form
+
+__all__ = ["ServeError", "check_sparql", "RESULT_TYPES", "GRAPH_TYPES", "parse_accept", "serialize_result",
+           "ServiceOptions", "SparqlService", "SD_NS", "service_description"]
+
+# One logger for the whole endpoint (this module and kg.web.app), under its long-standing name.
+log = logging.getLogger("kg.web.serve")
+T = TypeVar("T")
+
+RESULT_TYPES = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+                "text/tab-separated-values")
+GRAPH_TYPES = ("text/turtle", "application/n-triples", "application/ld+json")
+_RDF_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld"}
+
+
+# ---------------------------------------------------------------------------
+# Errors the routes turn into status codes
+# ---------------------------------------------------------------------------
+class ServeError(KgError):
+    """A request the endpoint refuses; ``status`` is the HTTP status, the message is the body."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+# ---------------------------------------------------------------------------
+# Checking a request before it reaches the store
+# ---------------------------------------------------------------------------
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_LEX = re.compile(r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+               |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\s]*>)
+  | (?P<var>[?$][\w\u00b7-\U000effff]+)
+  | (?P<pname>[\w.-]*:[\w.:%-]*)
+  | (?P<word>[A-Za-z_]+)
+""", re.VERBOSE)
+
+
+def _keywords(sparql: str) -> set[str]:
+    """The bare keywords of a query or update, upper-cased, after SPARQL's ``\\u`` escape
+    processing and with comments, strings, IRIs, variables and prefixed names left out.
+
+    >>> sorted(_keywords('SELECT * { ?service <urn:SERVICE> "SERVICE" } # SERVICE'))
+    ['SELECT']
+    >>> sorted(_keywords('\\\\u0053ERVICE <http://x/> {}'))
+    ['SERVICE']
+    """
+    text = _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), sparql)
+    return {m.group("word").upper() for m in _LEX.finditer(text) if m.group("word")}
+
+
+_POSITION = re.compile(r"error at (\d+):(\d+)")
+
+
+def check_sparql(text: str, *, update: bool = False, allow_federation: bool = False) -> str:
+    """Check a query (or with ``update`` an update) before it reaches the store; return its form
+    (``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE`` or ``UPDATE``).
+
+    Raises :class:`ServeError` 400 for ``SERVICE`` or ``LOAD`` (unless ``allow_federation``) and
+    for malformed SPARQL, with the line and column in the message.  Parsing is pyoxigraph's,
+    done against an empty in-memory store after the federation check, so nothing is fetched.
+
+    >>> check_sparql("ASK { ?s ?p ?o }")
+    'ASK'
+    >>> check_sparql("SELECT * {\\n ?s ?p }")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    kg.web.sparql.ServeError: malformed query at line 2, column 9: ...
+    """
+    import pyoxigraph as ox
+
+    words = _keywords(text)
+    if not allow_federation:
+        for word in ("SERVICE", "LOAD"):
+            if word in words:
+                raise ServeError(400, f"{word} is not allowed on this endpoint (federation is disabled)")
+    elif words & {"SERVICE", "LOAD"}:
+        # The probe would fetch from the network: leave the checking to the store itself.
+        return "UPDATE" if update else query_form(text)
+    probe = ox.Store()
+    try:
+        if update:
+            # Parse only: every operation is applied to an empty throw-away store.
+            probe.update(text)
+            return "UPDATE"
+        result = probe.query(text)
+    except SyntaxError as exc:
+        msg = str(exc)
+        m = _POSITION.search(msg)
+        where = f" at line {m.group(1)}, column {m.group(2)}" if m else ""
+        kind = "update" if update else "query"
+        raise ServeError(400, f"malformed {kind}{where}: {_POSITION.sub('', msg).strip(' :')}") from None
+    except Exception:  # noqa: BLE001 - it parsed; evaluating against an empty store may fail, that is fine
+        if update:
+            return "UPDATE"
+        return query_form(text)
+    if isinstance(result, ox.QueryBoolean) or isinstance(result, bool):
+        return "ASK"
+    if isinstance(result, ox.QuerySolutions):
+        return "SELECT"
+    return "DESCRIBE" if "DESCRIBE" in words and "CONSTRUCT" not in words else "CONSTRUCT"
+
+
+# ---------------------------------------------------------------------------
+# Content negotiation
+# ---------------------------------------------------------------------------
+def parse_accept(header: str | None, offered: tuple[str, ...]) -> str | None:
+    """The offered media type the ``Accept`` header prefers, or ``None`` when none is acceptable.
+
+    Each offer gets the q-value of the most specific matching range (``type/sub`` over
+    ``type/*`` over ``*/*``); the highest q wins, ties go to the earlier offer.  No header
+    means the first offer.
+
+    >>> parse_accept("text/csv;q=0.5, application/*;q=0.9", RESULT_TYPES)
+    'application/sparql-results+json'
+    >>> parse_accept("text/tab-separated-values, text/csv;q=0.9", RESULT_TYPES)
+    'text/tab-separated-values'
+    >>> parse_accept("image/png", RESULT_TYPES) is None
+    True
+    """
+    if not header or not header.strip():
+        return offered[0]
+    ranges: list[tuple[str, str, float]] = []
+    for part in header.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        if not pieces[0] or "/" not in pieces[0]:
+            continue
+        main, sub = (x.strip().lower() for x in pieces[0].split("/", 1))
+        q = 1.0
+        for p in pieces[1:]:
+            if p.lower().startswith("q="):
+                try:
+                    q = max(0.0, min(1.0, float(p[2:])))
+                except ValueError:
+                    q = 0.0
+        ranges.append((main, sub, q))
+    best, best_q = None, 0.0
+    for offer in offered:
+        om, osub = offer.split("/", 1)
+        found: tuple[int, float] | None = None
+        for main, sub, q in ranges:
+            if main == om and sub == osub:
+                spec = 2
+            elif main == om and sub == "*":
+                spec = 1
+            elif main == "*" and sub == "*":
+                spec = 0
+            else:
+                continue
+            if found is None or spec > found[0]:
+                found = (spec, q)
+        if found and found[1] > best_q:
+            best, best_q = offer, found[1]
+    return best
+
+
+# ---------------------------------------------------------------------------
+# Serialising results
+# ---------------------------------------------------------------------------
+def _json_term(t: Node) -> dict[str, str]:
+    if isinstance(t, URIRef):
+        return {"type": "uri", "value": str(t)}
+    if isinstance(t, BNode):
+        return {"type": "bnode", "value": str(t)}
+    d = {"type": "literal", "value": str(t)}
+    if isinstance(t, Literal):
+        if t.language:
+            d["xml:lang"] = t.language
+        elif t.datatype:
+            d["datatype"] = str(t.datatype)
+    return d
+
+
+def _csv_cell(t: Node | None) -> str:
+    if t is None:
+        return ""
+    text = str(t) if not isinstance(t, BNode) else f"_:{t}"
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _tsv_cell(t: Node | None) -> str:
+    if t is None:
+        return ""
+    if isinstance(t, BNode):
+        return f"_:{t}"
+    if isinstance(t, Literal) and t.datatype in (URIRef("http://www.w3.org/2001/XMLSchema#integer"),
+                                                   URIRef("http://www.w3.org/2001/XMLSchema#decimal"),
+                                                   URIRef("http://www.w3.org/2001/XMLSchema#double")):
+        return str(t)
+    return t.n3()
+
+
+def serialize_result(result: QueryResult, media_type: str) -> bytes:
+    """Write a SELECT/ASK result (SPARQL JSON, XML, CSV or TSV) or a graph (Turtle, N-Triples,
+    JSON-LD) in ``media_type``.  Rows keep their order."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    if result.graph is not None:
+        g = result.graph
+        text = g.serialize(format=_RDF_FORMATS[media_type])
+        return text.encode("utf-8") if isinstance(text, str) else text
+    cols = result.columns
+    if media_type == "application/sparql-results+json":
+        if result.boolean is not None:
+            doc: dict[str, Any] = {"head": {}, "boolean": result.boolean}
+        else:
+            doc = {"head": {"vars": list(cols)}, "results": {"bindings": [
+                {c: _json_term(v) for c, v in zip(cols, row, strict=False) if v is not None} for row in result.rows]}}
+        return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    if media_type == "application/sparql-results+xml":
+        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>']
+        out += [f"<variable name={quoteattr(c)}/>" for c in cols]
+        out.append("</head>")
+        if result.boolean is not None:
+            out.append(f"<boolean>{'true' if result.boolean else 'false'}</boolean>")
+        else:
+            out.append("<results>")
+            for row in result.rows:
+                out.append("<result>")
+                for c, v in zip(cols, row, strict=False):
+                    if v is None:
+                        continue
+                    if isinstance(v, URIRef):
+                        inner = f"<uri>{escape(str(v))}</uri>"
+                    elif isinstance(v, BNode):
+                        inner = f"<bnode>{escape(str(v))}</bnode>"
+                    else:
+                        lang, datatype = getattr(v, "language", None), getattr(v, "datatype", None)
+                        attr = (f" xml:lang={quoteattr(lang)}" if lang else
+                                f" datatype={quoteattr(str(datatype))}" if datatype else "")
+                        inner = f"<literal{attr}>{escape(str(v))}</literal>"
+                    out.append(f"<binding name={quoteattr(c)}>{inner}</binding>")
+                out.append("</result>")
+            out.append("</results>")
+        out.append("</sparql>\n")
+        return "\n".join(out).encode("utf-8")
+    if result.boolean is not None:  # CSV/TSV of an ASK: one column, one row
+        return f"boolean\r\n{'true' if result.boolean else 'false'}\r\n".encode("utf-8")
+    if media_type == "text/csv":
+        lines = [",".join(_csv_cell(Literal(c)) for c in cols)]
+        lines += [",".join(_csv_cell(v) for v in row) for row in result.rows]
+        return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    lines = ["\t".join(f"?{c}" for c in cols)]
+    lines += ["\t".join(_tsv_cell(v) for v in row) for row in result.rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Running work with a timeout and a concurrency bound
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServiceOptions:
+    """The endpoint's limits (what each guarantees: this module's docstring and :mod:`kg.web.app`'s)."""
+
+    allow_update_token: str | None = None
+    query_timeout: float = 10.0
+    result_limit: int = 10000
+    max_body_bytes: int = 1_000_000
+    cors_origins: tuple[str, ...] = ()
+    max_concurrency: int = 4
+    allow_federation: bool = False
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "ok", fn()
+    except ServeError as exc:
+        return "serve", (exc.status, exc.message, exc.headers)
+    except InputError as exc:
+        return "input", str(exc)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, logged there
+        return "internal", f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class SparqlService:
+    """The store and the limits; runs queries and updates as the module docstring promises.
+
+    ``store`` is not closed by the service.  Thread-safe: the routes call it from worker threads.
+    """
+
+    store: Store
+    options: ServiceOptions = field(default_factory=ServiceOptions)
+
+    def __post_init__(self) -> None:
+        self._slots = threading.BoundedSemaphore(self.options.max_concurrency)
+        # Held while forking and while updating, so a child never inherits a store mid-write.
+        self._write_lock = threading.Lock()
+        self._fork = hasattr(os, "fork") and not isinstance(self.store, RemoteStore)
+        if isinstance(self.store, RemoteStore):
+            import copy
+
+            bounded = copy.copy(self.store)
+            bounded.timeout = self.options.query_timeout
+            self._reader: Store = bounded
+        else:
+            self._reader = self.store
+        # Import what the children need now, never inside a forked child.
+        import kg.engine.determine  # noqa: F401
+        import kg.engine.rationale  # noqa: F401
+        import kg.store.query  # noqa: F401
+
+    @property
+    def reader(self) -> Store:
+        """The store queries go to (a remote store with its HTTP timeout set to ``query_timeout``)."""
+        return self._reader
+
+    # -- the bound -----------------------------------------------------------------
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (a read of the store returning a picklable value) under the concurrency bound
+        and the timeout.  Raises :class:`ServeError` 503 when saturated or timed out, 400 for bad
+        input, 500 for anything else (detail logged)."""
+        if not self._slots.acquire(blocking=False):
+            raise ServeError(503, "the endpoint is busy; try again shortly", {"Retry-After": "1"})
+        try:
+            kind, value = self._forked(fn) if self._fork else self._threaded(fn)
+        except _Timeout:
+            raise ServeError(503, f"the query took longer than {self.options.query_timeout:g} s and was stopped",
+                             {"Retry-After": "1"}) from None
+        if kind == "ok":
+            return value
+        if kind == "serve":
+            raise ServeError(*value)
+        if kind == "input":
+            raise ServeError(400, value)
+        log.error("request failed: %s", value)
+        raise ServeError(500, "internal error")
+
+    def _threaded(self, fn: Callable[[], T]) -> tuple[str, Any]:
+        box: list[tuple[str, Any]] = []
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box.append(_outcome(fn))
+            finally:
+                done.set()
+                self._slots.release()
+
+        threading.Thread(target=work, name="kg-serve-query", daemon=True).start()
+        if not done.wait(self.options.query_timeout):
+            raise _Timeout()
+        return box[0]
+
+    def _forked(self, fn: Callable[[], T]) -> tuple[str, Any]:
+        try:
+            read_fd, write_fd = os.pipe()
+            with self._write_lock:
+                pid = os.fork()
+            if pid == 0:  # the child: run, send, leave without cleanup handlers
+                code = 0
+                try:
+                    os.close(read_fd)
+                    data = pickle.dumps(_outcome(fn), protocol=pickle.HIGHEST_PROTOCOL)
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(write_fd, view):]
+                except BaseException:  # noqa: BLE001 - nothing may escape a forked child
+                    code = 1
+                finally:
+                    os._exit(code)
+            os.close(write_fd)
+            chunks: list[bytes] = []
+            deadline = time.monotonic() + self.options.query_timeout
+            try:
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        os.kill(pid, signal.SIGKILL)
+                        raise _Timeout()
+                    ready, _, _ = select.select([read_fd], [], [], left)
+                    if ready:
+                        chunk = os.read(read_fd, 1 << 20)
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+            finally:
+                os.close(read_fd)
+                os.waitpid(pid, 0)
+            if not chunks:
+                return "internal", "the query process ended without an answer"
+            return pickle.loads(b"".join(chunks))  # noqa: S301 - our own child's output
+        finally:
+            self._slots.release()
+
+    # -- what the routes ask --------------------------------------------------------
+    def query(self, sparql: str, params: Mapping[str, Node] | None = None, *,
+              check: bool = True) -> tuple[QueryResult, bool]:
+        """Run a query (first :func:`check_sparql`-ed unless ``check`` is false, inside the same time
+        bound); return the result capped at ``result_limit`` rows (or triples) and whether it was
+        truncated.  Raises :class:`ServeError`."""
+        limit = self.options.result_limit
+        federation = self.options.allow_federation
+        reader = self._reader
+
+        def work() -> tuple[tuple[str, ...], tuple[tuple[Node | None, ...], ...], bool | None,
+                            list[tuple[Node, Node, Node]] | None, bool]:
+            if check:
+                check_sparql(sparql, allow_federation=federation)
+            res = reader.query(sparql, params)
+            if res.graph is not None:
+                triples = sorted(res.graph)
+                return (), (), None, triples[:limit], len(triples) > limit
+            return res.columns, res.rows[:limit], res.boolean, None, len(res.rows) > limit
+
+        columns, rows, boolean, triples, truncated = self.call(work)
+        if triples is None:
+            return QueryResult(columns=columns, rows=rows, boolean=boolean), truncated
+        g = Graph()
+        for t in triples:
+            g.add(t)
+        return QueryResult(graph=g), truncated
+
+    def update(self, sparql: str) -> None:
+        """Apply an update (the caller checked the token).  Not timed out; bounded by the slots."""
+        if not self._slots.acquire(blocking=False):
+            raise ServeError(503, "the endpoint is busy; try again shortly", {"Retry-After": "1"})
+        try:
+            with self._write_lock:
+                self.store.update(sparql)
+        except InputError as exc:
+            raise ServeError(400, str(exc)) from None
+        except (RuntimeError, ValueError) as exc:  # pyoxigraph's evaluation errors ("graph does not exist")
+            raise ServeError(400, f"the update failed: {exc}") from None
+        except Exception:
+            log.exception("update failed")
+            raise ServeError(500, "internal error") from None
+        finally:
+            self._slots.release()
+
+    def case_ids(self) -> list[str]:
+        """The ids of the cases in the store."""
+        reader = self._reader
+        return self.call(reader.case_ids)
+
+    def case_determination(self, case_id: str) -> dict[str, Any] | None:
+        """The case's determination as :func:`kg.engine.rationale.to_json_data`, rebuilt from its asserted and
+        reviewer graphs; ``None`` when the store has no such case."""
+        reader = self._reader
+
+        def work() -> dict[str, Any] | None:
+            from kg.engine.determine import determine_case
+            from kg.engine.graph import CaseGraph, case_iri
+            from kg.engine.rationale import to_json_data
+
+            asserted = reader.case_graph(case_id, "asserted")
+            if len(asserted) == 0:
+                return None
+            cg = CaseGraph(case_id=case_id, iri=case_iri(case_id), asserted=asserted,
+                           reviewer=reader.case_graph(case_id, "reviewer"))
+            return to_json_data(determine_case(cg))
+
+        return self.call(work)
+
+
+# ---------------------------------------------------------------------------
+# Service description
+# ---------------------------------------------------------------------------
+SD_NS = "http://www.w3.org/ns/sparql-service-description#"
+_FORMAT_IRIS = {
+    "application/sparql-results+json": "http://www.w3.org/ns/formats/SPARQL_Results_JSON",
+    "application/sparql-results+xml": "http://www.w3.org/ns/formats/SPARQL_Results_XML",
+    "text/csv": "http://www.w3.org/ns/formats/SPARQL_Results_CSV",
+    "text/tab-separated-values": "http://www.w3.org/ns/formats/SPARQL_Results_TSV",
+    "text/turtle": "http://www.w3.org/ns/formats/Turtle",
+    "application/n-triples": "http://www.w3.org/ns/formats/N-Triples",
+    "application/ld+json": "http://www.w3.org/ns/formats/JSON-LD",
+}
+
+
+def service_description(endpoint: str, options: ServiceOptions, *, union_default_graph: bool) -> Graph:
+    """The endpoint's SPARQL 1.1 Service Description as a new graph (nothing is mutated).
+
+    An ``sd:Service`` at ``endpoint`` (``<endpoint>#service``) with ``sd:supportedLanguage``
+    ``sd:SPARQL11Query``, and ``sd:SPARQL11Update`` only when ``options`` allow updates;
+    ``sd:resultFormat`` for every format served; ``sd:feature sd:UnionDefaultGraph`` when
+    ``union_default_graph`` (the embedded store) and ``sd:BasicFederatedQuery`` only with
+    federation allowed; an ``sd:defaultDataset`` whose default graph is the union of the named
+    graphs and whose one fixed named graph is the guidelines graph; and, as ``sd:availableGraphs``,
+    one ``sd:GraphCollection`` per kind of case graph, its ``rdfs:comment`` giving the IRI
+    template ``https://w3id.org/imr-kg/case/{case}/graph/<kind>`` (``/cases`` lists the ids).
+
+    >>> g = service_description("http://127.0.0.1:8000/sparql", ServiceOptions(), union_default_graph=True)
+    >>> len(set(g.objects(None, URIRef(SD_NS + "supportedLanguage"))))
+    1
+    """
+    from rdflib import RDF, RDFS, Namespace
+
+    from kg.rdf import CASE_BASE
+    from kg.store.store import GRAPH_NAMES, GUIDELINES_GRAPH
+
+    sd = Namespace(SD_NS)
+    g = Graph()
+    g.bind("sd", sd)
+    g.bind("formats", "http://www.w3.org/ns/formats/")
+    service = URIRef(endpoint + "#service")
+    dataset = URIRef(endpoint + "#dataset")
+    default = URIRef(endpoint + "#default-graph")
+    g.add((service, RDF.type, sd.Service))
+    g.add((service, sd.endpoint, URIRef(endpoint)))
+    g.add((service, RDFS.label, Literal("imr-kg SPARQL endpoint")))
+    g.add((service, sd.supportedLanguage, sd.SPARQL11Query))
+    if options.allow_update_token:
+        g.add((service, sd.supportedLanguage, sd.SPARQL11Update))
+    for media in RESULT_TYPES + GRAPH_TYPES:
+        g.add((service, sd.resultFormat, URIRef(_FORMAT_IRIS[media])))
+    if union_default_graph:
+        g.add((service, sd.feature, sd.UnionDefaultGraph))
+    if options.allow_federation:
+        g.add((service, sd.feature, sd.BasicFederatedQuery))
+    g.add((service, sd.defaultDataset, dataset))
+    g.add((dataset, RDF.type, sd.Dataset))
+    g.add((dataset, sd.defaultGraph, default))
+    g.add((default, RDF.type, sd.Graph))
+    g.add((default, RDFS.comment, Literal(
+        "The union of all named graphs: a query without GRAPH sees every case and the guidelines."
+        if union_default_graph else "The server's default graph.")))
+    guidelines = URIRef(endpoint + "#guidelines")
+    g.add((dataset, sd.namedGraph, guidelines))
+    g.add((guidelines, RDF.type, sd.NamedGraph))
+    g.add((guidelines, sd.name, GUIDELINES_GRAPH))
+    g.add((guidelines, RDFS.comment, Literal("The ontology and the guideline criteria as SHACL shapes.")))
+    g.add((dataset, RDFS.comment, Literal(
+        f"Besides the guidelines graph, every case has the named graphs {CASE_BASE}{{case}}/graph/"
+        f"{{{'|'.join(GRAPH_NAMES)}}}; GET /cases lists the case ids.")))
+    for name in GRAPH_NAMES:
+        collection = URIRef(f"{endpoint}#case-graphs-{name}")
+        g.add((service, sd.availableGraphs, collection))
+        g.add((collection, RDF.type, sd.GraphCollection))
+        g.add((collection, RDFS.label, Literal(f"{name} graphs, one per case")))
+        g.add((collection, RDFS.comment, Literal(f"{CASE_BASE}{{case}}/graph/{name}")))
+    return g
+
