@@ -155,6 +155,24 @@ def _command(sub: Subcommands, name: str, help: str, description: str, epilog: s
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def _store_option(parser: argparse.ArgumentParser, *, quiet: bool = False) -> None:
+    """``--store``, the same in every command that opens the store; with ``quiet``, ``--quiet`` after it."""
+    parser.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    if quiet:
+        _quiet_option(parser)
+
+
+def _quiet_option(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``, the same in every command that shows progress."""
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _shapes_option(parser: argparse.ArgumentParser, *, packaged: bool = False) -> None:
+    """``--shapes``; with ``packaged``, its help says the folder's shapes are used with the packaged ones."""
+    extra = ", used with the packaged ones" if packaged else ""
+    parser.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP + extra)
+
+
 def _add_case_commands(sub: Subcommands) -> None:
     """``determine`` and ``validate``."""
     from kg.engine.rationale import FORMATS
@@ -172,17 +190,16 @@ def _add_case_commands(sub: Subcommands) -> None:
     det.add_argument("--engine", choices=("batch", "reference"), default="batch",
                      help="with --all: 'batch' (default: shapes compiled to SPARQL, thousands of cases at a time, "
                           "the same answers) or 'reference' (pySHACL, one case at a time)")
-    det.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
-    det.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _store_option(det, quiet=True)
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    det.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP + ", used with the packaged ones")
+    _shapes_option(det, packaged=True)
     val = _command(sub, "validate", "the standard SHACL validation report of a case",
                    "Run pySHACL over the case (ontology + asserted + inferred facts) and print "
                    "the SHACL validation report itself.", _EPILOG_VALIDATE)
     val.add_argument("case", metavar="CASE_FILE", help="a case file (.yaml, .yml or .json)")
     val.add_argument("--format", choices=("text", "turtle", "json"), default="text",
                      help="report format (default: text)")
-    val.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP + ", used with the packaged ones")
+    _shapes_option(val, packaged=True)
 
 
 def _add_letter_commands(sub: Subcommands) -> None:
@@ -194,8 +211,7 @@ def _add_letter_commands(sub: Subcommands) -> None:
                      help="letters (.pdf, .txt), case files (.yaml, .yml, .json) or folders of them")
     ing.add_argument("-o", "--output", metavar="FILE",
                      help="write letters' graphs to FILE (.trig or .ttl, '-' for stdout) instead of the store")
-    ing.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
-    ing.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _store_option(ing, quiet=True)
     ev = _command(sub, "eval", "measure extraction and the engine against the reviewers",
                   "Read every letter of a folder, compare the extraction with the labels and the "
                   "engine's determinations with the reviewers' decisions, and print the figures.", _EPILOG_EVAL)
@@ -205,7 +221,7 @@ def _add_letter_commands(sub: Subcommands) -> None:
     ev.add_argument("--half", choices=("write", "check"),
                     help="with --reasons: only the letters of one half of the split")
     ev.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
-    ev.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _quiet_option(ev)
 
 
 def _add_query_commands(sub: Subcommands) -> None:
@@ -218,7 +234,7 @@ def _add_query_commands(sub: Subcommands) -> None:
     q.add_argument("query", metavar="NAME|FILE", help="a library query name ('imrkg queries') or a .rq file")
     q.add_argument("--param", metavar="NAME=VALUE", action="append", default=[], help="a parameter (repeatable)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
-    q.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_option(q)
 
 
 def _add_guideline_commands(sub: Subcommands) -> None:
@@ -227,14 +243,14 @@ def _add_guideline_commands(sub: Subcommands) -> None:
                   "List every encoded guideline section with its versions (dates in force and "
                   "their source) and criteria.", _EPILOG_GUIDELINES)
     gl.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
-    gl.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP)
+    _shapes_option(gl)
     ck = _command(sub, "checklist", "what the record must document for a request to meet its guideline",
                   "Print the documentation a treating physician must put in the record for a "
                   "request of SERVICE_KIND to meet the guideline section in force.", _EPILOG_CHECKLIST)
     ck.add_argument("service_kind", metavar="SERVICE_KIND", help="a service kind of the case-file format")
     ck.add_argument("--date", help="review date, YYYY-MM-DD (default: today)")
     ck.add_argument("--region", help="body region (some sections apply to one region)")
-    ck.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP)
+    _shapes_option(ck)
 
 
 def _add_synth_command(sub: Subcommands) -> None:
@@ -251,8 +267,7 @@ def _add_synth_command(sub: Subcommands) -> None:
                     help="write the cases as synthetic text letters into DIR instead of loading them")
     sy.add_argument("--determine", action="store_true", help="determine the loaded cases (see determine --all)")
     sy.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --determine")
-    sy.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
-    sy.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _store_option(sy, quiet=True)
 
 
 def _add_output_commands(sub: Subcommands) -> None:
@@ -262,13 +277,13 @@ def _add_output_commands(sub: Subcommands) -> None:
                   "status, the facts behind it and their source quotes.", _EPILOG_AUDIT)
     au.add_argument("case", metavar="CASE", help="a case file, a letter, or the id of a case in the store")
     au.add_argument("-o", "--output", metavar="FILE", required=True, help="FILE.html, .svg, .png or .graphml")
-    au.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_option(au)
     rp = _command(sub, "report", "the corpus report over the store (HTML with charts)",
                   "Write the corpus report: decisions, agreement with the reviewers, criteria.", _EPILOG_REPORT)
     rp.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     rp.add_argument("--audits", metavar="DIR",
                     help="also write every case's audit page into DIR (linked from the report)")
-    rp.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_option(rp)
     rn = _command(sub, "run", "the main job: ingest letters and case files, write the report and audits",
                   "Ingest the inputs into the store, determine every case, write the corpus "
                   "report with audit pages and print a summary.", _EPILOG_RUN)
@@ -278,8 +293,7 @@ def _add_output_commands(sub: Subcommands) -> None:
                     help="folder for report.html and audits/ (default: imrkg-out)")
     rn.add_argument("--workers", type=int, default=1, metavar="N",
                     help="determine in N worker processes after reading (default 1: each case as it is read)")
-    rn.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
-    rn.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _store_option(rn, quiet=True)
 
 
 def _add_store_commands(sub: Subcommands) -> None:
@@ -289,10 +303,10 @@ def _add_store_commands(sub: Subcommands) -> None:
                   "each group of results `imrkg determine --all` writes, leaves files every read must consult "
                   "until they are merged; compacting after a large batch makes the store smaller "
                   "and its queries faster.", _EPILOG_COMPACT)
-    cp.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_option(cp)
     sv = _command(sub, "serve", "serve the store over the SPARQL 1.1 protocol, with a query page",
                   "Run the SPARQL 1.1 endpoint and web page over the store.", _EPILOG_SERVE)
-    sv.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_option(sv)
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     sv.add_argument("--query-timeout", type=float, default=10.0, help="seconds before a query is stopped")

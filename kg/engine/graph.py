@@ -12,26 +12,11 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
-from kg.model import (
-    CaseData,
-    Diagnosis,
-    Document,
-    Evidence,
-    Finding,
-    IMRDecision,
-    Injury,
-    Request,
-    Study,
-    Symptom,
-    Treatment,
-    URDecision,
-    Worker,
-    vocabulary,
-)
+from kg import model
 from kg.rdf import CASE_BASE, DCTERMS, KG, OA, PROV, bind_prefixes
 
 __all__ = ["CaseGraph", "case_iri", "build_case_graph"]
@@ -70,7 +55,7 @@ class CaseGraph:
         return URIRef(f"{self.iri}{local_id}")
 
 
-def build_case_graph(case: CaseData) -> CaseGraph:
+def build_case_graph(case: model.CaseData) -> CaseGraph:
     """Turn :class:`CaseData` into RDF.  Pure: the input is not changed.
 
     >>> from kg.read.casefile import parse_case
@@ -83,12 +68,12 @@ def build_case_graph(case: CaseData) -> CaseGraph:
 
 
 class _Builder:
-    def __init__(self, case: CaseData) -> None:
+    def __init__(self, case: model.CaseData) -> None:
         self.case = case
         self.base = case_iri(case.case_id)
         self.g = bind_prefixes(Graph())
         self.reviewer = bind_prefixes(Graph())
-        self.v = vocabulary()
+        self.v = model.vocabulary()
 
     def n(self, local: str) -> URIRef:
         return URIRef(f"{self.base}{local}")
@@ -110,7 +95,7 @@ class _Builder:
         else:
             g.add((s, p, Literal(str(o))))
 
-    def evidence(self, node: URIRef, items: Iterable[Evidence], graph: Graph | None = None) -> None:
+    def evidence(self, node: URIRef, items: Iterable[model.Evidence], graph: Graph | None = None) -> None:
         g = self.g if graph is None else graph
         for i, ev in enumerate(items):
             res = URIRef(f"{node}#evidence-{i + 1}")
@@ -143,21 +128,15 @@ class _Builder:
             self.worker(c.worker)
         if c.injury is not None:
             self.injury(c.injury)
-        for dx in c.diagnoses:
-            self.diagnosis(dx)
-        for st in c.studies:
-            self.study(st)
-        for f in c.findings:
-            self.finding(f)
-        for s in c.symptoms:
-            self.symptom(s)
-        for t in c.treatments:
-            self.treatment(t)
-        for r in c.requests:
-            self.request(r)
+        parts: tuple[tuple[Iterable[Any], Callable[[Any], None]], ...] = (
+            (c.diagnoses, self.diagnosis), (c.studies, self.study), (c.findings, self.finding),
+            (c.symptoms, self.symptom), (c.treatments, self.treatment), (c.requests, self.request))
+        for items, add in parts:
+            for item in items:
+                add(item)
         return CaseGraph(case_id=c.case_id, iri=case, asserted=self.g, reviewer=self.reviewer)
 
-    def documents(self, documents: Iterable[Document]) -> None:
+    def documents(self, documents: Iterable[model.Document]) -> None:
         g, case = self.g, self.base
         for d in documents:
             doc = self.n(f"doc/{d.id}")
@@ -167,15 +146,22 @@ class _Builder:
             self.add(doc, KG.documentDate, d.date)
             self.add(doc, KG.fileName, d.file_name)
 
-    def worker(self, worker: Worker) -> None:
-        w = self.n("worker")
-        self.g.add((self.base, KG.hasWorker, w))
-        self.g.add((w, RDF.type, KG.InjuredWorker))
-        self.add(w, KG.ageYears, worker.age)
-        self.add(w, KG.sex, worker.sex)
-        self.evidence(w, worker.evidence)
+    def part(self, link: URIRef, node: URIRef, kind: URIRef, values: dict[URIRef, _Value], *,
+             region: str | None = None, evidence: Iterable[model.Evidence] = ()) -> None:
+        """One part of the case: linked from the case by ``link``, of type ``kind``, with its
+        ``values`` (in this order), its body region and its evidence."""
+        self.g.add((self.base, link, node))
+        self.g.add((node, RDF.type, kind))
+        for p, o in values.items():
+            self.add(node, p, o)
+        self.region(node, region)
+        self.evidence(node, evidence)
 
-    def injury(self, injury: Injury) -> None:
+    def worker(self, worker: model.Worker) -> None:
+        self.part(KG.hasWorker, self.n("worker"), KG.InjuredWorker, {KG.ageYears: worker.age, KG.sex: worker.sex},
+                  evidence=worker.evidence)
+
+    def injury(self, injury: model.Injury) -> None:
         g, inj = self.g, self.n("injury")
         g.add((self.base, KG.hasInjury, inj))
         g.add((inj, RDF.type, KG.Injury))
@@ -185,25 +171,17 @@ class _Builder:
             g.add((inj, KG.bodyRegion, KG[self.v.regions[r]]))
         self.evidence(inj, injury.evidence)
 
-    def diagnosis(self, dx: Diagnosis) -> None:
-        g, node = self.g, self.n(dx.id)
-        g.add((self.base, KG.hasDiagnosis, node))
-        g.add((node, RDF.type, KG[self.v.diagnoses[dx.kind]]))
-        self.add(node, RDFS.label, dx.label)
-        self.add(node, KG.icd10cm, dx.icd10)
-        self.evidence(node, dx.evidence)
+    def diagnosis(self, dx: model.Diagnosis) -> None:
+        self.part(KG.hasDiagnosis, self.n(dx.id), KG[self.v.diagnoses[dx.kind]],
+                  {RDFS.label: dx.label, KG.icd10cm: dx.icd10}, evidence=dx.evidence)
 
-    def study(self, st: Study) -> None:
-        g, node = self.g, self.n(st.id)
-        g.add((self.base, KG.hasStudy, node))
-        g.add((node, RDF.type, KG[self.v.studies[st.kind]]))
-        self.add(node, RDFS.label, f"{st.kind.upper().replace('_', '/')}" + (f", {st.region}" if st.region else ""))
-        self.add(node, KG.studyDate, st.date)
-        self.add(node, KG.resultText, st.result)
-        self.region(node, st.region)
-        self.evidence(node, st.evidence)
+    def study(self, st: model.Study) -> None:
+        label = f"{st.kind.upper().replace('_', '/')}" + (f", {st.region}" if st.region else "")
+        self.part(KG.hasStudy, self.n(st.id), KG[self.v.studies[st.kind]],
+                  {RDFS.label: label, KG.studyDate: st.date, KG.resultText: st.result},
+                  region=st.region, evidence=st.evidence)
 
-    def finding(self, f: Finding) -> None:
+    def finding(self, f: model.Finding) -> None:
         g, node = self.g, self.n(f.id)
         g.add((self.base, KG.hasFinding, node))
         g.add((node, RDF.type, KG[self.v.findings[f.kind]]))
@@ -220,17 +198,12 @@ class _Builder:
             g.add((node, KG.observedIn, self.n(f.study)))
         self.evidence(node, f.evidence)
 
-    def symptom(self, s: Symptom) -> None:
-        g, node = self.g, self.n(s.id)
-        g.add((self.base, KG.hasSymptom, node))
-        g.add((node, RDF.type, KG.Symptom))
-        self.add(node, RDFS.label, s.label)
-        self.add(node, KG.onsetDate, s.onset)
-        self.add(node, KG.documentedSince, s.documented_since)
-        self.region(node, s.region)
-        self.evidence(node, s.evidence)
+    def symptom(self, s: model.Symptom) -> None:
+        self.part(KG.hasSymptom, self.n(s.id), KG.Symptom,
+                  {RDFS.label: s.label, KG.onsetDate: s.onset, KG.documentedSince: s.documented_since},
+                  region=s.region, evidence=s.evidence)
 
-    def treatment(self, t: Treatment) -> None:
+    def treatment(self, t: model.Treatment) -> None:
         g, node = self.g, self.n(t.id)
         g.add((self.base, KG.hasTreatment, node))
         self._treatment(node, t.kind, t.label, t.region, t.injections, t.substances, t.sessions)
@@ -243,7 +216,7 @@ class _Builder:
         self.add(node, KG.performedOn, t.date)
         self.evidence(node, t.evidence)
 
-    def request(self, r: Request) -> None:
+    def request(self, r: model.Request) -> None:
         g, node = self.g, self.n(r.id)
         svc = self.n(f"{r.id}/service")
         g.add((self.base, KG.hasRequest, node))
@@ -266,7 +239,7 @@ class _Builder:
         if r.imr is not None:
             self.imr_decision(node, r.id, r.imr)
 
-    def ur_decision(self, request: URIRef, request_id: str, decision: URDecision) -> None:
+    def ur_decision(self, request: URIRef, request_id: str, decision: model.URDecision) -> None:
         g, ur = self.g, self.n(f"{request_id}/ur")
         g.add((request, KG.hasURDecision, ur))
         g.add((ur, RDF.type, KG.UtilizationReviewDecision))
@@ -275,7 +248,7 @@ class _Builder:
         self.add(ur, KG.reasonText, decision.reason)
         self.evidence(ur, decision.evidence)
 
-    def imr_decision(self, request: URIRef, request_id: str, decision: IMRDecision) -> None:
+    def imr_decision(self, request: URIRef, request_id: str, decision: model.IMRDecision) -> None:
         """The reviewer's decision: into the reviewer graph, never the asserted one."""
         rv, imr = self.reviewer, self.n(f"{request_id}/imr")
         rv.add((request, KG.hasIMRDecision, imr))

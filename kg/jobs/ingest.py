@@ -499,7 +499,7 @@ def _determine_batches(store: LocalStore, todo: list[str], *, workers: int, shap
     if progress:
         progress(0, total, "")
     with tempfile.TemporaryDirectory(prefix="imrkg-batch-") as tmp:
-        files = [_ChunkFiles(Path(tmp), i) for i in range(len(chunks))]
+        files = [_ChunkFiles.numbered(Path(tmp), i) for i in range(len(chunks))]
         if workers <= 1:
             for ids, f in zip(chunks, files, strict=True):
                 f.read_from(store, ids)
@@ -535,27 +535,24 @@ def _determine_batches(store: LocalStore, todo: list[str], *, workers: int, shap
 
 @dataclass(frozen=True)
 class _ChunkFiles:
-    """Where one chunk's input (asserted and reviewer graphs) and output (N-Quads) go."""
+    """Where one chunk's input (asserted and reviewer graphs) and output (N-Quads) go, and
+    ``group``: the results of this chunk and those finished before it, written together."""
 
-    folder: Path
     index: int
+    asserted: Path
+    reviewer: Path
+    output: Path
+    group: Path
 
-    @property
-    def asserted(self) -> Path:
-        return self.folder / f"{self.index}.asserted.nq"
+    @classmethod
+    def numbered(cls, folder: Path, index: int) -> _ChunkFiles:
+        """The files of chunk ``index`` in ``folder``: ``<index>.asserted.nq``, ``.reviewer.nq``,
+        ``.results.nq`` (the output) and ``.group.nq``."""
 
-    @property
-    def reviewer(self) -> Path:
-        return self.folder / f"{self.index}.reviewer.nq"
+        def path(kind: str) -> Path:
+            return folder / f"{index}.{kind}.nq"
 
-    @property
-    def output(self) -> Path:
-        return self.folder / f"{self.index}.results.nq"
-
-    @property
-    def group(self) -> Path:
-        """The results of this chunk and those finished before it, written together."""
-        return self.folder / f"{self.index}.group.nq"
+        return cls(index, path("asserted"), path("reviewer"), path("results"), path("group"))
 
     def read_from(self, store: LocalStore, ids: list[str]) -> None:
         from kg.batch.engine import graph_of

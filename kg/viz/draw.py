@@ -193,27 +193,29 @@ def _band(g: "nx.DiGraph[str]", rnode: str, top: float) -> tuple[list[Box], floa
     boxes.append(guide)
     bottom = max(bottom, guide.y + guide.h + gap)
     cursors = {"criterion": top, "fact": top, "quote": top}
+
+    def place(node: str, column: str, beside: Box) -> Box | None:
+        """A box for ``node`` in ``column``, under the column's last box and not above ``beside``
+        (None if the node already has its box)."""
+        if node in placed:
+            return None
+        x, w = COLUMNS[column]
+        b = _box_for(g, node, x, max(cursors[column], beside.y), w)
+        boxes.append(b)
+        placed[node] = b
+        cursors[column] = b.y + b.h + gap
+        return b
+
     for cnode in g.successors(gnode):
         cx, cw = COLUMNS["criterion"]
         cb = _box_for(g, cnode, cx, cursors["criterion"], cw)
         boxes.append(cb)
         cursors["criterion"] = cb.y + cb.h + gap
         for fnode in g.successors(cnode):
-            if fnode in placed:
-                continue
-            fx, fw = COLUMNS["fact"]
-            fb = _box_for(g, fnode, fx, max(cursors["fact"], cb.y), fw)
-            boxes.append(fb)
-            placed[fnode] = fb
-            cursors["fact"] = fb.y + fb.h + gap
-            for qnode in g.successors(fnode):
-                if qnode in placed:
-                    continue
-                qx, qw = COLUMNS["quote"]
-                qb = _box_for(g, qnode, qx, max(cursors["quote"], fb.y), qw)
-                boxes.append(qb)
-                placed[qnode] = qb
-                cursors["quote"] = qb.y + qb.h + gap
+            fb = place(fnode, "fact", cb)
+            if fb is not None:
+                for qnode in g.successors(fnode):
+                    place(qnode, "quote", fb)
     return boxes, max([bottom] + list(cursors.values()))
 
 
