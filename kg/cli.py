@@ -131,6 +131,18 @@ named on stderr; the others are still ingested and reported) or bad option, 3 in
 _STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
                "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
 _SHAPES_HELP = "a folder of extra shapes (your own sections)"
+_DOCUMENT_ROOT_HELP = ("a folder case files' documents may also be read from, looked up by their path "
+                       "(repeatable; adds to $IMRKG_DOCUMENT_ROOTS)")
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    parser.add_argument("--create", action="store_true",
+                        help="make a new store in a --store folder that does not exist yet (else refused)")
+
+
+def _document_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--document-root", metavar="DIR", action="append", default=[], help=_DOCUMENT_ROOT_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,10 +184,11 @@ def _add_case_commands(sub: Subcommands) -> None:
     det.add_argument("--engine", choices=("batch", "reference"), default="batch",
                      help="with --all: 'batch' (default: shapes compiled to SPARQL, thousands of cases at a time, "
                           "the same answers) or 'reference' (pySHACL, one case at a time)")
-    det.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_options(det)
     det.add_argument("--quiet", action="store_true", help="no progress on stderr")
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     det.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP + ", used with the packaged ones")
+    _document_root_option(det)
     val = _command(sub, "validate", "the standard SHACL validation report of a case",
                    "Run pySHACL over the case (ontology + asserted + inferred facts) and print "
                    "the SHACL validation report itself.", _EPILOG_VALIDATE)
@@ -183,6 +196,7 @@ def _add_case_commands(sub: Subcommands) -> None:
     val.add_argument("--format", choices=("text", "turtle", "json"), default="text",
                      help="report format (default: text)")
     val.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP + ", used with the packaged ones")
+    _document_root_option(val)
 
 
 def _add_letter_commands(sub: Subcommands) -> None:
@@ -194,8 +208,9 @@ def _add_letter_commands(sub: Subcommands) -> None:
                      help="letters (.pdf, .txt), case files (.yaml, .yml, .json) or folders of them")
     ing.add_argument("-o", "--output", metavar="FILE",
                      help="write letters' graphs to FILE (.trig or .ttl, '-' for stdout) instead of the store")
-    ing.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_options(ing)
     ing.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _document_root_option(ing)
     ev = _command(sub, "eval", "measure extraction and the engine against the reviewers",
                   "Read every letter of a folder, compare the extraction with the labels and the "
                   "engine's determinations with the reviewers' decisions, and print the figures.", _EPILOG_EVAL)
@@ -218,7 +233,7 @@ def _add_query_commands(sub: Subcommands) -> None:
     q.add_argument("query", metavar="NAME|FILE", help="a library query name ('imrkg queries') or a .rq file")
     q.add_argument("--param", metavar="NAME=VALUE", action="append", default=[], help="a parameter (repeatable)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
-    q.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_options(q)
 
 
 def _add_guideline_commands(sub: Subcommands) -> None:
@@ -251,7 +266,7 @@ def _add_synth_command(sub: Subcommands) -> None:
                     help="write the cases as synthetic text letters into DIR instead of loading them")
     sy.add_argument("--determine", action="store_true", help="determine the loaded cases (see determine --all)")
     sy.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --determine")
-    sy.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_options(sy)
     sy.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -262,24 +277,26 @@ def _add_output_commands(sub: Subcommands) -> None:
                   "status, the facts behind it and their source quotes.", _EPILOG_AUDIT)
     au.add_argument("case", metavar="CASE", help="a case file, a letter, or the id of a case in the store")
     au.add_argument("-o", "--output", metavar="FILE", required=True, help="FILE.html, .svg, .png or .graphml")
-    au.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_options(au)
     rp = _command(sub, "report", "the corpus report over the store (HTML with charts)",
                   "Write the corpus report: decisions, agreement with the reviewers, criteria.", _EPILOG_REPORT)
     rp.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     rp.add_argument("--audits", metavar="DIR",
                     help="also write every case's audit page into DIR (linked from the report)")
-    rp.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_options(rp)
     rn = _command(sub, "run", "the main job: ingest letters and case files, write the report and audits",
                   "Ingest the inputs into the store, determine every case, write the corpus "
                   "report with audit pages and print a summary.", _EPILOG_RUN)
-    rn.add_argument("inputs", metavar="INPUT", nargs="+",
-                    help="case files (.yaml, .yml, .json), letters (.pdf, .txt) or folders of them")
+    rn.add_argument("inputs", metavar="INPUT", nargs="*",
+                    help="case files (.yaml, .yml, .json), letters (.pdf, .txt) or folders of them (none: the "
+                         "packaged examples and synthetic letters written into OUTDIR/synthetic-letters/)")
     rn.add_argument("-o", "--output", metavar="OUTDIR", default="imrkg-out",
                     help="folder for report.html and audits/ (default: imrkg-out)")
     rn.add_argument("--workers", type=int, default=1, metavar="N",
                     help="determine in N worker processes after reading (default 1: each case as it is read)")
-    rn.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_options(rn)
     rn.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _document_root_option(rn)
 
 
 def _add_store_commands(sub: Subcommands) -> None:
@@ -292,7 +309,7 @@ def _add_store_commands(sub: Subcommands) -> None:
     cp.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
     sv = _command(sub, "serve", "serve the store over the SPARQL 1.1 protocol, with a query page",
                   "Run the SPARQL 1.1 endpoint and web page over the store.", _EPILOG_SERVE)
-    sv.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    _store_options(sv)
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     sv.add_argument("--query-timeout", type=float, default=10.0, help="seconds before a query is stopped")
@@ -302,19 +319,41 @@ def _add_store_commands(sub: Subcommands) -> None:
                     help="an origin allowed to call the endpoint from a browser (repeatable; none by default)")
 
 
-def _open_store(location: str | None) -> Store:
+def _open_store(args: argparse.Namespace) -> Store:
+    """The store of ``--store`` (the default one without it); a folder that does not exist is
+    refused unless ``--create`` (a mistyped path never becomes a new empty store)."""
     from kg.store.store import open_store
 
+    location: str | None = args.store
+    if (location is not None and location not in ("memory", ":memory:")
+            and not location.startswith(("http://", "https://")) and not Path(location).exists()
+            and not getattr(args, "create", False)):
+        raise InputError("there is no such folder", source=location,
+                         hint="check the path, or add --create to make a new store there")
     return open_store(location)
 
 
+def _warn_unchecked(sources: Sequence[str]) -> None:
+    """The one warning for case files whose documents were absent."""
+    if sources:
+        from kg.jobs.ingest import unchecked_warning
+
+        print(f"imrkg: warning: {unchecked_warning(sources)}", file=sys.stderr)
+
+
 def _progress(label: str) -> Progress:
-    """A progress indicator on stderr: one updating line with rate and ETA, finished with a newline."""
+    """A progress indicator on stderr: on a terminal one updating line with rate and ETA, finished
+    with a newline; otherwise (a file, a pipe) only one final line."""
     import time
 
     start = time.monotonic()
+    terminal = sys.stderr.isatty()
 
     def show(done: int, total: int, name: str) -> None:
+        if not terminal:
+            if done >= total:
+                print(f"{label}: {done}/{total} done in {time.monotonic() - start:.1f} s", file=sys.stderr)
+            return
         width = 30
         filled = int(width * done / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
@@ -336,7 +375,7 @@ def _determine(args: argparse.Namespace) -> int:
             raise InputError("give a case file or --all, not both", source="imrkg determine")
         from kg.jobs.ingest import determine_all
 
-        with _open_store(args.store) as store:
+        with _open_store(args) as store:
             summary = determine_all(store, workers=max(1, args.workers), shapes_dir=args.shapes, force=args.force,
                                     progress=None if args.quiet else _progress("imrkg determine"),
                                     engine=args.engine)
@@ -351,10 +390,12 @@ def _determine(args: argparse.Namespace) -> int:
     from kg.engine.determine import determine_case
     from kg.engine.rationale import render
     from kg.engine.validate import load_shapes
-    from kg.jobs.ingest import read_case
+    from kg.jobs.ingest import read_case, unchecked_documents
 
     shapes = load_shapes(args.shapes) if args.shapes else None
-    det = determine_case(read_case(args.case), shapes=shapes)
+    case = read_case(args.case, document_roots=args.document_root)
+    _warn_unchecked([args.case] if unchecked_documents(case) else [])
+    det = determine_case(case, shapes=shapes)
     sys.stdout.write(render(det, args.format))
     return 0 if det.medically_necessary else 1
 
@@ -367,10 +408,13 @@ def _validate(args: argparse.Namespace) -> int:
     from kg.engine.graph import build_case_graph
     from kg.engine.reason import infer, load_ontology
     from kg.engine.validate import load_shapes, validate
+    from kg.jobs.ingest import unchecked_documents
     from kg.read.casefile import load_case_file
 
     shapes = load_shapes(args.shapes) if args.shapes else None
-    cg = build_case_graph(load_case_file(args.case))
+    case = load_case_file(args.case, document_roots=args.document_root)
+    _warn_unchecked([args.case] if unchecked_documents(case) else [])
+    cg = build_case_graph(case)
     data = Graph()
     for g in (load_ontology(), cg.asserted, infer(cg.asserted)):
         for t in g:
@@ -400,15 +444,20 @@ def _ingest(args: argparse.Namespace) -> int:
 def _ingest_into_store(args: argparse.Namespace) -> int:
     from kg.jobs.ingest import ingest
 
-    with _open_store(args.store) as store:
-        summary = ingest(args.letters, store, progress=None if args.quiet else _progress("imrkg ingest"))
-        for err in summary.errors:
-            print(f"imrkg: error: {err}", file=sys.stderr)
+    with _open_store(args) as store:
+        summary = ingest(args.letters, store, progress=None if args.quiet else _progress("imrkg ingest"),
+                         document_roots=args.document_root)
         done = f"{len(summary.cases)} case(s) determined and stored in {store.location}"
-    if summary.errors:
-        done += f", {len(summary.errors)} file(s) failed"
-    print(f"imrkg ingest: {done}", file=sys.stderr)
+    _warn_unchecked(summary.unchecked)
+    _finish("imrkg ingest", done, summary.errors)
     return 2 if summary.errors else 0
+
+
+def _finish(label: str, done: str, errors: Sequence[InputError]) -> None:
+    """The summary line on stderr, naming every input that failed and why."""
+    if errors:
+        done += f", {len(errors)} file(s) failed:" + "".join(f"\n  {err}" for err in errors)
+    print(f"{label}: {done}", file=sys.stderr)
 
 
 def _ingest_to_file(args: argparse.Namespace) -> int:
@@ -418,19 +467,17 @@ def _ingest_to_file(args: argparse.Namespace) -> int:
     existing = None
     if output and Path(output).is_file() and Path(output).stat().st_size > 0:
         existing = read_dataset(output)
-    result = ingest_dataset(args.letters, dataset=existing, progress=None if args.quiet else _progress("imrkg ingest"))
-    for err in result.errors:
-        print(f"imrkg: error: {err}", file=sys.stderr)
+    result = ingest_dataset(args.letters, dataset=existing, progress=None if args.quiet else _progress("imrkg ingest"),
+                            document_roots=args.document_root)
+    _warn_unchecked(result.unchecked)
     try:
         text = write_dataset(result.dataset, output)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", source=output) from None
     if not output:
         sys.stdout.write(text)
-    done = f"{len(result.cases)} case(s) ingested"
-    if result.errors:
-        done += f", {len(result.errors)} file(s) failed"
-    print(f"imrkg ingest: {done}" + (f"; written to {output}" if output else ""), file=sys.stderr)
+    _finish("imrkg ingest", f"{len(result.cases)} case(s) ingested" + (f"; written to {output}" if output else ""),
+            result.errors)
     return 2 if result.errors else 0
 
 
@@ -487,7 +534,7 @@ def _query(args: argparse.Namespace) -> int:
     from kg.store.query import format_result, parse_parameters, run_query
 
     params = parse_parameters(args.param)
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         result = run_query(store, args.query, params)
     sys.stdout.write(format_result(result, args.format))
     return 0
@@ -566,7 +613,7 @@ def _synth(args: argparse.Namespace) -> int:
             raise InputError(f"cannot write: {exc.strerror or exc}", source=args.letters) from None
         print(f"imrkg synth: {len(paths)} synthetic letter(s) written to {args.letters}", file=sys.stderr)
         return 0
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         store.ensure_guidelines()
         n = synth.load_synthetic(store, args.cases, seed=args.seed, stats=drawn_from,
                                  progress=None if args.quiet else _progress("imrkg synth"))
@@ -596,7 +643,7 @@ def _audit(args: argparse.Namespace) -> int:
         sources: tuple = (read_input(path), None)
         store = None
     else:
-        store = _open_store(args.store)
+        store = _open_store(args)
         if args.case not in store.case_ids():
             store.close()
             raise InputError(f"no case '{args.case}' in the store {store.location}", source=args.case,
@@ -621,7 +668,7 @@ def _audit(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from kg.viz.report import write_report
 
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         try:
             write_report(store, args.output, audits=args.audits or None)
         except OSError as exc:
@@ -631,14 +678,19 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kg.jobs.run import run
+    from kg.jobs.run import run, run_bundled
 
     if args.workers < 1:
         raise InputError("--workers must be at least 1", source="--workers")
-    with _open_store(args.store) as store:
-        summary = run(args.inputs, store, args.output, workers=args.workers,
-                      progress=None if args.quiet else _progress("imrkg run"),
-                      audit_progress=None if args.quiet else _progress("imrkg run: audits"))
+    options = dict(workers=args.workers, progress=None if args.quiet else _progress("imrkg run"),
+                   audit_progress=None if args.quiet else _progress("imrkg run: audits"),
+                   document_roots=args.document_root)
+    with _open_store(args) as store:
+        if args.inputs:
+            summary = run(args.inputs, store, args.output, **options)
+        else:
+            summary = run_bundled(store, args.output, **options)
+    _warn_unchecked(summary.unchecked)
     for err in summary.errors:
         print(f"imrkg: error: {err}", file=sys.stderr)
     sys.stdout.write(summary.render(store_option=args.store))
@@ -666,7 +718,7 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", source="imrkg serve",
                          hint="choose another --port or --host") from None
-    store = _open_store(args.store)
+    store = _open_store(args)
     try:
         run(store, host=args.host, port=args.port, extend=lambda app: add_audit_routes(app, store),
             query_timeout=args.query_timeout, result_limit=args.result_limit, max_concurrency=args.max_concurrency,

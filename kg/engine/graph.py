@@ -166,6 +166,8 @@ class _Builder:
             self.add(doc, DCTERMS.title, d.title)
             self.add(doc, KG.documentDate, d.date)
             self.add(doc, KG.fileName, d.file_name)
+            if d.file_absent:
+                g.add((doc, KG.quotesChecked, Literal(False)))
 
     def worker(self, worker: Worker) -> None:
         w = self.n("worker")
