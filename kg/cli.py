@@ -95,7 +95,8 @@ _EPILOG_CHECKLIST = """examples:
   imrkg checklist trigger_point_injection --date 2016-09-01
   imrkg checklist mri --region lumbar
 
-The list is generated from the shapes of the section in force on that date (default: today).
+The list is generated from the shapes of the section in force on that date; without --date, from
+the latest encoded version of the section (the first line says which).
 
 exit codes: 0 a section applies, 1 none applies or none was in force, 2 bad input"""
 _EPILOG_SYNTH = """examples:
@@ -247,7 +248,7 @@ def _add_guideline_commands(sub: Subcommands) -> None:
                   "Print the documentation a treating physician must put in the record for a "
                   "request of SERVICE_KIND to meet the guideline section in force.", _EPILOG_CHECKLIST)
     ck.add_argument("service_kind", metavar="SERVICE_KIND", help="a service kind of the case-file format")
-    ck.add_argument("--date", help="review date, YYYY-MM-DD (default: today)")
+    ck.add_argument("--date", help="review date, YYYY-MM-DD (default: the latest encoded version)")
     ck.add_argument("--region", help="body region (some sections apply to one region)")
     ck.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP)
 

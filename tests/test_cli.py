@@ -117,7 +117,7 @@ def test_audit_and_report_commands(tmp_path, capsys):
     assert ET.parse(svg).getroot().tag.endswith("svg")
     assert main(["audit", str(SEED_CASE), "-o", str(tmp_path / "x.pdf")]) == 2
     store = str(tmp_path / "s")
-    assert main(["ingest", str(SEED_CASE), str(MET_CASE), "--store", store, "--quiet"]) == 0
+    assert main(["ingest", str(SEED_CASE), str(MET_CASE), "--store", store, "--create", "--quiet"]) == 0
     assert main(["audit", "tpi-repeat-met", "--store", store, "-o", str(tmp_path / "met.graphml")]) == 0
     assert "criterion:req-tpi/8" in (tmp_path / "met.graphml").read_text(encoding="utf-8")
     assert main(["audit", "nope", "--store", store, "-o", str(tmp_path / "n.html")]) == 2
