@@ -454,11 +454,13 @@ def _ingest_into_store(args: argparse.Namespace) -> int:
     return 2 if summary.errors else 0
 
 
-def _finish(label: str, done: str, errors: Sequence[InputError]) -> None:
-    """The summary line on stderr, naming every input that failed and why."""
+def _finish(label: str, done: str, errors: Sequence[InputError], tail: str = "") -> None:
+    """The summary on stderr, followed by every input that failed and why."""
     if errors:
-        done += f", {len(errors)} file(s) failed:" + "".join(f"\n  {err}" for err in errors)
-    print(f"{label}: {done}", file=sys.stderr)
+        done += f", {len(errors)} file(s) failed"
+    print(f"{label}: {done}{tail}", file=sys.stderr)
+    for err in errors:
+        print(f"imrkg: error: {err}", file=sys.stderr)
 
 
 def _ingest_to_file(args: argparse.Namespace) -> int:
@@ -477,8 +479,8 @@ def _ingest_to_file(args: argparse.Namespace) -> int:
         raise InputError(f"cannot write: {exc.strerror or exc}", source=output) from None
     if not output:
         sys.stdout.write(text)
-    _finish("imrkg ingest", f"{len(result.cases)} case(s) ingested" + (f"; written to {output}" if output else ""),
-            result.errors)
+    _finish("imrkg ingest", f"{len(result.cases)} case(s) ingested", result.errors,
+            f"; written to {output}" if output else "")
     return 2 if result.errors else 0
 
 
