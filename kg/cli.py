@@ -27,9 +27,14 @@ __all__ = ["main", "build_parser"]
 
 _EPILOG_DETERMINE = """examples:
   imrkg determine examples/seed-trigger-point-2015.yaml --format json
+  imrkg determine examples/seed-trigger-point-2015.yaml --document-root ../shared/letters
   imrkg determine ../shared/letters/CM16-0213037.pdf
   imrkg determine --all --workers 2          (every case in the store; resumable)
   imrkg determine --all --engine reference   (the same, one case at a time with pySHACL)
+
+A case file's documents are read from its folder and the --document-root folders; when they are
+absent it is determined on the quotes it carries, each marked "not checked against the document",
+with one warning on stderr.
 
 exit codes: 0 medically necessary, 1 not medically necessary (or not covered), 2 bad input, 3 internal error"""
 _EPILOG_VALIDATE = """example:
@@ -120,12 +125,15 @@ _EPILOG_REPORT = """example:
 The corpus report over the store: decisions by service kind, section and month, uphold and
 overturn rates, engine-versus-reviewer agreement, the criteria most often failing, links to audits."""
 _EPILOG_RUN = """examples:
-  imrkg run examples ../shared/letters -o out          (into the default store)
+  imrkg run                                            (the packaged examples and 20 synthetic letters)
+  imrkg run examples ../shared/letters --document-root ../shared/letters -o out   (the real letters)
   imrkg run synth-letters/ --store memory -o out       (a throw-away store)
 
-Ingests every input (case files, letters, folders of them: each case determined and stored whole),
-writes OUTDIR/report.html with every stored case's audit page in OUTDIR/audits/, and prints the
-engine's conclusions against the reviewers' decisions and the command that serves the store.
+Without inputs it runs on what the package carries: the examples, and 20 synthetic letters written
+into OUTDIR/synthetic-letters/ first.  Ingests every input (case files, letters, folders of them:
+each case determined and stored whole), writes OUTDIR/report.html with every stored case's audit
+page in OUTDIR/audits/, and prints the engine's conclusions against the reviewers' decisions, every
+input that failed and why, and the command that serves the store.
 
 exit codes: 0 every input ingested and the report written, 2 an input could not be read (each
 named on stderr; the others are still ingested and reported) or bad option, 3 internal error"""
