@@ -43,7 +43,7 @@ _EPILOG_VALIDATE = """example:
 exit codes (as pySHACL): 0 conforms, 1 does not conform, 2 error"""
 _EPILOG_INGEST = """examples:
   imrkg ingest examples/ ../shared/letters          (into the default store)
-  imrkg ingest ../shared/letters --store /data/imr  (into another store)
+  imrkg ingest ../shared/letters --store /data/imr --create  (into another store, made if missing)
   imrkg ingest ../shared/letters -o letters.trig    (TriG file, no store)
 
 Into a store, each case is determined and written as four named graphs
