@@ -27,9 +27,14 @@ __all__ = ["main", "build_parser"]
 
 _EPILOG_DETERMINE = """examples:
   imrkg determine examples/seed-trigger-point-2015.yaml --format json
+  imrkg determine examples/seed-trigger-point-2015.yaml --document-root ../shared/letters
   imrkg determine ../shared/letters/CM16-0213037.pdf
   imrkg determine --all --workers 2          (every case in the store; resumable)
   imrkg determine --all --engine reference   (the same, one case at a time with pySHACL)
+
+A case file's documents are read from its folder and the --document-root folders; when they are
+absent it is determined on the quotes it carries, each marked "not checked against the document",
+with one warning on stderr.
 
 exit codes: 0 medically necessary, 1 not medically necessary (or not covered), 2 bad input, 3 internal error"""
 _EPILOG_VALIDATE = """example:
@@ -38,7 +43,7 @@ _EPILOG_VALIDATE = """example:
 exit codes (as pySHACL): 0 conforms, 1 does not conform, 2 error"""
 _EPILOG_INGEST = """examples:
   imrkg ingest examples/ ../shared/letters          (into the default store)
-  imrkg ingest ../shared/letters --store /data/imr  (into another store)
+  imrkg ingest ../shared/letters --store /data/imr --create  (into another store, made if missing)
   imrkg ingest ../shared/letters -o letters.trig    (TriG file, no store)
 
 Into a store, each case is determined and written as four named graphs
@@ -95,7 +100,8 @@ _EPILOG_CHECKLIST = """examples:
   imrkg checklist trigger_point_injection --date 2016-09-01
   imrkg checklist mri --region lumbar
 
-The list is generated from the shapes of the section in force on that date (default: today).
+The list is generated from the shapes of the section in force on that date; without --date, from
+the latest encoded version of the section (the first line says which).
 
 exit codes: 0 a section applies, 1 none applies or none was in force, 2 bad input"""
 _EPILOG_SYNTH = """examples:
@@ -119,18 +125,27 @@ _EPILOG_REPORT = """example:
 The corpus report over the store: decisions by service kind, section and month, uphold and
 overturn rates, engine-versus-reviewer agreement, the criteria most often failing, links to audits."""
 _EPILOG_RUN = """examples:
-  imrkg run examples ../shared/letters -o out          (into the default store)
+  imrkg run                                            (the packaged examples and 20 synthetic letters)
+  imrkg run examples ../shared/letters --document-root ../shared/letters -o out   (the real letters)
   imrkg run synth-letters/ --store memory -o out       (a throw-away store)
 
-Ingests every input (case files, letters, folders of them: each case determined and stored whole),
-writes OUTDIR/report.html with every stored case's audit page in OUTDIR/audits/, and prints the
-engine's conclusions against the reviewers' decisions and the command that serves the store.
+Without inputs it runs on what the package carries: the examples, and 20 synthetic letters written
+into OUTDIR/synthetic-letters/ first.  Ingests every input (case files, letters, folders of them:
+each case determined and stored whole), writes OUTDIR/report.html with every stored case's audit
+page in OUTDIR/audits/, and prints the engine's conclusions against the reviewers' decisions, every
+input that failed and why, and the command that serves the store.
 
 exit codes: 0 every input ingested and the report written, 2 an input could not be read (each
 named on stderr; the others are still ingested and reported) or bad option, 3 internal error"""
 _STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
                "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
 _SHAPES_HELP = "a folder of extra shapes (your own sections)"
+_DOCUMENT_ROOT_HELP = ("a folder case files' documents may also be read from, looked up by their path "
+                       "(repeatable; adds to $IMRKG_DOCUMENT_ROOTS)")
+
+
+def _document_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--document-root", metavar="DIR", action="append", default=[], help=_DOCUMENT_ROOT_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,9 +170,13 @@ def _command(sub: Subcommands, name: str, help: str, description: str, epilog: s
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def _store_option(parser: argparse.ArgumentParser, *, quiet: bool = False) -> None:
-    """``--store``, the same in every command that opens the store; with ``quiet``, ``--quiet`` after it."""
+def _store_option(parser: argparse.ArgumentParser, *, quiet: bool = False, create: bool = True) -> None:
+    """``--store`` (and ``--create``), the same in every command that opens the store; with ``quiet``,
+    ``--quiet`` after them.  ``create=False`` for commands that never make a store."""
     parser.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    if create:
+        parser.add_argument("--create", action="store_true",
+                            help="make a new store in a --store folder that does not exist yet (else refused)")
     if quiet:
         _quiet_option(parser)
 
@@ -193,6 +212,7 @@ def _add_case_commands(sub: Subcommands) -> None:
     _store_option(det, quiet=True)
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     _shapes_option(det, packaged=True)
+    _document_root_option(det)
     val = _command(sub, "validate", "the standard SHACL validation report of a case",
                    "Run pySHACL over the case (ontology + asserted + inferred facts) and print "
                    "the SHACL validation report itself.", _EPILOG_VALIDATE)
@@ -200,6 +220,7 @@ def _add_case_commands(sub: Subcommands) -> None:
     val.add_argument("--format", choices=("text", "turtle", "json"), default="text",
                      help="report format (default: text)")
     _shapes_option(val, packaged=True)
+    _document_root_option(val)
 
 
 def _add_letter_commands(sub: Subcommands) -> None:
@@ -212,6 +233,7 @@ def _add_letter_commands(sub: Subcommands) -> None:
     ing.add_argument("-o", "--output", metavar="FILE",
                      help="write letters' graphs to FILE (.trig or .ttl, '-' for stdout) instead of the store")
     _store_option(ing, quiet=True)
+    _document_root_option(ing)
     ev = _command(sub, "eval", "measure extraction and the engine against the reviewers",
                   "Read every letter of a folder, compare the extraction with the labels and the "
                   "engine's determinations with the reviewers' decisions, and print the figures.", _EPILOG_EVAL)
@@ -248,7 +270,7 @@ def _add_guideline_commands(sub: Subcommands) -> None:
                   "Print the documentation a treating physician must put in the record for a "
                   "request of SERVICE_KIND to meet the guideline section in force.", _EPILOG_CHECKLIST)
     ck.add_argument("service_kind", metavar="SERVICE_KIND", help="a service kind of the case-file format")
-    ck.add_argument("--date", help="review date, YYYY-MM-DD (default: today)")
+    ck.add_argument("--date", help="review date, YYYY-MM-DD (default: the latest encoded version)")
     ck.add_argument("--region", help="body region (some sections apply to one region)")
     _shapes_option(ck)
 
@@ -287,13 +309,15 @@ def _add_output_commands(sub: Subcommands) -> None:
     rn = _command(sub, "run", "the main job: ingest letters and case files, write the report and audits",
                   "Ingest the inputs into the store, determine every case, write the corpus "
                   "report with audit pages and print a summary.", _EPILOG_RUN)
-    rn.add_argument("inputs", metavar="INPUT", nargs="+",
-                    help="case files (.yaml, .yml, .json), letters (.pdf, .txt) or folders of them")
+    rn.add_argument("inputs", metavar="INPUT", nargs="*",
+                    help="case files (.yaml, .yml, .json), letters (.pdf, .txt) or folders of them (none: the "
+                         "packaged examples and synthetic letters written into OUTDIR/synthetic-letters/)")
     rn.add_argument("-o", "--output", metavar="OUTDIR", default="imrkg-out",
                     help="folder for report.html and audits/ (default: imrkg-out)")
     rn.add_argument("--workers", type=int, default=1, metavar="N",
                     help="determine in N worker processes after reading (default 1: each case as it is read)")
     _store_option(rn, quiet=True)
+    _document_root_option(rn)
 
 
 def _add_store_commands(sub: Subcommands) -> None:
@@ -303,7 +327,7 @@ def _add_store_commands(sub: Subcommands) -> None:
                   "each group of results `imrkg determine --all` writes, leaves files every read must consult "
                   "until they are merged; compacting after a large batch makes the store smaller "
                   "and its queries faster.", _EPILOG_COMPACT)
-    _store_option(cp)
+    _store_option(cp, create=False)
     sv = _command(sub, "serve", "serve the store over the SPARQL 1.1 protocol, with a query page",
                   "Run the SPARQL 1.1 endpoint and web page over the store.", _EPILOG_SERVE)
     _store_option(sv)
@@ -316,19 +340,41 @@ def _add_store_commands(sub: Subcommands) -> None:
                     help="an origin allowed to call the endpoint from a browser (repeatable; none by default)")
 
 
-def _open_store(location: str | None) -> Store:
+def _open_store(args: argparse.Namespace) -> Store:
+    """The store of ``--store`` (the default one without it); a folder that does not exist is
+    refused unless ``--create`` (a mistyped path never becomes a new empty store)."""
     from kg.store.store import open_store
 
+    location: str | None = args.store
+    if (location is not None and location not in ("memory", ":memory:")
+            and not location.startswith(("http://", "https://")) and not Path(location).exists()
+            and not getattr(args, "create", False)):
+        raise InputError("there is no such folder", source=location,
+                         hint="check the path, or add --create to make a new store there")
     return open_store(location)
 
 
+def _warn_unchecked(sources: Sequence[str]) -> None:
+    """The one warning for case files whose documents were absent."""
+    if sources:
+        from kg.jobs.ingest import unchecked_warning
+
+        print(f"imrkg: warning: {unchecked_warning(sources)}", file=sys.stderr)
+
+
 def _progress(label: str) -> Progress:
-    """A progress indicator on stderr: one updating line with rate and ETA, finished with a newline."""
+    """A progress indicator on stderr: on a terminal one updating line with rate and ETA, finished
+    with a newline; otherwise (a file, a pipe) only one final line."""
     import time
 
     start = time.monotonic()
+    terminal = sys.stderr.isatty()
 
     def show(done: int, total: int, name: str) -> None:
+        if not terminal:
+            if done >= total:
+                print(f"{label}: {done}/{total} done in {time.monotonic() - start:.1f} s", file=sys.stderr)
+            return
         width = 30
         filled = int(width * done / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
@@ -350,7 +396,7 @@ def _determine(args: argparse.Namespace) -> int:
             raise InputError("give a case file or --all, not both", source="imrkg determine")
         from kg.jobs.ingest import determine_all
 
-        with _open_store(args.store) as store:
+        with _open_store(args) as store:
             summary = determine_all(store, workers=max(1, args.workers), shapes_dir=args.shapes, force=args.force,
                                     progress=None if args.quiet else _progress("imrkg determine"),
                                     engine=args.engine)
@@ -365,10 +411,12 @@ def _determine(args: argparse.Namespace) -> int:
     from kg.engine.determine import determine_case
     from kg.engine.rationale import render
     from kg.engine.validate import load_shapes
-    from kg.jobs.ingest import read_case
+    from kg.jobs.ingest import read_case, unchecked_documents
 
     shapes = load_shapes(args.shapes) if args.shapes else None
-    det = determine_case(read_case(args.case), shapes=shapes)
+    case = read_case(args.case, document_roots=args.document_root)
+    _warn_unchecked([args.case] if unchecked_documents(case) else [])
+    det = determine_case(case, shapes=shapes)
     sys.stdout.write(render(det, args.format))
     return 0 if det.medically_necessary else 1
 
@@ -381,10 +429,13 @@ def _validate(args: argparse.Namespace) -> int:
     from kg.engine.graph import build_case_graph
     from kg.engine.reason import infer, load_ontology
     from kg.engine.validate import load_shapes, validate
+    from kg.jobs.ingest import unchecked_documents
     from kg.read.casefile import load_case_file
 
     shapes = load_shapes(args.shapes) if args.shapes else None
-    cg = build_case_graph(load_case_file(args.case))
+    case = load_case_file(args.case, document_roots=args.document_root)
+    _warn_unchecked([args.case] if unchecked_documents(case) else [])
+    cg = build_case_graph(case)
     data = Graph()
     for g in (load_ontology(), cg.asserted, infer(cg.asserted)):
         for t in g:
@@ -414,15 +465,22 @@ def _ingest(args: argparse.Namespace) -> int:
 def _ingest_into_store(args: argparse.Namespace) -> int:
     from kg.jobs.ingest import ingest
 
-    with _open_store(args.store) as store:
-        summary = ingest(args.letters, store, progress=None if args.quiet else _progress("imrkg ingest"))
-        for err in summary.errors:
-            print(f"imrkg: error: {err}", file=sys.stderr)
+    with _open_store(args) as store:
+        summary = ingest(args.letters, store, progress=None if args.quiet else _progress("imrkg ingest"),
+                         document_roots=args.document_root)
         done = f"{len(summary.cases)} case(s) determined and stored in {store.location}"
-    if summary.errors:
-        done += f", {len(summary.errors)} file(s) failed"
-    print(f"imrkg ingest: {done}", file=sys.stderr)
+    _warn_unchecked(summary.unchecked)
+    _finish("imrkg ingest", done, summary.errors)
     return 2 if summary.errors else 0
+
+
+def _finish(label: str, done: str, errors: Sequence[InputError], tail: str = "") -> None:
+    """The summary on stderr, followed by every input that failed and why."""
+    if errors:
+        done += f", {len(errors)} file(s) failed"
+    print(f"{label}: {done}{tail}", file=sys.stderr)
+    for err in errors:
+        print(f"imrkg: error: {err}", file=sys.stderr)
 
 
 def _ingest_to_file(args: argparse.Namespace) -> int:
@@ -432,19 +490,17 @@ def _ingest_to_file(args: argparse.Namespace) -> int:
     existing = None
     if output and Path(output).is_file() and Path(output).stat().st_size > 0:
         existing = read_dataset(output)
-    result = ingest_dataset(args.letters, dataset=existing, progress=None if args.quiet else _progress("imrkg ingest"))
-    for err in result.errors:
-        print(f"imrkg: error: {err}", file=sys.stderr)
+    result = ingest_dataset(args.letters, dataset=existing, progress=None if args.quiet else _progress("imrkg ingest"),
+                            document_roots=args.document_root)
+    _warn_unchecked(result.unchecked)
     try:
         text = write_dataset(result.dataset, output)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", source=output) from None
     if not output:
         sys.stdout.write(text)
-    done = f"{len(result.cases)} case(s) ingested"
-    if result.errors:
-        done += f", {len(result.errors)} file(s) failed"
-    print(f"imrkg ingest: {done}" + (f"; written to {output}" if output else ""), file=sys.stderr)
+    _finish("imrkg ingest", f"{len(result.cases)} case(s) ingested", result.errors,
+            f"; written to {output}" if output else "")
     return 2 if result.errors else 0
 
 
@@ -501,7 +557,7 @@ def _query(args: argparse.Namespace) -> int:
     from kg.store.query import format_result, parse_parameters, run_query
 
     params = parse_parameters(args.param)
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         result = run_query(store, args.query, params)
     sys.stdout.write(format_result(result, args.format))
     return 0
@@ -580,7 +636,7 @@ def _synth(args: argparse.Namespace) -> int:
             raise InputError(f"cannot write: {exc.strerror or exc}", source=args.letters) from None
         print(f"imrkg synth: {len(paths)} synthetic letter(s) written to {args.letters}", file=sys.stderr)
         return 0
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         store.ensure_guidelines()
         n = synth.load_synthetic(store, args.cases, seed=args.seed, stats=drawn_from,
                                  progress=None if args.quiet else _progress("imrkg synth"))
@@ -610,7 +666,7 @@ def _audit(args: argparse.Namespace) -> int:
         sources: tuple = (read_input(path), None)
         store = None
     else:
-        store = _open_store(args.store)
+        store = _open_store(args)
         if args.case not in store.case_ids():
             store.close()
             raise InputError(f"no case '{args.case}' in the store {store.location}", source=args.case,
@@ -635,7 +691,7 @@ def _audit(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from kg.viz.report import write_report
 
-    with _open_store(args.store) as store:
+    with _open_store(args) as store:
         try:
             write_report(store, args.output, audits=args.audits or None)
         except OSError as exc:
@@ -645,14 +701,19 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kg.jobs.run import run
+    from kg.jobs.run import run, run_bundled
 
     if args.workers < 1:
         raise InputError("--workers must be at least 1", source="--workers")
-    with _open_store(args.store) as store:
-        summary = run(args.inputs, store, args.output, workers=args.workers,
-                      progress=None if args.quiet else _progress("imrkg run"),
-                      audit_progress=None if args.quiet else _progress("imrkg run: audits"))
+    options = dict(workers=args.workers, progress=None if args.quiet else _progress("imrkg run"),
+                   audit_progress=None if args.quiet else _progress("imrkg run: audits"),
+                   document_roots=args.document_root)
+    with _open_store(args) as store:
+        if args.inputs:
+            summary = run(args.inputs, store, args.output, **options)
+        else:
+            summary = run_bundled(store, args.output, **options)
+    _warn_unchecked(summary.unchecked)
     for err in summary.errors:
         print(f"imrkg: error: {err}", file=sys.stderr)
     sys.stdout.write(summary.render(store_option=args.store))
@@ -680,7 +741,7 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", source="imrkg serve",
                          hint="choose another --port or --host") from None
-    store = _open_store(args.store)
+    store = _open_store(args)
     try:
         run(store, host=args.host, port=args.port, extend=lambda app: add_audit_routes(app, store),
             query_timeout=args.query_timeout, result_limit=args.result_limit, max_concurrency=args.max_concurrency,

@@ -8,6 +8,8 @@ such a message quotes.
 
 from __future__ import annotations
 
+from typing import Iterable
+
 __all__ = [
     "KgError",
     "InputError",
@@ -17,6 +19,7 @@ __all__ = [
     "ShapesError",
     "ReasoningError",
     "reason",
+    "did_you_mean",
 ]
 
 
@@ -99,3 +102,22 @@ def reason(exc: BaseException) -> str:
         return str(text)
     text = str(exc)
     return text if len(text) <= 300 else text[:300] + "..."
+
+
+def did_you_mean(word: str, options: Iterable[str], *, what: str = "one") -> str:
+    """A hint naming the options closest to a mistyped ``word`` (difflib), or, when none is
+    close, how many there are and a few of them.
+
+    >>> did_you_mean("trigger_point_injections", ["trigger_point_injection", "mri", "acupuncture"])
+    "did you mean 'trigger_point_injection'?"
+    >>> did_you_mean("zzz", ["b", "a"], what="service kind")
+    'no service kind is close to it; there are 2: a, b'
+    """
+    import difflib
+
+    options = sorted(set(options))
+    close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    shown = ", ".join(options[:8]) + (", ..." if len(options) > 8 else "")
+    return f"no {what} is close to it; there are {len(options)}: {shown}"

@@ -225,12 +225,15 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Document:
-    """A document of the case (a letter, a note): its id, title, date and file name, where known."""
+    """A document of the case (a letter, a note): its id, title, date and file name, where known.
+    ``file_absent``: the case file names the document's file but it was found in no document
+    root, so the quotes citing it were not checked against it."""
 
     id: str
     title: str | None = None
     date: _dt.date | None = None
     file_name: str | None = None
+    file_absent: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""The one way in to imr-kg's data files: the ontology, the shapes and the queries.
+"""The one way in to imr-kg's data files: the ontology, the shapes, the queries and the examples.
 
 Installed from a wheel, they live inside the package (``kg/_data/...``, put
 there by the build); in a source checkout or an editable install they are the
-top-level ``ontology/``, ``shapes/`` and ``queries/`` folders.  No other module
-builds paths to them.
+top-level ``ontology/``, ``shapes/``, ``queries/`` and ``examples/`` folders.
+No other module builds paths to them.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Literal
 
 __all__ = ["data_dir", "data_files"]
 
-Kind = Literal["ontology", "shapes", "queries"]
-_SUFFIX = {"ontology": ".ttl", "shapes": ".ttl", "queries": ".rq"}
+Kind = Literal["ontology", "shapes", "queries", "examples"]
+_SUFFIX = {"ontology": ".ttl", "shapes": ".ttl", "queries": ".rq", "examples": ".yaml"}
 
 
 @lru_cache(maxsize=None)

@@ -41,3 +41,12 @@ def browser():
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, timeout=30_000)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def letters_document_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed example finds its letter only in an allowed document root: the tests allow the
+    letters folder beside the checkout explicitly (a test of the absent-document rule unsets it)."""
+    from casepaths import LETTERS
+
+    monkeypatch.setenv("IMRKG_DOCUMENT_ROOTS", str(LETTERS))

@@ -117,7 +117,7 @@ def test_audit_and_report_commands(tmp_path, capsys):
     assert ET.parse(svg).getroot().tag.endswith("svg")
     assert main(["audit", str(SEED_CASE), "-o", str(tmp_path / "x.pdf")]) == 2
     store = str(tmp_path / "s")
-    assert main(["ingest", str(SEED_CASE), str(MET_CASE), "--store", store, "--quiet"]) == 0
+    assert main(["ingest", str(SEED_CASE), str(MET_CASE), "--store", store, "--create", "--quiet"]) == 0
     assert main(["audit", "tpi-repeat-met", "--store", store, "-o", str(tmp_path / "met.graphml")]) == 0
     assert "criterion:req-tpi/8" in (tmp_path / "met.graphml").read_text(encoding="utf-8")
     assert main(["audit", "nope", "--store", store, "-o", str(tmp_path / "n.html")]) == 2
@@ -152,3 +152,95 @@ def test_eval_half_without_reasons_is_bad_input(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kg.cli", "eval", str(tmp_path), "--half", "check"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--half needs --reasons" in proc.stderr
+
+
+def test_determine_without_the_document_marks_quotes_not_checked(monkeypatch, capsys):
+    """The seed example without its letter's folder: determined on its quotes, each marked, one
+    warning; the exit code follows the decision.  With --document-root the quotes are checked."""
+    monkeypatch.delenv("IMRKG_DOCUMENT_ROOTS")
+    for fmt in ("json", "markdown", "text"):
+        assert main(["determine", str(SEED_CASE), "--format", fmt]) == 1
+        out, err = capsys.readouterr()
+        assert err.count("imrkg: warning:") == 1 and f"{SEED_CASE}: document not found" in err
+        if fmt == "json":
+            (item,) = json.loads(out)["items"]
+            status = {c["number"]: c["status"] for c in item["criteria"]}
+            assert item["engine_decision"] == "not_medically_necessary" and status[4] == "not_met"
+            quotes = [q for c in item["criteria"] for e in c["evidence"] for q in e["quotes"]]
+            assert quotes and all(not q["checked"] and q["note"] == "not checked against the document"
+                                  for q in quotes)
+        else:
+            assert "(seed-trigger-point-2015.txt, not checked against the document)" in out
+    assert main(["determine", str(SEED_CASE), "--format", "json", "--document-root", str(LETTERS)]) == 1
+    out, err = capsys.readouterr()
+    assert "warning" not in err
+    quotes = [q for c in json.loads(out)["items"][0]["criteria"] for e in c["evidence"] for q in e["quotes"]]
+    assert quotes and all(q["checked"] and q["start"] is not None and "note" not in q for q in quotes)
+
+
+def test_checklist_without_a_date_takes_the_latest_version_and_says_so(capsys):
+    assert main(["checklist", "trigger_point_injection"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == ("Documentation for a request of 'trigger_point_injection' under the latest encoded version "
+                     "(in force from 2016-07-28 to 2017-11-30; give --date YYYY-MM-DD for another day):")
+    assert main(["checklist", "trigger_point_injections"]) == 2
+    assert "did you mean 'trigger_point_injection'" in capsys.readouterr().err
+
+
+def test_a_store_folder_that_does_not_exist_needs_create(tmp_path, capsys):
+    missing = tmp_path / "typo"
+    for argv in (["ingest", str(MET_CASE)], ["query", "decisions-by-month"], ["report", "-o", str(tmp_path / "r.html")]):
+        assert main([*argv, "--store", str(missing), "--quiet"] if argv[0] == "ingest"
+                    else [*argv, "--store", str(missing)]) == 2
+        err = capsys.readouterr().err
+        assert f"imrkg: error: {missing}: there is no such folder" in err and "add --create" in err
+        assert not missing.exists()
+    assert main(["ingest", str(MET_CASE), "--store", str(missing), "--create", "--quiet"]) == 0
+    assert (missing / "CURRENT").is_file()
+
+
+def test_query_names_parameters_and_case_numbers(capsys):
+    from casepaths import corpus_store
+
+    from kg.store.query import format_result, run_query
+
+    store = corpus_store()
+    full = run_query(store, "criterion-trace", {"case": "https://w3id.org/imr-kg/case/seed-tpi-2015/"})
+    assert full.rows
+    for value in ("seed-tpi-2015", "https://w3id.org/imr-kg/case/seed-tpi-2015"):
+        assert run_query(store, "criterion-trace", {"case": value}).rows == full.rows
+    from kg.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        run_query(store, "criterion-trace", {})
+    assert info.value.field == "case" and "needs the parameter 'case'" in info.value.problem
+    with pytest.raises(InputError) as info:
+        run_query(store, "criterion-trace", {"cas": "seed-tpi-2015"})
+    assert "did you mean 'case'?" in str(info.value)
+    with pytest.raises(InputError) as info:
+        run_query(store, "criterion-trac")
+    assert "did you mean 'criterion-trace'?" in str(info.value)
+    one = run_query(store, "engine-reviewer-confusion")
+    assert format_result(type(one)(columns=one.columns, rows=one.rows[:1]), "table").endswith("(1 row)\n")
+    assert main(["query", "criterion-trace", "--store", "memory"]) == 2
+    assert "needs the parameter 'case'" in capsys.readouterr().err
+
+
+def test_progress_is_one_final_line_off_a_terminal(tmp_path):
+    """stderr to a file: no carriage-return frames, one line at the end, and the summary names the
+    file that failed and why."""
+    import os
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("case: x\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items()}
+    env["PYTHONPATH"] = str(ROOT)
+    with open(tmp_path / "err.txt", "w", encoding="utf-8") as err:
+        code = subprocess.run([sys.executable, "-m", "kg.cli", "ingest", str(MET_CASE), str(bad), "-o",
+                               str(tmp_path / "o.trig")], stderr=err, env=env, timeout=300).returncode
+    assert code == 2
+    text = (tmp_path / "err.txt").read_text(encoding="utf-8")
+    assert "\r" not in text
+    assert "imrkg ingest: 2/2 done in " in text
+    assert (f"imrkg ingest: 1 case(s) ingested, 1 file(s) failed; written to {tmp_path / 'o.trig'}\n"
+            f"imrkg: error: {bad}, line 1, field 'requests': ") in text

@@ -29,6 +29,7 @@ from kg.rdf import KG, OA, PROV, GraphReader, bind_prefixes, literal_int, sorted
 
 # rdflib's RDF and XSD namespaces build a new term on every attribute access; hot paths use these
 _TYPE, _XSD_DATE = RDF.type, XSD.date
+_FALSE = Literal(False)
 
 __all__ = ["STATUS_NAMES", "Quote", "EvidenceItem", "CriterionAssessment", "GuidelineUse",
            "RequestDetermination", "CaseDetermination", "CaseView", "case_requests", "assemble",
@@ -53,13 +54,15 @@ def engine_version() -> str:
 
 @dataclass(frozen=True)
 class Quote:
-    """A source span a fact was taken from."""
+    """A source span a fact was taken from.  ``checked`` is False when the case file names the
+    document's file but it was not found, so the quote was not checked against the document."""
 
     document: str
     file_name: str | None
     exact: str
     start: int | None
     end: int | None
+    checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -437,7 +440,8 @@ class _Context:
                     start, end = literal_int(a.value(sel, OA.start)), literal_int(a.value(sel, OA.end))
             fn = a.value(doc, KG.fileName)
             quotes.append(Quote(document=_local(doc), file_name=str(fn) if fn is not None else None,
-                                exact=exact or "", start=start, end=end))
+                                exact=exact or "", start=start, end=end,
+                                checked=doc is None or (doc, KG.quotesChecked, _FALSE) not in a))
         derived = tuple(sorted((_local(p), str(o)) for p, o in self.view.inferred.predicate_objects(fact)
                                if isinstance(o, Literal)))
         label = a.value(fact, RDFS.label)

@@ -145,6 +145,8 @@ class _Builder:
             self.add(doc, DCTERMS.title, d.title)
             self.add(doc, KG.documentDate, d.date)
             self.add(doc, KG.fileName, d.file_name)
+            if d.file_absent:
+                g.add((doc, KG.quotesChecked, Literal(False)))
 
     def part(self, link: URIRef, node: URIRef, kind: URIRef, values: dict[URIRef, _Value], *,
              region: str | None = None, evidence: Iterable[model.Evidence] = ()) -> None:

@@ -104,13 +104,20 @@ class Checklist:
     section: SectionEntry | None
     version: VersionEntry | None
     note: str
+    latest: bool = False  # no day was given: the latest encoded version was chosen
 
     def render(self) -> str:
         """The checklist as text a treating physician can work from."""
         head = f"Documentation for a request of '{self.service_kind}'"
         if self.region:
             head += f" ({self.region})"
-        head += f" reviewed on {self.day.isoformat()}"
+        if self.latest and self.version is not None:
+            v = self.version
+            span = f"in force from {v.effective_from or '?'}"
+            span += f" to {v.effective_until}" if v.effective_until else ""
+            head += f" under the latest encoded version ({span}; give --date YYYY-MM-DD for another day)"
+        else:
+            head += f" reviewed on {self.day.isoformat()}"
         if self.section is None or self.version is None:
             return f"{head}:\n{self.note}\n"
         lines = [f"{head}:", f"Guideline: {self.version.label}, section \"{self.section.label}\"."]
@@ -139,32 +146,45 @@ def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | N
 
     The service kind is classified by the reasoner exactly as a real request
     would be (so region-specific sections are found), and the section in force
-    that day is chosen as the engine chooses it.  Raises :class:`InputError`
-    for an unknown service kind or region.
+    that day is chosen as the engine chooses it.  Without ``day``, the latest
+    encoded version of the section is chosen (``latest`` is set and ``day`` is
+    the first day it was in force).  Raises :class:`InputError` for an unknown
+    service kind or region (with the closest names as the hint).
     """
     from kg.engine.graph import build_case_graph
     from kg.engine.reason import infer
+    from kg.errors import CaseFileError, did_you_mean
+    from kg.model import vocabulary
     from kg.read.casefile import parse_case
 
-    day = day or _dt.date.today()
-    request = {"id": "r", "service": service_kind, "text": service_kind, "date": day.isoformat()}
+    request = {"id": "r", "service": service_kind, "text": service_kind,
+               "date": (day or _dt.date.today()).isoformat()}
     if region:
         request["region"] = region
-    from kg.errors import CaseFileError
-
     try:
         case = parse_case({"case": "checklist", "requests": [request]}, source="checklist")
     except CaseFileError as exc:
-        raise InputError(exc.problem, source="checklist", field=exc.field, hint=exc.hint) from None
+        vocab = vocabulary()
+        field, options, what = (("region", vocab.regions, "region") if exc.field and "region" in exc.field
+                                else ("service", vocab.treatments, "service kind"))
+        hint = did_you_mean((region or "") if field == "region" else service_kind, options, what=what)
+        raise InputError(exc.problem, source="checklist", field=exc.field, hint=hint) from None
     cg = build_case_graph(case)
     types = set(cg.asserted.objects(cg.node("r"), RDF.type)) | set(infer(cg.asserted).objects(cg.node("r"), RDF.type))
     sections = [s for s in catalogue(shapes) if URIRef(s.applies_to) in types]
     g = (shapes or default_shapes()).graph
     sections.sort(key=lambda s: (-literal_int(g.value(URIRef(s.iri), KG.priority, default=Literal(0))), s.iri))
     if not sections:
-        return Checklist(service_kind, region, day, None, None,
+        return Checklist(service_kind, region, day or _dt.date.today(), None, None,
                          "No encoded guideline section applies to this service" +
                          ("" if region else " (some sections apply only to a body region: try --region)") + ".")
+    if day is None:
+        top = sections[0]
+        if top.versions:
+            latest = top.versions[-1]  # sorted by the day they came into force
+            return Checklist(service_kind, region, latest.effective_from or _dt.date.today(), top, latest, "",
+                             latest=True)
+        day = _dt.date.today()
     for s in sections:
         for v in s.versions:
             if v.in_force(day):

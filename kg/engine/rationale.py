@@ -12,12 +12,14 @@ from typing import Any, Literal
 
 from kg.engine.determine import CaseDetermination, CriterionAssessment, EvidenceItem, RequestDetermination
 
-__all__ = ["render", "FORMATS", "to_json_data", "rationale_text"]
+__all__ = ["render", "FORMATS", "NOT_CHECKED", "to_json_data", "rationale_text"]
 
 Format = Literal["text", "markdown", "json", "turtle"]
 FORMATS: tuple[str, ...] = ("text", "markdown", "json", "turtle")
 _STATUS_WORDS = {"met": "MET", "not_met": "NOT MET", "not_documented": "NOT DOCUMENTED",
                  "not_applicable": "NOT APPLICABLE"}
+#: how a quote whose document was absent is marked (text, Markdown, and JSON's ``note``)
+NOT_CHECKED = "not checked against the document"
 _CONCLUSION_WORDS = {"medically_necessary": "medically necessary",
                      "not_medically_necessary": "not medically necessary",
                      "not_covered": "not decided: no encoded guideline applies"}
@@ -29,6 +31,8 @@ def _quote_ref(e: EvidenceItem) -> str:
         where = q.file_name or q.document
         if q.start is not None:
             where += f" @{q.start}-{q.end}"
+        if not q.checked:
+            where += f", {NOT_CHECKED}"
         parts.append(f"\"{q.exact}\" ({where})")
     return "; ".join(parts)
 
@@ -116,7 +120,8 @@ def to_json_data(det: CaseDetermination) -> dict[str, Any]:
         return {"fact": e.fact, "label": e.label, "kinds": list(e.kinds), "graph": e.graph,
                 "decisive": e.decisive, "derived_values": dict(e.derived_values),
                 "quotes": [{"document": q.document, "file": q.file_name, "exact": q.exact,
-                            "start": q.start, "end": q.end} for q in e.quotes]}
+                            "start": q.start, "end": q.end, "checked": q.checked,
+                            **({} if q.checked else {"note": NOT_CHECKED})} for q in e.quotes]}
 
     items = []
     for i in det.items:

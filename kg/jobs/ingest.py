@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from kg.model import CaseData
 
 __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "input_files", "read_input", "read_case",
+           "unchecked_documents", "unchecked_warning",
            "letter_case_graph", "read_each", "IngestSummary", "ingest", "IngestResult", "ingest_dataset",
            "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all"]
 
@@ -86,8 +87,10 @@ def letter_case_graph(lc: LetterCase) -> CaseGraph:
     return cg
 
 
-def read_input(path: str | Path) -> CaseGraph:
-    """A case file (``.yaml``, ``.yml``, ``.json``) or a letter (``.pdf``, ``.txt``) as a case graph.
+def read_input(path: str | Path, *, document_roots: Sequence[str | Path] = ()) -> CaseGraph:
+    """A case file (``.yaml``, ``.yml``, ``.json``) or a letter (``.pdf``, ``.txt``) as a case graph;
+    ``document_roots`` are the folders a case file's documents may also be read from
+    (:func:`kg.read.casefile.load_case_file`).
 
     Raises :class:`kg.errors.InputError` (a :class:`CaseFileError` or :class:`LetterError`) naming the file.
     """
@@ -96,7 +99,7 @@ def read_input(path: str | Path) -> CaseGraph:
     if suffix in CASE_SUFFIXES:
         from kg.read.casefile import load_case_file
 
-        return build_case_graph(load_case_file(path))
+        return build_case_graph(load_case_file(path, document_roots=document_roots))
     if suffix in LETTER_SUFFIXES:
         from kg.extract.case import read_case_from_letter
 
@@ -105,17 +108,40 @@ def read_input(path: str | Path) -> CaseGraph:
                      hint="give a .yaml/.yml/.json case file or a .pdf/.txt letter")
 
 
-def read_case(path: str) -> CaseData:
+def read_case(path: str, *, document_roots: Sequence[str | Path] = ()) -> CaseData:
     """One case as ``imrkg determine`` reads it: a letter (``.pdf``, ``.txt``) extracted, any
-    other file read as a case file; the case model only (no drug details, unlike
-    :func:`read_input`).  Raises :class:`kg.errors.InputError` naming the file."""
+    other file read as a case file (its documents also from ``document_roots``); the case model
+    only (no drug details, unlike :func:`read_input`).  Raises :class:`kg.errors.InputError`
+    naming the file."""
     if Path(path).suffix.lower() in LETTER_SUFFIXES:
         from kg.extract.case import read_case_from_letter
 
         return read_case_from_letter(path).case
     from kg.read.casefile import load_case_file
 
-    return load_case_file(path)
+    return load_case_file(path, document_roots=document_roots)
+
+
+def unchecked_documents(case: CaseGraph | CaseData) -> tuple[str, ...]:
+    """The file names of the case's documents that were absent (named by the case file, found
+    in no document root), whose quotes were therefore not checked; sorted."""
+    if isinstance(case, CaseGraph):
+        g = case.asserted
+        return tuple(sorted(str(g.value(doc, KG.fileName)) for doc in g.subjects(KG.quotesChecked, Literal(False))))
+    return tuple(sorted(d.file_name or d.id for d in case.documents if d.file_absent))
+
+
+def unchecked_warning(sources: Sequence[str]) -> str:
+    """The one warning for the case files whose documents were absent (``sources``: their paths).
+
+    >>> print(unchecked_warning(["a.yaml"]))
+    a.yaml: document not found, so its quotes were not checked against the document (the case is \
+determined on the quotes it carries; give the document's folder with --document-root DIR or IMRKG_DOCUMENT_ROOTS)
+    """
+    names = ", ".join(sources[:5]) + (f" and {len(sources) - 5} more" if len(sources) > 5 else "")
+    return (f"{names}: document not found, so its quotes were not checked against the document (the case is "
+            "determined on the quotes it carries; give the document's folder with --document-root DIR or "
+            "IMRKG_DOCUMENT_ROOTS)")
 
 
 def read_each(files: Sequence[Path], read: Callable[[Path], C], *, on_error: Callable[[Path, InputError], None],
@@ -142,33 +168,48 @@ def read_each(files: Sequence[Path], read: Callable[[Path], C], *, on_error: Cal
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IngestSummary:
-    """What :func:`ingest` did: the cases stored (ids, in input order) and the inputs that failed."""
+    """What :func:`ingest` did: the cases stored (ids, in input order), the inputs that failed,
+    and the case files whose documents were absent (their quotes not checked)."""
 
     cases: tuple[str, ...]
     errors: tuple[InputError, ...]
+    unchecked: tuple[str, ...] = ()
+
+
+def _reader(document_roots: Sequence[str | Path], unchecked: list[str]) -> Callable[[Path], CaseGraph]:
+    """:func:`read_input` with ``document_roots``, noting in ``unchecked`` each input with absent documents."""
+
+    def read(path: Path) -> CaseGraph:
+        cg = read_input(path, document_roots=document_roots)
+        if unchecked_documents(cg):
+            unchecked.append(str(path))
+        return cg
+
+    return read
 
 
 def ingest(paths: Sequence[str | Path], store: Store, *, progress: Progress | None = None,
-           determine: bool = True) -> IngestSummary:
+           determine: bool = True, document_roots: Sequence[str | Path] = ()) -> IngestSummary:
     """Read, determine and store every input; replace cases already stored.
 
     The guideline graph is refreshed first.  Each case is written in one update
     (all of its graphs or none); a bad input is collected and skipped.  With
     ``determine=False`` only each case's asserted and reviewer graphs are written, for
-    :func:`determine_all` to determine.
+    :func:`determine_all` to determine.  ``document_roots``: see :func:`read_input`.
     """
     from kg.engine.determine import determine_case
 
     store.ensure_guidelines()
     cases: list[str] = []
     errors: list[InputError] = []
-    for cg in read_each(input_files(paths), read_input, on_error=lambda _, exc: errors.append(exc),
-                        progress=progress):
+    unchecked: list[str] = []
+    for cg in read_each(input_files(paths), _reader(document_roots, unchecked),
+                        on_error=lambda _, exc: errors.append(exc), progress=progress):
         graphs = case_graphs(cg, determine_case(cg)) if determine else {"asserted": cg.asserted,
                                                                          "reviewer": cg.reviewer}
         store.put_case(cg.case_id, graphs)
         cases.append(cg.case_id)
-    return IngestSummary(cases=tuple(cases), errors=tuple(errors))
+    return IngestSummary(cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
 
 
 # ---------------------------------------------------------------------------
@@ -181,6 +222,7 @@ class IngestResult:
     dataset: Dataset
     cases: tuple[str, ...]
     errors: tuple[InputError, ...]
+    unchecked: tuple[str, ...] = ()
 
 
 def _default_graph(ds: Dataset) -> Graph:
@@ -201,7 +243,7 @@ def _drop_case(ds: Dataset, case_iri: str) -> None:
 
 
 def ingest_dataset(paths: Sequence[str | Path], *, dataset: Dataset | None = None,
-                   progress: Progress | None = None) -> IngestResult:
+                   progress: Progress | None = None, document_roots: Sequence[str | Path] = ()) -> IngestResult:
     """Read letters (and case files) into case graphs in a dataset (a new one, or ``dataset``
     updated in place), the same way :func:`ingest` reads them for a store.
 
@@ -213,15 +255,16 @@ def ingest_dataset(paths: Sequence[str | Path], *, dataset: Dataset | None = Non
     bind_prefixes(ds)
     cases: list[str] = []
     errors: list[InputError] = []
-    for cg in read_each(input_files(paths), read_input, on_error=lambda _, exc: errors.append(exc),
-                        progress=progress):
+    unchecked: list[str] = []
+    for cg in read_each(input_files(paths), _reader(document_roots, unchecked),
+                        on_error=lambda _, exc: errors.append(exc), progress=progress):
         _drop_case(ds, str(cg.iri))
         for name, g in (("asserted", cg.asserted), ("reviewer", cg.reviewer)):
             target = ds.graph(cg.graph_iri(name))
             for t in g:
                 target.add(t)
         cases.append(cg.case_id)
-    return IngestResult(dataset=ds, cases=tuple(cases), errors=tuple(errors))
+    return IngestResult(dataset=ds, cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
 
 
 def read_dataset(path: str | Path) -> Dataset:

@@ -8,6 +8,10 @@ that cannot be read is collected in ``errors`` and the run goes on, as in ingest
 
 The report covers the whole store, so the summary does too: on a fresh store that is exactly
 the inputs; on a store that already held cases it says how many were ingested now.
+
+:func:`run_bundled` is the main job on material the package carries (``imrkg run`` without
+inputs): the packaged examples plus :data:`BUNDLED_LETTERS` synthetic letters written into the
+output folder (:func:`kg.jobs.synth.write_letters`), so it works on a bare machine.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from kg.jobs.ingest import Progress, determine_all, ingest, input_files
 from kg.rdf import KG
 from kg.store.store import QueryResult, Store
 
-__all__ = ["RunSummary", "run"]
+__all__ = ["RunSummary", "run", "run_bundled", "BUNDLED_LETTERS", "BUNDLED_SEED"]
+
+#: how many synthetic letters :func:`run_bundled` writes and ingests, and from which seed
+BUNDLED_LETTERS = 20
+BUNDLED_SEED = 7
 
 _ITEMS = f"SELECT (COUNT(?det) AS ?items) WHERE {{ ?det <{KG.determinationFor}> ?req }}"
 
@@ -30,11 +38,12 @@ _ITEMS = f"SELECT (COUNT(?det) AS ?items) WHERE {{ ?det <{KG.determinationFor}> 
 class RunSummary:
     """What :func:`run` did.
 
-    ``cases`` are the ids ingested by this run (input order) and ``errors`` the inputs that
-    failed; ``stored_cases`` and ``items`` count the store afterwards (cases, and determined
-    disputed items); ``confusion`` is the library query ``engine-reviewer-confusion`` over the
-    store (items with a reviewer decision); ``decided`` and ``agree`` count its items the
-    engine decided (not "not covered") and those where it agrees with the reviewer.
+    ``cases`` are the ids ingested by this run (input order), ``errors`` the inputs that
+    failed and ``unchecked`` the case files whose documents were absent; ``stored_cases`` and
+    ``items`` count the store afterwards (cases, and determined disputed items); ``confusion``
+    is the library query ``engine-reviewer-confusion`` over the store (items with a reviewer
+    decision); ``decided`` and ``agree`` count its items the engine decided (not "not
+    covered") and those where it agrees with the reviewer.
     """
 
     inputs: int
@@ -48,6 +57,7 @@ class RunSummary:
     report: Path
     audits: Path
     audit_pages: int
+    unchecked: tuple[str, ...] = ()
 
     def render(self, *, store_option: str | None = None) -> str:
         """The summary as ``imrkg run`` prints it; ``store_option`` is the ``--store`` value to
@@ -57,6 +67,7 @@ class RunSummary:
         lines = [f"{len(self.cases)} case(s) ingested from {self.inputs} input file(s)"
                  + (f", {len(self.errors)} failed" if self.errors else "")
                  + f"; the store holds {self.stored_cases} case(s) with {self.items} disputed item(s)."]
+        lines += [f"  failed: {err}" for err in self.errors]
         lines.append("")
         lines.append(format_result(self.confusion, "table").rstrip("\n"))
         reviewed = sum(_int(r[2]) for r in self.confusion.rows)
@@ -91,7 +102,8 @@ def _quote(text: str) -> str:
 
 
 def run(paths: Sequence[str | Path], store: Store, out_dir: str | Path, *, workers: int = 1,
-        progress: Progress | None = None, audit_progress: Progress | None = None) -> RunSummary:
+        progress: Progress | None = None, audit_progress: Progress | None = None,
+        document_roots: Sequence[str | Path] = ()) -> RunSummary:
     """Ingest ``paths`` (files, or folders of letters and YAML case files) into ``store``, then
     write ``<out_dir>/report.html`` and every stored case's audit page under
     ``<out_dir>/audits/``.  With ``workers`` > 1 the cases are read and stored first and then
@@ -99,7 +111,8 @@ def run(paths: Sequence[str | Path], store: Store, out_dir: str | Path, *, worke
     any stored case not yet determined); otherwise each case is stored whole as it is read.
 
     Inputs that cannot be read are returned in ``errors`` (the others are still ingested and
-    reported).  Writes to the store and to ``out_dir`` (created if missing; files of the same
+    reported); ``document_roots`` are the folders case files' documents may also be read from.
+    Writes to the store and to ``out_dir`` (created if missing; files of the same
     name are replaced).  Raises :class:`kg.errors.InputError` when ``out_dir`` cannot be written.
     """
     from kg.store.query import run_query
@@ -111,7 +124,8 @@ def run(paths: Sequence[str | Path], store: Store, out_dir: str | Path, *, worke
     except OSError as exc:
         raise InputError(f"cannot create the output folder: {exc.strerror or exc}", source=str(out)) from None
     # with workers, the cases are stored as read and determined afterwards (progress is the determination's)
-    summary = ingest(paths, store, progress=None if workers > 1 else progress, determine=workers <= 1)
+    summary = ingest(paths, store, progress=None if workers > 1 else progress, determine=workers <= 1,
+                     document_roots=document_roots)
     cases, errors = summary.cases, summary.errors
     if workers > 1:
         batch = determine_all(store, workers=workers, progress=progress)
@@ -131,4 +145,23 @@ def run(paths: Sequence[str | Path], store: Store, out_dir: str | Path, *, worke
     return RunSummary(inputs=len(input_files(paths)), cases=cases, errors=errors,
                       stored_cases=len(store.case_ids()), items=_int(items[0][0]) if items else 0,
                       confusion=confusion, decided=decided, agree=agree, report=report, audits=audits,
-                      audit_pages=len(pages))
+                      audit_pages=len(pages), unchecked=summary.unchecked)
+
+
+def run_bundled(store: Store, out_dir: str | Path, *, workers: int = 1, progress: Progress | None = None,
+                audit_progress: Progress | None = None, document_roots: Sequence[str | Path] = ()) -> RunSummary:
+    """:func:`run` on what the package carries: the packaged examples and :data:`BUNDLED_LETTERS`
+    synthetic letters (seed :data:`BUNDLED_SEED`), written first into ``<out_dir>/synthetic-letters/``
+    (replacing letters of the same name).  Needs no file beside the package.  Raises
+    :class:`kg.errors.InputError` when ``out_dir`` cannot be written.
+    """
+    from kg.jobs import synth
+    from kg.resources import data_dir
+
+    letters = Path(out_dir) / "synthetic-letters"
+    try:
+        synth.write_letters(synth.synthesize(BUNDLED_LETTERS, seed=BUNDLED_SEED), letters)
+    except OSError as exc:
+        raise InputError(f"cannot write the synthetic letters: {exc.strerror or exc}", source=str(letters)) from None
+    return run([data_dir("examples"), letters], store, out_dir, workers=workers, progress=progress,
+               audit_progress=audit_progress, document_roots=document_roots)

@@ -13,9 +13,9 @@ A case file is not trusted (``docs/threat-model.md``): it is read only if it is
 a regular file of at most :data:`MAX_CASE_FILE_BYTES`, and a document it names
 by ``path`` only as :class:`kg.read.documents.Documents` allows (a regular file
 of at most :data:`kg.read.documents.MAX_DOCUMENT_BYTES` inside a *document
-root*: the case file's own folder or below it, a folder the caller allows, and,
-for the examples shipped in the imr-kg checkout, the project's letters folder
-beside the checkout).
+root*: the case file's own folder or below it, or a folder the caller allows).  A
+document found in no root is *absent*: the case is still read, on the quotes it
+carries, and its :class:`kg.model.Document` says so (``file_absent``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from kg.model import (
     Worker,
     vocabulary,
 )
-from kg.read.documents import DocumentRefused, Documents, Refused, project_letters_for, read_regular_file
+from kg.read.documents import DocumentRefused, Documents, Refused, read_regular_file
 
 if TYPE_CHECKING:
     import yaml
@@ -120,9 +120,9 @@ def load_case_file(path: str | Path, *, document_roots: Iterable[str | Path] = (
     is parsed).  Documents named by ``documents[].path`` are resolved (symlinks and ``..``
     included) and read only when they are regular files of at most :data:`MAX_DOCUMENT_BYTES`
     inside a document root: the case file's folder or below it, a folder in
-    ``document_roots``, a folder in ``$IMRKG_DOCUMENT_ROOTS``, or, for a case file in the
-    ``examples/`` folder of the imr-kg checkout, the letters folder beside the checkout
-    (:mod:`kg.read.documents`).
+    ``document_roots`` or a folder in ``$IMRKG_DOCUMENT_ROOTS`` (:mod:`kg.read.documents`).
+    A document found in none of them is absent: its quotes are kept without offsets and
+    its :class:`kg.model.Document` has ``file_absent`` set, for the caller to warn once.
 
     Raises :class:`CaseFileError` (with file, line and field) for a missing, unreadable,
     oversized, malformed or incomplete file, and for a document outside the roots, not a
@@ -173,12 +173,8 @@ def load_case_file(path: str | Path, *, document_roots: Iterable[str | Path] = (
         raise CaseFileError("the file is nested too deeply", source=name) from None
     except ValueError as exc:  # impossible dates, integers too long to convert
         raise CaseFileError(f"a value cannot be read: {reason(exc)}", source=name) from None
-    roots = list(document_roots)
-    letters = project_letters_for(path)
-    if letters is not None:
-        roots.append(letters)
     try:
-        return parse_case(data, source=name, base_dir=path.parent, document_roots=roots)
+        return parse_case(data, source=name, base_dir=path.parent, document_roots=document_roots)
     except RecursionError:
         raise CaseFileError("the file is nested too deeply", source=name) from None
 
@@ -415,10 +411,11 @@ class _CaseReader:
             file_name = Path(rel).name
         self.texts[doc_id] = text
         return Document(id=doc_id, title=self.text(m, "title", where), date=self.date(m, "date", where),
-                        file_name=file_name)
+                        file_name=file_name, file_absent=rel is not None and text is None)
 
-    def document_text(self, rel: str, where: str, line: int | None) -> str:
-        """The text of a document file named in the case file, read only from inside the roots."""
+    def document_text(self, rel: str, where: str, line: int | None) -> str | None:
+        """The text of a document file named in the case file, read only from inside the roots
+        (None when it is in none of them)."""
         try:
             return self.documents.read(rel)
         except DocumentRefused as exc:

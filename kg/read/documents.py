@@ -8,11 +8,12 @@ A case file is not trusted (``docs/threat-model.md``), and neither are the docum
   the cap while it is read.  It raises :class:`Refused` (or :class:`OSError`).
 * :class:`Documents` reads the documents one case file names by ``path``, each only if it is a
   regular file of at most :data:`MAX_DOCUMENT_BYTES` inside a document root
-  (:func:`document_roots`): the case file's own folder (or below it), a folder the caller allows
-  (``document_roots=``, or ``$IMRKG_DOCUMENT_ROOTS``), and, for the examples shipped in the
-  imr-kg checkout, the project's letters folder beside the checkout
-  (:func:`project_letters_for`).  It raises :class:`DocumentRefused`, saying what is wrong and
-  what to do, for the caller to place at the file, line and field.
+  (:func:`document_roots`): the case file's own folder (or below it) and the folders the caller
+  allows (``document_roots=``, ``--document-root``, or ``$IMRKG_DOCUMENT_ROOTS``).  A relative
+  path is looked up in the case file's folder first, then in each allowed folder in turn.  A
+  document found in none of them is *absent* (:meth:`Documents.read` returns None: the case is
+  read on its quotes alone); any other problem raises :class:`DocumentRefused`, saying what is
+  wrong and what to do, for the caller to place at the file, line and field.
 
 Nothing here writes anything.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import os
 import stat
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -29,16 +29,13 @@ from kg.errors import reason
 
 __all__ = [
     "MAX_DOCUMENT_BYTES", "DOCUMENT_ROOTS_ENV", "Refused", "read_regular_file", "document_roots",
-    "project_letters_for", "DocumentRefused", "Documents",
+    "DocumentRefused", "Documents",
 ]
 
 #: The largest document file (``documents[].path``) read to check quotes, in bytes.
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 #: Environment variable naming extra folders documents may be read from (``os.pathsep``-separated).
 DOCUMENT_ROOTS_ENV = "IMRKG_DOCUMENT_ROOTS"
-# Where the examples shipped in the imr-kg checkout find their letters: ``../shared/letters``
-# beside the checkout (the README's layout; the letters are never copied into the project).
-_PROJECT_LETTERS = ("shared", "letters")
 
 
 # ---------------------------------------------------------------------------
@@ -127,39 +124,6 @@ def document_roots(base: Path, extra: Iterable[str | Path]) -> tuple[Path, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1)
-def _checkout() -> Path | None:
-    """The imr-kg source checkout this code runs from (the nearest folder above ``kg/`` holding
-    a ``pyproject.toml`` of the project ``imr-kg``), or None for an installed wheel elsewhere."""
-    import tomllib
-
-    for folder in Path(__file__).resolve().parents:
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
-            except (OSError, ValueError):
-                return None
-            return folder if name == "imr-kg" else None
-    return None
-
-
-def project_letters_for(case_file: Path) -> Path | None:
-    """For a case file in the checkout's ``examples/`` folder (project files, trusted like the
-    code), the project's letters folder beside the checkout; else None (also for an installed
-    wheel, which has no checkout)."""
-    checkout = _checkout()
-    if checkout is None:
-        return None
-    try:
-        folder = case_file.parent.resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    if not folder.is_relative_to(checkout / "examples"):
-        return None
-    return checkout.parent.joinpath(*_PROJECT_LETTERS)
-
-
 # ---------------------------------------------------------------------------
 # The documents of one case file
 # ---------------------------------------------------------------------------
@@ -177,7 +141,8 @@ class Documents:
     """The documents one case file may read: relative paths resolve against ``base_dir`` (the
     case file's folder; None for the current folder), which is the first document root;
     ``extra_roots`` and ``$IMRKG_DOCUMENT_ROOTS`` add more (:func:`document_roots`, worked out
-    when the first document is read).
+    when the first document is read), and a relative path not found in ``base_dir`` is looked up
+    in each of them in turn.
 
     >>> Documents(None, ()).read("note\\x00.txt")
     Traceback (most recent call last):
@@ -190,22 +155,49 @@ class Documents:
         self.extra_roots = tuple(extra_roots)
         self._roots: tuple[Path, ...] | None = None
 
-    def read(self, rel: str) -> str:
+    def read(self, rel: str) -> str | None:
         """The text of the document file at ``rel`` (universal newlines, so offsets count one
         character a line break), read only if, resolved (``..`` and symlinks included), it is a
         regular UTF-8 file of at most :data:`MAX_DOCUMENT_BYTES` inside a document root.
 
+        ``rel`` is looked up in the case file's folder, then (when it is not there) under each
+        other document root; None when it is in none of them (the document is absent).
         Raises :class:`DocumentRefused` for a path with a NUL, one that cannot be resolved, one
-        outside the roots, not a regular file, too large, unreadable or not UTF-8.
+        that leads outside the roots, not a regular file, too large, unreadable or not UTF-8.
         """
         if "\x00" in rel:
             raise DocumentRefused("the document path holds a NUL character",
                                   "give the path of a text file in the case file's folder")
+        base = Path.cwd() if self.base_dir is None else self.base_dir
+        if self._roots is None:  # worked out on the first document path only
+            self._roots = document_roots(base, self.extra_roots)
+        for folder in (base, *self._roots[1:]):
+            real = self._inside_roots(folder, rel)
+            try:
+                raw = read_regular_file(real, MAX_DOCUMENT_BYTES, follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # not in this folder: try the next root
+            except Refused as exc:
+                hint = ("give a text file of the document's own text, under the cap" if exc.kind == "too large"
+                        else "give the path of a text file")
+                raise DocumentRefused(f"document file '{rel}': {exc.problem}", hint) from None
+            except (OSError, ValueError) as exc:
+                raise DocumentRefused(f"cannot read document file '{rel}': {reason(exc)}",
+                                      "give a path relative to the case file, or leave 'path' out") from None
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DocumentRefused(f"cannot read document file '{rel}': not UTF-8 text (byte {exc.start})",
+                                      "give the document as UTF-8 text, or leave 'path' out") from None
+            # as reading in text mode did: universal newlines, so offsets count one character a line break
+            return text.replace("\r\n", "\n").replace("\r", "\n")
+        return None
+
+    def _inside_roots(self, folder: Path, rel: str) -> Path:
+        """``folder / rel`` resolved, if it lies inside a document root; else DocumentRefused."""
+        assert self._roots is not None
         try:
-            base = Path.cwd() if self.base_dir is None else self.base_dir
-            if self._roots is None:  # worked out on the first document path only
-                self._roots = document_roots(base, self.extra_roots)
-            path = base / rel  # an absolute rel replaces base
+            path = folder / rel  # an absolute rel replaces folder
             real = path.resolve()
         except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a name too long
             raise DocumentRefused(f"cannot resolve document path '{rel}': {reason(exc)}",
@@ -215,20 +207,5 @@ class Documents:
             raise DocumentRefused(
                 f"document file '{rel}'{linked} outside the folders documents may be read from",
                 f"move the document into the case file's folder, {self._roots[0]}, or a folder below it, "
-                f"or add its folder to {DOCUMENT_ROOTS_ENV}")
-        try:
-            raw = read_regular_file(real, MAX_DOCUMENT_BYTES, follow_symlinks=False)
-        except Refused as exc:
-            hint = ("give a text file of the document's own text, under the cap" if exc.kind == "too large"
-                    else "give the path of a text file")
-            raise DocumentRefused(f"document file '{rel}': {exc.problem}", hint) from None
-        except (OSError, ValueError) as exc:
-            raise DocumentRefused(f"cannot read document file '{rel}': {reason(exc)}",
-                                  "give a path relative to the case file, or leave 'path' out") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DocumentRefused(f"cannot read document file '{rel}': not UTF-8 text (byte {exc.start})",
-                                  "give the document as UTF-8 text, or leave 'path' out") from None
-        # as reading in text mode did: universal newlines, so offsets count one character a line break
-        return text.replace("\r\n", "\n").replace("\r", "\n")
+                f"or allow its folder with --document-root DIR or {DOCUMENT_ROOTS_ENV}")
+        return real

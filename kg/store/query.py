@@ -26,11 +26,12 @@ from typing import Mapping, Sequence
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
-from kg.errors import InputError
+from kg.errors import InputError, did_you_mean
+from kg.rdf import CASE_BASE
 from kg.store.store import QueryResult, Store
 
 __all__ = ["Parameter", "LibraryQuery", "library", "load_query", "format_library", "parse_parameters",
-           "bind_parameters", "run_query", "format_result"]
+           "case_iri", "bind_parameters", "run_query", "format_result"]
 
 _HEADER = re.compile(r"^#\s*(title|question|parameters|columns):\s*(.*)$")
 _PARAM = re.compile(r"\?(\w+)\s*\((iri|string|integer|decimal|date)\)\s*([^;]*)")
@@ -130,14 +131,36 @@ def _find(name_or_file: str) -> LibraryQuery:
     path = Path(name_or_file)
     if path.suffix == ".rq" and path.exists():
         return load_query(path)
-    for q in library():
+    queries = library()
+    for q in queries:
         if q.name == name_or_file:
             return q
-    raise InputError(f"no query named '{name_or_file}'", source=name_or_file, hint="'imrkg queries' lists them")
+    raise InputError(f"no query named '{name_or_file}'", source=name_or_file,
+                     hint=did_you_mean(name_or_file, [q.name for q in queries], what="query")
+                     + "; 'imrkg queries' lists them")
+
+
+def case_iri(value: str) -> str:
+    """A ``case`` parameter as the case's IRI: a case number (``CM16-0213037``) or the case IRI,
+    with or without its trailing slash.
+
+    >>> case_iri("CM16-0213037")
+    'https://w3id.org/imr-kg/case/CM16-0213037/'
+    >>> case_iri("https://w3id.org/imr-kg/case/seed-tpi-2015")
+    'https://w3id.org/imr-kg/case/seed-tpi-2015/'
+    """
+    value = value.strip()
+    if value.startswith(str(CASE_BASE)):
+        return value.rstrip("/") + "/"
+    if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", value):
+        return f"{CASE_BASE}{value}/"
+    return value
 
 
 def bind_parameters(query: LibraryQuery, raw: Mapping[str, str]) -> dict[str, Node]:
-    """Turn ``name=value`` strings into RDF terms of the types the header declares.
+    """Turn ``name=value`` strings into RDF terms of the types the header declares.  Every
+    declared parameter is required; a ``case`` IRI parameter also takes a case number
+    (:func:`case_iri`).  Raises :class:`InputError` naming the parameter.
 
     >>> q = LibraryQuery("q", Path("q.rq"), "t", "q", (Parameter("case", "iri", ""),), "c", "")
     >>> bind_parameters(q, {"case": "https://w3id.org/imr-kg/case/x/"})
@@ -152,8 +175,11 @@ def bind_parameters(query: LibraryQuery, raw: Mapping[str, str]) -> dict[str, No
             raise InputError("the value is not UTF-8 text", source=query.name, field=name) from None
         if name not in declared:
             raise InputError(f"unknown parameter '{name}'", source=query.name,
-                             hint="declared: " + (", ".join(declared) or "none"))
+                             hint=(did_you_mean(name, declared, what="parameter") + " " if declared else "")
+                             + "declared: " + (", ".join(declared) or "none"))
         kind = declared[name].type
+        if kind == "iri" and name == "case":
+            value = case_iri(value)
         if kind == "iri":
             if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$", value):
                 raise InputError(f"'{value}' is not an IRI", source=query.name, field=name)
@@ -171,6 +197,11 @@ def bind_parameters(query: LibraryQuery, raw: Mapping[str, str]) -> dict[str, No
             except ValueError:
                 raise InputError(f"'{value}' is not a {kind}", source=query.name, field=name) from None
             out[name] = Literal(value, datatype=_TYPES[kind])
+    missing = [p for p in query.parameters if p.name not in raw]
+    if missing:
+        p = missing[0]
+        raise InputError(f"the query needs the parameter '{p.name}' ({p.type}: {p.description})", source=query.name,
+                         field=p.name, hint=f"add --param {p.name}=...")
     return out
 
 
@@ -221,4 +252,5 @@ def format_result(result: QueryResult, fmt: str = "table") -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(result.columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + f"\n({len(result.rows)} rows)\n"
+    n = len(result.rows)
+    return "\n".join(lines) + f"\n({n} {'row' if n == 1 else 'rows'})\n"

@@ -45,7 +45,7 @@ def test_cli_ingest_query_and_exit_codes(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("case: x\n", encoding="utf-8")
     assert main(["ingest", str(SEED_CASE), str(LETTERS / "CM16-0213037.pdf"), str(bad), "--store", store,
-                 "--quiet"]) == 2
+                 "--create", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert f"{bad}" in err and "2 case(s) determined and stored" in err and "1 file(s) failed" in err
     assert main(["query", "engine-reviewer-confusion", "--store", store, "--format", "json"]) == 0

@@ -18,7 +18,7 @@ def test_run_prints_the_summary_and_writes_report_and_audits(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert printed.splitlines()[0] == ("4 case(s) ingested from 4 input file(s); "
                                        "the store holds 4 case(s) with 5 disputed item(s).")
-    assert "not medically necessary  upheld (not medically necessary)  4\n(1 rows)" in printed
+    assert "not medically necessary  upheld (not medically necessary)  4\n(1 row)" in printed
     assert "(1 item(s) without a reviewer decision are not in the table)" in printed
     assert ("The engine decides 4 of the 4 reviewed items (100.0%) and agrees with the reviewer on 4 of them "
             "(100.0%).") in printed
@@ -33,7 +33,7 @@ def test_run_prints_the_summary_and_writes_report_and_audits(tmp_path, capsys):
 
 def test_run_into_a_folder_store_names_the_serve_command(tmp_path, capsys):
     store = tmp_path / "store"
-    assert main(["run", str(EXAMPLES), "--store", str(store), "-o", str(tmp_path / "o"), "--quiet"]) == 0
+    assert main(["run", str(EXAMPLES), "--store", str(store), "--create", "-o", str(tmp_path / "o"), "--quiet"]) == 0
     assert f"Browse it: imrkg serve --store {store}   (then open http://127.0.0.1:8000/report)" in \
         capsys.readouterr().out
     with open_store(store) as s:

@@ -44,7 +44,7 @@ def test_load_and_cli(tmp_path, capsys):
     store = open_store("memory")
     assert load_synthetic(store, 30, seed=2, batch=7) == 30
     assert len(store.case_ids()) == 30
-    assert main(["synth", "--cases", "5", "--seed", "1", "--store", str(tmp_path / "s"), "--quiet",
+    assert main(["synth", "--cases", "5", "--seed", "1", "--store", str(tmp_path / "s"), "--create", "--quiet",
                  "--determine"]) == 0
     assert "5 determined, 0 failed" in capsys.readouterr().err
     assert main(["synth", "--store", "memory"]) == 2

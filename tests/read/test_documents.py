@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from casepaths import LETTERS, MET_CASE, SEED_CASE
+from casepaths import LETTERS, SEED_CASE
 
 from kg.cli import main
 from kg.errors import CaseFileError
@@ -22,7 +22,6 @@ from kg.read.documents import (
     Documents,
     Refused,
     document_roots,
-    project_letters_for,
     read_regular_file,
 )
 
@@ -213,34 +212,51 @@ def test_crlf_documents_keep_the_offsets_of_reading_in_text_mode(case_dir):
 
 
 @pytest.mark.skipif(not (LETTERS / "seed-trigger-point-2015.txt").is_file(), reason="shared/letters not present")
-def test_only_the_shipped_examples_reach_the_letters_beside_the_checkout(tmp_path, monkeypatch, capsys):
-    """The seed example quotes ../shared/letters beside the checkout (the project's layout); the same
-    case file anywhere else may not, until the letters folder is allowed."""
-    assert load_case_file(SEED_CASE).documents[0].file_name == "seed-trigger-point-2015.txt"
+def test_the_examples_reach_the_letters_only_through_an_allowed_root(tmp_path, monkeypatch, capsys):
+    """The seed example names its letter by file name: it is found in an allowed document root
+    (here the letters folder beside the checkout), never by knowing where the checkout is; the same
+    case file pointing at the letter by an absolute path or a symlink is refused until the letters
+    folder is allowed."""
+    monkeypatch.delenv(documents.DOCUMENT_ROOTS_ENV)
+    absent = load_case_file(SEED_CASE)
+    assert absent.documents[0].file_absent and absent.worker.evidence[0].start is None
+    seed = load_case_file(SEED_CASE, document_roots=[LETTERS])
+    assert seed.documents[0].file_name == "seed-trigger-point-2015.txt" and not seed.documents[0].file_absent
+    assert seed.worker.evidence[0].start is not None
     letter = LETTERS / "seed-trigger-point-2015.txt"
     (tmp_path / "linked.txt").symlink_to(letter)
     text = SEED_CASE.read_text(encoding="utf-8")
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "path:" in row)
     copies = []
     for name, doc_path in (("absolute.yaml", str(letter)), ("linked.yaml", "linked.txt")):
-        copy = write(tmp_path, text.replace("../../shared/letters/seed-trigger-point-2015.txt", doc_path), name)
+        copy = write(tmp_path, text.replace("path: seed-trigger-point-2015.txt", f"path: {doc_path}"), name)
         err = refusal(copy)
         assert (err.source, err.line, err.field) == (str(copy), line, "documents[0].path")
         assert "outside the folders documents may be read from" in err.problem
         assert_cli_exits_2_with(copy, str(err), capsys)
         copies.append(copy)
     monkeypatch.setenv(documents.DOCUMENT_ROOTS_ENV, str(LETTERS))
-    seed = load_case_file(SEED_CASE)
+    assert load_case_file(SEED_CASE) == seed
     for copy in copies:  # the same facts and offsets (only the source and a linked file's name differ)
         assert replace(load_case_file(copy), source=seed.source, documents=seed.documents) == seed
     assert main(["determine", str(copies[0]), "--format", "json"]) == 1
 
 
-def test_missing_document_file(tmp_path):
+def test_a_missing_document_file_leaves_its_quotes_unchecked(tmp_path, monkeypatch):
+    monkeypatch.delenv(documents.DOCUMENT_ROOTS_ENV)
     text = "case: c1\ndocuments:\n  - id: note\n    path: gone.txt\n" + REST
-    with pytest.raises(CaseFileError) as info:
-        load_case_file(write(tmp_path, text))
-    assert info.value.line == 4 and "gone.txt" in info.value.problem
+    case = load_case_file(write(tmp_path, text))
+    assert case.documents[0].file_absent and case.documents[0].file_name == "gone.txt"
+    assert all(e.start is None for s in case.symptoms for e in s.evidence)
+
+
+def test_a_relative_path_is_looked_up_in_each_root_in_turn(case_dir, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "other.txt").write_text(NOTE, encoding="utf-8")
+    docs = Documents(case_dir, (elsewhere,))
+    assert docs.read("note.txt") == NOTE and docs.read("other.txt") == NOTE
+    assert Documents(case_dir, ()).read("other.txt") is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,9 +293,3 @@ def test_document_roots_are_resolved_once_each_with_the_variable_last(tmp_path, 
     roots = document_roots(tmp_path / "a" / "..", [tmp_path / "a", tmp_path])
     real = tmp_path.resolve()
     assert roots == (real, real / "a", real / "b")
-
-
-def test_only_the_checkouts_examples_get_the_project_letters(tmp_path):
-    assert project_letters_for(MET_CASE) == LETTERS
-    assert project_letters_for(SEED_CASE) == LETTERS
-    assert project_letters_for(tmp_path / "case.yaml") is None

@@ -96,7 +96,7 @@ def test_compact_store(tmp_path):
 
 def test_cli_compact_exit_codes(tmp_path, capsys):
     store = str(tmp_path / "s")
-    assert main(["ingest", str(MET_CASE), "--store", store, "--quiet"]) == 0
+    assert main(["ingest", str(MET_CASE), "--store", store, "--create", "--quiet"]) == 0
     capsys.readouterr()
     assert main(["compact", "--store", store]) == 0
     assert f"imrkg compact: {store} compacted in " in capsys.readouterr().err

@@ -58,7 +58,7 @@ def update(self, sparql):
     print(f"update-end {done[0]}", flush=True)
 
 LocalStore.update = update
-sys.exit(main(["ingest", sys.argv[2], "--store", sys.argv[1], "--quiet"]))
+sys.exit(main(["ingest", sys.argv[2], "--store", sys.argv[1], "--create", "--quiet"]))
 """
 
 

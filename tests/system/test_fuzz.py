@@ -729,7 +729,7 @@ def test_bad_inputs_leave_the_store_unchanged(folder, cli_inputs, capsys):
     from kg.cli import main
 
     location = str(folder / "cli-store")
-    assert main(["ingest", str(MET_CASE), "--store", location, "--quiet"]) == 0
+    assert main(["ingest", str(MET_CASE), "--store", location, "--create", "--quiet"]) == 0
     before = _store_state(location)
     capsys.readouterr()
     bad = [str(p) for name, p in cli_inputs.items() if name.endswith((".yaml", ".yml", ".json", ".txt", ".pdf"))]

@@ -123,7 +123,7 @@ def test_wheel_contains_every_data_file(tmp_path):
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("imr_kg-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder, suffix in (("ontology", ".ttl"), ("shapes", ".ttl"), ("queries", ".rq")):
+    for folder, suffix in (("ontology", ".ttl"), ("shapes", ".ttl"), ("queries", ".rq"), ("examples", ".yaml")):
         files = sorted((ROOT / folder).glob(f"*{suffix}"))
         assert files
         for f in files:
