@@ -10,14 +10,19 @@ The contract is soundness: what is compiled gives the reference's (pySHACL's) re
 and SHACL the compiler cannot make exact raises :class:`kg.errors.ShapesError` naming the
 shape and the feature, so that the caller falls back to the reference engine.  Compiled:
 targets (``sh:targetClass`` with ``rdfs:subClassOf`` in the data, implicit class targets,
-``sh:targetNode``, ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``); every SHACL path; the
-value type, cardinality, value range, string (``sh:pattern`` only in a dialect the
-engines agree on), property pair, logical, shape-based and ``sh:hasValue``/``sh:in``
-components.  Refused: ``sh:closed``, ``sh:uniqueLang``, SPARQL-based constraints and
-targets, empty ``sh:and``/``sh:or`` lists, shapes that refer to themselves, literals in a
-shape that the store would rewrite (it keeps literals in a canonical form), and counts
-above 3 inside another shape.  :func:`validate_graph` also refuses data that holds such
-literals.
+``sh:targetNode``, ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``) of node shapes, property
+shapes and untyped shapes; every SHACL path (a node that is both a list and another path
+is read as the sequence); the value type (``sh:datatype`` judged as pySHACL judges
+well-formedness, from a list of the data's ill-typed literals), cardinality, numeric value
+range, string (``sh:pattern`` only in a dialect both engines read alike), property pair,
+logical, shape-based, ``sh:closed``, ``sh:hasValue`` and ``sh:in`` components, with any
+severity.  Refused: ``sh:uniqueLang`` (rdflib reads ``"1"^^xsd:boolean`` as true, which the
+spec does not), SPARQL-based constraints and targets, empty ``sh:and``/``sh:or`` lists,
+shapes that refer to themselves, value ranges with bounds that are not numbers, literal
+constants that the store would rewrite (it keeps literals in a canonical form: ``"1"^^xsd:byte``
+becomes ``"1"^^xsd:integer``), and counts above 3 inside another shape.  :func:`validate_graph`
+also refuses data whose value literals the store would rewrite, that rdflib read ambiguously,
+or that the reference orders as Python does under a value range (booleans, dates, NaN).
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class ShapeQuery:
     component: URIRef = SH.ConstraintComponent  # sh:sourceConstraintComponent
     path: Node | None = None  # sh:resultPath (a node of the shapes graph)
     severity: URIRef = SH.Violation
+    path_column: bool = False  # a fourth column holds the result path (sh:closed), instead of ``path``
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,10 @@ class CompiledShapes:
     queries: tuple[ShapeQuery, ...]
     digest: str
     needs_ill_typed: bool = False  # the data's ill-typed literals must be in ILL_TYPED_GRAPH
+    ranges: bool = False  # value-range components: data literals the reference compares as Python does are refused
+    #: the properties whose objects can be value or focus nodes: only their literals can change an answer
+    reads: frozenset[URIRef] = frozenset()
+    focus_literals: frozenset[Literal] = frozenset()  # literals named as target nodes
 
 
 #: components whose constraint is a test of each value node
@@ -82,11 +92,14 @@ _VALUE_TESTS: dict[Node, str] = {SH["class"]: "Class", SH.datatype: "Datatype", 
                 SH["or"]: "Or", SH["not"]: "Not", SH.xone: "Xone"}
 _PAIRS: dict[Node, str] = {SH.equals: "Equals", SH.disjoint: "Disjoint", SH.lessThan: "LessThan",
           SH.lessThanOrEquals: "LessThanOrEquals"}
-_PARAMETERS = {SH.flags, SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint}
+_PARAMETERS = {SH.flags, SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint,
+               SH.ignoredProperties}
+#: boolean parameters: only "true" switches them on (the reference reads "1" as true too: refused)
+_SWITCHES = (SH.deactivated, SH.uniqueLang, SH.closed, SH.qualifiedValueShapesDisjoint)
 _NON_VALIDATING = {SH.message, SH.name, SH.description, SH.order, SH.group, SH.severity, SH.deactivated,
                    SH.defaultValue, SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf}
 _KNOWN = set(_VALUE_TESTS) | set(_PAIRS) | _PARAMETERS | _NON_VALIDATING | {
-    SH.path, SH.minCount, SH.maxCount, SH.hasValue, SH.property, SH.qualifiedValueShape}
+    SH.path, SH.minCount, SH.maxCount, SH.hasValue, SH.property, SH.qualifiedValueShape, SH.closed, SH.uniqueLang}
 _SINGLE = {SH.path, SH.datatype, SH.nodeKind, SH.minCount, SH.maxCount, SH.minLength, SH.maxLength, SH.flags,
            SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShape, SH.severity,
            SH.qualifiedValueShapesDisjoint}
@@ -171,6 +184,9 @@ class _Compiler:
         self.counter = itertools.count()
         self.stack: list[Node] = []
         self.needs_ill_typed = False
+        self.ranges = False
+        self.reads: set[URIRef] = set()  # the properties whose objects can be value nodes
+        self.focus_literals: set[Literal] = set()  # literals named as target nodes
         self.constants: dict[Literal, Node] = {}  # literal constants of the shapes -> the shape using them
 
     def var(self) -> str:
@@ -198,14 +214,18 @@ class _Compiler:
                 raise self.fail(shape, p.n3(sg.namespace_manager))
             if p in _SINGLE and len(set(sg.objects(shape, p))) > 1:
                 raise self.fail(shape, f"more than one {p.n3(sg.namespace_manager)}")
-        if sg.value(shape, SH.severity) not in (None, SH.Violation, SH.Warning, SH.Info):
-            raise self.fail(shape, "a severity other than sh:Violation, sh:Warning or sh:Info")
+        if not isinstance(sg.value(shape, SH.severity) or SH.Violation, URIRef):
+            raise self.fail(shape, "a severity that is not an IRI")
+        for p in _SWITCHES:
+            if any(o not in (Literal(True), Literal(False)) for o in sg.objects(shape, p)):
+                raise self.fail(shape, f"{p.n3(sg.namespace_manager)} other than true or false")
         if (shape, RDF.type, URIRef("http://www.w3.org/2002/07/owl#Class")) in sg:
             raise self.fail(shape, "a shape that is an owl:Class")
 
     def path(self, shape: Node, node: Node) -> str:
         sg = self.sg
         if isinstance(node, URIRef):
+            self.reads.add(node)
             return f"<{node}>"
         if (node, RDF.first, None) in sg:  # a list is a sequence, whatever else the node says
             steps = self.items(shape, node)
@@ -271,7 +291,8 @@ class _Compiler:
         if p in _COMPARISONS:
             if not isinstance(o, Literal) or o.datatype not in _NUMERIC or getattr(o, "ill_typed", False):
                 raise self.fail(shape, f"{p.n3(sg.namespace_manager)} with a bound that is not a number")
-            return (f"COALESCE(isNumeric({v}) && {v} {_COMPARISONS[p]} {self.n3(shape, o)}, false)")
+            self.ranges = True  # the bound is compared by value: the store's canonical form of it is the same number
+            return f"COALESCE(isNumeric({v}) && {v} {_COMPARISONS[p]} {o.n3()}, false)"
         if p in (SH.minLength, SH.maxLength):
             op = ">=" if p == SH.minLength else "<="
             return f"(!isBlank({v}) && strlen(str({v})) {op} {literal_int(o)})"
@@ -346,6 +367,8 @@ class _Compiler:
             elif p in _PAIRS:
                 tests += [f"NOT EXISTS {{ {pattern} }}" for pattern in self.pair_violation(shape, p, o, v, path,
                                                                                            self.var())]
+            elif p in (SH.closed, SH.uniqueLang) and o == Literal(True):
+                tests.append(f"NOT EXISTS {{ {self.switch_violation(shape, p, v, path, self.var(), self.var())} }}")
         if path is None:
             if any(p in (SH.minCount, SH.maxCount, SH.qualifiedValueShape) for p in sg.predicates(shape)):
                 raise self.fail(shape, "a count on a node shape")
@@ -385,6 +408,7 @@ class _Compiler:
         of ``shape`` at focus ``v`` (the pattern of the property's values, or the focus)."""
         if not isinstance(other, URIRef):
             raise self.fail(shape, "a property pair with a property that is not an IRI")
+        self.reads.add(other)
         o, x = other.n3(), self.var()
         mine = _in(f"{v} {path} {w} .") if path else f"BIND({v} AS {w})"
         if p == SH.equals:
@@ -399,6 +423,24 @@ class _Compiler:
             raise self.fail(shape, f"{p.n3(self.sg.namespace_manager)} on a node shape")
         op = "<" if p == SH.lessThan else "<="
         return [f"{mine} {_in(f'{v} {o} {x} .')} FILTER(!COALESCE({w} {op} {x}, false))"]
+
+    def switch_violation(self, shape: Node, p: Node, v: str, path: str | None, w: str, pv: str) -> str:
+        """A pattern matching each violation of ``sh:closed true`` of ``shape`` at focus ``v``, binding
+        ``w`` to the value and ``pv`` to the property (``sh:uniqueLang`` is refused)."""
+        sg = self.sg
+        if p == SH.uniqueLang:
+            # rdflib reads "1"^^xsd:boolean as true, so the reference applies sh:uniqueLang "1", which the
+            # spec ignores (W3C property/uniqueLang-002): what the shapes graph meant cannot be told
+            raise self.fail(shape, "sh:uniqueLang (rdflib cannot tell \"1\" from \"true\" in it)")
+        if path is not None:
+            raise self.fail(shape, "sh:closed on a property shape")
+        allowed = {q for prop in sg.objects(shape, SH.property) for q in sg.objects(prop, SH.path)
+                   if isinstance(q, URIRef)}
+        for ignored in sg.objects(shape, SH.ignoredProperties):
+            allowed |= {q for q in self.items(shape, ignored) if isinstance(q, URIRef)}
+        keep = f" FILTER({pv} NOT IN ({', '.join(f'<{q}>' for q in sorted(allowed))}))" if allowed else ""
+        return (f"{_in(f'{v} {pv} {w} .')}{keep} "
+                f"FILTER(!(sameTerm({pv}, <{RDF.type}>) && sameTerm({w}, <{RDFS.Resource}>)))")
 
     # -- top level: one query per constraint ---------------------------------------------------
     def focus(self, shape: Node) -> str:
@@ -418,6 +460,7 @@ class _Compiler:
                 raise self.fail(shape, "a target class that is not an IRI")
             parts.append(f"GRAPH {g} {{ {{ ?this a <{cls}> }} UNION {{ ?this a ?tc . ?tc {_SUBCLASS}+ <{cls}> }} }}")
         nodes = [self.n3(shape, n) for n in sorted_terms(sg.objects(shape, SH.targetNode))]
+        self.focus_literals |= {n for n in sg.objects(shape, SH.targetNode) if isinstance(n, Literal)}
         if nodes:
             parts.append(f"GRAPH {g} {{ }} VALUES ?this {{ {' '.join(nodes)} }}")
         for kind, pattern in ((SH.targetSubjectsOf, "?this {p} ?ts"), (SH.targetObjectsOf, "?ts {p} ?this")):
@@ -425,6 +468,8 @@ class _Compiler:
                 if not isinstance(p, URIRef):
                     raise self.fail(shape, "a target property that is not an IRI")
                 parts.append(f"GRAPH {g} {{ {pattern.format(p=f'<{p}>')} . }}")
+                if kind == SH.targetObjectsOf:
+                    self.reads.add(p)
         return " UNION ".join(f"{{ {part} }}" for part in parts)
 
     def emit(self, top: Node, shape: Node, focus: str, this: str, status: URIRef, out: list[ShapeQuery]) -> None:
@@ -443,14 +488,15 @@ class _Compiler:
         assert isinstance(severity, URIRef)
         cls = sorted_terms(sg.objects(top, SH.targetClass))
 
-        def query(component: str, body: str, with_value: bool, grouped: bool = False) -> None:
-            head = f"SELECT DISTINCT {GRAPH_VAR} {this} {'?value' if with_value else ''}"
+        def query(component: str, body: str, with_value: bool, grouped: bool = False,
+                  path_var: str | None = None) -> None:
+            head = f"SELECT DISTINCT {GRAPH_VAR} {this} {'?value' if with_value else ''} {path_var or ''}"
             where = body if grouped else f"{focus} {body}"
             out.append(ShapeQuery(node_shape=top, source_shape=shape, status=status, target=cls[0] if cls else None,
                                   message=str(message) if message is not None else "",
                                   sparql=f"{head} WHERE {{ {where} }}",
                                   with_value=with_value, component=_component(component), path=pth,
-                                  severity=severity))
+                                  severity=severity, path_column=path_var is not None))
 
         values = _in(f"{this} {path} ?value .") if path else f"BIND({this} AS ?value)"
         try:
@@ -464,6 +510,11 @@ class _Compiler:
                 elif p in _PAIRS:
                     for pattern in self.pair_violation(shape, p, o, this, path, "?value"):
                         query(_PAIRS[p], pattern, True)
+                elif p in (SH.closed, SH.uniqueLang) and o == Literal(True):
+                    closed = p == SH.closed
+                    query("Closed" if closed else "UniqueLang",
+                          self.switch_violation(shape, p, this, path, "?value", "?closedPath"), closed,
+                          path_var="?closedPath" if closed else None)
                 elif p == SH.property:
                     if path is None:
                         self.emit(top, o, focus, this, status, out)
@@ -531,7 +582,9 @@ def compile_shapes(shapes: Shapes, individuals: Graph) -> CompiledShapes:
     for lit, form in _rewritten(set(compiler.constants)):
         raise ShapesError(f"shape {compiler.constants[lit]}: the literal {lit.n3()}, which the store keeps as "
                           f"{form.n3()}, is not supported by the SPARQL compiler")
-    return CompiledShapes(queries=tuple(queries), digest=shapes.digest, needs_ill_typed=compiler.needs_ill_typed)
+    return CompiledShapes(queries=tuple(queries), digest=shapes.digest, needs_ill_typed=compiler.needs_ill_typed,
+                          ranges=compiler.ranges, reads=frozenset(compiler.reads),
+                          focus_literals=frozenset(compiler.focus_literals))
 
 
 @dataclass(frozen=True)
@@ -547,6 +600,15 @@ class CompiledResult:
     message: str
 
 
+def _compared_otherwise(lit: Literal) -> bool:
+    """Might the reference (rdflib's Python comparisons) order ``lit`` differently from SPARQL?  Only
+    numbers (not NaN or infinite) and strings are known to compare alike (a boolean is a number to
+    Python, a date compares with a number one way only)."""
+    if getattr(lit, "ill_typed", None) is True or lit.datatype not in (_NUMERIC | {None, XSD.string}):
+        return True
+    return lit.datatype in (XSD.double, XSD.float) and str(lit).strip().lstrip("+-").upper() in ("NAN", "INF")
+
+
 def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult]:
     """The violations of ``compiled`` in ``data`` (not changed), found in a pyoxigraph store.
 
@@ -556,7 +618,10 @@ def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult
 
     from kg.rdf import OxigraphTerms
 
-    every = [o for o in data.objects() if isinstance(o, Literal)]
+    # only the literals that can be value or focus nodes can change an answer (target nodes are
+    # the shapes' constants, checked when they were compiled)
+    every = [o for p in compiled.reads for o in data.objects(None, p) if isinstance(o, Literal)]
+    every += sorted(compiled.focus_literals, key=str)
     literals = set(every)
     flags: dict[Literal, set[bool]] = {}
     for lit in every:
@@ -565,6 +630,11 @@ def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult
         if len(seen) > 1:  # rdflib gave an ill-typed literal the lexical form of a well-typed one
             raise ShapesError(f"data: the literal {lit.n3()}, once well-typed and once not (as rdflib read it), "
                               "is not supported by the SPARQL compiler")
+    if compiled.ranges:
+        for lit in sorted(literals, key=str):
+            if _compared_otherwise(lit):
+                raise ShapesError(f"data: the literal {lit.n3()} under a value range is not supported by the "
+                                  "SPARQL compiler (the reference compares it as Python does)")
     for lit, form in _rewritten(literals):
         raise ShapesError(f"data: the literal {lit.n3()}, which the store keeps as {form.n3()}, is not "
                           "supported by the SPARQL compiler")
@@ -585,7 +655,8 @@ def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult
             if row[0].value != graph:
                 continue
             value = terms(row[2]) if q.with_value and row[2] is not None else None
-            out.append(CompiledResult(focus=terms(row[1]), path=q.path, value=value, component=q.component,
+            path = terms(row[3]) if q.path_column else q.path
+            out.append(CompiledResult(focus=terms(row[1]), path=path, value=value, component=q.component,
                                       source_shape=q.source_shape, severity=q.severity, message=q.message))
     return out
 

@@ -66,7 +66,8 @@ def test_shacl_the_compiler_does_not_handle_is_refused_naming_the_shape():
             ex:own-1 a sh:NodeShape ; sh:targetClass kg:TreatmentRequest ; kg:statusOnViolation kg:NotMet ;
                 sh:message "x" ; sh:property ex:own-1-text .
             ex:own-1-text sh:path kg:requestText ; sh:uniqueLang true ; sh:message "y" ."""), Graph())
-    assert info.value.problem == f"shape {EX}own-1-text: sh:uniqueLang is not supported by the SPARQL compiler"
+    assert info.value.problem.startswith(f"shape {EX}own-1-text: sh:uniqueLang")
+    assert info.value.problem.endswith("is not supported by the SPARQL compiler")
 
 
 def test_a_shape_without_a_status_is_refused():
