@@ -11,35 +11,27 @@ tables in the default graph and its individuals in a graph of their own:
   reasoner's fixpoint: sub-class, sub-property and inverse closures (joined with
   tables of the ontology's axioms), the defined classes and the derivation
   rules, each wrapped in ``GRAPH ?g`` so that no rule joins two cases;
-* :func:`compile_shapes` gives, for every constraint of every node shape, a
-  ``SELECT ?g ?this ?value`` of its violations, with the node shape, the shape
-  that reports it, its message and the status a violation means.
+* :func:`compile_shapes` (from :mod:`kg.batch.shacl`, re-exported here) gives, for every
+  constraint of every shape with targets, a ``SELECT ?g ?this ?value`` of its
+  violations.  SHACL it cannot make exact raises :class:`kg.errors.ShapesError` naming
+  the shape and the feature (the batch then falls back to pySHACL).
 
-Only the SHACL the guideline library uses is compiled (targets by class; paths
-made of predicates, inverse paths and sequences; ``sh:minCount``,
-``sh:maxCount``, ``sh:class``, ``sh:hasValue``, ``sh:in``, value ranges,
-qualified value shapes, ``sh:and``, ``sh:or``, ``sh:not``, nested property
-shapes).  Anything else raises :class:`kg.errors.ShapesError` naming the shape, so
-a user's section the compiler does not understand is refused rather than judged
-differently from the reference (the batch then falls back to pySHACL).  The
-differential test (``tests/batch/test_engine.py``) holds the two paths to the same
-answers.
+The differential test (``tests/batch/test_engine.py``) holds the two paths to the same
+answers; ``tests/batch/test_w3c.py`` holds the shapes compiler to the W3C SHACL Core suite.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
-from rdflib import OWL, RDF, Graph, Literal, URIRef
-from rdflib.collection import Collection
+from rdflib import OWL, RDF, Graph, URIRef
 from rdflib.term import Node
 
-from kg.engine.validate import SH, Shapes
+from kg.batch.shacl import GRAPH_VAR, ONTOLOGY_GRAPH, CompiledShapes, ShapeQuery, compile_shapes
 from kg.errors import ShapesError
-from kg.rdf import KG, literal_int, sorted_terms
+from kg.rdf import KG
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -49,10 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["ONTOLOGY_GRAPH", "GRAPH_VAR", "ShapeQuery", "CompiledShapes", "compile_shapes",
            "RuleUpdate", "compile_inference", "run_fixpoint", "rule_tables", "rewrite_in_graph", "evidence_select"]
 
-#: the named graph of the ontology's own individuals, their types closed under sub-class
-ONTOLOGY_GRAPH = "https://w3id.org/imr-kg/compiled#ontology"
-#: the variable that holds a case's graph in every compiled query
-GRAPH_VAR = "?imrkgGraph"
 _AX = "https://w3id.org/imr-kg/compiled#"
 _SUPER_CLASS, _SUPER_PROPERTY, _INVERSE = f"<{_AX}superClass>", f"<{_AX}superProperty>", f"<{_AX}inverse>"
 
@@ -317,215 +305,3 @@ def evidence_select(query: str, target: URIRef) -> str:
     where = where.replace("$this", "?this")
     return (f"PREFIX kg: <{KG}>\n{prologue}SELECT DISTINCT {GRAPH_VAR} ?this ?fact WHERE {{ GRAPH {GRAPH_VAR} {{ "
             f"?this a <{target}> . {where} }} }}")
-
-
-# ---------------------------------------------------------------------------
-# Shapes
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ShapeQuery:
-    """The violations of one constraint of one shape: ``SELECT ?g ?this ?value`` (value may be unbound)."""
-
-    node_shape: Node
-    source_shape: Node
-    message: str
-    status: URIRef  # kg:NotMet or kg:NotDocumented
-    target: Node  # the node shape's sh:targetClass
-    sparql: str
-    with_value: bool  # the third column is the value node
-
-
-@dataclass(frozen=True)
-class CompiledShapes:
-    queries: tuple[ShapeQuery, ...]
-    digest: str
-
-
-_VALUE_COMPONENTS = (SH["class"], SH.hasValue, SH["in"], SH.minInclusive, SH.maxInclusive, SH.minExclusive,
-                     SH.maxExclusive, SH["and"], SH["or"], SH["not"])
-_KNOWN = set(_VALUE_COMPONENTS) | {SH.path, SH.minCount, SH.maxCount, SH.qualifiedValueShape,
-                                   SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.property, SH.message, SH.name,
-                                   SH.targetClass, SH.description, SH.order, SH.group, SH.severity,
-                                   SH.qualifiedValueShapesDisjoint}
-#: the value-range components, as SPARQL comparisons
-_COMPARISONS: dict[Node, str] = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">",
-                                 SH.maxExclusive: "<"}
-
-
-class _Compiler:
-    def __init__(self, sg: Graph, onto_classes: frozenset[URIRef]) -> None:
-        self.sg = sg
-        self.onto_classes = onto_classes  # classes with members among the ontology's own individuals
-        self.counter = itertools.count()
-
-    def var(self) -> str:
-        return f"?v{next(self.counter)}"
-
-    def fail(self, shape: Node, what: str) -> ShapesError:
-        return ShapesError(f"shape {shape}: {what} is not supported by the SPARQL compiler")
-
-    def check(self, shape: Node) -> None:
-        for p in self.sg.predicates(shape):
-            if str(p).startswith(str(SH)) and p not in _KNOWN:
-                raise self.fail(shape, p.n3(self.sg.namespace_manager))
-        if self.sg.value(shape, SH.severity) not in (None, SH.Violation):
-            raise self.fail(shape, "a severity other than sh:Violation")
-        if self.sg.value(shape, SH.qualifiedValueShapesDisjoint) not in (None, Literal(False)):
-            raise self.fail(shape, "sh:qualifiedValueShapesDisjoint")
-
-    def path(self, node: Node) -> str:
-        if isinstance(node, URIRef):
-            return f"<{node}>"
-        inverse = self.sg.value(node, SH.inversePath)
-        if inverse is not None:
-            return f"^({self.path(inverse)})"
-        if (node, RDF.first, None) in self.sg:
-            return "/".join(f"({self.path(p)})" for p in Collection(self.sg, node))
-        raise self.fail(node, "this kind of property path")
-
-    def has_class(self, v: str, cls: Node) -> str:
-        test = f"EXISTS {{ {v} a <{cls}> }}"
-        if cls in self.onto_classes:  # a shared vocabulary term typed in the ontology
-            test = f"({test} || EXISTS {{ GRAPH <{ONTOLOGY_GRAPH}> {{ {v} a <{cls}> }} }})"
-        return test
-
-    def conforms(self, shape: Node, v: str) -> str:
-        """A boolean SPARQL expression: does node ``v`` conform to ``shape``?"""
-        self.check(shape)
-        sg = self.sg
-        path = sg.value(shape, SH.path)
-        if path is not None:  # a property shape: its constraints are on the values of the path
-            tests = self.property_conforms(shape, self.path(path), v)
-        else:
-            tests = [self.component(shape, p, o, v) for p, o in sorted(sg.predicate_objects(shape))
-                     if p in _VALUE_COMPONENTS]
-        for prop in sorted_terms(sg.objects(shape, SH.property)):
-            p = sg.value(prop, SH.path)
-            if p is None:
-                raise self.fail(prop, "a property shape without sh:path")
-            tests += self.property_conforms(prop, self.path(p), v)
-        return "(" + " && ".join(tests) + ")" if tests else "true"
-
-    def property_conforms(self, shape: Node, path: str, v: str) -> list[str]:
-        self.check(shape)
-        sg = self.sg
-        tests = []
-        w = self.var()
-        for p, o in sorted(sg.predicate_objects(shape)):
-            if p == SH.hasValue:
-                tests.append(f"EXISTS {{ {v} {path} {o.n3()} }}")
-            elif p in _VALUE_COMPONENTS:
-                tests.append(f"NOT EXISTS {{ {v} {path} {w} FILTER(!{self.component(shape, p, o, w)}) }}")
-        low, high = sg.value(shape, SH.minCount), sg.value(shape, SH.maxCount)
-        if low is not None and literal_int(low) > 1 or high is not None and literal_int(high) != 0:
-            raise self.fail(shape, "a count other than sh:minCount 1 or sh:maxCount 0 inside another shape")
-        if low is not None and literal_int(low) == 1:
-            tests.append(f"EXISTS {{ {v} {path} {w} }}")
-        if high is not None:
-            tests.append(f"NOT EXISTS {{ {v} {path} {w} }}")
-        q = sg.value(shape, SH.qualifiedValueShape)
-        if q is not None:
-            qlow, qhigh = sg.value(shape, SH.qualifiedMinCount), sg.value(shape, SH.qualifiedMaxCount)
-            if qlow is not None and literal_int(qlow) > 1 or qhigh is not None and literal_int(qhigh) != 0:
-                raise self.fail(shape, "a qualified count other than 1 (min) or 0 (max) inside another shape")
-            inner = self.conforms(q, w)
-            if qlow is not None and literal_int(qlow) == 1:
-                tests.append(f"EXISTS {{ {v} {path} {w} FILTER({inner}) }}")
-            if qhigh is not None:
-                tests.append(f"NOT EXISTS {{ {v} {path} {w} FILTER({inner}) }}")
-        return tests
-
-    def component(self, shape: Node, p: Node, o: Node, v: str) -> str:
-        """Does ``v`` satisfy the value-node constraint ``p o`` of ``shape``?"""
-        sg = self.sg
-        if p == SH["class"]:
-            return self.has_class(v, o)
-        if p == SH.hasValue:
-            return f"sameTerm({v}, {o.n3()})"
-        if p == SH["in"]:
-            members = list(Collection(sg, o))
-            return "(" + " || ".join(f"sameTerm({v}, {m.n3()})" for m in members) + ")" if members else "false"
-        if p in _COMPARISONS:
-            return f"COALESCE({v} {_COMPARISONS[p]} {o.n3()}, false)"
-        if p == SH["and"]:
-            return "(" + " && ".join(self.conforms(s, v) for s in Collection(sg, o)) + ")"
-        if p == SH["or"]:
-            return "(" + " || ".join(self.conforms(s, v) for s in Collection(sg, o)) + ")"
-        if p == SH["not"]:
-            return f"(!{self.conforms(o, v)})"
-        raise self.fail(shape, p.n3(sg.namespace_manager))
-
-    # -- top level: one query per constraint ------------------------------------
-    def node_shape(self, ns: Node, status: URIRef) -> list[ShapeQuery]:
-        sg = self.sg
-        self.check(ns)
-        targets = sorted_terms(sg.objects(ns, SH.targetClass))
-        if len(targets) != 1:
-            raise self.fail(ns, "a node shape without exactly one sh:targetClass")
-        target = self.target = targets[0]
-        focus = f"?this a <{target}> ."
-        out = []
-
-        def emit(source: Node, body: str, with_value: bool) -> None:
-            message = sg.value(source, SH.message)
-            sparql = (f"SELECT DISTINCT {GRAPH_VAR} ?this {'?value' if with_value else ''} "
-                      f"WHERE {{ GRAPH {GRAPH_VAR} {{ {focus} {body} }} }}")
-            out.append(ShapeQuery(node_shape=ns, source_shape=source,
-                                  message=str(message) if message is not None else "", status=status,
-                                  target=target, sparql=sparql, with_value=with_value))
-
-        for p, o in sorted(sg.predicate_objects(ns)):
-            if p in _VALUE_COMPONENTS:
-                emit(ns, f"BIND(?this AS ?value) FILTER(!{self.component(ns, p, o, '?this')})", True)
-        for prop in sorted_terms(sg.objects(ns, SH.property)):
-            self.check(prop)
-            pth = sg.value(prop, SH.path)
-            if pth is None:
-                raise self.fail(prop, "a property shape without sh:path")
-            path = self.path(pth)
-            for p, o in sorted(sg.predicate_objects(prop)):
-                if p == SH.hasValue:
-                    emit(prop, f"FILTER NOT EXISTS {{ ?this {path} {o.n3()} }}", False)
-                elif p in _VALUE_COMPONENTS:
-                    emit(prop, f"?this {path} ?value . FILTER(!{self.component(prop, p, o, '?value')})", True)
-            for kind, op in ((SH.minCount, "<"), (SH.maxCount, ">")):
-                n = sg.value(prop, kind)
-                if n is not None:
-                    emit(prop, self.count(path, "true", op, literal_int(n)), False)
-            q = sg.value(prop, SH.qualifiedValueShape)
-            if q is not None:
-                for kind, op in ((SH.qualifiedMinCount, "<"), (SH.qualifiedMaxCount, ">")):
-                    n = sg.value(prop, kind)
-                    if n is not None:
-                        w = self.var()
-                        emit(prop, self.count(path, self.conforms(q, w), op, literal_int(n), w), False)
-            if (prop, SH.property, None) in sg:
-                raise self.fail(prop, "a property shape with its own sh:property")
-        return out
-
-    def count(self, path: str, test: str, op: str, n: int, w: str | None = None) -> str:
-        w = w or self.var()
-        if op == "<" and n == 1:
-            return f"FILTER NOT EXISTS {{ ?this {path} {w} FILTER({test}) }}"
-        if op == ">" and n == 0:
-            return f"FILTER EXISTS {{ ?this {path} {w} FILTER({test}) }}"
-        c = self.var()
-        return (f"{{ SELECT ?this (COUNT(DISTINCT {w}) AS {c}) WHERE {{ ?this a <{self.target}> . "
-                f"OPTIONAL {{ ?this {path} {w} FILTER({test}) }} }} GROUP BY ?this }} FILTER({c} {op} {n})")
-
-
-def compile_shapes(shapes: Shapes, individuals: Graph) -> CompiledShapes:
-    """Every violation query of ``shapes``; raises :class:`ShapesError` for SHACL the compiler
-    does not handle.  ``individuals`` is the second graph of :func:`rule_tables`."""
-    sg = shapes.graph
-    onto_classes = frozenset(t for t in individuals.objects(None, RDF.type) if isinstance(t, URIRef))
-    compiler = _Compiler(sg, onto_classes)
-    queries: list[ShapeQuery] = []
-    for ns in sorted_terms(sg.subjects(RDF.type, SH.NodeShape)):
-        if (ns, SH.deactivated, Literal(True)) in sg:
-            continue
-        status = sg.value(ns, KG.statusOnViolation)
-        if not isinstance(status, URIRef) or status not in (KG.NotMet, KG.NotDocumented):
-            raise ShapesError(f"shape {ns}: kg:statusOnViolation must be kg:NotMet or kg:NotDocumented")
-        queries.extend(compiler.node_shape(ns, status))
-    return CompiledShapes(queries=tuple(queries), digest=shapes.digest)

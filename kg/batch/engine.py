@@ -41,7 +41,7 @@ from kg.engine.determine import (
     depends_on_determinations,
     determination_triples,
 )
-from kg.engine.validate import SH, ShapeResult, Shapes
+from kg.engine.validate import ShapeResult, Shapes
 from kg.rdf import CASE_BASE, KG, OxigraphTerms
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class Engine:
     updates: tuple[RuleUpdate, ...]
     shape_queries: tuple[ShapeQuery, ...]
     evidence_queries: tuple[tuple[URIRef, str], ...]  # (criterion, SELECT ?g ?this ?fact)
+    needs_ill_typed: bool  # the shapes use sh:datatype: each chunk lists its ill-typed literals
     tables: bytes  # N-Quads: axiom tables (default graph) and the ontology's individuals
     version: str
 
@@ -95,8 +96,9 @@ def compile_engine(shapes: Shapes | None = None) -> Engine:
             evidence.append((criterion, evidence_select(str(query), target)))
     quads = [_ox_quad(t, ox.DefaultGraph()) for t in tables]
     quads += [_ox_quad(t, ox.NamedNode(ONTOLOGY_GRAPH)) for t in individuals]
-    return Engine(shapes=shapes, updates=compile_inference(rules),
-                  shape_queries=compile_shapes(shapes, individuals).queries, evidence_queries=tuple(evidence),
+    compiled = compile_shapes(shapes, individuals)
+    return Engine(shapes=shapes, updates=compile_inference(rules), needs_ill_typed=compiled.needs_ill_typed,
+                  shape_queries=compiled.queries, evidence_queries=tuple(evidence),
                   tables=_written(ox.serialize(quads, format=ox.RdfFormat.N_QUADS)), version=engine_version())
 
 
@@ -390,7 +392,7 @@ def _validate(store: ox.Store, engine: Engine, terms: OxigraphTerms, cases: Iter
             focus = terms(row[1])
             value = terms(row[2]) if q.with_value and row[2] is not None else None
             results[cid][focus].append(ShapeResult(
-                focus=focus, node_shape=q.node_shape, source_shape=q.source_shape, severity=SH.Violation,
+                focus=focus, node_shape=q.node_shape, source_shape=q.source_shape, severity=q.severity,
                 message=q.message, path=None, value=value))
     for by_focus in results.values():
         for rs in by_focus.values():
@@ -439,6 +441,12 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
     inferred_text: dict[str, list[str]] = defaultdict(list)  # the same quads in each case's inferred graph
     inferred = _indexes(added, "asserted", codec, inferred_text, "inferred")
     del added
+    if engine.needs_ill_typed:
+        from kg.batch.shacl import ILL_TYPED_GRAPH, ill_typed_literals
+
+        here = URIRef(ILL_TYPED_GRAPH)
+        store.extend(_ox_quad((here, here, lit), ox.NamedNode(ILL_TYPED_GRAPH))
+                     for lit in ill_typed_literals(codec.terms.values()))
     results, evidence = _validate(store, engine, terms)
     bad = {cid for cid, _ in failed}
     dets: dict[str, CaseDetermination] = {}

@@ -410,7 +410,7 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
 
 def _batch_ready(store: Store, shapes: Shapes) -> TypeGuard[LocalStore]:
     """The batch engine needs the embedded store and shapes the compiler handles."""
-    from kg.errors import ShapesError
+    import sys
 
     if not isinstance(store, LocalStore):
         return False
@@ -418,7 +418,9 @@ def _batch_ready(store: Store, shapes: Shapes) -> TypeGuard[LocalStore]:
         from kg.batch.engine import compile_engine
 
         compile_engine(shapes)
-    except ShapesError:
+    except Exception as exc:  # noqa: BLE001 - a refusal, or any compile failure: the reference decides
+        print(f"imrkg: the batch engine cannot compile these shapes ({type(exc).__name__}: {exc}); "
+              "determining with the reference engine (pySHACL)", file=sys.stderr)
         return False
     return True
 

@@ -252,16 +252,32 @@ def test_unsupported_shapes_fall_back_to_the_reference(tmp_path):
 @prefix kg: <{KG}> .
 <https://example.org/own-1> a sh:NodeShape ; sh:targetClass kg:TreatmentRequest ;
     kg:statusOnViolation kg:NotMet ; sh:message "x" ;
-    sh:property [ sh:path kg:requestText ; sh:pattern "^synthetic" ; sh:message "y" ] .
+    sh:property [ sh:path kg:requestText ; sh:uniqueLang true ; sh:message "y" ] .
 """, encoding="utf-8")
     shapes = load_shapes(folder)
-    with pytest.raises(ShapesError, match="own-1|sh:pattern"):
+    with pytest.raises(ShapesError, match="sh:uniqueLang"):
         compile_engine(shapes)
     store = LocalStore(tmp_path / "store")
     load_synthetic(store, 5, seed=1)
     assert not _batch_ready(store, shapes)
     summary = determine_all(store, shapes_dir=str(folder))
     assert len(summary.determined) == 5 and summary.failed == ()
+
+
+def test_any_compile_failure_falls_back_with_a_note(tmp_path, monkeypatch, capsys):
+    """Not only a refusal: whatever goes wrong compiling the shapes, the reference decides, and
+    stderr says why."""
+    import kg.batch.engine
+    from kg.engine.validate import default_shapes
+    from kg.jobs.ingest import _batch_ready
+    from kg.store.store import LocalStore
+
+    def broken(shapes=None):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(kg.batch.engine, "compile_engine", broken)
+    assert not _batch_ready(LocalStore(tmp_path / "store"), default_shapes())
+    assert "RecursionError" in capsys.readouterr().err
 
 
 def test_the_chunk_codec_reads_and_writes_what_pyoxigraph_does():
