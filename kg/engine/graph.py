@@ -17,6 +17,7 @@ from typing import Iterable
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from kg.model import (
+    DOSAGE_FORMS,
     CaseData,
     Diagnosis,
     Document,
@@ -260,6 +261,8 @@ class _Builder:
         self.add(svc, KG.drugStrength, r.strength)
         self.add(svc, KG.spinalLevelCount, r.levels)
         self.add(svc, KG.durationDays, r.days)
+        if r.form is not None:
+            g.add((svc, KG.dosageForm, KG[DOSAGE_FORMS[r.form]]))
         self.evidence(node, r.evidence)
         if r.ur is not None:
             self.ur_decision(node, r.id, r.ur)
