@@ -16,7 +16,8 @@ from typing import Mapping
 __all__ = [
     "Evidence", "Document", "Worker", "Injury", "Diagnosis", "Finding", "Symptom", "Treatment", "Study",
     "URDecision", "IMRDecision", "Request", "CaseData", "FINDING_KINDS", "DIAGNOSIS_KINDS", "TREATMENT_KINDS",
-    "STUDY_KINDS", "OUTCOMES", "SUBSTANCES", "DOSAGE_FORMS", "REGIONS", "UR_DECISIONS", "IMR_DECISIONS", "Vocabulary", "vocabulary",
+    "STUDY_KINDS", "OUTCOMES", "SUBSTANCES", "DOSAGE_FORMS", "REGIONS", "UR_DECISIONS", "IMR_DECISIONS", "Vocabulary",
+    "vocabulary",
 ]
 
 # Vocabulary of the format: the word a case file uses -> the ontology's local name.

@@ -379,7 +379,13 @@ class _Enricher(SummaryReader):
             rx = re.compile(rf"(?<![\w-])(?:{'|'.join(words)})(?![\w-])", re.I)
             for sent in self.sents:
                 m = rx.search(sent.text)
-                if m is None or not _ONGOING.search(sent.text) or _FIRST_TIME.search(sent.text):
+                if m is None or _FIRST_TIME.search(sent.text):
+                    continue
+                after = sent.text[m.end():m.end() + 120]
+                other = drug_in(after)
+                if other is not None and other[1] != r.service:
+                    after = after[:other[2]]  # the words about another drug are not about this one
+                if not _ONGOING.search(after):
                     continue
                 skip.add(kind)
                 out.append(Treatment(id=self.next_id(kind.replace("_", "-")), kind=kind, label=m.group(0),
