@@ -9,6 +9,8 @@ extractor: :func:`enrich` takes a :class:`~kg.extract.result.LetterCase` and ret
   ``substances`` (gabapentin, baclofen, cyclobenzaprine, non-patch lidocaine, NSAIDs other than
   diclofenac, diclofenac, capsaicin, lidocaine patch, ...), so "a compound with one
   ingredient that is not recommended is not recommended" is a SHACL check;
+* the **dosage form** of an oral drug request when it is not the ordinary tablet or capsule
+  (an oral suspension or solution, a compounded kit), for "the ordinary oral form first";
 * for medications the worker already takes: **how long** ("has been taking Norco for 6
   months", "on cyclobenzaprine since 08/2016") and the **documented effect** ("Norco reduces
   pain from 8/10 to 4/10", "gabapentin provides 40% relief", "with improved function"); a
@@ -17,7 +19,11 @@ extractor: :func:`enrich` takes a :class:`~kg.extract.result.LetterCase` and ret
 * **findings** the medication sections read: side effects (reported, or denied), urine drug
   screens, CURES reports, opioid agreements, aberrant behaviour, opioid risk screening,
   GI risk factors (peptic ulcer or GI bleed history, dyspepsia, high-dose NSAIDs),
-  concurrent aspirin or anticoagulants, acute flare-ups, and neuropathic pain diagnoses.
+  concurrent aspirin or anticoagulants, acute flare-ups, a reason the oral form cannot be used
+  (difficulty swallowing, oral medication not tolerated), and neuropathic pain diagnoses;
+* **ongoing use** of a requested drug that the summary names only through the review of the
+  request ("denied because long-term use of muscle relaxants is not supported"): the request
+  continues a drug already taken, with its duration and effect unknown.
 
 Only the case summary is read (``lc.record.summary_span``); every fact carries
 :class:`~kg.model.Evidence` whose offsets slice the letter text to the quote.  Pure: the
