@@ -16,7 +16,8 @@ from typing import Mapping
 __all__ = [
     "Evidence", "Document", "Worker", "Injury", "Diagnosis", "Finding", "Symptom", "Treatment", "Study",
     "URDecision", "IMRDecision", "Request", "CaseData", "FINDING_KINDS", "DIAGNOSIS_KINDS", "TREATMENT_KINDS",
-    "STUDY_KINDS", "OUTCOMES", "SUBSTANCES", "REGIONS", "UR_DECISIONS", "IMR_DECISIONS", "Vocabulary", "vocabulary",
+    "STUDY_KINDS", "OUTCOMES", "SUBSTANCES", "DOSAGE_FORMS", "REGIONS", "UR_DECISIONS", "IMR_DECISIONS", "Vocabulary",
+    "vocabulary",
 ]
 
 # Vocabulary of the format: the word a case file uses -> the ontology's local name.
@@ -150,6 +151,11 @@ SUBSTANCES: Mapping[str, str] = {
     "dextrose": "Dextrose",
     "botulinum_toxin": "BotulinumToxin",
     "other": "OtherSubstance",
+}
+#: Dosage forms a drug request may name other than the ordinary tablet or capsule (ontology/medications.ttl).
+DOSAGE_FORMS: Mapping[str, str] = {
+    "oral_liquid": "OralLiquidForm",
+    "compounded": "CompoundedForm",
 }
 REGIONS: Mapping[str, str] = {
     "cervical": "CervicalSpine",
@@ -355,7 +361,8 @@ class IMRDecision:
 class Request:
     """One requested service under review: its kind (a key of :data:`TREATMENT_KINDS` or the
     vocabulary), the request text as written, the details the criteria read (region, date,
-    injections, sessions, frequency, substances, count, drug, strength, levels, days), and the
+    injections, sessions, frequency, substances, count, drug, strength, levels, days, and the
+    dosage form when it is not the ordinary tablet: a ``DOSAGE_FORMS`` key), and the
     UR decision and, kept apart, the IMR decision on it."""
 
     id: str
@@ -372,6 +379,7 @@ class Request:
     strength: str | None = None
     levels: int | None = None
     days: int | None = None
+    form: str | None = None
     ur: URDecision | None = None
     imr: IMRDecision | None = None
     evidence: tuple[Evidence, ...] = ()

@@ -235,6 +235,8 @@ class _Builder:
         self.add(svc, KG.drugStrength, r.strength)
         self.add(svc, KG.spinalLevelCount, r.levels)
         self.add(svc, KG.durationDays, r.days)
+        if r.form is not None:
+            g.add((svc, KG.dosageForm, KG[model.DOSAGE_FORMS[r.form]]))
         self.evidence(node, r.evidence)
         if r.ur is not None:
             self.ur_decision(node, r.id, r.ur)

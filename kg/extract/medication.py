@@ -9,6 +9,8 @@ extractor: :func:`enrich` takes a :class:`~kg.extract.result.LetterCase` and ret
   ``substances`` (gabapentin, baclofen, cyclobenzaprine, non-patch lidocaine, NSAIDs other than
   diclofenac, diclofenac, capsaicin, lidocaine patch, ...), so "a compound with one
   ingredient that is not recommended is not recommended" is a SHACL check;
+* the **dosage form** of an oral drug request when it is not the ordinary tablet or capsule
+  (an oral suspension or solution, a compounded kit), for "the ordinary oral form first";
 * for medications the worker already takes: **how long** ("has been taking Norco for 6
   months", "on cyclobenzaprine since 08/2016") and the **documented effect** ("Norco reduces
   pain from 8/10 to 4/10", "gabapentin provides 40% relief", "with improved function"); a
@@ -17,7 +19,11 @@ extractor: :func:`enrich` takes a :class:`~kg.extract.result.LetterCase` and ret
 * **findings** the medication sections read: side effects (reported, or denied), urine drug
   screens, CURES reports, opioid agreements, aberrant behaviour, opioid risk screening,
   GI risk factors (peptic ulcer or GI bleed history, dyspepsia, high-dose NSAIDs),
-  concurrent aspirin or anticoagulants, acute flare-ups, and neuropathic pain diagnoses.
+  concurrent aspirin or anticoagulants, acute flare-ups, a reason the oral form cannot be used
+  (difficulty swallowing, oral medication not tolerated), and neuropathic pain diagnoses;
+* **ongoing use** of a requested drug that the summary names only through the review of the
+  request ("denied because long-term use of muscle relaxants is not supported"): the request
+  continues a drug already taken, with its duration and effect unknown.
 
 Only the case summary is read (``lc.record.summary_span``); every fact carries
 :class:`~kg.model.Evidence` whose offsets slice the letter text to the quote.  Pure: the
@@ -36,12 +42,32 @@ from kg.extract.services import drug_detail, drug_in
 from kg.extract.text import DATE_RX, SummaryReader, assert_polarity, compile_mentions, parse_date
 from kg.model import Diagnosis, Evidence, Finding, Request, Study, Treatment
 
-__all__ = ["enrich", "topical_ingredients", "course_days"]
+__all__ = ["enrich", "topical_ingredients", "course_days", "dosage_form"]
 
 MEDICATION_KINDS = frozenset({
     "nsaid", "cox2_inhibitor", "muscle_relaxant", "carisoprodol", "opioid", "ppi", "h2_blocker", "topical_analgesic",
     "compounded_topical", "anticonvulsant", "antidepressant", "benzodiazepine", "sleep_aid", "butalbital_combination"})
 _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
+# Oral liquids, and the oral suspension compounding kits sold under brand names (ranitidine,
+# gabapentin, tramadol, cyclobenzaprine, diphenhydramine kits): drugs also made as tablets.
+_LIQUID = re.compile(r"\b(?:oral )?suspension\b|\boral solution\b|\bliquid\b|\belixir\b|\bsyrup\b|\d\s*mg\s*/\s*ml\b",
+                     re.I)
+_COMPOUNDED_KIT = re.compile(r"\b(?:Deprizine|Fanatrex|Synapryn|Tabradol|Dicopanol)\b|\bcompound(?:ed)?\b", re.I)
+
+
+def dosage_form(text: str) -> str | None:
+    """The non-standard dosage form an oral drug request names (a ``kg.model.DOSAGE_FORMS`` key), or None.
+
+    >>> dosage_form("Fanatrex 25mg/ml oral suspension 420ml"), dosage_form("Tabradol (unknown quantity)")
+    ('oral_liquid', 'compounded')
+    >>> dosage_form("Norco 10/325mg #60") is None
+    True
+    """
+    if _LIQUID.search(text):
+        return "oral_liquid"
+    if _COMPOUNDED_KIT.search(text):
+        return "compounded"
+    return None
 
 # Ingredient words -> case-file substance keys (ontology/medications.ttl).  Order matters:
 # the first rule that matches an ingredient decides it.
@@ -137,6 +163,9 @@ _FINDING_RULES: tuple[tuple[str, str, str], ...] = (
                   r"symptoms?|issues?|problems?)|upset stomach|epigastric", "sign"),
     ("high_dose_nsaid_use", r"high[- ]dose (?:of )?(?:NSAIDs?|anti-inflammator\w+)|multiple NSAIDs", "sign"),
     ("acute_exacerbation", r"flare[- ]?ups?|flares?\b|acute exacerbation|exacerbation", "sign"),
+    ("oral_intolerance", r"difficult(?:y|ies) (?:with )?swallow\w*|dysphagia|(?:unable|inability) to swallow|"
+                         r"(?:intoleran\w+ (?:of|to)|(?:cannot|could not|unable to) tolerate) (?:oral|pills?|tablets?|"
+                         r"capsules?)", "sign"),
 )
 _FINDING_RX = compile_mentions(_FINDING_RULES)
 _NOT_FACT = re.compile(r"\butilization review\b|\bUR\b|\brequest\w*|\bdenied\b|\bnon-?certif\w*|\bmodified\b|"
@@ -176,6 +205,14 @@ _DURATION = re.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approxim
 _FIRST_TIME = re.compile(r"first[- ]time|newly prescribed|new prescription|initial prescription|"
                          r"not (?:using|taking) any medications?|"
                          r"(?:started|starting|initiat\w+) (?:on )?(?:a )?(?:trial of )?", re.I)
+
+
+_KIND_WORDS = {"nsaid": r"NSAIDs?|anti-inflammator\w+", "opioid": r"opioids?|narcotics?",
+               "muscle_relaxant": r"muscle relaxants?", "anticonvulsant": r"anticonvulsants?|AEDs?",
+               "antidepressant": r"antidepressants?", "benzodiazepine": r"benzodiazepines?"}
+# Continuation words: use that is already under way (long-term or ongoing use, its efficacy so far).
+_ONGOING = re.compile(r"\b(?:long[- ]term|ongoing|continued|prolonged|chronic|extended) use\b|\bcontinuation\b|"
+                      r"\befficacy\b|\b(?:already|currently|still) (?:taking|using|on)\b", re.I)
 
 
 class _Enricher(SummaryReader):
@@ -226,8 +263,11 @@ class _Enricher(SummaryReader):
                     days = course_days(head)
             if service in _TOPICAL and not substances:
                 substances = topical_ingredients(head) or substances
+            form = r.form
+            if form is None and service in MEDICATION_KINDS and service not in _TOPICAL:
+                form = dosage_form(head)
             out.append(dataclasses.replace(r, service=service, drug=drug, strength=strength, count=count, days=days,
-                                           substances=substances))
+                                           substances=substances, form=form))
         return tuple(out)
 
     # -- findings -----------------------------------------------------------
@@ -326,6 +366,37 @@ class _Enricher(SummaryReader):
                 have.add(kind)
                 out.append(Treatment(id=self.next_id(kind), kind=kind, label=m.group(0),
                                      evidence=(self.ev(sent.start + m.start(), sent.start + m.end()),)))
+        out.extend(self.ongoing_use(requests, have | first_time))
+        return out
+
+    def ongoing_use(self, requests: Iterable[Request], skip: set[str]) -> list[Treatment]:
+        """Use already under way of a requested drug that the record names only through the review of
+        the request ("denied because long-term use of muscle relaxants is not supported", "efficacy of the
+        medication was not documented"): a continuation, with neither its duration nor its effect known."""
+        out: list[Treatment] = []
+        for r in requests:
+            kind = "muscle_relaxant" if r.service == "carisoprodol" else r.service
+            if kind not in MEDICATION_KINDS or kind in _TOPICAL or kind in skip or r.service in skip:
+                continue
+            words = [re.escape(r.drug)] if r.drug and len(r.drug) >= 3 else []
+            words += [_KIND_WORDS[kind]] if kind in _KIND_WORDS else []
+            if not words:
+                continue
+            rx = re.compile(rf"(?<![\w-])(?:{'|'.join(words)})(?![\w-])", re.I)
+            for sent in self.sents:
+                m = rx.search(sent.text)
+                if m is None or _FIRST_TIME.search(sent.text):
+                    continue
+                after = sent.text[m.end():m.end() + 120]
+                other = drug_in(after)
+                if other is not None and other[1] != r.service:
+                    after = after[:other[2]]  # the words about another drug are not about this one
+                if not _ONGOING.search(after):
+                    continue
+                skip.add(kind)
+                out.append(Treatment(id=self.next_id(kind.replace("_", "-")), kind=kind, label=m.group(0),
+                                     evidence=(self.ev(sent.start, sent.end),)))
+                break
         return out
 
     def first_time_kinds(self, requests: Iterable[Request]) -> set[str]:

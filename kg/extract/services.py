@@ -146,6 +146,8 @@ def drug_in(text: str) -> tuple[str, str, int, int] | None:
 
 
 
+_TOPICAL_FORM = re.compile(r"\b(?:gel|cream|patch(?:es)?|topical|lotion|ointment|transdermal)\b", re.I)
+_TOPICAL_NSAID = re.compile(r"\b(?:Flector|Pennsaid)\b", re.I)
 _COMPOUND = re.compile(r"\d+(?:\.\d+)?\s*%.*(?:cream|gel|base|ointment|patch|\d+\s*%)|cream base|compound", re.I)
 
 
@@ -162,6 +164,8 @@ def classify_service(text: str) -> str:
     ('opioid', 'compounded_topical')
     >>> classify_service("Spine surgery evaluation for the lumbar")
     'consultation'
+    >>> classify_service("Voltaren gel 1% 100g"), classify_service("Voltaren 75mg #60")
+    ('topical_analgesic', 'nsaid')
     >>> classify_service("Labs - PT/PTT"), classify_service("Associated surgical service: Labs - PT/PTT")
     ('lab_test', 'preoperative_clearance')
     """
@@ -181,6 +185,9 @@ def classify_service(text: str) -> str:
     if re.search(r"\bPTT\b|\bPT/INR\b|\bINR\b", t):  # prothrombin time: a laboratory test, not therapy
         return "lab_test"
     drug = drug_in(t)
+    if (drug is not None and drug[1] == "nsaid" and (_TOPICAL_FORM.search(t) or re.search(r"\d\s*%", t))) \
+            or _TOPICAL_NSAID.search(t):
+        return "topical_analgesic"  # a diclofenac gel, patch or "1.5%" solution is a topical NSAID, not an oral one
     for kind, rx in _SERVICE_RX:
         m = rx.search(t)
         if m is None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from kg.errors import CaseFileError, reason
 from kg.model import (
+    DOSAGE_FORMS,
     IMR_DECISIONS,
     UR_DECISIONS,
     CaseData,
@@ -491,7 +492,7 @@ class _CaseReader:
     def request(self, where: str, line: int | None, item: Any) -> Request:
         m = self.mapping(item, where, line,
                          ("id", "service", "text", "region", "date", "injections", "sessions", "frequency",
-                          "substance", "count", "drug", "strength", "levels", "weeks", "days", "ur", "imr",
+                          "substance", "count", "drug", "strength", "levels", "weeks", "days", "form", "ur", "imr",
                           "evidence"), ("id", "service", "text"))
         ur = imr = None
         if m.get("ur") is not None:
@@ -516,7 +517,7 @@ class _CaseReader:
                        substances=self.choices(m, "substance", where, self.vocab.substances),
                        count=self.integer(m, "count", where, maximum=100000), drug=self.text(m, "drug", where),
                        strength=self.text(m, "strength", where), levels=self.integer(m, "levels", where, maximum=10),
-                       days=self.days(m, where), ur=ur, imr=imr,
+                       days=self.days(m, where), form=self.choice(m, "form", where, DOSAGE_FORMS), ur=ur, imr=imr,
                        evidence=self.evidence(m, where))
 
 

@@ -65,3 +65,51 @@ def test_input_unchanged():
     before = base.case
     med.enrich(base)
     assert base.case == before
+
+
+LETTER2 = ("CLINICAL CASE SUMMARY\nThe injured worker is a 45 year old female who sustained an industrial injury on "
+           "3-2-16. Treatment to date has included medications. She reports difficulty swallowing pills. On 11-10-16, "
+           "utilization review denied the request for Flexeril due to long term use of muscle relaxants not being "
+           "supported, and denied Fanatrex.\n\n"
+           "IMR ISSUES, DECISIONS AND RATIONALES\n\nFlexeril 10mg #90: Upheld\n\n"
+           "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle relaxants.\n\n"
+           "Decision rationale: Not medically necessary.\n\n"
+           "Fanatrex 25mg/ml oral suspension 420ml: Upheld\n\n"
+           "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Anti-epilepsy drugs.\n\n"
+           "Decision rationale: Not medically necessary.\n")
+
+
+def _case2():
+    lt = LetterText(LETTER2, "mini-med2.txt")
+    return med.enrich(extract_case(lt, parse_letter(lt), enrichers=()))
+
+
+def test_dosage_form_of_oral_drug_requests():
+    flexeril, fanatrex = _case2().case.requests
+    assert (flexeril.service, flexeril.form) == ("muscle_relaxant", None)
+    assert (fanatrex.service, fanatrex.form) == ("anticonvulsant", "oral_liquid")
+
+
+def test_oral_intolerance_finding_with_its_quote():
+    lc = _case2()
+    found = [(f.kind, f.status, f.label) for f in lc.case.findings if f.kind == "oral_intolerance"]
+    assert found == [("oral_intolerance", "present", "difficulty swallowing")]
+    f = next(f for f in lc.case.findings if f.kind == "oral_intolerance")
+    assert f.evidence[0].quote == "She reports difficulty swallowing pills."
+
+
+def test_ongoing_use_read_from_the_review_of_the_request():
+    lc = _case2()
+    ongoing = [(t.kind, t.label, t.days, t.outcomes) for t in lc.case.treatments if t.id.startswith("med-")]
+    assert ongoing == [("muscle_relaxant", "Flexeril", None, ())]
+    t = next(t for t in lc.case.treatments if t.kind == "muscle_relaxant")
+    assert t.evidence[0].quote.startswith("On 11-10-16, utilization review denied the request for Flexeril")
+    text = lc.text.text
+    assert " ".join(text[t.evidence[0].start:t.evidence[0].end].split()) == t.evidence[0].quote
+
+
+def test_no_ongoing_use_without_continuation_words():
+    letter = LETTER2.replace("due to long term use of muscle relaxants not being supported", "as not indicated")
+    lt = LetterText(letter, "mini-med3.txt")
+    lc = med.enrich(extract_case(lt, parse_letter(lt), enrichers=()))
+    assert not [t for t in lc.case.treatments if t.kind == "muscle_relaxant"]

@@ -23,3 +23,13 @@ def test_service_classification_and_quantities() -> None:
     assert parse_quantity("Physical therapy additional 3 visits per week for 2 weeks", "physical_therapy") == (
         6, "3 visits per week for 2 weeks")
     assert parse_quantity("MRI of the lumbar spine", "mri") == (None, None)
+
+
+def test_topical_nsaids_are_topicals_not_oral_nsaids() -> None:
+    from kg.extract.services import classify_service
+
+    assert classify_service("Voltaren gel 1% 100g") == "topical_analgesic"
+    assert classify_service("Flector patch 1.3% #30") == "topical_analgesic"
+    assert classify_service("Diclofenac sodium 1.5% 60gm") == "topical_analgesic"
+    assert classify_service("Voltaren 75mg #60 with 3 refills") == "nsaid"
+    assert classify_service("Naproxen 550mg #60") == "nsaid"

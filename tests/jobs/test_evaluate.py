@@ -55,12 +55,12 @@ def _check_subset_figures(data: dict) -> None:
     en = data["engine"]
     assert (en["items"], en["covered"], en["coverage"]) == (44, 34, 0.7727)
     assert en["confusion_matrix"] == {
-        "upheld": {"not_medically_necessary": 29, "medically_necessary": 3, "not_covered": 8},
+        "upheld": {"not_medically_necessary": 30, "medically_necessary": 2, "not_covered": 8},
         "overturned": {"not_medically_necessary": 0, "medically_necessary": 2, "not_covered": 2}}
-    assert (en["upheld_recall"], en["overturned_recall"], en["balanced_accuracy"]) == (0.9062, 1.0, 0.9531)
-    assert (en["overturn_recall"], en["overturn_precision"]) == (1.0, 0.4)
+    assert (en["upheld_recall"], en["overturned_recall"], en["balanced_accuracy"]) == (0.9375, 1.0, 0.9688)
+    assert (en["overturn_recall"], en["overturn_precision"]) == (1.0, 0.5)
     assert [(d["case"], d["request"]) for d in en["disagreements"]] == [
-        ("CM16-0248698", "r10"), ("CM16-0248698", "r16"), ("CM16-0248698", "r20")]
+        ("CM16-0248698", "r16"), ("CM16-0248698", "r20")]  # r10 (Fanatrex kit): the oral-form criterion
     assert len(en["decided_items"]) == 34
     assert {"case": "seed-trigger-point-2015", "request": "r1",
             "service": "Trigger Point Injection cervical paravertebral muscles ultrasound guided",
@@ -86,7 +86,7 @@ def test_eval_subset_library(subset_dir: Path) -> None:
     _check_subset_figures(report.data)
     text = render_report(report)
     assert "Engine: 34 of 44 items decided (coverage 77.3%)" in text
-    assert "Balanced accuracy (decided items): 95.3%" in text
+    assert "Balanced accuracy (decided items): 96.9%" in text
 
 
 @needs_letters

@@ -86,8 +86,10 @@ def test_every_criterion_of_the_map_is_a_criterion_of_the_shapes():
 def test_the_map_lists_every_key_and_says_which_have_no_criterion():
     rmap = load_reason_map()
     assert set(rmap.keys) == ALL_KEYS
+    # STANDARD_ORAL_FORM_FIRST is encoded now (the oral-form criteria of the medication sections)
     assert rmap.unencoded_keys() == ["CHRONIC_GUIDELINE_NOT_FOR_ACUTE", "DME_MEDICAL_NEED", "HOME_EXERCISE_TRANSITION",
-                                     "STANDARD_ORAL_FORM_FIRST", "TENS_ADJUNCT_ONLY"]
+                                     "TENS_ADJUNCT_ONLY"]
+    assert rmap.key_criteria("STANDARD_ORAL_FORM_FIRST")[:2] == (MTUS + "CPMTG-TOPICAL-4", MTUS + "CPMTG-MR-4")
     assert rmap.key_criteria("PT_VISIT_CAP") == (MTUS + "CPMTG-PHYSMED-1",)
     assert rmap.key_criteria("ANCILLARY_FOLLOWS_PRIMARY") == (MTUS + "REVIEW-ANCILLARY-1",)
     assert all(rmap.rules[k] for k in ALL_KEYS)
