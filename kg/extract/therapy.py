@@ -23,6 +23,10 @@ therapy already given brought functional improvement, so this module reads, from
   When the summary says the request was modified without the number, the authorised part
   is recorded without a count (the course total is then unknown).  The item heading's
   "... was authorized by the Claims Administrator" is not read: facts come from the summary;
+* a **home exercise program documented as not enough** ("despite a home exercise program",
+  "unable to perform home exercises", "requires supervised therapy"), with the outcome
+  ``home_program_insufficient``: the reason the schedule's hand-over to self-directed home
+  physical medicine leaves for further supervised visits;
 * a **complex regional pain syndrome** diagnosis (its visit schedule is longer).
 
 Sentences about the request itself ("requested", "recommended", "plan") give no prior
@@ -106,6 +110,18 @@ _UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necess
 # of physical therapy was certified", "had not started physical therapy yet"
 _NOT_DONE = re.compile(r"\b(?:has|have|had)\s+not\s+(?:yet\s+)?(?:undergone|started|begun|received|attended|completed|"
                        r"tried)\b|\bnot\s+yet\s+(?:started|begun|undergone|received|attended)\b", re.I)
+# a self-directed home program named, and a statement that it is not enough (the exception the
+# schedule's "fading ... plus active self-directed home physical medicine" leaves)
+_HOME = re.compile(r"\bhome[- ](?:based\s+)?(?:exercises?|exercise program|program|therapy|stretching)\b|\bHEP\b|"
+                   r"\bself[- ]directed (?:exercises?|program|therapy|home)", re.I)
+_HOME_NOT_ENOUGH = re.compile(
+    r"\b(?:not|in)\s?sufficient|\binadequate\b|"
+    r"\bnot (?:enough|adequate|effective|helpful|helping|working|beneficial)\b|"
+    r"\b(?:unable|not able) to (?:perform|do|continue|progress|tolerate|complete|manage)|"
+    r"\b(?:cannot|can't|could not|couldn't) (?:perform|do|progress|tolerate|manage|complete)|"
+    r"\bfailed\b|\bwithout (?:any |significant |much )?(?:improvement|benefit|relief)|\bdid not (?:help|improve|work)|"
+    r"\b(?:require|requires|required|need|needs|needed) (?:\w+ ){0,2}?(?:skilled|supervised|supervision|hands-on|"
+    r"formal)\b|\bdespite\b", re.I)
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 
@@ -318,6 +334,32 @@ class _Reader(SummaryReader):
         return Treatment(id=self.next_id("ther-tx"), kind=kind, label=label, outcomes=outcomes, sessions=n,
                          region=regions[0] if len(regions) == 1 else None, evidence=(self.ev(a, b),))
 
+    def home_program_insufficient(self) -> list[Treatment]:
+        """A home exercise program the summary documents as not enough ("despite a home exercise
+        program", "unable to perform his home exercises", "requires supervised therapy"), one per
+        sentence, with the outcome ``home_program_insufficient``.  A sentence saying the reason
+        is *not* documented, or reporting the UR decision, gives none."""
+        out: list[Treatment] = []
+        for sent in self.sents:
+            text = sent.text
+            home = _HOME.search(text)
+            if home is None or _UNDOCUMENTED.search(text) or _UR_DECISION.search(text):
+                continue
+            for coff, clause in _clauses(text):
+                h = _HOME.search(clause)
+                m = _HOME_NOT_ENOUGH.search(clause)
+                if h is None or m is None or _NEGATED.search(clause[max(0, m.start() - 25):m.start()]):
+                    continue
+                if m.group(0).lower() == "despite" and m.start() > h.start():
+                    continue  # "despite" must govern the home program ("pain persists despite home exercise")
+                a = sent.start + coff
+                out.append(Treatment(id=self.next_id("ther-hep"), kind="home_exercise",
+                                     label="home exercise program: documented as not enough",
+                                     outcomes=("home_program_insufficient",), region=first_region(clause),
+                                     evidence=(self.ev(a, a + min(len(clause), 260)),)))
+                break
+        return out
+
     def crps(self) -> list[Diagnosis]:
         """A complex regional pain syndrome diagnosis, when the summary names one (not ruled out)."""
         for sent in self.sents:
@@ -345,7 +387,7 @@ def enrich(lc: LetterCase) -> LetterCase:
         return lc
     r = _Reader(lc)
     prior, authorized = r.courses()
-    added: list[Treatment] = list(prior)
+    added: list[Treatment] = list(prior) + r.home_program_insufficient()
     for ts in authorized.values():
         added.extend(ts)
     diagnoses = lc.case.diagnoses

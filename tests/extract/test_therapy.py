@@ -41,7 +41,8 @@ def test_completed_course_with_count_and_functional_improvement():
     assert all("functional_improvement" in t.outcomes for t in tx)
     d = determine_case(lc.case).items[0]
     assert d.guideline.section_label == "Physical medicine"
-    assert {a.number: a.status for a in d.assessments} == {1: "met", 2: "met"}  # 6 + 4 visits, improvement documented
+    # 6 + 4 visits, improvement documented; 6 earlier visits are not yet a full course (3)
+    assert {a.number: a.status for a in d.assessments} == {1: "met", 2: "met", 3: "not_applicable"}
     assert d.conclusion == "medically_necessary"
 
 
@@ -58,7 +59,7 @@ def test_ur_decision_sentence_gives_no_prior_course():
         "medically necessary.", "Six physical therapy visits for the lumbar"))
     assert _therapy(lc) == []
     d = determine_case(lc.case).items[0]
-    assert {a.number: a.status for a in d.assessments} == {1: "met", 2: "not_applicable"}
+    assert {a.number: a.status for a in d.assessments} == {1: "met", 2: "not_applicable", 3: "not_applicable"}
 
 
 def test_negated_prior_therapy_is_not_a_course():
@@ -78,7 +79,8 @@ def test_visits_authorised_by_ur_join_the_course():
     auth = [t for t in _therapy(lc) if "authorized_by_ur" in t.outcomes]
     assert [(t.kind, t.sessions) for t in auth] == [("physical_therapy", 6)]
     d = determine_case(lc.case).items[0]
-    assert {a.number: a.status for a in d.assessments} == {1: "not_met", 2: "not_documented"}  # 6 + 6 > 10
+    # 6 + 6 > 10: beyond the schedule, so the hand-over to home exercise (3) is asked for as well
+    assert {a.number: a.status for a in d.assessments} == {1: "not_met", 2: "not_documented", 3: "not_documented"}
 
 
 def test_modified_without_a_number_leaves_the_total_unknown():
@@ -121,3 +123,28 @@ def test_real_letters(case, request_id, conclusion):
     det = determine_case(lc.case)
     item = next(i for i in det.items if i.request_id == request_id)
     assert item.conclusion == conclusion
+
+
+def test_home_program_documented_as_not_enough():
+    summary = ("The injured worker is a 50 year old female. She completed 8 sessions of physical therapy with "
+               "improved range of motion. Pain persists despite her home exercise program. "
+               "Utilization review denied the request on 1-9-17.")
+    lc = extract_case(_letter(summary, "Physical therapy 2 times a week for 1 week"))
+    hep = [t for t in _therapy(lc) if t.kind == "home_exercise"]
+    assert [t.outcomes for t in hep] == [("home_program_insufficient",)]
+    ev = hep[0].evidence[0]
+    assert lc.text.text[ev.start:ev.end] == ev.quote == "Pain persists despite her home exercise program."
+    d = determine_case(lc.case).items[0]
+    assert {a.number: a.status for a in d.assessments}[3] == "met"
+
+
+@pytest.mark.parametrize("sentence", [
+    "She continues her home exercise program.",
+    "There is no documentation why a home exercise program would be insufficient.",
+    "Her home exercise program is helping.",
+    "The home exercise program failed to be documented by utilization review.",
+])
+def test_home_program_not_read_as_not_enough(sentence):
+    lc = extract_case(_letter("The injured worker is a 50 year old female. " + sentence,
+                              "Physical therapy 2 times a week for 1 week"))
+    assert [t for t in _therapy(lc) if t.kind == "home_exercise"] == []

@@ -86,9 +86,9 @@ def test_every_criterion_of_the_map_is_a_criterion_of_the_shapes():
 def test_the_map_lists_every_key_and_says_which_have_no_criterion():
     rmap = load_reason_map()
     assert set(rmap.keys) == ALL_KEYS
-    # STANDARD_ORAL_FORM_FIRST is encoded now (the oral-form criteria of the medication sections)
-    assert rmap.unencoded_keys() == ["CHRONIC_GUIDELINE_NOT_FOR_ACUTE", "DME_MEDICAL_NEED", "HOME_EXERCISE_TRANSITION",
-                                     "TENS_ADJUNCT_ONLY"]
+    # STANDARD_ORAL_FORM_FIRST (the oral-form criteria of the medication sections) and
+    # HOME_EXERCISE_TRANSITION (CPMTG-PHYSMED-3) are encoded now
+    assert rmap.unencoded_keys() == ["CHRONIC_GUIDELINE_NOT_FOR_ACUTE", "DME_MEDICAL_NEED", "TENS_ADJUNCT_ONLY"]
     assert rmap.key_criteria("STANDARD_ORAL_FORM_FIRST")[:2] == (MTUS + "CPMTG-TOPICAL-4", MTUS + "CPMTG-MR-4")
     assert rmap.key_criteria("PT_VISIT_CAP") == (MTUS + "CPMTG-PHYSMED-1",)
     assert rmap.key_criteria("ANCILLARY_FOLLOWS_PRIMARY") == (MTUS + "REVIEW-ANCILLARY-1",)
@@ -117,7 +117,7 @@ def test_a_pattern_refines_a_coarse_key_and_the_keys_are_the_fallback():
     assert (crit, pats) == ((MTUS + "REVIEW-ANCILLARY-1",), ())
     crit, pats = rmap.reason_criteria("no rationale for supervised therapy over a home exercise program",
                                       ["PT_VISIT_CAP", "HOME_EXERCISE_TRANSITION"])
-    assert crit == () and pats == ("no-rationale", "home-exercise-transition")
+    assert crit == (MTUS + "CPMTG-PHYSMED-3",) and pats == ("no-rationale", "home-exercise-transition")
     assert rmap.reason_criteria("anything at all", []) == ((), ())
 
 
@@ -161,7 +161,7 @@ def test_score_reasons_counts_stated_missed_and_added_criteria():
     labels = [{"case": "CM16-0228949", "service": "PT", "decision": "Upheld", "guideline_family": "MTUS CPMTG",
                "criterion_keys": ["PT_VISIT_CAP", "MUSCLE_RELAXANT_SHORT_TERM"],
                "reasons": [{"text": "8 more exceeds the 10-visit cap", "category": "quantity_exceeds"},
-                           {"text": "an established home exercise program should suffice", "category": "other"},
+                           {"text": "no rationale given for the request", "category": "other"},
                            {"text": "no acute spasm documented", "category": "documentation_missing"}]}]
     data = score_reasons(run, labels).data
     (item,) = data["items"]
