@@ -76,6 +76,8 @@ class EvidenceItem:
     decisive: bool
     quotes: tuple[Quote, ...]
     derived_values: tuple[tuple[str, str], ...] = ()
+    #: why a fact shown under a criterion did not count for it ("" when it may have)
+    not_counted: str = ""
 
 
 @dataclass(frozen=True)
@@ -412,20 +414,35 @@ class _Context:
             status, decisive = KG.Met, []
             reasons = (c.statement,)
             decided_by = tuple(str(s) for s in shapes)
-        evidence = self.evidence(request, c, {r.value for r in decisive if isinstance(r.value, URIRef)}) \
+        evidence = self.evidence(request, c, {r.value for r in decisive if isinstance(r.value, URIRef)},
+                                 failing=status in (KG.NotMet, KG.NotDocumented)) \
             if status != KG.NotApplicable else ()
         return CriterionAssessment(
             criterion=str(c.iri), number=c.number, label=c.label, statement=c.statement,
             status=STATUS_NAMES[status], reasons=reasons, evidence=evidence, decided_by=decided_by,
             silence_policy=c.silence_policy, role=c.role)
 
-    def evidence(self, request: URIRef, c: _CriterionInfo, decisive: set[Node]) -> tuple[EvidenceItem, ...]:
+    def evidence(self, request: URIRef, c: _CriterionInfo, decisive: set[Node], *,
+                 failing: bool = False) -> tuple[EvidenceItem, ...]:
         facts: set[Node] = set(decisive)
         if c.evidence_query is not None:
             facts |= self.view.evidence(request, c.iri, c.evidence_query)
-        return tuple(self.item(f, f in decisive) for f in sorted(facts, key=str))
+        return tuple(self.item(f, f in decisive, note=self.not_counted(request, f, failing))
+                     for f in sorted(facts, key=str))
 
-    def item(self, fact: Node, decisive: bool) -> EvidenceItem:
+    def not_counted(self, request: URIRef, fact: Node, failing: bool) -> str:
+        """Why ``fact`` did not count for the request: recorded for another region (or limb) than the
+        one the request is of (kg:otherRegionFinding), or, under a criterion that is not met,
+        documented absent or normal."""
+        if (request, KG.otherRegionFinding, fact) in self.view.inferred:
+            reg = self.view.asserted.value(fact, KG.bodyRegion)
+            label = _ontology_label(reg) if reg is not None else None
+            return f"recorded for the {label or _local(reg)}, not the region or limb of the request"
+        if failing and (fact, KG.polarity, KG.Absent) in self.view.asserted:
+            return "documented absent or normal, so it does not show what the criterion needs"
+        return ""
+
+    def item(self, fact: Node, decisive: bool, *, note: str = "") -> EvidenceItem:
         a = self.view.asserted
         graph = "asserted" if self.view.is_asserted(fact) else "inferred"
         kinds = tuple(sorted(_local(t) for t in a.objects(fact, _TYPE)))
@@ -446,7 +463,8 @@ class _Context:
                                if isinstance(o, Literal)))
         label = a.value(fact, RDFS.label)
         return EvidenceItem(fact=str(fact), label=str(label) if label is not None else _local(fact), kinds=kinds,
-                            graph=graph, decisive=decisive, quotes=tuple(quotes), derived_values=derived)
+                            graph=graph, decisive=decisive, quotes=tuple(quotes), derived_values=derived,
+                            not_counted="" if decisive else note)
 
 
 def _ontology_label(cls: Node) -> Node | None:

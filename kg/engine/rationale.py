@@ -44,7 +44,8 @@ def _evidence_line(e: EvidenceItem) -> str:
     elif e.graph == "inferred":
         text += " [inferred]"
     ref = _quote_ref(e)
-    return f"{text}: {ref}" if ref else text
+    line = f"{text}: {ref}" if ref else text
+    return f"{line} (not counted: {e.not_counted})" if e.not_counted else line
 
 
 def _numbers(items: list[CriterionAssessment]) -> str:
@@ -118,7 +119,8 @@ def to_json_data(det: CaseDetermination) -> dict[str, Any]:
 
     def ev(e: EvidenceItem) -> dict[str, Any]:
         return {"fact": e.fact, "label": e.label, "kinds": list(e.kinds), "graph": e.graph,
-                "decisive": e.decisive, "derived_values": dict(e.derived_values),
+                "decisive": e.decisive, "not_counted": e.not_counted or None,
+                "derived_values": dict(e.derived_values),
                 "quotes": [{"document": q.document, "file": q.file_name, "exact": q.exact,
                             "start": q.start, "end": q.end, "checked": q.checked,
                             **({} if q.checked else {"note": NOT_CHECKED})} for q in e.quotes]}

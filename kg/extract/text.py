@@ -287,6 +287,7 @@ _POST_NEG = re.compile(r"^[^.;]{0,40}?\b(?:(?:was|were|is|are)\s+(?:negative|abs
 _POST_POS = re.compile(r"^[^.;]{0,30}?\b(?:was|were|is|are)\s+positive\b", re.I)
 _PRE_POS = re.compile(r"\bpositive(?:\s+for)?\s*$", re.I)
 _UNCERTAIN = re.compile(r"\b(?:no|nor|not|lack|without)\b[^.]{0,25}\bdocument\w*|"
+                        r"\b(?:insufficient|inadequate|limited|incomplete)\s+(?:documentation|evidence)\b|"
                         r"\b(?:no|without|lack of|lacks?)\s+(?:documentation|documented|mention|"
                         r"evidence in the records|record|indication|objective documentation)\b|"
                         r"\bnot\s+(?:documented|mentioned|provided|recorded)|\brule out\b|\br/o\b|\bpossible\b|"
@@ -298,6 +299,9 @@ _ABNORMAL = re.compile(r"\b(?:decreased?|diminished|reduced|abnormal|absent|loss
                        r"out of)\s*5|1\+|0/4|hypoesthesia)(?!\w)", re.I)
 _NORMAL = re.compile(r"\b(?:normal|intact|5\s*(?:/|of|out of)\s*5|2\+|symmetric(?:al)?|within normal limits|WNL|"
                      r"unremarkable|full|equal|preserved)(?!\w)", re.I)
+_NEG_AFTER_FUNCTION = re.compile(r"\s*(?:was|were|is|are|showed|shows|revealed|reveals|demonstrated|demonstrates|"
+                                 r"noted|found)\s+(?:no|without)\s+(?:\w+\s+)?(?:deficits?|abnormalit\w+|"
+                                 r"loss|changes?|weakness|asymmetry|focal)\b", re.I)
 _NEG_BEFORE_FUNCTION = re.compile(r"\b(?:no|without|negative for|denie[sd]|unable to (?:detect|elicit|appreciate|"
                                   r"find))\b"
                            r"(?:(?!\b(?:with|but|and there)\b)[^;]){0,40}$", re.I)
@@ -321,6 +325,10 @@ def assert_polarity(clause: str, start: int, end: int, mode: str) -> str | None:
     'absent'
     >>> assert_polarity("There was no documentation of a twitch response", 32, 38, "sign") is None
     True
+    >>> assert_polarity("Sensory examination showed no deficit", 0, 19, "function")
+    'absent'
+    >>> assert_polarity("There was insufficient documentation of sensory deficits", 40, 47, "function") is None
+    True
     """
     before, after = clause[:start], clause[end:]
     if _UNCERTAIN.search(before[-60:]) or _UNCERTAIN.search(after[:25]):
@@ -335,6 +343,9 @@ def assert_polarity(clause: str, start: int, end: int, mode: str) -> str | None:
 def _function_polarity(clause: str, start: int, end: int) -> str | None:
     """Polarity of a neurological function's deficit: abnormal and normal values near the mention decide."""
     before, after = clause[:start], clause[end:]
+    # "sensory examination showed no deficit", "sensation revealed no abnormality": the negation follows
+    if _NEG_AFTER_FUNCTION.match(after):
+        return "absent"
     # "no motor or sensory deficit", "no sensory, motor weakness or reflex asymmetry"
     neg = _NEG_BEFORE_FUNCTION.search(before)
     if neg is not None and _ABNORMAL.search(clause, end, min(len(clause), end + 45)) is not None:

@@ -186,3 +186,28 @@ def test_turtle_output_holds_each_assessment(seed):
     assert (URIRef(f"{base}/criterion-2"), KG.status, KG.Met) in g
     assert (URIRef(f"{base}/criterion-6"), KG.status, KG.NotApplicable) in g
     assert (URIRef(f"{base}/criterion-4"), KG.evidence, URIRef(f"{CASE}seed-tpi-2015/dx-radiculitis")) in g
+
+
+def _edx_case() -> dict:
+    return {"case": "edx-notes", "injury": {"date": "2016-10-01"},
+            "findings": [{"id": "f-hand", "kind": "neurologic_symptom", "status": "present", "region": "wrist_hand"},
+                         {"id": "f-sens", "kind": "dermatomal_sensory_deficit", "status": "absent"}],
+            "treatments": [{"id": "tx-pt", "kind": "physical_therapy", "outcome": ["failed"]}],
+            "requests": [{"id": "r1", "service": "emg_ncs", "text": "EMG of the bilateral lower extremities",
+                          "date": "2016-12-01"}]}
+
+
+def test_evidence_that_did_not_count_says_why_other_limb_or_normal_value():
+    from kg.read.casefile import parse_case
+
+    det = determine_case(parse_case(_edx_case()))
+    (item,) = det.items
+    (edx2,) = [a for a in item.assessments if a.number == 2]
+    assert edx2.status == "not_documented"
+    notes = {e.fact.rsplit("/", 1)[-1]: e.not_counted for e in edx2.evidence}
+    assert notes == {"f-hand": "recorded for the forearm, wrist and hand, not the region or limb of the request",
+                     "f-sens": "documented absent or normal, so it does not show what the criterion needs"}
+    data = to_json_data(det)
+    (c2,) = [c for c in data["items"][0]["criteria"] if c["number"] == 2]
+    assert sorted(e["not_counted"] for e in c2["evidence"]) == sorted(notes.values())
+    assert "(not counted: recorded for the forearm, wrist and hand" in render(det, "markdown")

@@ -315,3 +315,20 @@ def test_no_work_at_import() -> None:
             "print(kg.extract.services.drug_lexicon.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_negated_and_undocumented_deficits_are_not_read_as_present() -> None:
+    """'showed no deficit' is a deficit documented absent; 'insufficient documentation of deficits'
+    says the record is silent, so no finding is read from it (issue 15, negation)."""
+    text = ("CLINICAL CASE SUMMARY\nThe injured worker is a 40 year old female who sustained an industrial injury "
+            "on 1-2-16. Sensory examination showed no deficit. There was insufficient documentation of motor "
+            "deficits.\n\nIMR ISSUES, DECISIONS AND RATIONALES\n\nEMG of the lower extremities: Upheld\n\n"
+            "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): "
+            "Electrodiagnostic testing.\n\nDecision rationale: Not medically necessary.\n")
+    lc = extract_case(LetterText(text, "negation.txt"))
+    neuro = sorted((f.kind, f.status, f.evidence[0].quote) for f in lc.case.findings
+                   if f.kind in ("dermatomal_sensory_deficit", "motor_deficit"))
+    assert neuro == [("dermatomal_sensory_deficit", "absent", "Sensory examination showed no deficit.")]
+    (f,) = [f for f in lc.case.findings if f.kind == "dermatomal_sensory_deficit"]
+    ev = f.evidence[0]
+    assert text[ev.start:ev.end] == ev.quote
