@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import yaml
@@ -43,10 +43,14 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(autouse=True)
-def letters_document_root(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def letters_document_root() -> Iterator[None]:
     """The seed example finds its letter only in an allowed document root: the tests allow the
-    letters folder beside the checkout explicitly (a test of the absent-document rule unsets it)."""
+    letters folder beside the checkout explicitly, for the whole session, so that module- and
+    session-scoped fixtures see it too (a test of the absent-document rule unsets it with its own
+    ``monkeypatch``, which restores it afterwards)."""
     from casepaths import LETTERS
 
-    monkeypatch.setenv("IMRKG_DOCUMENT_ROOTS", str(LETTERS))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IMRKG_DOCUMENT_ROOTS", str(LETTERS))
+        yield
