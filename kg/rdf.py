@@ -1,5 +1,5 @@
 """RDF vocabulary of imr-kg: its namespaces, the case IRIs, the prefixes it writes with, the
-one conversion of pyoxigraph terms into rdflib terms, and the few typed helpers every stage
+one conversion of terms between pyoxigraph and rdflib (both ways), and the few typed helpers every stage
 uses to read terms off a graph.
 
 Every module that names an imr-kg term imports the namespace from here; no other module
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
 __all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "bind_prefixes", "from_oxigraph", "OxigraphTerms",
+           "to_oxigraph", "oxigraph_quad",
            "GraphReader", "literal_int", "sorted_terms"]
 
 
@@ -104,7 +105,7 @@ def sorted_terms(nodes: Iterable[Node]) -> list[Identifier]:
 
 
 # ---------------------------------------------------------------------------
-# Terms from the embedded store (pyoxigraph) as rdflib terms
+# Terms between the embedded store (pyoxigraph) and rdflib
 # ---------------------------------------------------------------------------
 _XSD_STRING = str(XSD.string)
 
@@ -138,3 +139,30 @@ class OxigraphTerms:
         if hit is None:
             hit = self.cache[term] = from_oxigraph(term)
         return hit
+
+
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as the equal pyoxigraph term (a plain literal typed ``xsd:string``);
+    the inverse of :func:`from_oxigraph`."""
+    import pyoxigraph as ox
+
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if not isinstance(term, Literal):
+        raise TypeError(f"not an RDF term: {term!r}")
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or _XSD_STRING)))
+
+
+def oxigraph_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
+    """An rdflib triple as a pyoxigraph quad in ``graph``; TypeError for a literal subject or a
+    predicate that is not an IRI (what pyoxigraph would refuse)."""
+    import pyoxigraph as ox
+
+    s, p, o = (to_oxigraph(t) for t in triple)
+    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
+        raise TypeError(f"not an RDF triple: {triple!r}")
+    return ox.Quad(s, p, o, graph)

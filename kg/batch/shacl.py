@@ -39,7 +39,7 @@ from rdflib.term import BNode, Node
 
 from kg.engine.validate import SH, Shapes
 from kg.errors import ShapesError
-from kg.rdf import KG, literal_int, sorted_terms
+from kg.rdf import KG, literal_int, oxigraph_quad, sorted_terms
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -662,19 +662,8 @@ def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult
 
 
 def _ox_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode) -> ox.Quad:
-    import pyoxigraph as ox
-
-    def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-        if isinstance(t, URIRef):
-            return ox.NamedNode(str(t))
-        if isinstance(t, BNode):
-            return ox.BlankNode(str(t))
-        assert isinstance(t, Literal)
-        if t.language:
-            return ox.Literal(str(t), language=t.language)
-        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype or XSD.string)))
-
-    s, p, o = (term(t) for t in triple)
-    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
-        raise ShapesError(f"data: {triple!r} is not an RDF triple")
-    return ox.Quad(s, p, o, graph)
+    """:func:`kg.rdf.oxigraph_quad`; a triple that is not RDF (a literal subject) a ShapesError."""
+    try:
+        return oxigraph_quad(triple, graph)
+    except TypeError:
+        raise ShapesError(f"data: {triple!r} is not an RDF triple") from None
