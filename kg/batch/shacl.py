@@ -39,7 +39,7 @@ from rdflib.term import BNode, Node
 
 from kg.engine.validate import SH, Shapes
 from kg.errors import ShapesError
-from kg.rdf import KG, literal_int, oxigraph_quad, sorted_terms
+from kg.rdf import KG, literal_int, oxigraph_quad, sorted_terms, to_oxigraph
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -134,11 +134,7 @@ def _store_form(literals: set[Literal]) -> dict[Literal, Literal]:
     pairs = []
     for i, lit in enumerate(sorted(literals, key=str)):
         subject = ox.NamedNode(f"urn:imrkg:literal:{i}")
-        if lit.language:
-            obj = ox.Literal(str(lit), language=lit.language)
-        else:
-            obj = ox.Literal(str(lit), datatype=ox.NamedNode(str(lit.datatype or XSD.string)))
-        store.add(ox.Quad(subject, ox.NamedNode("urn:imrkg:p"), obj, ox.DefaultGraph()))
+        store.add(ox.Quad(subject, ox.NamedNode("urn:imrkg:p"), to_oxigraph(lit), ox.DefaultGraph()))
         pairs.append((subject, lit))
     out = {}
     for subject, lit in pairs:
