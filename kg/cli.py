@@ -144,8 +144,16 @@ _DOCUMENT_ROOT_HELP = ("a folder case files' documents may also be read from, lo
                        "(repeatable; adds to $IMRKG_DOCUMENT_ROOTS)")
 
 
+def _folder(value: str) -> str:
+    """An existing folder, for ``--document-root``; argparse reports anything else as a usage error."""
+    if not Path(value).is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a folder (give a folder the case files' documents are in)")
+    return value
+
+
 def _document_root_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--document-root", metavar="DIR", action="append", default=[], help=_DOCUMENT_ROOT_HELP)
+    parser.add_argument("--document-root", metavar="DIR", action="append", default=[], type=_folder,
+                        help=_DOCUMENT_ROOT_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
