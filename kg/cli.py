@@ -377,31 +377,9 @@ def _warn_unchecked(sources: Sequence[str]) -> None:
 
 
 def _progress(label: str) -> Progress:
-    """A progress indicator on stderr: on a terminal one updating line with rate and ETA, finished
-    with a newline; otherwise (a file, a pipe) only one final line."""
-    import time
+    from kg.jobs.ingest import terminal_progress
 
-    start = time.monotonic()
-    terminal = sys.stderr.isatty()
-
-    def show(done: int, total: int, name: str) -> None:
-        if not terminal:
-            if done >= total:
-                print(f"{label}: {done}/{total} done in {time.monotonic() - start:.1f} s", file=sys.stderr)
-            return
-        width = 30
-        filled = int(width * done / total) if total else width
-        bar = "#" * filled + "-" * (width - filled)
-        elapsed = time.monotonic() - start
-        eta = ""
-        if 0 < done < total and elapsed > 0:
-            left = elapsed / done * (total - done)
-            eta = f" ETA {int(left // 60)}:{int(left % 60):02d}"
-        end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{label} [{bar}] {done}/{total}{eta} {name[:32]:32}{end}")
-        sys.stderr.flush()
-
-    return show
+    return terminal_progress(label, sys.stderr)
 
 
 def _determine(args: argparse.Namespace) -> int:
@@ -584,19 +562,12 @@ def _query(args: argparse.Namespace) -> int:
 def _guidelines(args: argparse.Namespace) -> int:
     import json
 
-    from kg.engine.guidelines import catalogue
+    from kg.engine.guidelines import catalogue, catalogue_document
     from kg.engine.validate import load_shapes
 
     sections = catalogue(load_shapes(args.shapes) if args.shapes else None)
     if args.format == "json":
-        doc = [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to,
-                "versions": [{"version": v.iri, "label": v.label, "guideline": v.guideline,
-                              "effective_from": v.effective_from and v.effective_from.isoformat(),
-                              "effective_until": v.effective_until and v.effective_until.isoformat(),
-                              "dates_verified": v.verified, "dates_source": v.source} for v in s.versions],
-                "criteria": [{"number": c.number, "criterion": c.iri, "label": c.label, "statement": c.statement,
-                              "role": c.role, "silence_policy": c.silence_policy} for c in s.criteria]}
-               for s in sections]
+        doc = catalogue_document(sections)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     for s in sections:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -19,7 +20,8 @@ from kg.engine.validate import Shapes, default_shapes
 from kg.errors import InputError
 from kg.rdf import DCTERMS, KG, literal_int
 
-__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "Checklist", "checklist"]
+__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "catalogue_document", "Checklist",
+           "checklist"]
 
 
 def _date(v: Node | None) -> _dt.date | None:
@@ -131,6 +133,19 @@ class Checklist:
             for c in indications:
                 lines.append(f"[ ] {c.number}. {c.statement}")
         return "\n".join(lines) + "\n"
+
+
+def catalogue_document(sections: Sequence[SectionEntry]) -> list[dict[str, Any]]:
+    """The catalogue as ``imrkg guidelines --format json`` writes it: per section its versions (dates
+    in force, whether verified, their source) and criteria."""
+    return [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to,
+             "versions": [{"version": v.iri, "label": v.label, "guideline": v.guideline,
+                           "effective_from": v.effective_from and v.effective_from.isoformat(),
+                           "effective_until": v.effective_until and v.effective_until.isoformat(),
+                           "dates_verified": v.verified, "dates_source": v.source} for v in s.versions],
+             "criteria": [{"number": c.number, "criterion": c.iri, "label": c.label, "statement": c.statement,
+                           "role": c.role, "silence_policy": c.silence_policy} for c in s.criteria]}
+            for s in sections]
 
 
 def _short(iri: str) -> str:
