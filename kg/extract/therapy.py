@@ -27,7 +27,11 @@ therapy already given brought functional improvement, so this module reads, from
   "unable to perform home exercises", "requires supervised therapy"), with the outcome
   ``home_program_insufficient``: the reason the schedule's hand-over to self-directed home
   physical medicine leaves for further supervised visits;
-* a **complex regional pain syndrome** diagnosis (its visit schedule is longer).
+* a **complex regional pain syndrome** diagnosis (its visit schedule is longer);
+* an **examination documented as normal** ("the physical examination documented no abnormal
+  objective findings", "full range of motion", "range of motion within normal limits"): a
+  ``normal_examination`` finding, or a ``limited_range_of_motion`` finding documented absent, of
+  the region the clause names: the clinical picture physical medicine criterion 4 reads.
 
 Sentences about the request itself ("requested", "recommended", "plan") give no prior
 course.  Every fact carries :class:`~kg.model.Evidence` whose offsets slice the letter
@@ -41,6 +45,10 @@ text.  Pure: returns a new :class:`~kg.extract.result.LetterCase`; nothing is re
 ('failed', 'no_functional_improvement')
 >>> _outcomes("physical therapy was helping with pain")
 ('effective',)
+>>> [m.group(0) for m in _FULL_ROM.finditer("full range of motion, range of motion within normal limits")]
+['full range of motion', 'range of motion within normal limits']
+>>> bool(_NORMAL_EXAM.search("The physical examination documented no abnormal objective findings."))
+True
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ from typing import Iterable
 
 from kg.extract.result import LetterCase
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number, regions_in
-from kg.model import Diagnosis, Treatment
+from kg.model import Diagnosis, Finding, Treatment
 
 __all__ = ["enrich", "DISCIPLINES"]
 
@@ -122,6 +130,16 @@ _HOME_NOT_ENOUGH = re.compile(
     r"\bfailed\b|\bwithout (?:any |significant |much )?(?:improvement|benefit|relief)|\bdid not (?:help|improve|work)|"
     r"\b(?:require|requires|required|need|needs|needed) (?:\w+ ){0,2}?(?:skilled|supervised|supervision|hands-on|"
     r"formal)\b|\bdespite\b", re.I)
+# an examination documented as normal: full range of motion of a region, or no abnormal findings
+# at all ("neurological examination was normal" speaks of the nerves only and is not read here)
+_FULL_ROM = re.compile(r"\bfull (?:active |passive |and \w+ )?(?:range of motion|ROM)\b|"
+                       r"\b(?:range of motion|ROM)\s+(?:\w+\s+){0,3}?(?:(?:was|were|is|are)\s+)?(?:within normal limits|"
+                       r"WNL\b|normal\b|full\b)|\bnormal (?:range of motion|ROM)\b", re.I)
+_NORMAL_EXAM = re.compile(r"\bno abnormal (?:objective |physical )?(?:exam(?:ination)? )?findings\b|"
+                          r"\b(?<!neurological )(?<!neurologic )(?<!neuro )(?:physical )?exam(?:ination)?\s+"
+                          r"(?:(?:of|findings)\s+[\w\s]{0,30}?)?(?:was|were|is|are)\s+(?:normal|unremarkable|within normal "
+                          r"limits)\b", re.I)
+_NOT_FULL = re.compile(r"\b(?:not|less than|nearly|almost|near|except|but)\s+(?:\w+\s+)?$", re.I)
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 
@@ -360,6 +378,31 @@ class _Reader(SummaryReader):
                 break
         return out
 
+    def normal_examination(self) -> list[Finding]:
+        """Examinations documented as normal: a ``normal_examination`` finding for "no abnormal
+        objective findings" or "the physical examination was unremarkable", and a
+        ``limited_range_of_motion`` finding documented absent for "full range of motion" or "range of
+        motion within normal limits", each of the region its clause names (None when it names
+        none).  A sentence saying findings are *not documented*, or reporting the UR decision, gives
+        none."""
+        out: list[Finding] = []
+        for sent in self.sents:
+            text = sent.text
+            if _UNDOCUMENTED.search(text) or _UR_DECISION.search(text) or _REQUESTED.search(text):
+                continue
+            for coff, clause in _clauses(text):
+                for kind, status, rx in (("normal_examination", "present", _NORMAL_EXAM),
+                                         ("limited_range_of_motion", "absent", _FULL_ROM)):
+                    m = rx.search(clause)
+                    if m is None or _NOT_FULL.search(clause[max(0, m.start() - 20):m.start()]) or \
+                            re.search(r"\b(?:not|less|nearly|almost)\b", m.group(0), re.I):
+                        continue
+                    a = sent.start + coff
+                    out.append(Finding(id=self.next_id("ther-f"), kind=kind, status=status,
+                                       label=" ".join(m.group(0).split()), region=first_region(clause),
+                                       date=sent.date, evidence=(self.ev(a, a + min(len(clause), 260)),)))
+        return out
+
     def crps(self) -> list[Diagnosis]:
         """A complex regional pain syndrome diagnosis, when the summary names one (not ruled out)."""
         for sent in self.sents:
@@ -379,7 +422,7 @@ _SAME_DISCIPLINE = {"physical_therapy": {"physical_therapy", "occupational_thera
 
 
 def enrich(lc: LetterCase) -> LetterCase:
-    """Add prior therapy courses, UR-authorised visits and a CRPS diagnosis found in the summary.
+    """Add prior therapy courses, UR-authorised visits, a CRPS diagnosis and normal examinations found in the summary.
 
     Returns a new :class:`~kg.extract.result.LetterCase`; ``lc`` is not changed.
     """
@@ -393,7 +436,9 @@ def enrich(lc: LetterCase) -> LetterCase:
     diagnoses = lc.case.diagnoses
     if not any(d.kind == "crps" for d in diagnoses):
         diagnoses = diagnoses + tuple(r.crps())
-    if not added and diagnoses == lc.case.diagnoses:
+    normal = tuple(r.normal_examination())
+    if not added and diagnoses == lc.case.diagnoses and not normal:
         return lc
-    case = dataclasses.replace(lc.case, treatments=lc.case.treatments + tuple(added), diagnoses=diagnoses)
+    case = dataclasses.replace(lc.case, treatments=lc.case.treatments + tuple(added), diagnoses=diagnoses,
+                               findings=lc.case.findings + normal)
     return dataclasses.replace(lc, case=case)
