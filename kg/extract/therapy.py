@@ -133,12 +133,12 @@ _HOME_NOT_ENOUGH = re.compile(
 # an examination documented as normal: full range of motion of a region, or no abnormal findings
 # at all ("neurological examination was normal" speaks of the nerves only and is not read here)
 _FULL_ROM = re.compile(r"\bfull (?:active |passive |and \w+ )?(?:range of motion|ROM)\b|"
-                       r"\b(?:range of motion|ROM)\s+(?:\w+\s+){0,3}?(?:(?:was|were|is|are)\s+)?(?:within normal limits|"
-                       r"WNL\b|normal\b|full\b)|\bnormal (?:range of motion|ROM)\b", re.I)
+                       r"\b(?:range of motion|ROM)\s+(?:\w+\s+){0,3}?(?:(?:was|were|is|are)\s+)?"
+                       r"(?:within normal limits|WNL\b|normal\b|full\b)|\bnormal (?:range of motion|ROM)\b", re.I)
 _NORMAL_EXAM = re.compile(r"\bno abnormal (?:objective |physical )?(?:exam(?:ination)? )?findings\b|"
                           r"\b(?<!neurological )(?<!neurologic )(?<!neuro )(?:physical )?exam(?:ination)?\s+"
-                          r"(?:(?:of|findings)\s+[\w\s]{0,30}?)?(?:was|were|is|are)\s+(?:normal|unremarkable|within normal "
-                          r"limits)\b", re.I)
+                          r"(?:(?:of|findings)\s+[\w\s]{0,30}?)?(?:was|were|is|are)\s+"
+                          r"(?:normal|unremarkable|within normal limits)\b", re.I)
 _NOT_FULL = re.compile(r"\b(?:not|less than|nearly|almost|near|except|but)\s+(?:\w+\s+)?$", re.I)
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
