@@ -72,8 +72,10 @@ _EPILOG_QUERY = """examples:
   imrkg query decisions-by-service-kind
   imrkg query criterion-trace --param case=https://w3id.org/imr-kg/case/seed-tpi-2015/ --format csv
   imrkg query my-question.rq --store http://localhost:8890/sparql
+  imrkg query 'SELECT ?case WHERE { ?case a kg:Case }'     (an ad-hoc query: the prefixes come declared)
 
-Parameters are typed by the query's header and bound by the store, never pasted into the text.
+Tables show IRIs with the project's prefixes (kg:, mtus:, case: ...) and wrap long cells; --format csv
+and json give full IRIs.  Parameters are typed by the query's header and bound by the store, never pasted into the text.
 
 exit codes: 0 answered, 2 bad query, parameter or store, 3 internal error"""
 _EPILOG_COMPACT = """examples:
@@ -144,8 +146,16 @@ _DOCUMENT_ROOT_HELP = ("a folder case files' documents may also be read from, lo
                        "(repeatable; adds to $IMRKG_DOCUMENT_ROOTS)")
 
 
+def _folder(value: str) -> str:
+    """An existing folder, for ``--document-root``; argparse reports anything else as a usage error."""
+    if not Path(value).is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a folder (give a folder the case files' documents are in)")
+    return value
+
+
 def _document_root_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--document-root", metavar="DIR", action="append", default=[], help=_DOCUMENT_ROOT_HELP)
+    parser.add_argument("--document-root", metavar="DIR", action="append", default=[], type=_folder,
+                        help=_DOCUMENT_ROOT_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,7 +263,10 @@ def _add_query_commands(sub: Subcommands) -> None:
     qs.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     q = _command(sub, "query", "run a library query (or a .rq file) against the store",
                  "Run a SPARQL query from the library by name, or a .rq file, against the store.", _EPILOG_QUERY)
-    q.add_argument("query", metavar="NAME|FILE", help="a library query name ('imrkg queries') or a .rq file")
+    q.add_argument("query", metavar="NAME|FILE|QUERY",
+                   help="a library query name ('imrkg queries'), a .rq file, or a query text; a file or text "
+                        "without the library's header may use the project's prefixes (kg:, mtus:, case: ...) "
+                        "undeclared")
     q.add_argument("--param", metavar="NAME=VALUE", action="append", default=[], help="a parameter (repeatable)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     _store_option(q)
@@ -554,12 +567,15 @@ def _queries(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    import shutil
+
     from kg.store.query import format_result, parse_parameters, run_query
 
     params = parse_parameters(args.param)
     with _open_store(args) as store:
         result = run_query(store, args.query, params)
-    sys.stdout.write(format_result(result, args.format))
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
+    sys.stdout.write(format_result(result, args.format, width=width))
     return 0
 
 

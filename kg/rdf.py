@@ -1,5 +1,5 @@
 """RDF vocabulary of imr-kg: its namespaces, the case IRIs, the prefixes it writes with, the
-one conversion of pyoxigraph terms into rdflib terms, and the few typed helpers every stage
+one conversion of terms between pyoxigraph and rdflib (both ways), and the few typed helpers every stage
 uses to read terms off a graph.
 
 Every module that names an imr-kg term imports the namespace from here; no other module
@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     #: a term of a pyoxigraph query result or quad (an RDF-star triple is a term too)
     OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
-__all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "bind_prefixes", "from_oxigraph", "OxigraphTerms",
-           "GraphReader", "literal_int", "sorted_terms"]
+__all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "PREFIXES", "bind_prefixes", "prefixed",
+           "from_oxigraph", "OxigraphTerms", "to_oxigraph", "oxigraph_quad", "GraphReader", "literal_int",
+           "sorted_terms"]
 
 
 class _Namespace(Namespace):
@@ -43,11 +44,39 @@ DCTERMS = Namespace("http://purl.org/dc/terms/")
 CASE_BASE = "https://w3id.org/imr-kg/case/"
 
 
+#: The prefixes imr-kg writes and reads with: its own vocabulary, the case IRIs and the standard
+#: vocabularies its graphs use.  Tables print IRIs with them; ad-hoc queries may use them undeclared.
+PREFIXES: dict[str, str] = {
+    "kg": str(KG), "mtus": str(MTUS), "case": CASE_BASE, "oa": str(OA), "prov": str(PROV),
+    "dcterms": str(DCTERMS), "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#", "sh": "http://www.w3.org/ns/shacl#",
+}
+
+
 def bind_prefixes(graph: Graph) -> Graph:
     """Bind the prefixes imr-kg writes with; returns the same graph."""
     for prefix, ns in (("kg", KG), ("mtus", MTUS), ("oa", OA), ("prov", PROV), ("dcterms", DCTERMS)):
         graph.bind(prefix, ns, override=True)
     return graph
+
+
+def prefixed(iri: str) -> str:
+    """``iri`` for display: a prefixed name with :data:`PREFIXES` where one fits (the longest
+    namespace), else the IRI in angle brackets.  (The local part is shown as is, slashes too.)
+
+    >>> prefixed("https://w3id.org/imr-kg/ont#Met")
+    'kg:Met'
+    >>> prefixed("https://w3id.org/imr-kg/case/seed-tpi-2015/r1")
+    'case:seed-tpi-2015/r1'
+    >>> prefixed("https://example.org/x")
+    '<https://example.org/x>'
+    """
+    best = ""
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):
+            best = prefix
+    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"
 
 
 # ---------------------------------------------------------------------------
@@ -104,7 +133,7 @@ def sorted_terms(nodes: Iterable[Node]) -> list[Identifier]:
 
 
 # ---------------------------------------------------------------------------
-# Terms from the embedded store (pyoxigraph) as rdflib terms
+# Terms between the embedded store (pyoxigraph) and rdflib
 # ---------------------------------------------------------------------------
 _XSD_STRING = str(XSD.string)
 
@@ -138,3 +167,30 @@ class OxigraphTerms:
         if hit is None:
             hit = self.cache[term] = from_oxigraph(term)
         return hit
+
+
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as the equal pyoxigraph term (a plain literal typed ``xsd:string``);
+    the inverse of :func:`from_oxigraph`."""
+    import pyoxigraph as ox
+
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if not isinstance(term, Literal):
+        raise TypeError(f"not an RDF term: {term!r}")
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or _XSD_STRING)))
+
+
+def oxigraph_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
+    """An rdflib triple as a pyoxigraph quad in ``graph``; TypeError for a literal subject or a
+    predicate that is not an IRI (what pyoxigraph would refuse)."""
+    import pyoxigraph as ox
+
+    s, p, o = (to_oxigraph(t) for t in triple)
+    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
+        raise TypeError(f"not an RDF triple: {triple!r}")
+    return ox.Quad(s, p, o, graph)

@@ -178,6 +178,13 @@ def test_determine_without_the_document_marks_quotes_not_checked(monkeypatch, ca
     assert quotes and all(q["checked"] and q["start"] is not None and "note" not in q for q in quotes)
 
 
+def test_a_document_root_that_is_not_a_folder_is_a_usage_error(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main(["determine", str(SEED_CASE), "--document-root", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"argument --document-root: '{missing}' is not a folder" in err
+
+
 def test_checklist_without_a_date_takes_the_latest_version_and_says_so(capsys):
     assert main(["checklist", "trigger_point_injection"]) == 0
     first = capsys.readouterr().out.splitlines()[0]

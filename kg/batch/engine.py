@@ -42,7 +42,7 @@ from kg.engine.determine import (
     determination_triples,
 )
 from kg.engine.validate import ShapeResult, Shapes
-from kg.rdf import CASE_BASE, KG, OxigraphTerms
+from kg.rdf import CASE_BASE, KG, OxigraphTerms, oxigraph_quad
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -94,8 +94,8 @@ def compile_engine(shapes: Shapes | None = None) -> Engine:
         target = sg.value(criterion, KG.appliesTo) or sg.value(section, KG.appliesTo)
         if isinstance(criterion, URIRef) and isinstance(target, URIRef):
             evidence.append((criterion, evidence_select(str(query), target)))
-    quads = [_ox_quad(t, ox.DefaultGraph()) for t in tables]
-    quads += [_ox_quad(t, ox.NamedNode(ONTOLOGY_GRAPH)) for t in individuals]
+    quads = [oxigraph_quad(t, ox.DefaultGraph()) for t in tables]
+    quads += [oxigraph_quad(t, ox.NamedNode(ONTOLOGY_GRAPH)) for t in individuals]
     compiled = compile_shapes(shapes, individuals)
     return Engine(shapes=shapes, updates=compile_inference(rules), needs_ill_typed=compiled.needs_ill_typed,
                   shape_queries=compiled.queries, evidence_queries=tuple(evidence),
@@ -116,35 +116,8 @@ class ChunkResult:
     stamps: bytes = b""  # each case's kg:determinedWith (in its determination graph), written last
 
 
-# ---------------------------------------------------------------------------
-# Terms: pyoxigraph <-> rdflib
-# ---------------------------------------------------------------------------
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _TYPE = RDF.type
-
-
-def _ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    import pyoxigraph as ox
-
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    assert isinstance(term, Literal)
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or _XSD_STRING)))
-
-
-def _ox_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
-    """An rdflib triple as a pyoxigraph quad in ``graph``; TypeError for a literal subject or a
-    predicate that is not an IRI (as pyoxigraph raises)."""
-    import pyoxigraph as ox
-
-    s, p, o = (_ox(t) for t in triple)
-    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
-        raise TypeError(f"not an RDF triple: {triple!r}")
-    return ox.Quad(s, p, o, graph)
 
 
 def _written(data: bytes | None) -> bytes:
@@ -445,7 +418,7 @@ def determine_chunk(asserted: bytes, reviewer: bytes, engine: Engine, *, keep: b
         from kg.batch.shacl import ILL_TYPED_GRAPH, ill_typed_literals
 
         here = URIRef(ILL_TYPED_GRAPH)
-        store.extend(_ox_quad((here, here, lit), ox.NamedNode(ILL_TYPED_GRAPH))
+        store.extend(oxigraph_quad((here, here, lit), ox.NamedNode(ILL_TYPED_GRAPH))
                      for lit in ill_typed_literals(codec.terms.values()))
     results, evidence = _validate(store, engine, terms)
     bad = {cid for cid, _ in failed}

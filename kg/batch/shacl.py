@@ -39,7 +39,7 @@ from rdflib.term import BNode, Node
 
 from kg.engine.validate import SH, Shapes
 from kg.errors import ShapesError
-from kg.rdf import KG, literal_int, sorted_terms
+from kg.rdf import KG, literal_int, oxigraph_quad, sorted_terms, to_oxigraph
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -134,11 +134,7 @@ def _store_form(literals: set[Literal]) -> dict[Literal, Literal]:
     pairs = []
     for i, lit in enumerate(sorted(literals, key=str)):
         subject = ox.NamedNode(f"urn:imrkg:literal:{i}")
-        if lit.language:
-            obj = ox.Literal(str(lit), language=lit.language)
-        else:
-            obj = ox.Literal(str(lit), datatype=ox.NamedNode(str(lit.datatype or XSD.string)))
-        store.add(ox.Quad(subject, ox.NamedNode("urn:imrkg:p"), obj, ox.DefaultGraph()))
+        store.add(ox.Quad(subject, ox.NamedNode("urn:imrkg:p"), to_oxigraph(lit), ox.DefaultGraph()))
         pairs.append((subject, lit))
     out = {}
     for subject, lit in pairs:
@@ -662,19 +658,8 @@ def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult
 
 
 def _ox_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode) -> ox.Quad:
-    import pyoxigraph as ox
-
-    def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-        if isinstance(t, URIRef):
-            return ox.NamedNode(str(t))
-        if isinstance(t, BNode):
-            return ox.BlankNode(str(t))
-        assert isinstance(t, Literal)
-        if t.language:
-            return ox.Literal(str(t), language=t.language)
-        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype or XSD.string)))
-
-    s, p, o = (term(t) for t in triple)
-    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
-        raise ShapesError(f"data: {triple!r} is not an RDF triple")
-    return ox.Quad(s, p, o, graph)
+    """:func:`kg.rdf.oxigraph_quad`; a triple that is not RDF (a literal subject) a ShapesError."""
+    try:
+        return oxigraph_quad(triple, graph)
+    except TypeError:
+        raise ShapesError(f"data: {triple!r} is not an RDF triple") from None

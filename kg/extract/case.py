@@ -53,6 +53,7 @@ from typing import Callable, Iterable, Sequence
 from kg.errors import LetterError
 from kg.extract import imaging, medication, procedures, therapy
 from kg.extract.dispute import read_requests
+from kg.extract.lexicon import pattern, rules
 from kg.extract.result import LetterCase
 from kg.extract.text import (
     DATE_RX,
@@ -98,29 +99,9 @@ ENRICHERS: tuple[Callable[[LetterCase], LetterCase], ...] = (
 # Finding mentions: (kind, regex, mode).  mode "sign": present unless negated;
 # "function": a neurological function whose deficit is present when an abnormal
 # value is given and absent when a normal one is; "nerve_tension": SLR etc.
-_FINDING_RULES: tuple[tuple[str, str, str], ...] = (
-    ("trigger_point", r"trigger points?(?!\s+(?:injection|impedance|imaging))", "sign"),
-    ("twitch_response", r"twitch(?: response)?", "sign"),
-    ("referred_pain", r"referred pain", "sign"),
-    ("tenderness", r"tender(?:ness)?(?: to palpation)?", "sign"),
-    ("muscle_spasm", r"(?:muscle )?spasms?", "sign"),
-    ("limited_range_of_motion", r"(?:decreased|limited|restricted|reduced|painful|diminished|"
-                                r"loss of) (?:\w+ ){0,3}?range of motion|"
-                                r"range of motion (?:\w+ ){0,4}?(?:was|is|were) (?:decreased|limited|restricted|"
-                                r"reduced|diminished)|(?:decreased|limited|restricted|reduced) (?:\w+ ){0,2}?(?:ROM|"
-                                r"motion)", "sign"),
-    ("swelling", r"swelling|edema|effusion", "sign"),
-    ("gait_abnormality", r"antalgic gait|limp(?:ing)?\b|abnormal gait", "sign"),
-    ("positive_provocative_test", r"(?:Hawkins|Neer|Tinel|Phalen|McMurray|Spurling|Finkelstein)(?:'s?)?(?: (?!negative|"
-                                  r"positive)\w+)?|impingement (?:sign|test|maneuver)s?", "test"),
-    ("positive_nerve_tension_sign", r"straight[- ]leg[- ]rais\w*(?: test)?|\bSLR\b|slump test|Lasegue\w*", "test"),
-    ("dermatomal_sensory_deficit", r"sensation|sensory(?: exam\w*)?|light touch", "function"),
-    ("reflex_deficit", r"(?:deep tendon )?reflexes|\bDTRs?\b|reflex", "function"),
-    ("motor_deficit", r"motor (?:strength|power|exam\w*|function)|(?:muscle )?strength", "function"),
-)
+_FINDING_RULES: tuple[tuple[str, str, str], ...] = rules("case", "finding_rules")
 _FINDING_RX = compile_mentions(_FINDING_RULES)
-_NOT_EXAM = re.compile(r"\butilization review\b|\brecommend\w*|\bUR\b|\brequest\w*\b|\bdenied\b|\bnon-?certif\w*|"
-                       r"\bmodified\b|\bguidelines?\b|\bauthoriz\w*", re.I)
+_NOT_EXAM = pattern("case", "not_exam")
 
 
 # ---------------------------------------------------------------------------
@@ -179,20 +160,9 @@ ICD10_TABLE: tuple[tuple[str, str, dict[str, str]], ...] = (
     (r"occipital neuralgia", "other", {"*": "M54.81"}),
 )
 _ICD_RX = tuple((re.compile(rf"\b(?:{rx})", re.I), kind, codes) for rx, kind, codes in ICD10_TABLE)
-_DX_HEAD = re.compile(
-    r"(?:diagnos(?:is|es|ed)\s+(?:is documented as|are documented as|is documented|are documented|documented as|"
-    r"documented is|include[sd]?|included|are|is|was|were|of|as having|with)|"
-    r"being treated for(?: the diagnos[ie]s of)?|undergoing treatments? for|(?:is|was) treated for|"
-    r"treated for(?: the diagnos[ie]s of)?|diagnosed (?:as having|with))\s*:?\s*", re.I)
-_DX_NOUN = re.compile(
-    r"pain|strain|sprain|syndrome|fracture|contusion|radiculopathy|radiculitis|disorder|disease|tear|tendin\w+|"
-    r"epicondylitis|stenosis|protrusion|bulg\w*|herniat\w*|injur\w+|sciatica|lumbago|headache|concussion|myalgia|"
-    r"myositis|impingement|dysfunction|discopathy|spondylo\w+|arthriti\w*|arthrosis|bursitis|neuropath\w+|"
-    r"carpal tunnel|depressi\w+|anxiety|insomnia|loss|wound|laceration|cervicalgia|cephal\w+|trigger finger|"
-    r"crush|dislocation|tendonitis|effusion|paresthesia\w*|numbness|hernia|neuralgia|fasciitis|DDD|capsulitis|"
-    r"derangement|instability|abrasion|burn|amputation|CRPS|dystrophy|deformity|degenerati\w+", re.I)
-_DX_SPLIT = re.compile(r";|,\s*and\s+|,\s*(?!\s*(?:fascia|and tendon|tendon|initial|subsequent|sequela|unspecified|"
-                       r"not elsewhere|ligaments))| and (?!tendon|fascia|ligaments|feet|ankles)", re.I)
+_DX_HEAD = pattern("case", "dx_head")
+_DX_NOUN = pattern("case", "dx_noun")
+_DX_SPLIT = pattern("case", "dx_split")
 
 
 # ---------------------------------------------------------------------------
@@ -205,13 +175,8 @@ _STUDY_RX = (
     ("bone_scan", re.compile(r"bone scan", re.I)),
     ("xray", re.compile(r"x-?rays?|radiographs?|radiographic", re.I)),
 )
-_STUDY_SKIP = re.compile(r"\brequest\w*|\butilization review\b|\bplan\b|\brecommend\w*|\bpending\b|\bordered\b|"
-                         r"\bauthoriz\w*|\brule out\b|\bto evaluate\b|\bwill\b|\bwould\b|"
-                         r"\bno (?:prior |previous )?(?:imaging|MRI|x-?rays?|studies)\b|\bdenied\b|\bnon-?certified\b|"
-                         r"\bmodified\b|\bnot (?:been )?(?:performed|done|provided)\b", re.I)
-_RESULT = re.compile(r"\b(?:revealed|reveals|showed|shows|demonstrated|demonstrates|indicated|indicates|noted|notes|"
-                     r"reported|was (?:positive|negative|normal|unremarkable)|were (?:positive|negative|normal|"
-                     r"unremarkable)|significant for|consistent with|findings? (?:of|include[sd]?))\b\s*:?\s*", re.I)
+_STUDY_SKIP = pattern("case", "study_skip")
+_RESULT = pattern("case", "result")
 _IMAGING_FINDINGS = (
     ("disc_bulge", r"disc (?:bulg\w*|protrusion|herniation|extrusion)|bulg\w+ disc|herniated|protrusion|\bHNP\b"),
     ("foraminal_stenosis", r"foraminal (?:stenosis|narrowing)"),

@@ -116,10 +116,8 @@ def read_requests(reader: SummaryReader, record: LetterRecord) -> tuple[list[Req
             substances.append("corticosteroid")
         requests.append(Request(
             id=rid, service=kind, text=item.service.text, region=region, date=rfa_date,
-            injections=injections, sessions=visits, frequency=freq, substances=tuple(substances), ur=ur, imr=imr,
-            evidence=tuple(evidence)))
-        details.append(RequestDetail(request_id=rid, service_kind=kind, region=region,
-                                     visits=visits, frequency=freq, drug=drug, strength=strength, count=count,
-                                     refills=refills, partial=partial))
+            injections=injections, sessions=visits, frequency=freq, substances=tuple(substances), count=count,
+            drug=drug, strength=strength, ur=ur, imr=imr, evidence=tuple(evidence)))
+        details.append(RequestDetail(request_id=rid, refills=refills, partial=partial))
     return requests, details
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from kg.extract.lexicon import pattern, rules
 from kg.extract.result import LetterCase
 from kg.extract.text import (
     DATE,
@@ -59,33 +60,13 @@ from kg.model import Finding, Study
 __all__ = ["enrich", "RULES"]
 
 # (kind, regex, polarity mode for assert_polarity)
-RULES: tuple[tuple[str, str, str], ...] = (
-    ("red_flag", r"fractures?|dislocat\w+|tumou?rs?|malignan\w+|cancer|neoplasm\w*|osteomyelitis|infection|abscess|"
-                 r"cauda equina|(?:bowel|bladder) (?:incontinence|dysfunction)|incontinence|saddle an(?:a)?esthesia|"
-                 r"progressive (?:neurologic\w* )?(?:deficits?|weakness)|"
-                 r"(?:unable|inability) to (?:bear weight|weight[- ]bear)|non-?weight[- ]bearing", "sign"),
-    ("neurologic_symptom", r"numbness|tingling|paresthesias?|pins and needles|"
-                           r"(?:radiat\w+|radiculat\w+|shooting) (?:pain )?(?:in)?to (?:the )?(?:\w+ ){0,3}?(?:arms?|"
-                           r"legs?|hands?|fingers?|feet|foot|toes?|buttocks?|thighs?|calf|calves|(?:upper|"
-                           r"lower) extremit\w+)|radicular (?:pain|symptoms)|(?:pain|symptoms) radiat\w+|"
-                           r"radiation of (?:the )?pain", "sign"),
-    ("nerve_provocation_sign", r"(?:Tinel|Phalen|Durkan|Spurling)(?:'s?)?(?: (?:sign|test|maneuver))?", "test"),
-    ("mechanical_symptom", r"locking|catching|gives? way|giving (?:way|out)|instability|unstable", "sign"),
-    ("procedure_planned", r"(?:surgery|surgical intervention|operative (?:treatment|intervention)|injection|"
-                          r"arthroscop\w+|arthroplasty|decompression|fusion|repair)\s+(?:is|was|has been|had been|"
-                          r"would be)\s+(?:recommended|planned|contemplated|considered|scheduled|discussed)|"
-                          r"(?:candidate for|considering|consider|wishes to (?:proceed|undergo)|plans? for|"
-                          r"recommended)\s+(?:an? |the )?(?:\w+ ){0,2}?(?:surgery|surgical (?:intervention|treatment)|"
-                          r"injection|arthroscopy|arthroplasty)|surgical candidate", "sign"),
-)
+RULES: tuple[tuple[str, str, str], ...] = rules("imaging", "rules")
 _RULE_RX = compile_mentions(RULES)
 
 # Sentences about the UR decision or a request restate the dispute, not the record.
-_SKIP = re.compile(r"\butilization review\b|\bUR\b|\bnon-?certif\w*|\bdenied\b|\bmodified\b|\bauthoriz\w*|"
-                   r"\bguidelines?\b|\bIMR\b|\bprior review\b", re.I)
+_SKIP = pattern("imaging", "skip")
 # Red flags that are only being ruled out or were ruled out do not count.
-_RULED_OUT = re.compile(r"\brule[sd]? out\b|\br/o\b|\bto evaluate for\b|\bno (?:evidence|signs?) of\b|\bruled out\b|"
-                        r"\bwithout\b|\bnegative for\b", re.I)
+_RULED_OUT = pattern("imaging", "ruled_out")
 _NO_RED = re.compile(r"\bno (?:acute |compression |displaced )?(?:fracture|dislocation)s?\b|\bhealed\b|\bold\b", re.I)
 
 
@@ -167,11 +148,8 @@ def _closest(clause: str, start: int, end: int) -> str | None:
 
 _ADV_STUDY = (("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
               ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)))
-_PRIOR_CUE = re.compile(r"\b(?:previous|prior|performed|dated|revealed|showed|demonstrated|studies (?:include|"
-                        r"included)|diagnostic studies|had (?:an? )?(?:MRI|CT))\b", re.I)
-_NOT_PRIOR = re.compile(r"\brequest\w*|\bplan\b|\brecommend\w*|\bpending\b|\bordered\b|\bwill\b|\bwould\b|"
-                        r"\bno (?:prior |previous )?(?:imaging|MRI|CT)\b|\bnot (?:been )?(?:performed|done|provided)\b|"
-                        r"\bto (?:evaluate|rule out)\b", re.I)
+_PRIOR_CUE = pattern("imaging", "prior_cue")
+_NOT_PRIOR = pattern("imaging", "not_prior")
 
 
 def _prior_studies(lc: LetterCase, reader: SummaryReader) -> list[Study]:

@@ -37,6 +37,7 @@ import datetime as _dt
 import re
 from typing import Iterable
 
+from kg.extract.lexicon import pattern, rules
 from kg.extract.result import LetterCase
 from kg.extract.services import drug_detail, drug_in
 from kg.extract.text import DATE_RX, SummaryReader, assert_polarity, compile_mentions, parse_date
@@ -50,8 +51,7 @@ MEDICATION_KINDS = frozenset({
 _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
 # Oral liquids, and the oral suspension compounding kits sold under brand names (ranitidine,
 # gabapentin, tramadol, cyclobenzaprine, diphenhydramine kits): drugs also made as tablets.
-_LIQUID = re.compile(r"\b(?:oral )?suspension\b|\boral solution\b|\bliquid\b|\belixir\b|\bsyrup\b|\d\s*mg\s*/\s*ml\b",
-                     re.I)
+_LIQUID = pattern("medication", "liquid")
 _COMPOUNDED_KIT = re.compile(r"\b(?:Deprizine|Fanatrex|Synapryn|Tabradol|Dicopanol)\b|\bcompound(?:ed)?\b", re.I)
 
 
@@ -112,8 +112,7 @@ def topical_ingredients(text: str) -> tuple[str, ...]:
 _NUMWORD = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
             "ten": 10, "eleven": 11, "twelve": 12, "several": None, "a": 1, "an": 1}
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
-_SPAN = re.compile(r"(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?)\s*(?:\+\s*)?"
-                   r"(?P<u>day|week|month|year)s?\b", re.I)
+_SPAN = pattern("medication", "span")
 
 
 def course_days(text: str) -> int | None:
@@ -145,74 +144,32 @@ def _span_days(m: re.Match[str]) -> int | None:
 # Finding rules: (kind, mention regex, mode) -- mode as in kg.extract.text.assert_polarity,
 # or "present" (present unless the record says it is not).
 # ---------------------------------------------------------------------------
-_FINDING_RULES: tuple[tuple[str, str, str], ...] = (
-    ("side_effect", r"side[- ]effects?|adverse (?:effects?|reactions?)", "sign"),
-    ("aberrant_behavior", r"aberrant (?:drug[- ]\w+ )?behaviou?rs?|drug[- ]seeking|early refills?|lost prescriptions?|"
-                          r"(?:urine )?(?:drug (?:screen|test)|UDS|toxicology)s? (?:\w+ ){0,4}?(?:was |"
-                          r"were )?inconsistent", "sign"),
-    ("cures_review", r"\bCURES\b|prescription (?:drug )?monitoring (?:program|report)|\bPDMP\b", "sign"),
-    ("opioid_agreement", r"(?:opioid|narcotic|pain|medication) (?:treatment )?(?:agreement|contract)", "sign"),
-    ("drug_screen", r"(?:urine )?drug (?:screens?|tests?|testing)|\bUDS\b|urine toxicology", "sign"),
-    ("opioid_risk_screening", r"opioid risk tool|\bORT\b|\bSOAPP(?:-R)?\b|\bCOMM\b|"
-                              r"risk (?:of|for) (?:addiction|abuse|misuse) (?:was |were )?(?:assessed|screened|"
-                              r"evaluated)|screened for (?:the )?risk", "sign"),
-    ("peptic_ulcer_history", r"(?:peptic|gastric|duodenal|stomach) ulcers?|"
-                             r"(?:GI|gastrointestinal) (?:bleed\w*|hemorrhage|perforation)|ulcer disease", "sign"),
-    ("dyspepsia", r"dyspepsia|heartburn|acid reflux|reflux|\bGERD\b|gastritis|"
-                  r"(?:GI|gastrointestinal|stomach|gastric) (?:upset|irritation|distress|discomfort|complaints?|"
-                  r"symptoms?|issues?|problems?)|upset stomach|epigastric", "sign"),
-    ("high_dose_nsaid_use", r"high[- ]dose (?:of )?(?:NSAIDs?|anti-inflammator\w+)|multiple NSAIDs", "sign"),
-    ("acute_exacerbation", r"flare[- ]?ups?|flares?\b|acute exacerbation|exacerbation", "sign"),
-    ("oral_intolerance", r"difficult(?:y|ies) (?:with )?swallow\w*|dysphagia|(?:unable|inability) to swallow|"
-                         r"(?:intoleran\w+ (?:of|to)|(?:cannot|could not|unable to) tolerate) (?:oral|pills?|tablets?|"
-                         r"capsules?)", "sign"),
-)
+_FINDING_RULES: tuple[tuple[str, str, str], ...] = rules("medication", "finding_rules")
 _FINDING_RX = compile_mentions(_FINDING_RULES)
-_NOT_FACT = re.compile(r"\butilization review\b|\bUR\b|\brequest\w*|\bdenied\b|\bnon-?certif\w*|\bmodified\b|"
-                       r"\bguidelines?\b|\bauthoriz\w*|\brecommend\w*|\bwill\b|\bplan\b", re.I)
-_NEUROPATHIC = re.compile(r"neuropath\w*|neuralgia|neuritis|\bCRPS\b|complex regional pain|reflex sympathetic|"
-                          r"carpal tunnel syndrome|cubital tunnel syndrome|tarsal tunnel|nerve entrapment|nerve injury|"
-                          r"neuroma", re.I)
+_NOT_FACT = pattern("medication", "not_fact")
+_NEUROPATHIC = pattern("medication", "neuropathic")
 _CO_DRUGS: tuple[tuple[str, str], ...] = (
     ("aspirin", r"aspirin|\bASA\b|Ecotrin"),
     ("anticoagulant", r"warfarin|Coumadin|Eliquis|apixaban|Xarelto|rivaroxaban|Pradaxa|dabigatran|Plavix|clopidogrel|"
                       r"heparin|Lovenox|enoxaparin|anticoagula\w+|blood thinners?"),
 )
-_USE = re.compile(r"\b(?:taking|takes|took|using|uses|on|prescribed|been on|tried|trial of|medications?|"
-                  r"regimen|continue[sd]?|refill\w*)\b", re.I)
-_EFFECT_POS = re.compile(r"(?P<pct>\d{1,3})\s?%\s*(?:pain\s+)?(?:relief|improvement|reduction|decrease|better)|"
-                         r"(?:decrease[sd]?|reduce[sd]?|lower(?:s|ed)?|bring[s]? down|brought down|drop(?:s|"
-                         r"ped)?)\s+(?:\w+\s+){0,3}?(?:pain|it)\b[^.]{0,40}?(?:from\s+)?(?P<a>\d{1,2})(?:/10)?\s*(?:to|"
-                         r"-)\s*(?P<b>\d{1,2})\s*/\s*10|"
-                         r"\bpain (?:\w+ ){0,3}?from (?P<c>\d{1,2})/10 to (?P<d>\d{1,2})/10|"
-                         r"(?:helps?|helped|helpful|beneficial|effective|relie(?:f|ves?|ved)|(?:pain|"
-                         r"symptom) (?:control|relief)|improve[sd]? (?:his|her|the)? ?pain|reduces? (?:his|her|"
-                         r"the)? ?pain|(?:with|reported|notes?|noted|good|significant|some|"
-                         r"partial) (?:pain )?(?:relief|benefit|improvement))", re.I)
-_EFFECT_NEG = re.compile(r"(?:no|without|minimal|not)\s+(?:\w+\s+){0,2}?(?:relief|benefit|improvement|help)|"
-                         r"did not help|not helpful|ineffective|failed|no change", re.I)
-_FUNCTION_POS = re.compile(r"(?:improve[sd]?|increase[sd]?|better|enhance[sd]?)\s+(?:\w+\s+){0,3}?(?:function\w*|"
-                           r"activit\w+|ADLs?|ability to|sleep|walking|tolerance)|"
-                           r"functional (?:improvement|gains?|benefit)|able to (?:work|perform|do|walk|sleep|complete)|"
-                           r"return(?:ed)? to (?:work|full duty)", re.I)
-_FUNCTION_NEG = re.compile(r"(?:no|without|lack of|absence of)\s+(?:\w+\s+){0,2}?(?:functional (?:improvement|gains?|"
-                           r"benefit)|improvement in function)|"
-                           r"not? (?:improve[sd]?|increase[sd]?) (?:\w+ ){0,2}?function", re.I)
+_USE = pattern("medication", "use")
+_EFFECT_POS = pattern("medication", "effect_pos")
+_EFFECT_NEG = pattern("medication", "effect_neg")
+_FUNCTION_POS = pattern("medication", "function_pos")
+_FUNCTION_NEG = pattern("medication", "function_neg")
 _DURATION = re.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approximately\s+|about\s+|at least\s+|"
                        r"over\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?|"
                        r"several)\s*(?:\+\s*)?(?P<u>day|week|month|year)s?\b|"
                        r"since\s+(?P<since>" + DATE_RX + r"|\d{1,2}/\d{4}|(?:19|20)\d{2})", re.I)
-_FIRST_TIME = re.compile(r"first[- ]time|newly prescribed|new prescription|initial prescription|"
-                         r"not (?:using|taking) any medications?|"
-                         r"(?:started|starting|initiat\w+) (?:on )?(?:a )?(?:trial of )?", re.I)
+_FIRST_TIME = pattern("medication", "first_time")
 
 
 _KIND_WORDS = {"nsaid": r"NSAIDs?|anti-inflammator\w+", "opioid": r"opioids?|narcotics?",
                "muscle_relaxant": r"muscle relaxants?", "anticonvulsant": r"anticonvulsants?|AEDs?",
                "antidepressant": r"antidepressants?", "benzodiazepine": r"benzodiazepines?"}
 # Continuation words: use that is already under way (long-term or ongoing use, its efficacy so far).
-_ONGOING = re.compile(r"\b(?:long[- ]term|ongoing|continued|prolonged|chronic|extended) use\b|\bcontinuation\b|"
-                      r"\befficacy\b|\b(?:already|currently|still) (?:taking|using|on)\b", re.I)
+_ONGOING = pattern("medication", "ongoing")
 
 
 class _Enricher(SummaryReader):
@@ -239,7 +196,6 @@ class _Enricher(SummaryReader):
         """The requests with the drug fields the base extractor left empty, and a carisoprodol or
         celecoxib request typed as such, a topical's ingredients as substances."""
         out = []
-        details = {d.request_id: d for d in self.lc.details}
         for r in self.lc.case.requests:
             text = " ".join(r.text.split())
             # the IMR-eligible part of a partial authorisation is what the text names first
@@ -251,14 +207,12 @@ class _Enricher(SummaryReader):
                 service = "cox2_inhibitor"
             drug, strength, count, days, substances = r.drug, r.strength, r.count, r.days, r.substances
             if service in MEDICATION_KINDS:
-                d = details.get(r.id)
+                # the whole text's reading (made by the dispute reader: for a partial authorisation the
+                # remaining, IMR-eligible count) first, then the head's
                 head_drug, head_strength, head_count, _ = drug_detail(head)
-                if drug is None:
-                    drug = head_drug or (d.drug if d else None) or None
-                if strength is None:
-                    strength = head_strength or (d.strength if d else None) or None
-                if count is None:
-                    count = head_count or (d.count if d else None) or None
+                drug = drug or head_drug or None
+                strength = strength or head_strength or None
+                count = count or head_count or None
                 if days is None:
                     days = course_days(head)
             if service in _TOPICAL and not substances:

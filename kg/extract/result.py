@@ -17,22 +17,15 @@ __all__ = ["RequestDetail", "LetterCase"]
 
 @dataclass(frozen=True)
 class RequestDetail:
-    """What a request's service text says beyond :class:`~kg.model.Request`'s fields.
+    """What a letter says of a request that :class:`~kg.model.Request` has no field for.
 
-    ``visits`` is the number of visits or sessions ("2 times a week for 6
-    weeks" -> 12); ``drug``, ``strength`` and ``count`` describe a drug request
-    ("Norco 10/325mg #35" -> "Norco", "10/325mg", 35); ``refills`` counts
-    refills; ``partial`` is True when UR authorised part of the original request.
+    ``refills`` counts the refills a drug request names ("Norco 10/325mg #35 with 2 refills" -> 2);
+    ``partial`` is True when UR authorised part of the original request.  Everything else a
+    request's service text gives (kind, region, sessions, frequency, drug, strength, count) is
+    on the Request itself.
     """
 
     request_id: str
-    service_kind: str
-    region: str | None = None
-    visits: int | None = None
-    frequency: str | None = None
-    drug: str | None = None
-    strength: str | None = None
-    count: int | None = None
     refills: int | None = None
     partial: bool = False
 

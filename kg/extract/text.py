@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from kg.extract.lexicon import pattern
 from kg.model import Evidence
 from kg.read.letter import Span
 
@@ -279,32 +280,16 @@ class SummaryReader:
 # ---------------------------------------------------------------------------
 # Assertion (polarity)
 # ---------------------------------------------------------------------------
-_PRE_NEG = re.compile(r"\b(?:no|not|without|negative for|absence of|absent|denie[sd]|deny|free of|none|never|neither|"
-                      r"nor|resolved)\b", re.I)
-_POST_NEG = re.compile(r"^[^.;]{0,40}?\b(?:(?:was|were|is|are)\s+(?:negative|absent|not\s+(?:noted|present|seen|"
-                       r"elicited|appreciated|found)|none|resolved)|not\s+(?:noted|present|elicited|appreciated))\b",
-                       re.I)
+_PRE_NEG = pattern("text", "pre_neg")
+_POST_NEG = pattern("text", "post_neg")
 _POST_POS = re.compile(r"^[^.;]{0,30}?\b(?:was|were|is|are)\s+positive\b", re.I)
 _PRE_POS = re.compile(r"\bpositive(?:\s+for)?\s*$", re.I)
-_UNCERTAIN = re.compile(r"\b(?:no|nor|not|lack|without)\b[^.]{0,25}\bdocument\w*|"
-                        r"\b(?:insufficient|inadequate|limited|incomplete)\s+(?:documentation|evidence)\b|"
-                        r"\b(?:no|without|lack of|lacks?)\s+(?:documentation|documented|mention|"
-                        r"evidence in the records|record|indication|objective documentation)\b|"
-                        r"\bnot\s+(?:documented|mentioned|provided|recorded)|\brule out\b|\br/o\b|\bpossible\b|"
-                        r"\bsuspect\w*|\bconcern for\b|\bto evaluate for\b|\bif\b|\bunclear\b|\bunknown\b", re.I)
-_CLAUSE_BREAK = re.compile(r";|\bbut\b|\bhowever\b|\balthough\b|\bexcept\b|\bwhereas\b|\bwhile\b|"
-                           r"\band there (?:was|were)\b|\. ", re.I)
-_ABNORMAL = re.compile(r"\b(?:decreased?|diminished|reduced|abnormal|absent|loss of|lost|impaired|altered|"
-                       r"weak(?:ness)?|deficits?|hypo\w+|hyper\w+|asymmetric\w*|[0-4](?:\+|-)?\s*(?:/|over|of|"
-                       r"out of)\s*5|1\+|0/4|hypoesthesia)(?!\w)", re.I)
-_NORMAL = re.compile(r"\b(?:normal|intact|5\s*(?:/|of|out of)\s*5|2\+|symmetric(?:al)?|within normal limits|WNL|"
-                     r"unremarkable|full|equal|preserved)(?!\w)", re.I)
-_NEG_AFTER_FUNCTION = re.compile(r"\s*(?:was|were|is|are|showed|shows|revealed|reveals|demonstrated|demonstrates|"
-                                 r"noted|found)\s+(?:no|without)\s+(?:\w+\s+)?(?:deficits?|abnormalit\w+|"
-                                 r"loss|changes?|weakness|asymmetry|focal)\b", re.I)
-_NEG_BEFORE_FUNCTION = re.compile(r"\b(?:no|without|negative for|denie[sd]|unable to (?:detect|elicit|appreciate|"
-                                  r"find))\b"
-                           r"(?:(?!\b(?:with|but|and there)\b)[^;]){0,40}$", re.I)
+_UNCERTAIN = pattern("text", "uncertain")
+_CLAUSE_BREAK = pattern("text", "clause_break")
+_ABNORMAL = pattern("text", "abnormal")
+_NORMAL = pattern("text", "normal")
+_NEG_AFTER_FUNCTION = pattern("text", "neg_after_function")
+_NEG_BEFORE_FUNCTION = pattern("text", "neg_before_function")
 
 
 def assert_polarity(clause: str, start: int, end: int, mode: str) -> str | None:

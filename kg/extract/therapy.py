@@ -57,6 +57,7 @@ import dataclasses
 import re
 from typing import Iterable
 
+from kg.extract.lexicon import pattern
 from kg.extract.result import LetterCase
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number, regions_in
 from kg.model import Diagnosis, Finding, Treatment
@@ -76,70 +77,31 @@ _UNIT = r"(?:sessions?|visits?|treatments?|reports?|appointments?)"
 _COUNT = re.compile(rf"(?<![\w-])(?P<n>{NUM_RX}|"
                     rf"#\s*\d{{1,2}})(?![\w-])\s*(?:\(\s*\d{{1,2}}\s*\)\s*)?(?:[\w()-]+\s+){{0,4}}?{_UNIT}\b", re.I)
 _COUNT_AFTER = re.compile(rf"^\s*(?:x|times|#)\s*(?P<n>\d{{1,2}})\b|^\s*\(\s*(?P<p>\d{{1,2}})\s*{_UNIT}?\s*\)", re.I)
-_REQUESTED = re.compile(r"\brequest\w*|\brecommend\w*|\bplan\b|\bwill\b|\bwould\b|\bshould\b|\bRFA\b|\bprescri\w*|"
-                        r"\bref(?:erred|erral)\b|\bdenied\b|\bnon-?certif\w*|\bIMR\b", re.I)
-_AUTHORIZED = re.compile(r"(?<!non-)(?<!non- )(?<!non)(?<!activity )\b(?:authoriz|certif|approv|modifi|allow)\w*"
-                         r"(?!\s+(?:work|duty|duties|activit))", re.I)
+_REQUESTED = pattern("therapy", "requested")
+_AUTHORIZED = pattern("therapy", "authorized")
 _NEGATED_AUTH = re.compile(r"\bnon-?\s?certif\w*|\bnot (?:been )?(?:authoriz|certif|approv)\w*|\bdenied\b", re.I)
-_THIS_REVIEW = re.compile(r"\butilization review\b|\bUR\b|\bclaims administrator\b|\bprior (?:review|determination)\b|"
-                          r"\bpreviously (?:reviewed|modified)\b|\bwas modified\b|\bmodified (?:the|to)\b|"
-                          r"(?<!activity )\bmodification\b", re.I)
+_THIS_REVIEW = pattern("therapy", "this_review")
 
-_FI = re.compile(
-    r"(?<!no )(?<!without )(?<!not )\bfunctional (?:improvement|gains?|progress)|"
-    r"\bimprove(?:d|ment|ments|s)?\s+(?:in\s+|of\s+|with\s+)?(?:(?:his|her|their|the)\s+)?(?:overall\s+)?"
-    r"(?:function\w*|activities of daily living|ADLs?|range of motion|ROM\b|strength|mobility|flexibility|ambulation|"
-    r"endurance|gait|balance|work (?:capacity|tolerance|status)|(?:physical )?(?:ability|tolerance))|"
-    r"\b(?:increased?|improved?|better|greater)\s+(?:\w+\s+)?(?:function\w*|range of motion|ROM\b|strength|mobility|"
-    r"flexibility|activity tolerance|tolerance|endurance|ability to)|"
-    r"\bhelp(?:ed|s|ing)?\s+(?:with\s+|to\s+)?(?:\w+\s+)?(?:function\w*|flexibility|mobility|range of motion|strength|"
-    r"activities of daily living|ADLs?)|"
-    r"\breturn(?:ed)?\s+to\s+(?:full\s+|regular\s+|usual\s+|modified\s+)?(?:work|duty|duties)|"
-    r"\b(?:decreased?|reduced?|less)\s+(?:need for|use of|reliance on|dependence on)\s+(?:pain\s+)?medications?|"
-    r"\bable to (?:perform|do|return|walk|sit|stand|lift|carry|sleep|work|drive|tolerate)", re.I)
-_NO_FI = re.compile(r"\bno (?:objective |significant |documented |measurable )?functional (?:improvement|gains?|"
-                    r"benefit)|\bwithout (?:any |objective |significant )?functional (?:improvement|gains?|"
-                    r"benefit)", re.I)
-_FAILED = re.compile(r"\b(?:no|without|did not (?:provide|give|bring)(?: any)?) (?:significant |much |lasting |any |"
-                     r"real )?(?:improvement|benefit|relief|change|help)|"
-                     r"\bnot (?:been )?(?:prove[dn] )?(?:particularly |very |especially |significantly )?(?:beneficial|"
-                     r"helpful|effective)|\bdid not (?:help|improve|benefit|work)|"
-                     r"\b(?:failed|ineffective|unsuccessful)\b|\bno better\b|\bworsen\w*|\bunchanged\b", re.I)
-_PARTIAL = re.compile(r"\b(?:some|partial|mild|temporary|slight|limited|minimal|short[- ]term|transient)\s+"
-                      r"(?:pain\s+)?(?:relief|improvement|benefit|help)", re.I)
-_EFFECTIVE = re.compile(r"\bhelp(?:ed|s|ing|ful)\b|\bimprov\w*|\bbenefit\w*|\brelief\b|\bbetter\b|"
-                        r"\b(?:decreased?|reduced?|less(?:ened)?)\s+(?:\w+\s+)?pain\b|"
-                        r"\bpain\s+(?:had\s+|has\s+)?(?:decreased|improved)", re.I)
+_FI = pattern("therapy", "fi")
+_NO_FI = pattern("therapy", "no_fi")
+_FAILED = pattern("therapy", "failed")
+_PARTIAL = pattern("therapy", "partial")
+_EFFECTIVE = pattern("therapy", "effective")
 _NEGATED = re.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
-_UNDOCUMENTED = re.compile(r"\b(?:no|without|lack of|lacks?|not)\s+(?:\w+\s+){0,2}?(?:documentation|documented|"
-                           r"evidence|mention|record)", re.I)
+_UNDOCUMENTED = pattern("therapy", "undocumented")
 _UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
 # a clause saying the care has not been given yet: "has not undergone conservative care as 6 sessions
 # of physical therapy was certified", "had not started physical therapy yet"
-_NOT_DONE = re.compile(r"\b(?:has|have|had)\s+not\s+(?:yet\s+)?(?:undergone|started|begun|received|attended|completed|"
-                       r"tried)\b|\bnot\s+yet\s+(?:started|begun|undergone|received|attended)\b", re.I)
+_NOT_DONE = pattern("therapy", "not_done")
 # a self-directed home program named, and a statement that it is not enough (the exception the
 # schedule's "fading ... plus active self-directed home physical medicine" leaves)
-_HOME = re.compile(r"\bhome[- ](?:based\s+)?(?:exercises?|exercise program|program|therapy|stretching)\b|\bHEP\b|"
-                   r"\bself[- ]directed (?:exercises?|program|therapy|home)", re.I)
-_HOME_NOT_ENOUGH = re.compile(
-    r"\b(?:not|in)\s?sufficient|\binadequate\b|"
-    r"\bnot (?:enough|adequate|effective|helpful|helping|working|beneficial)\b|"
-    r"\b(?:unable|not able) to (?:perform|do|continue|progress|tolerate|complete|manage)|"
-    r"\b(?:cannot|can't|could not|couldn't) (?:perform|do|progress|tolerate|manage|complete)|"
-    r"\bfailed\b|\bwithout (?:any |significant |much )?(?:improvement|benefit|relief)|\bdid not (?:help|improve|work)|"
-    r"\b(?:require|requires|required|need|needs|needed) (?:\w+ ){0,2}?(?:skilled|supervised|supervision|hands-on|"
-    r"formal)\b|\bdespite\b", re.I)
+_HOME = pattern("therapy", "home")
+_HOME_NOT_ENOUGH = pattern("therapy", "home_not_enough")
 # an examination documented as normal: full range of motion of a region, or no abnormal findings
 # at all ("neurological examination was normal" speaks of the nerves only and is not read here)
-_FULL_ROM = re.compile(r"\bfull (?:active |passive |and \w+ )?(?:range of motion|ROM)\b|"
-                       r"\b(?:range of motion|ROM)\s+(?:\w+\s+){0,3}?(?:(?:was|were|is|are)\s+)?"
-                       r"(?:within normal limits|WNL\b|normal\b|full\b)|\bnormal (?:range of motion|ROM)\b", re.I)
-_NORMAL_EXAM = re.compile(r"\bno abnormal (?:objective |physical )?(?:exam(?:ination)? )?findings\b|"
-                          r"\b(?<!neurological )(?<!neurologic )(?<!neuro )(?:physical )?exam(?:ination)?\s+"
-                          r"(?:(?:of|findings)\s+[\w\s]{0,30}?)?(?:was|were|is|are)\s+"
-                          r"(?:normal|unremarkable|within normal limits)\b", re.I)
-_NOT_FULL = re.compile(r"\b(?:not|less than|nearly|almost|near|except|but)\s+(?:\w+\s+)?$", re.I)
+_FULL_ROM = pattern("therapy", "full_rom")
+_NORMAL_EXAM = pattern("therapy", "normal_exam")
+_NOT_FULL = pattern("therapy", "not_full")
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 

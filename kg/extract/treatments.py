@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from kg.extract.lexicon import pattern
 from kg.extract.services import DRUG_KINDS, GENERIC_DRUG_WORDS, classify_service, drug_in, drug_lexicon
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number
 from kg.model import Treatment
@@ -40,9 +41,7 @@ _OUTCOME_RULES: tuple[tuple[str, str], ...] = (
 _OUTCOME_RX = tuple((o, re.compile(rx, re.I)) for o, rx in _OUTCOME_RULES)
 # "without documentation of objective functional improvement" says the record is silent: the words
 # after it state no outcome either way, so they are blanked before the outcome rules run.
-_SILENCE = re.compile(r"\b(?:no|without|lack of|absence of|not any)\s+(?:any\s+|clear\s+|objective\s+)?"
-                      r"(?:documentation|documented evidence|evidence|mention)\s+(?:of|that|regarding|as to)\b[^,.;]*",
-                      re.I)
+_SILENCE = pattern("treatments", "silence")
 
 
 def _outcomes(text: str) -> tuple[str, ...]:
@@ -67,13 +66,7 @@ def _outcomes(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-_TX_HEAD = re.compile(
-    r"(?:treatments?|therapy|therapies|care)\s+(?:to date\s+)?(?:has|have|had)?\s*(?:included|include[sd]?|"
-    r"consisted of|rendered included|was|were)\s*:?\s*|treatment rendered included\s*|"
-    r"prior treatments? (?:has |have )?include[sd]?\s*|has (?:had|received|undergone|completed|tried)\s+|"
-    r"had (?:completed|undergone|received)\s+|medication regimen (?:listed|included|includes)\s*|"
-    r"medications? (?:include[sd]?|included|listed|consist(?:ed)? of|were|are|was|is)\s*:?\s*|"
-    r"(?:was|is) (?:taking|on|prescribed)\s+|current medications? (?:are|include[sd]?)\s*:?\s*|prescribed\s+", re.I)
+_TX_HEAD = pattern("treatments", "tx_head")
 _TX_COUNT = re.compile(
     rf"(?P<n>{NUM_RX})\s+(?:[\w()]+\s+){{0,4}}?(?:sessions?|visits?|treatments?)|"
     rf"(?:sessions?|visits?|treatments?)\s*(?:x|times|#)\s*(?P<m>\d{{1,2}})|\btimes\s+(?P<t>{NUM_RX})\b|"

@@ -198,7 +198,7 @@ class _Tally:
         count("with_pain_score", any(f.kind == "pain_score" for f in case.findings))
         count("with_treatment", bool(case.treatments))
         count("with_study", bool(case.studies))
-        for r, _d in zip(case.requests, lc.details, strict=False):
+        for r in case.requests:
             count("requests", True)
             count("request_kind_known", r.service != "other")
             count("request_region", r.region is not None)

@@ -66,24 +66,16 @@ def input_files(paths: Iterable[str | Path], *, suffixes: Sequence[str] = _FOLDE
 
 
 def letter_case_graph(lc: LetterCase) -> CaseGraph:
-    """The case graph of an extracted letter (:class:`kg.extract.case.LetterCase`):
-    :func:`kg.engine.graph.build_case_graph` plus the drug details and partial authorisation
-    that :class:`kg.extract.case.RequestDetail` adds."""
+    """The case graph of an extracted letter (:class:`kg.extract.result.LetterCase`):
+    :func:`kg.engine.graph.build_case_graph` plus the refills and partial authorisation
+    that :class:`kg.extract.result.RequestDetail` adds."""
     cg = build_case_graph(lc.case)
     g = cg.asserted
     for d in lc.details:
-        req = cg.node(d.request_id)
-        svc = cg.node(f"{d.request_id}/service")
-        if d.drug:
-            g.add((svc, KG.drugName, Literal(d.drug)))
-        if d.strength:
-            g.add((svc, KG.drugStrength, Literal(d.strength)))
-        if d.count is not None:
-            g.add((svc, KG.dispenseQuantity, Literal(d.count, datatype=XSD.integer)))
         if d.refills is not None:
-            g.add((svc, KG.refillCount, Literal(d.refills, datatype=XSD.integer)))
+            g.add((cg.node(f"{d.request_id}/service"), KG.refillCount, Literal(d.refills, datatype=XSD.integer)))
         if d.partial:
-            g.add((req, KG.partialAuthorization, Literal(True)))
+            g.add((cg.node(d.request_id), KG.partialAuthorization, Literal(True)))
     return cg
 
 

@@ -141,15 +141,13 @@ def test_request_quantities(cases: dict[str, LetterCase]) -> None:
     (r,) = cases["CM17-0018279"].case.requests
     assert (r.service, r.region, r.sessions, r.frequency) == ("physical_therapy", "lumbar", 12, "2 times a week for 6 weeks")
     assert r.ur.date == date(2017, 1, 26)
-    lc = cases["CM17-0017734"]
-    (d,) = lc.details
-    assert (d.service_kind, d.drug, d.strength, d.count) == ("opioid", "Tramadol", "50mg", 60)
-    lc = cases["CM16-0234202"]
-    d = lc.details[0]
-    assert (d.service_kind, d.drug, d.strength, d.count) == ("opioid", "Norco", "10/325mg", 35)
+    (r,) = cases["CM17-0017734"].case.requests
+    assert (r.service, r.drug, r.strength, r.count) == ("opioid", "Tramadol", "50mg", 60)
+    r = cases["CM16-0234202"].case.requests[0]
+    assert (r.service, r.drug, r.strength, r.count) == ("opioid", "Norco", "10/325mg", 35)
     lc = cases["CM16-0233904"]
-    (d,) = lc.details
-    assert (d.drug, d.count, d.partial) == ("Baclofen", 3, True)  # the remaining portion: #3 of #30
+    (r,), (d,) = lc.case.requests, lc.details
+    assert (r.drug, r.count, d.partial) == ("Baclofen", 3, True)  # the remaining portion: #3 of #30
 
 
 def test_vocabulary_classes_exist_in_the_ontology() -> None:
