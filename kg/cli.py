@@ -1,6 +1,6 @@
 """The ``imrkg`` command: a thin layer over the library.
 
-Exit codes: ``determine`` 0 medically necessary (every request), 1 not,
+Exit codes: ``determine`` 0 medically necessary (every request), 1 none, 4 some,
 2 bad input, 3 internal error; ``validate`` follows pySHACL: 0 conforms,
 1 does not conform, 2 error; ``ingest`` 0 every file ingested, 2 any file
 failed (the others are still written), 3 internal error; ``eval`` 0 report
@@ -36,7 +36,8 @@ A case file's documents are read from its folder and the --document-root folders
 absent it is determined on the quotes it carries, each marked "not checked against the document",
 with one warning on stderr.
 
-exit codes: 0 medically necessary, 1 not medically necessary (or not covered), 2 bad input, 3 internal error"""
+exit codes: 0 every request medically necessary, 1 none (not medically necessary or not covered),
+4 some are and some are not (a letter with mixed items), 2 bad input, 3 internal error"""
 _EPILOG_VALIDATE = """example:
   imrkg validate examples/seed-trigger-point-2015.yaml --format turtle
 
@@ -431,7 +432,8 @@ def _determine(args: argparse.Namespace) -> int:
     _warn_unchecked([args.case] if unchecked_documents(case) else [])
     det = determine_case(case, shapes=shapes)
     sys.stdout.write(render(det, args.format))
-    return 0 if det.medically_necessary else 1
+    necessary = sum(item.medically_necessary for item in det.items)
+    return 0 if necessary == len(det.items) else 1 if necessary == 0 else 4
 
 
 def _validate(args: argparse.Namespace) -> int:
