@@ -57,7 +57,7 @@ import dataclasses
 import re
 from typing import Iterable
 
-from kg.extract.lexicon import pattern
+from kg.extract.lexicon import pattern, patterns
 from kg.extract.result import LetterCase
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number, regions_in
 from kg.model import Diagnosis, Finding, Treatment
@@ -82,11 +82,7 @@ _AUTHORIZED = pattern("therapy", "authorized")
 _NEGATED_AUTH = re.compile(r"\bnon-?\s?certif\w*|\bnot (?:been )?(?:authoriz|certif|approv)\w*|\bdenied\b", re.I)
 _THIS_REVIEW = pattern("therapy", "this_review")
 
-_FI = pattern("therapy", "fi")
-_NO_FI = pattern("therapy", "no_fi")
-_FAILED = pattern("therapy", "failed")
-_PARTIAL = pattern("therapy", "partial")
-_EFFECTIVE = pattern("therapy", "effective")
+_FI, _NO_FI, _FAILED, _PARTIAL, _EFFECTIVE = patterns("therapy", "fi", "no_fi", "failed", "partial", "effective")
 _NEGATED = re.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
 _UNDOCUMENTED = pattern("therapy", "undocumented")
 _UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
@@ -99,9 +95,7 @@ _HOME = pattern("therapy", "home")
 _HOME_NOT_ENOUGH = pattern("therapy", "home_not_enough")
 # an examination documented as normal: full range of motion of a region, or no abnormal findings
 # at all ("neurological examination was normal" speaks of the nerves only and is not read here)
-_FULL_ROM = pattern("therapy", "full_rom")
-_NORMAL_EXAM = pattern("therapy", "normal_exam")
-_NOT_FULL = pattern("therapy", "not_full")
+_FULL_ROM, _NORMAL_EXAM, _NOT_FULL = patterns("therapy", "full_rom", "normal_exam", "not_full")
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 
