@@ -19,9 +19,8 @@ if TYPE_CHECKING:
     #: a term of a pyoxigraph query result or quad (an RDF-star triple is a term too)
     OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
-__all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "bind_prefixes", "from_oxigraph", "OxigraphTerms",
-           "to_oxigraph", "oxigraph_quad",
-           "GraphReader", "literal_int", "sorted_terms"]
+__all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "PREFIXES", "bind_prefixes", "from_oxigraph",
+           "OxigraphTerms", "to_oxigraph", "oxigraph_quad", "GraphReader", "literal_int", "sorted_terms"]
 
 
 class _Namespace(Namespace):
@@ -42,6 +41,13 @@ DCTERMS = Namespace("http://purl.org/dc/terms/")
 
 #: The IRI prefix of every case: ``<CASE_BASE><case id>/``.
 CASE_BASE = "https://w3id.org/imr-kg/case/"
+
+#: The prefixes a query over imr-kg's store uses, in the order the query page declares them.
+PREFIXES: tuple[tuple[str, str], ...] = (
+    ("kg", str(KG)), ("mtus", str(MTUS)), ("case", CASE_BASE), ("oa", str(OA)), ("prov", str(PROV)),
+    ("dcterms", str(DCTERMS)), ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"), ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+    ("sh", "http://www.w3.org/ns/shacl#"))
 
 
 def bind_prefixes(graph: Graph) -> Graph:

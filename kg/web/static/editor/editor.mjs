@@ -18,8 +18,9 @@ const theme = EditorView.theme({
 });
 
 /** Make an editor in place of ``textarea`` (kept, hidden, in step with the editor, so the form
- * still posts it); ``onRun`` is called on Ctrl+Enter (Cmd+Enter on a Mac). */
-export function create(textarea, {onRun, label}) {
+ * still posts it); ``onRun`` is called on Ctrl+Enter (Cmd+Enter on a Mac); ``nonce`` is the page's
+ * Content-Security-Policy nonce, which the editor's style elements carry. */
+export function create(textarea, {onRun, label, nonce}) {
   const sync = EditorView.updateListener.of((u) => {
     if (u.docChanged) textarea.value = u.state.doc.toString();
   });
@@ -29,7 +30,7 @@ export function create(textarea, {onRun, label}) {
       doc: textarea.value,
       extensions: [
         lineNumbers(), history(), bracketMatching(), highlightActiveLine(), lintGutter(),
-        syntaxHighlighting(defaultHighlightStyle), sparql(), theme, sync,
+        syntaxHighlighting(defaultHighlightStyle), sparql(), theme, sync, EditorView.cspNonce.of(nonce || ''),
         EditorView.contentAttributes.of({'aria-label': label, 'id': textarea.id + '-editor'}),
         keymap.of([{key: 'Mod-Enter', run: () => { onRun(); return true; }}, indentWithTab,
                    ...defaultKeymap, ...historyKeymap]),
