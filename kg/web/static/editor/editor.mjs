@@ -17,6 +17,18 @@ const theme = EditorView.theme({
   '&.cm-focused': {outline: '2px solid #1a5fb4'},
 });
 
+// Typing over a selection that spans lines is left to the browser by CodeMirror, and Chromium then
+// writes the merged lines' computed style into a style attribute, which the page's policy refuses
+// (a console error, nothing else).  Replacing the selection here keeps the DOM CodeMirror's own.
+const typeOverSelection = EditorView.domEventHandlers({
+  beforeinput(event, view) {
+    if (event.inputType !== 'insertText' || !event.data || event.isComposing || view.state.selection.main.empty) return false;
+    event.preventDefault();
+    view.dispatch(view.state.update(view.state.replaceSelection(event.data), {userEvent: 'input.type', scrollIntoView: true}));
+    return true;
+  },
+});
+
 /** Make an editor in place of ``textarea`` (kept, hidden, in step with the editor, so the form
  * still posts it); ``onRun`` is called on Ctrl+Enter (Cmd+Enter on a Mac); ``nonce`` is the page's
  * Content-Security-Policy nonce, which the editor's style elements carry. */
@@ -30,7 +42,8 @@ export function create(textarea, {onRun, label, nonce}) {
       doc: textarea.value,
       extensions: [
         lineNumbers(), history(), bracketMatching(), highlightActiveLine(), lintGutter(),
-        syntaxHighlighting(defaultHighlightStyle), sparql(), theme, sync, EditorView.cspNonce.of(nonce || ''),
+        syntaxHighlighting(defaultHighlightStyle), sparql(), theme, sync, typeOverSelection,
+        EditorView.cspNonce.of(nonce || ''),
         EditorView.contentAttributes.of({'aria-label': label, 'id': textarea.id + '-editor'}),
         keymap.of([{key: 'Mod-Enter', run: () => { onRun(); return true; }}, indentWithTab,
                    ...defaultKeymap, ...historyKeymap]),
@@ -50,9 +63,11 @@ export function create(textarea, {onRun, label, nonce}) {
     markError(line, column, message) {
       const doc = view.state.doc;
       const l = doc.line(Math.max(1, Math.min(line, doc.lines)));
-      const from = Math.min(l.from + Math.max(0, column - 1), l.to);
+      // past the line's end (the parser's column can point after the last character): its last character
+      let from = Math.min(l.from + Math.max(0, column - 1), l.to);
+      if (from === l.to && from > l.from) from -= 1;
       const to = Math.min(from + 1, l.to);
-      view.dispatch(setDiagnostics(view.state, [{from, to: Math.max(to, from), severity: 'error', message}]));
+      view.dispatch(setDiagnostics(view.state, [{from, to, severity: 'error', message}]));
       view.dispatch({selection: {anchor: from}, scrollIntoView: true});
     },
     clearErrors() { view.dispatch(setDiagnostics(view.state, [])); },
