@@ -24,7 +24,7 @@ from kg.viz.markup import source_hash
 from kg.web.app import create_app
 from kg.web.query_page import DEFAULT_QUERY, query_page
 
-from casepaths import LoopbackServer, corpus_store
+from casepaths import LoopbackServer, corpus_store, watch
 
 CASE = "https://w3id.org/imr-kg/case/"
 
@@ -38,26 +38,6 @@ def store():
 def server(store):
     with LoopbackServer(create_app(store, query_timeout=30, result_limit=1000)) as srv:
         yield srv
-
-
-def watch(page, server) -> list[str]:
-    """Record console errors and warnings, page errors, and every request that is not to the
-    server (a download's ``blob:`` URL of the server's own origin counts as the server's)."""
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type in ("error", "warning") else None)
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-
-    def route(r):
-        url = r.request.url
-        if url.startswith(server.url + "/") or url.startswith("blob:" + server.url + "/"):
-            r.continue_()
-        else:
-            problems.append(f"off-server request: {url}")
-            r.abort()
-
-    page.route("**/*", route)
-    return problems
 
 
 @pytest.fixture

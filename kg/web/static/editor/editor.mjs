@@ -13,7 +13,7 @@ const theme = EditorView.theme({
   '&': {border: '1px solid #767676', fontSize: '14px', backgroundColor: '#fff'},
   '.cm-content': {fontFamily: 'ui-monospace, monospace', minHeight: '12em'},
   '.cm-gutters': {backgroundColor: '#f3f3f3', color: '#4a4a4a', borderRight: '1px solid #ccc'},
-  '.cm-activeLine': {backgroundColor: '#f0f6ff'},
+  '.cm-activeLine': {backgroundColor: 'transparent'},
   '&.cm-focused': {outline: '2px solid #1a5fb4'},
 });
 
