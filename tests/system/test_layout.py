@@ -130,11 +130,14 @@ def test_wheel_contains_every_data_file(tmp_path):
             assert f"kg/_data/{folder}/{f.name}" in names, f"{folder}/{f.name} missing from the wheel"
     assert "kg/py.typed" in names
     # the pages' style, script and HTML, read with importlib.resources from their package
-    static = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "kg").glob("*/static/*"))
+    static = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "kg").glob("*/static/*") if p.is_file())
     assert set(static) >= {"kg/viz/static/audit.css", "kg/viz/static/audit.js", "kg/viz/static/report.css",
                            "kg/web/static/query.css", "kg/web/static/query.js", "kg/web/static/query.html"}
     for name in static:
         assert name in names, f"{name} missing from the wheel"
+    # the query editor's bundle (built by hatch_build.py) is in; its npm sources and node_modules are not
+    assert "kg/web/static/vendor/editor.js" in names
+    assert not [n for n in names if n.startswith("kg/web/static/editor/")]
 
 
 def test_every_query_has_a_header():
