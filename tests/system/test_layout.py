@@ -15,7 +15,7 @@ from casepaths import ROOT
 STAGES: dict[str, list[str]] = {
     "errors": [], "resources": [], "rdf": [], "model": [],
     "read": ["documents", "casefile", "pages", "letter"],
-    "extract": ["text", "services", "result", "dispute", "treatments", "imaging", "therapy", "medication", "procedures",
+    "extract": ["lexicon", "text", "services", "result", "dispute", "treatments", "imaging", "therapy", "medication", "procedures",
                 "case"],
     "engine": ["graph", "reason", "validate", "guidelines", "determine", "rationale"],
     "batch": ["shacl", "compile", "engine"],
