@@ -43,7 +43,6 @@ DCTERMS = Namespace("http://purl.org/dc/terms/")
 #: The IRI prefix of every case: ``<CASE_BASE><case id>/``.
 CASE_BASE = "https://w3id.org/imr-kg/case/"
 
-
 #: The prefixes imr-kg writes and reads with: its own vocabulary, the case IRIs and the standard
 #: vocabularies its graphs use.  Tables print IRIs with them; ad-hoc queries may use them undeclared.
 PREFIXES: dict[str, str] = {

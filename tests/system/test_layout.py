@@ -22,7 +22,7 @@ STAGES: dict[str, list[str]] = {
     "store": ["store", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
     "jobs": ["ingest", "synth", "evaluate", "reasons", "run"],
-    "web": ["sparql", "query_page", "app", "audit_routes"],
+    "web": ["sparql", "pages", "query_page", "app", "audit_routes"],
     "cli": [],
 }
 MAX_MODULE_LINES = 800
