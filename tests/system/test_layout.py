@@ -77,7 +77,7 @@ def test_modules_import_only_earlier_stages():
         if len(parts) == 1 and parts[0] in ("cli",):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for dep, node in _imports(tree, known):
+        for dep, _node in _imports(tree, known):
             if dep[0] == parts[0] and len(dep) == 1:
                 continue  # the package's own __init__ (a docstring)
             assert dep in known, f"{path.name} imports kg.{'.'.join(dep)}, which is not a module"
@@ -101,7 +101,7 @@ def test_no_private_names_across_modules_and_no_import_tricks():
 
 
 def test_modules_and_functions_stay_small():
-    for parts, path in _modules().items():
+    for _parts, path in _modules().items():
         text = path.read_text(encoding="utf-8")
         assert text.count("\n") <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)}: over {MAX_MODULE_LINES} lines"
         for node in ast.walk(ast.parse(text)):
@@ -130,11 +130,14 @@ def test_wheel_contains_every_data_file(tmp_path):
             assert f"kg/_data/{folder}/{f.name}" in names, f"{folder}/{f.name} missing from the wheel"
     assert "kg/py.typed" in names
     # the pages' style, script and HTML, read with importlib.resources from their package
-    static = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "kg").glob("*/static/*"))
+    static = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "kg").glob("*/static/*") if p.is_file())
     assert set(static) >= {"kg/viz/static/audit.css", "kg/viz/static/audit.js", "kg/viz/static/report.css",
                            "kg/web/static/query.css", "kg/web/static/query.js", "kg/web/static/query.html"}
     for name in static:
         assert name in names, f"{name} missing from the wheel"
+    # the query editor's bundle (built by hatch_build.py) is in; its npm sources and node_modules are not
+    assert "kg/web/static/vendor/editor.js" in names
+    assert not [n for n in names if n.startswith("kg/web/static/editor/")]
 
 
 def test_every_query_has_a_header():

@@ -13,6 +13,8 @@ import gzip
 from urllib.parse import urldefrag, urljoin
 
 import httpx
+
+_TIMEOUT = 60.0  # seconds: a page that determines a case can take a while on a loaded machine
 import pytest
 
 from kg.web.app import create_app
@@ -60,7 +62,7 @@ def test_home_links_the_report_the_cases_and_the_queries(page, server):
 
 def test_a_case_page_has_its_items_decisions_and_links(page, server):
     page.goto(server.url + "/cases/tpi-six")
-    det = httpx.get(server.url + "/cases/tpi-six").json()
+    det = httpx.get(server.url + "/cases/tpi-six", timeout=_TIMEOUT).json()
     assert page.inner_text("h1") == "Case tpi-six"
     assert page.inner_text(".item .engine") == "not medically necessary"
     assert page.inner_text(".item .reviewer") == det["items"][0]["reviewer_decision"] == "overturned"
@@ -91,10 +93,10 @@ def test_the_letter_page_shows_the_quoted_passages(page, server, store):
 def test_pages_and_json_by_content_negotiation(server):
     browser_accept = BROWSER_ACCEPT
     for path in ("/cases", "/cases/tpi-six", "/queries"):
-        assert httpx.get(server.url + path).headers["content-type"] == "application/json"
-        html = httpx.get(server.url + path, headers=browser_accept)
+        assert httpx.get(server.url + path, timeout=_TIMEOUT).headers["content-type"] == "application/json"
+        html = httpx.get(server.url + path, headers=browser_accept, timeout=_TIMEOUT)
         assert html.headers["content-type"].startswith("text/html") and "Accept" in html.headers["vary"]
-        assert httpx.get(server.url + path, params={"format": "json"}, headers=browser_accept).headers[
+        assert httpx.get(server.url + path, params={"format": "json"}, headers=browser_accept, timeout=_TIMEOUT).headers[
             "content-type"] == "application/json"
 
 
@@ -107,7 +109,7 @@ def test_every_link_resolves(page, server):
             url = urldefrag(urljoin(server.url + start, href))[0]
             assert url.startswith(server.url + "/"), (start, href)
             if url not in seen:
-                seen[url] = httpx.get(url, headers=BROWSER_ACCEPT).status_code
+                seen[url] = httpx.get(url, headers=BROWSER_ACCEPT, timeout=_TIMEOUT).status_code
     bad = {u: s for u, s in seen.items() if s != 200}
     assert bad == {} and len(seen) > 30
     assert page.problems == []
@@ -140,9 +142,9 @@ def test_no_accessibility_violations_at_wcag_aa(page, server, path):
 @pytest.mark.parametrize("path", ["/", "/query", "/report", "/cases/tpi-six", "/static/editor.js",
                                   "/sparql?query=SELECT%20*%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%20200"])
 def test_pages_and_results_are_gzipped(server, path):
-    raw = httpx.get(server.url + path, headers={"Accept-Encoding": "gzip", "Accept": "text/html, */*;q=0.5"})
+    raw = httpx.get(server.url + path, headers={"Accept-Encoding": "gzip", "Accept": "text/html, */*;q=0.5"}, timeout=_TIMEOUT)
     assert raw.status_code == 200 and raw.headers["content-encoding"] == "gzip"
-    with httpx.Client() as client:
+    with httpx.Client(timeout=_TIMEOUT) as client:
         req = client.build_request("GET", server.url + path, headers={"Accept-Encoding": "gzip",
                                                                       "Accept": "text/html, */*;q=0.5"})
         resp = client.send(req, stream=True)
@@ -152,4 +154,4 @@ def test_pages_and_results_are_gzipped(server, path):
         assert gzip.decompress(body).startswith(b"<!doctype html>") and len(body) < len(raw.content)
     else:
         assert gzip.decompress(body) == raw.content and len(body) < len(raw.content)
-    assert httpx.get(server.url + path, headers={"Accept-Encoding": "identity"}).headers.get("content-encoding") is None
+    assert httpx.get(server.url + path, headers={"Accept-Encoding": "identity"}, timeout=_TIMEOUT).headers.get("content-encoding") is None
