@@ -159,7 +159,9 @@ def _store_form(literals: set[Literal]) -> dict[Literal, Literal]:
 
 
 def _rewritten(literals: set[Literal]) -> list[tuple[Literal, Literal]]:
-    """The literals the store would keep as another term, with that term."""
+    """The literals the store would keep as another term, with that term.  (A simple string, the most
+    common literal by far, is kept as it is: it has no other form.)"""
+    literals = {lit for lit in literals if lit.language or lit.datatype not in (None, XSD.string)}
     normal = {lit: Literal(str(lit), lang=lit.language, datatype=None if lit.datatype == XSD.string
                            else lit.datatype) for lit in literals}
     forms = _store_form(literals)
@@ -679,7 +681,8 @@ def validate_graph(data: Graph, compiled: CompiledShapes, *, subclasses: bool | 
                           "supported by the SPARQL compiler")
     graph = "urn:imrkg:data"
     store = ox.Store()
-    quads = [_ox_quad(t, ox.NamedNode(graph)) for t in data]
+    cache: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] = {}  # terms recur: convert each once
+    quads = [_ox_quad(t, ox.NamedNode(graph), cache) for t in data]
     if not quads:  # the graph must exist for ``GRAPH ?g`` to bind it (target nodes have results in empty data):
         # one triple of fresh IRIs no shape can name
         import uuid
@@ -708,10 +711,19 @@ def validate_graph(data: Graph, compiled: CompiledShapes, *, subclasses: bool | 
     return out
 
 
-def _ox_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode) -> ox.Quad:
+def _ox_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode,
+             cache: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] | None = None) -> ox.Quad:
     import pyoxigraph as ox
 
     def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+        if cache is None:
+            return convert(t)
+        found = cache.get(t)
+        if found is None:
+            found = cache[t] = convert(t)
+        return found
+
+    def convert(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
         if isinstance(t, URIRef):
             return ox.NamedNode(str(t))
         if isinstance(t, BNode):
