@@ -77,7 +77,7 @@ def test_modules_import_only_earlier_stages():
         if len(parts) == 1 and parts[0] in ("cli",):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for dep, node in _imports(tree, known):
+        for dep, _node in _imports(tree, known):
             if dep[0] == parts[0] and len(dep) == 1:
                 continue  # the package's own __init__ (a docstring)
             assert dep in known, f"{path.name} imports kg.{'.'.join(dep)}, which is not a module"
@@ -101,7 +101,7 @@ def test_no_private_names_across_modules_and_no_import_tricks():
 
 
 def test_modules_and_functions_stay_small():
-    for parts, path in _modules().items():
+    for _parts, path in _modules().items():
         text = path.read_text(encoding="utf-8")
         assert text.count("\n") <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)}: over {MAX_MODULE_LINES} lines"
         for node in ast.walk(ast.parse(text)):

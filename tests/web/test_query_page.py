@@ -13,14 +13,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from casepaths import LoopbackServer, corpus_store
 from playwright.sync_api import expect
 
 from kg.store.query import run_query
 from kg.viz.markup import source_hash
 from kg.web.app import create_app
 from kg.web.query_page import query_page
-
-from casepaths import LoopbackServer, corpus_store
 
 CASE = "https://w3id.org/imr-kg/case/"
 
