@@ -38,8 +38,13 @@ with one warning on stderr.
 
 exit codes: 0 every request medically necessary, 1 none (not medically necessary or not covered),
 4 some are and some are not (a letter with mixed items), 2 bad input, 3 internal error"""
-_EPILOG_VALIDATE = """example:
+_EPILOG_VALIDATE = """examples:
   imrkg validate examples/seed-trigger-point-2015.yaml --format turtle
+  imrkg validate big.nt --shapes my-shapes/ --engine auto        (any RDF data: .ttl .nt .nq .trig .jsonld .rdf)
+
+A case file (.yaml, .yml, .json) is validated as a case (ontology + asserted + inferred facts, packaged
+shapes); other data against --shapes alone (a dataset's graphs as their union). --engine compiled gives
+pySHACL's results far faster, or exits 2 naming the shape and feature it does not support.
 
 exit codes (as pySHACL): 0 conforms, 1 does not conform, 2 error"""
 _EPILOG_INGEST = """examples:
@@ -224,13 +229,18 @@ def _add_case_commands(sub: Subcommands) -> None:
     det.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     _shapes_option(det, packaged=True)
     _document_root_option(det)
-    val = _command(sub, "validate", "the standard SHACL validation report of a case",
-                   "Run pySHACL over the case (ontology + asserted + inferred facts) and print "
-                   "the SHACL validation report itself.", _EPILOG_VALIDATE)
-    val.add_argument("case", metavar="CASE_FILE", help="a case file (.yaml, .yml or .json)")
+    val = _command(sub, "validate", "the standard SHACL validation report of a case or of any RDF data",
+                   "Validate a case (ontology + asserted + inferred facts, pySHACL) or any RDF data file "
+                   "against SHACL shapes, and print the SHACL validation report itself.", _EPILOG_VALIDATE)
+    val.add_argument("case", metavar="DATA", help="a case file (.yaml, .yml or .json) or an RDF data file "
+                                                  "(.ttl, .nt, .nq, .trig, .jsonld, .rdf ...)")
     val.add_argument("--format", choices=("text", "turtle", "json"), default="text",
                      help="report format (default: text)")
-    _shapes_option(val, packaged=True)
+    val.add_argument("--shapes", metavar="SHAPES", help="a case file: a folder of sections, used with the packaged "
+                     "shapes; RDF data (required): a shapes file or folder, used alone")
+    val.add_argument("--engine", choices=("pyshacl", "compiled", "auto"), default="pyshacl",
+                     help="RDF data: pyshacl (default, the reference), compiled (shapes compiled to SPARQL) or auto "
+                          "(compiled where it accepts the shapes, else pySHACL with a note on stderr)")
     _document_root_option(val)
 
 
@@ -415,39 +425,33 @@ def _determine(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    import json
+    if Path(args.case).suffix.lower() in (".yaml", ".yml", ".json"):
+        if args.engine != "pyshacl":
+            raise InputError("--engine applies to RDF data files; a case file is validated with pySHACL",
+                             source=args.case)
+        return _validate_case(args)
+    from kg.batch.validate import render_report, validate_file
 
-    from rdflib import Graph
+    if not args.shapes:
+        raise InputError("RDF data needs --shapes (a shapes file or folder): the packaged shapes are for case files",
+                         source=args.case)
+    report = validate_file(args.case, args.shapes, engine=args.engine)
+    for note in report.notes:
+        print(f"imrkg validate: note: {note}", file=sys.stderr)
+    sys.stdout.write(render_report(report, args.format))
+    return 0 if report.conforms else 1
 
-    from kg.engine.graph import build_case_graph
-    from kg.engine.reason import infer, load_ontology
-    from kg.engine.validate import load_shapes, validate
+
+def _validate_case(args: argparse.Namespace) -> int:
+    from kg.engine.validate import load_shapes, render_outcome, validate_case
     from kg.jobs.ingest import unchecked_documents
     from kg.read.casefile import load_case_file
 
     shapes = load_shapes(args.shapes) if args.shapes else None
     case = load_case_file(args.case, document_roots=args.document_root)
     _warn_unchecked([args.case] if unchecked_documents(case) else [])
-    cg = build_case_graph(case)
-    data = Graph()
-    for g in (load_ontology(), cg.asserted, infer(cg.asserted)):
-        for t in g:
-            data.add(t)
-    outcome = validate(data, shapes)
-    if args.format == "turtle":
-        sys.stdout.write(outcome.report.serialize(format="turtle"))
-    elif args.format == "json":
-        rows = [{"focus": str(r.focus), "shape": str(r.node_shape), "severity": str(r.severity).rsplit("#")[-1],
-                 "message": r.message, "path": None if r.path is None else str(r.path),
-                 "value": None if r.value is None else str(r.value)} for r in outcome.results]
-        sys.stdout.write(json.dumps({"conforms": outcome.conforms, "results": rows}, indent=2) + "\n")
-    else:
-        lines = [f"Conforms: {outcome.conforms}", f"Results ({len(outcome.results)}):"]
-        for r in outcome.results:
-            shape = str(r.node_shape).rsplit("/", 1)[-1]
-            value = f" value={str(r.value).rsplit('/', 1)[-1]}" if r.value is not None else ""
-            lines.append(f"  {shape}: {r.message} (focus {str(r.focus).rsplit('/', 1)[-1]}{value})")
-        sys.stdout.write("\n".join(lines) + "\n")
+    outcome = validate_case(case, shapes)
+    sys.stdout.write(render_outcome(outcome, args.format))
     return 0 if outcome.conforms else 1
 
 

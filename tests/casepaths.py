@@ -44,7 +44,8 @@ def corpus(met: dict) -> list:
     cases = [
         variant("tpi-repeat-met", lambda c: None,
                 {"decision": "overturned", "date": "2016-03-01", "specialty": pmr,
-                 "citation": "Decision based on MTUS Chronic Pain Medical Treatment 2009, Section(s): Trigger point injections."}),
+                 "citation": "Decision based on MTUS Chronic Pain Medical Treatment 2009, Section(s): Trigger point "
+                             "injections."}),
         variant("tpi-six", lambda c: c["requests"][0].update(injections=6),
                 {"decision": "overturned", "date": "2016-02-10", "specialty": "Anesthesiology",
                  "citation": "Decision based on Non-MTUS Citation Official Disability Guidelines (ODG) Pain"},
@@ -53,7 +54,8 @@ def corpus(met: dict) -> list:
                     {"id": "dx-radic", "label": "cervical radiculopathy", "kind": "radiculopathy"}),
                 {"decision": "upheld", "date": "2016-02-20", "specialty": "Anesthesiology",
                  "citation": "The Expert Reviewer did not cite any medical evidence for its decision."}),
-        variant("acu", lambda c: c["requests"][0].update(service="transportation", text="Transportation to appointments"),
+        variant("acu", lambda c: c["requests"][0].update(service="transportation", text="Transportation to "
+                                                                                        "appointments"),
                 {"decision": "upheld", "date": "2016-02-20", "specialty": pmr,
                  "citation": "Decision based on MTUS Acupuncture Treatment 2007."}),
     ]

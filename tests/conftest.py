@@ -8,7 +8,6 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
-
 from casepaths import MET_CASE
 
 

@@ -216,7 +216,8 @@ def test_checklist_without_a_date_takes_the_latest_version_and_says_so(capsys):
 
 def test_a_store_folder_that_does_not_exist_needs_create(tmp_path, capsys):
     missing = tmp_path / "typo"
-    for argv in (["ingest", str(MET_CASE)], ["query", "decisions-by-month"], ["report", "-o", str(tmp_path / "r.html")]):
+    for argv in (["ingest", str(MET_CASE)], ["query", "decisions-by-month"], ["report", "-o",
+                                                                              str(tmp_path / "r.html")]):
         assert main([*argv, "--store", str(missing), "--quiet"] if argv[0] == "ingest"
                     else [*argv, "--store", str(missing)]) == 2
         err = capsys.readouterr().err

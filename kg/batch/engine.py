@@ -33,6 +33,7 @@ from rdflib import RDF, BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.batch.compile import GRAPH_VAR, RuleUpdate, ShapeQuery
+from kg.batch.shacl import follows_subclasses
 from kg.engine.determine import (
     CaseDetermination,
     CaseView,
@@ -357,8 +358,9 @@ def _validate(store: ox.Store, engine: Engine, terms: OxigraphTerms, cases: Iter
     results and evidence by case."""
     graphs = None if cases is None else " ".join(f"<{graph_of(c, 'asserted')}>" for c in cases)
     results: dict[str, _Results] = defaultdict(lambda: defaultdict(list))
+    subclasses = follows_subclasses(store)  # if no graph has rdfs:subClassOf, the faster form is exact
     for q in engine.shape_queries:
-        for row in _select(store, _only(q.sparql, graphs)):
+        for row in _select(store, _only(q.text(subclasses), graphs)):
             cid = _case_id(row[0].value, "asserted")
             if cid is None:
                 continue

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import pyoxigraph as ox
 
 __all__ = ["ONTOLOGY_GRAPH", "GRAPH_VAR", "ILL_TYPED_GRAPH", "ShapeQuery", "CompiledShapes", "compile_shapes",
-           "ill_typed_literals", "validate_graph", "CompiledResult"]
+           "ill_typed_literals", "validate_graph", "CompiledResult", "follows_subclasses"]
 
 #: the named graph of the ontology's own individuals, their types closed under sub-class
 ONTOLOGY_GRAPH = "https://w3id.org/imr-kg/compiled#ontology"
@@ -71,6 +71,14 @@ class ShapeQuery:
     path: Node | None = None  # sh:resultPath (a node of the shapes graph)
     severity: URIRef = SH.Violation
     path_column: bool = False  # a fourth column holds the result path (sh:closed), instead of ``path``
+    #: the same query reading class membership from ``rdf:type`` alone, without following the
+    #: data's ``rdfs:subClassOf``: the same answers on data that has no ``rdfs:subClassOf`` triple,
+    #: several times faster (see :func:`follows_subclasses`)
+    flat_sparql: str = ""
+
+    def text(self, subclasses: bool) -> str:
+        """The query to run on data that has (``subclasses``) or has no ``rdfs:subClassOf`` triple."""
+        return self.sparql if subclasses or not self.flat_sparql else self.flat_sparql
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,9 @@ def _store_form(literals: set[Literal]) -> dict[Literal, Literal]:
 
 
 def _rewritten(literals: set[Literal]) -> list[tuple[Literal, Literal]]:
-    """The literals the store would keep as another term, with that term."""
+    """The literals the store would keep as another term, with that term.  (A simple string, the most
+    common literal by far, is kept as it is: it has no other form.)"""
+    literals = {lit for lit in literals if lit.language or lit.datatype not in (None, XSD.string)}
     normal = {lit: Literal(str(lit), lang=lit.language, datatype=None if lit.datatype == XSD.string
                            else lit.datatype) for lit in literals}
     forms = _store_form(literals)
@@ -174,8 +184,11 @@ def ill_typed_literals(literals: Iterable[Node]) -> list[Literal]:
 
 
 class _Compiler:
-    def __init__(self, sg: Graph, onto_classes: frozenset[URIRef]) -> None:
+    def __init__(self, sg: Graph, onto_classes: frozenset[URIRef], *, subclasses: bool = True) -> None:
         self.sg = sg
+        #: follow the data's rdfs:subClassOf for sh:class and class targets (not needed, and slow,
+        #: where the data has no rdfs:subClassOf triple)
+        self.subclasses = subclasses
         self.onto_classes = onto_classes  # classes with members among the ontology's own individuals
         self.counter = itertools.count()
         self.stack: list[Node] = []
@@ -244,11 +257,16 @@ class _Compiler:
         return unary[p]
 
     # -- value tests -------------------------------------------------------------------------
+    def member(self) -> str:
+        """The path from a node to the classes it is a member of: its types and, unless the data has
+        no ``rdfs:subClassOf`` triple, their super-classes in the data.  (A path, evaluated from the
+        class, is several times faster than ``?x a ?t . ?t rdfs:subClassOf+ C`` over many graphs.)"""
+        return f"<{RDF.type}>/{_SUBCLASS}*" if self.subclasses else "a"
+
     def has_class(self, v: str, cls: Node) -> str:
         if not isinstance(cls, URIRef):
             raise ShapesError(f"sh:class {cls}: a class that is not an IRI is not supported by the SPARQL compiler")
-        c = self.var()
-        test = f"EXISTS {{ {_in(f'{v} a <{cls}>')} }} || EXISTS {{ {_in(f'{v} a {c} . {c} {_SUBCLASS}+ <{cls}>')} }}"
+        test = f"EXISTS {{ {_in(f'{v} {self.member()} <{cls}>')} }}"
         if cls in self.onto_classes:  # a shared vocabulary term typed in the ontology
             test = f"{test} || EXISTS {{ GRAPH <{ONTOLOGY_GRAPH}> {{ {v} a <{cls}> }} }}"
         return f"({test})"
@@ -454,7 +472,7 @@ class _Compiler:
         for cls in classes:
             if not isinstance(cls, URIRef):
                 raise self.fail(shape, "a target class that is not an IRI")
-            parts.append(f"GRAPH {g} {{ {{ ?this a <{cls}> }} UNION {{ ?this a ?tc . ?tc {_SUBCLASS}+ <{cls}> }} }}")
+            parts.append(f"GRAPH {g} {{ ?this {self.member()} <{cls}> }}")
         nodes = [self.n3(shape, n) for n in sorted_terms(sg.objects(shape, SH.targetNode))]
         self.focus_literals |= {n for n in sg.objects(shape, SH.targetNode) if isinstance(n, Literal)}
         if nodes:
@@ -560,27 +578,48 @@ def _top_shapes(sg: Graph) -> list[Node]:
     return list(sorted_terms(found))
 
 
-def compile_shapes(shapes: Shapes, individuals: Graph) -> CompiledShapes:
+def compile_shapes(shapes: Shapes, individuals: Graph, *, statuses: bool = True) -> CompiledShapes:
     """Every violation query of ``shapes``; raises :class:`ShapesError` for SHACL the compiler
     cannot make exact.  ``individuals`` is the ontology's individuals graph (see
-    :func:`kg.batch.compile.rule_tables`; an empty graph outside the project's domain)."""
+    :func:`kg.batch.compile.rule_tables`; an empty graph outside the project's domain).  With
+    ``statuses`` (the default) every shape with targets must say its ``kg:statusOnViolation``, as
+    the guideline library's do; without, shapes from anywhere compile (a status of ``kg:NotMet``).
+
+    Each query comes in two forms (:attr:`ShapeQuery.sparql` and :attr:`ShapeQuery.flat_sparql`),
+    for data with and without ``rdfs:subClassOf`` triples."""
     sg = shapes.graph
     onto_classes = frozenset(t for t in individuals.objects(None, RDF.type) if isinstance(t, URIRef))
-    compiler = _Compiler(sg, onto_classes)
+    compilers = (_Compiler(sg, onto_classes), _Compiler(sg, onto_classes, subclasses=False))
     queries: list[ShapeQuery] = []
+    flat: list[ShapeQuery] = []
     for shape in _top_shapes(sg):
         if (shape, SH.deactivated, Literal(True)) in sg:
             continue
         status = sg.value(shape, KG.statusOnViolation)
+        if not statuses and status is None:
+            status = KG.NotMet
         if not isinstance(status, URIRef) or status not in (KG.NotMet, KG.NotDocumented):
             raise ShapesError(f"shape {shape}: kg:statusOnViolation must be kg:NotMet or kg:NotDocumented")
-        compiler.emit(shape, shape, compiler.focus(shape), "?this", status, queries)
+        for compiler, out in zip(compilers, (queries, flat), strict=True):
+            compiler.emit(shape, shape, compiler.focus(shape), "?this", status, out)
+    compiler = compilers[0]
     for lit, form in _rewritten(set(compiler.constants)):
         raise ShapesError(f"shape {compiler.constants[lit]}: the literal {lit.n3()}, which the store keeps as "
                           f"{form.n3()}, is not supported by the SPARQL compiler")
-    return CompiledShapes(queries=tuple(queries), digest=shapes.digest, needs_ill_typed=compiler.needs_ill_typed,
+    assert len(queries) == len(flat)
+    both = tuple(replace(q, flat_sparql=f.sparql) for q, f in zip(queries, flat, strict=True))
+    return CompiledShapes(queries=both, digest=shapes.digest, needs_ill_typed=compiler.needs_ill_typed,
                           ranges=compiler.ranges, reads=frozenset(compiler.reads),
                           focus_literals=frozenset(compiler.focus_literals))
+
+
+def follows_subclasses(store: ox.Store) -> bool:
+    """Does any graph of ``store`` hold an ``rdfs:subClassOf`` triple?  If not, every query's
+    :attr:`~ShapeQuery.flat_sparql` gives the answers of its :attr:`~ShapeQuery.sparql`: a class
+    has no members but its own (``?x a ?c . ?c rdfs:subClassOf+ C`` cannot match)."""
+    import pyoxigraph as ox
+
+    return next(iter(store.quads_for_pattern(None, ox.NamedNode(str(RDFS.subClassOf)), None, None)), None) is not None
 
 
 @dataclass(frozen=True)
@@ -605,9 +644,11 @@ def _compared_otherwise(lit: Literal) -> bool:
     return lit.datatype in (XSD.double, XSD.float) and str(lit).strip().lstrip("+-").upper() in ("NAN", "INF")
 
 
-def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult]:
+def validate_graph(data: Graph, compiled: CompiledShapes, *, subclasses: bool | None = None) -> list[CompiledResult]:
     """The violations of ``compiled`` in ``data`` (not changed), found in a pyoxigraph store.
 
+    ``subclasses`` chooses the form of the queries (:meth:`ShapeQuery.text`); by default the
+    general one where ``data`` has an ``rdfs:subClassOf`` triple, else the faster flat one.
     Raises :class:`ShapesError` when ``data`` holds literals the store would keep as other terms
     (the answers could then differ from the reference's)."""
     import pyoxigraph as ox
@@ -636,7 +677,14 @@ def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult
                           "supported by the SPARQL compiler")
     graph = "urn:imrkg:data"
     store = ox.Store()
-    quads = [_ox_quad(t, ox.NamedNode(graph)) for t in data]
+    cache: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] = {}  # terms recur: convert each once
+    quads = [_ox_quad(t, ox.NamedNode(graph), cache) for t in data]
+    if not quads:  # the graph must exist for ``GRAPH ?g`` to bind it (target nodes have results in empty data):
+        # one triple of fresh IRIs no shape can name
+        import uuid
+
+        fresh = ox.NamedNode(f"urn:uuid:{uuid.uuid4()}")
+        quads.append(ox.Quad(fresh, fresh, fresh, ox.NamedNode(graph)))
     if compiled.needs_ill_typed:
         ill = ox.NamedNode(ILL_TYPED_GRAPH)
         quads += [_ox_quad((URIRef(ILL_TYPED_GRAPH), URIRef(ILL_TYPED_GRAPH), lit), ill)
@@ -644,8 +692,10 @@ def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult
     store.extend(quads)
     terms = OxigraphTerms()
     out = []
+    if subclasses is None:
+        subclasses = follows_subclasses(store)
     for q in compiled.queries:
-        solutions = store.query(q.sparql)
+        solutions = store.query(q.text(subclasses))
         assert isinstance(solutions, ox.QuerySolutions)
         for row in solutions:
             if row[0].value != graph:
@@ -657,9 +707,21 @@ def validate_graph(data: Graph, compiled: CompiledShapes) -> list[CompiledResult
     return out
 
 
-def _ox_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode) -> ox.Quad:
-    """:func:`kg.rdf.oxigraph_quad`; a triple that is not RDF (a literal subject) a ShapesError."""
-    try:
-        return oxigraph_quad(triple, graph)
-    except TypeError:
-        raise ShapesError(f"data: {triple!r} is not an RDF triple") from None
+def _ox_quad(triple: tuple[Node, Node, Node], graph: ox.NamedNode,
+             cache: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] | None = None) -> ox.Quad:
+    """An rdflib triple as a pyoxigraph quad (:func:`kg.rdf.to_oxigraph` per term, remembered in
+    ``cache`` when given); a triple that is not RDF (a literal subject) a ShapesError."""
+    import pyoxigraph as ox
+
+    def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+        if cache is None:
+            return to_oxigraph(t)
+        found = cache.get(t)
+        if found is None:
+            found = cache[t] = to_oxigraph(t)
+        return found
+
+    s, p, o = (term(t) for t in triple)
+    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
+        raise ShapesError(f"data: {triple!r} is not an RDF triple")
+    return ox.Quad(s, p, o, graph)

@@ -13,14 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from kg.errors import RdfSyntaxError, ShapesError
 
+if TYPE_CHECKING:
+    from kg.model import CaseData
+
 __all__ = ["SH", "Shapes", "ShapeResult", "ValidationOutcome", "load_shapes", "default_shapes", "validate",
-           "parse_turtle"]
+           "parse_turtle", "RDF_FORMATS", "parse_rdf", "read_shapes", "validate_case", "render_outcome"]
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
@@ -35,7 +39,9 @@ def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
     import pyoxigraph
 
     try:
-        for _ in pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE):
+        # relative IRIs resolve against the file, as rdflib resolves them
+        for _ in pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE,
+                                  base_iri=path.absolute().as_uri()):
             pass
     except FileNotFoundError:
         raise RdfSyntaxError("file not found", source=str(path)) from None
@@ -60,6 +66,99 @@ def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
     for prefix, ns in staging.namespaces():
         target.bind(prefix, ns, override=False)
     return target
+
+
+#: the RDF files read by extension: (pyoxigraph's format, rdflib's parser, whether it holds named graphs);
+#: JSON-LD as ``.jsonld`` only (a ``.json`` file is a case file)
+RDF_FORMATS: dict[str, tuple[str, str, bool]] = {
+    ".ttl": ("TURTLE", "turtle", False), ".turtle": ("TURTLE", "turtle", False),
+    ".nt": ("N_TRIPLES", "nt", False), ".ntriples": ("N_TRIPLES", "nt", False), ".n3": ("N3", "n3", False),
+    ".nq": ("N_QUADS", "nquads", True), ".nquads": ("N_QUADS", "nquads", True), ".trig": ("TRIG", "trig", True),
+    ".jsonld": ("JSON_LD", "json-ld", True),
+    ".rdf": ("RDF_XML", "xml", False), ".owl": ("RDF_XML", "xml", False), ".xml": ("RDF_XML", "xml", False)}
+
+
+def parse_rdf(path: str | Path, graph: Graph | None = None) -> Graph:
+    """Parse an RDF file of any format of :data:`RDF_FORMATS` (by its extension) into ``graph``
+    (a new one if None), all or nothing.  The triples of every graph of a dataset (N-Quads, TriG,
+    JSON-LD) go into the one graph: their union is what is validated.
+
+    As :func:`parse_turtle`, the syntax is checked first with pyoxigraph, so a file that does not
+    parse raises :class:`RdfSyntaxError` naming the file, line and column; an unknown extension
+    raises it too, listing the known ones.  ``graph`` is left as it was on error.
+
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "data.nt"
+    >>> _ = bad.write_text("<urn:a> <urn:b> <urn:c> .\\n<urn:a> <urn:b> .\\n")
+    >>> try:
+    ...     parse_rdf(bad)
+    ... except RdfSyntaxError as exc:
+    ...     print(exc.line, "line 2" in str(exc))
+    2 True
+    """
+    import pyoxigraph
+    from rdflib import Dataset
+
+    path = Path(path)
+    if path.suffix.lower() == ".ttl":
+        return parse_turtle(path, graph)
+    known = RDF_FORMATS.get(path.suffix.lower())
+    if known is None:
+        raise RdfSyntaxError(f"not a known RDF file extension ({path.suffix or 'none'})", source=str(path),
+                             hint="use one of " + ", ".join(sorted(RDF_FORMATS)))
+    ox_format, rdflib_format, quads = known
+    try:
+        for _ in pyoxigraph.parse(path=str(path), format=getattr(pyoxigraph.RdfFormat, ox_format),
+                                  base_iri=path.absolute().as_uri()):
+            pass
+    except FileNotFoundError:
+        raise RdfSyntaxError("file not found", source=str(path)) from None
+    except SyntaxError as exc:
+        column = f" (column {exc.offset})" if exc.offset else ""
+        name = getattr(pyoxigraph.RdfFormat, ox_format).name
+        raise RdfSyntaxError(f"not valid {name}: {exc.msg or exc}{column}", source=str(path),
+                             line=exc.lineno) from None
+    except OSError as exc:
+        raise RdfSyntaxError(f"cannot read the file: {exc}", source=str(path)) from None
+    staging: Graph = Dataset(default_union=True) if quads else Graph()
+    try:
+        staging.parse(path, format=rdflib_format)
+    except Exception as exc:  # noqa: BLE001 - RDF pyoxigraph accepts but rdflib does not
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise RdfSyntaxError(f"not readable by rdflib: {first}", source=str(path),
+                             line=getattr(exc, "lines", None)) from None
+    target = graph if graph is not None else Graph()
+    for t in (staging.triples((None, None, None))):
+        target.add(t)
+    for prefix, ns in staging.namespaces():
+        target.bind(prefix, ns, override=False)
+    return target
+
+
+def read_shapes(path: str | Path) -> Shapes:
+    """The shapes of one RDF file, or of every RDF file (:data:`RDF_FORMATS`) of a folder, and
+    nothing else (no packaged shapes).  Raises :class:`RdfSyntaxError` for a file that does not
+    parse and :class:`ShapesError` for a path that is neither, or that holds no shape."""
+    import hashlib
+
+    where = Path(path)
+    if where.is_dir():
+        files = sorted(p for p in where.iterdir() if p.is_file() and p.suffix.lower() in RDF_FORMATS)
+    elif where.is_file():
+        files = [where]
+    else:
+        raise ShapesError(f"{where}: no such shapes file or folder")
+    g = Graph()
+    digest = hashlib.sha256()
+    for file in files:
+        parse_rdf(file, g)
+        digest.update(file.name.encode("utf-8") + b"\0" + file.read_bytes() + b"\0")
+    shapes = {s for kind in (SH.NodeShape, SH.PropertyShape) for s in g.subjects(RDF.type, kind)}
+    shapes |= {s for p in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.path)
+               for s in g.subjects(p, None)}
+    if not shapes:
+        raise ShapesError(f"{where}: no SHACL shape found (no sh:NodeShape, sh:PropertyShape or target)")
+    return Shapes(graph=g, source=str(where), digest=digest.hexdigest())
 
 
 @dataclass(frozen=True)
@@ -181,3 +280,37 @@ def validate(data: Graph, shapes: Shapes | None = None) -> ValidationOutcome:
         ))
     results.sort(key=lambda r: (str(r.focus), str(r.node_shape), r.message, str(r.value)))
     return ValidationOutcome(conforms=bool(conforms), report=report, results=tuple(results))
+
+
+def validate_case(case: CaseData, shapes: Shapes | None = None) -> ValidationOutcome:
+    """:func:`validate` of a case (``imrkg validate CASE_FILE``): the ontology, the case's asserted
+    facts and its inferred facts merged into one fresh graph (``case`` is not changed)."""
+    from kg.engine.graph import build_case_graph
+    from kg.engine.reason import infer, load_ontology
+
+    cg = build_case_graph(case)
+    data = Graph()
+    for g in (load_ontology(), cg.asserted, infer(cg.asserted)):
+        for t in g:
+            data.add(t)
+    return validate(data, shapes)
+
+
+def render_outcome(outcome: ValidationOutcome, fmt: str = "text") -> str:
+    """A case's validation as ``turtle`` (pySHACL's report graph), ``json`` (the results with their
+    node shapes) or ``text`` (one line a result)."""
+    import json
+
+    if fmt == "turtle":
+        return outcome.report.serialize(format="turtle")
+    if fmt == "json":
+        rows = [{"focus": str(r.focus), "shape": str(r.node_shape), "severity": str(r.severity).rsplit("#")[-1],
+                 "message": r.message, "path": None if r.path is None else str(r.path),
+                 "value": None if r.value is None else str(r.value)} for r in outcome.results]
+        return json.dumps({"conforms": outcome.conforms, "results": rows}, indent=2) + "\n"
+    lines = [f"Conforms: {outcome.conforms}", f"Results ({len(outcome.results)}):"]
+    for r in outcome.results:
+        shape = str(r.node_shape).rsplit("/", 1)[-1]
+        value = f" value={str(r.value).rsplit('/', 1)[-1]}" if r.value is not None else ""
+        lines.append(f"  {shape}: {r.message} (focus {str(r.focus).rsplit('/', 1)[-1]}{value})")
+    return "\n".join(lines) + "\n"

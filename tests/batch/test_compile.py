@@ -11,7 +11,6 @@ import pytest
 from rdflib import Graph, URIRef
 
 from kg.batch.compile import (
-    GRAPH_VAR,
     compile_inference,
     compile_shapes,
     evidence_select,
@@ -166,13 +165,15 @@ def test_a_property_shape_inside_not_is_applied_to_the_values_of_its_path():
 
 def test_a_shape_that_is_a_class_keeps_its_implicit_target_beside_target_class():
     fast, ref = probe("""ex:C a rdfs:Class, sh:NodeShape ; kg:statusOnViolation kg:NotMet ; sh:targetClass ex:D ;
-        sh:property [ sh:path ex:p ; sh:minCount 1 ] .""", "ex:a a ex:C . ex:b a ex:D . ex:e a ex:E . ex:E rdfs:subClassOf ex:C .")
+        sh:property [ sh:path ex:p ; sh:minCount 1 ] .""",
+                      "ex:a a ex:C . ex:b a ex:D . ex:e a ex:E . ex:E rdfs:subClassOf ex:C .")
     assert fast == ref and len(fast) == 3
 
 
 @pytest.mark.parametrize("turtle, feature", [
     ("ex:s a sh:NodeShape ; kg:statusOnViolation kg:NotMet ; sh:targetClass ex:C ; sh:or () .", "an empty sh:or list"),
-    ("ex:s a sh:NodeShape ; kg:statusOnViolation kg:NotMet ; sh:targetClass ex:C ; sh:and () .", "an empty sh:and list"),
+    ("ex:s a sh:NodeShape ; kg:statusOnViolation kg:NotMet ; sh:targetClass ex:C ; sh:and () "
+     ".", "an empty sh:and list"),
     ("ex:s a sh:NodeShape ; kg:statusOnViolation kg:NotMet ; sh:targetClass ex:C ; sh:node ex:s .",
      "a shape that refers to itself"),
     ('ex:s a sh:NodeShape ; kg:statusOnViolation kg:NotMet ; sh:targetClass ex:C ; '
@@ -188,8 +189,10 @@ def test_data_with_literals_the_store_rewrites_is_refused():
     from kg.batch.shacl import validate_graph
 
     compiled = compile_shapes(shapes("ex:s a sh:NodeShape ; kg:statusOnViolation kg:NotMet ; sh:targetClass ex:C ; "
-                                     "sh:property [ sh:path ex:p ; sh:datatype <http://www.w3.org/2001/XMLSchema#integer> ] ."),
+                                     "sh:property [ sh:path ex:p ; sh:datatype "
+                                     "<http://www.w3.org/2001/XMLSchema#integer> ] ."),
                               Graph())
-    data = Graph().parse(data=PREFIXES + 'ex:a a ex:C ; ex:p "1"^^<http://www.w3.org/2001/XMLSchema#byte> .', format="turtle")
+    data = Graph().parse(data=PREFIXES + 'ex:a a ex:C ; ex:p "1"^^<http://www.w3.org/2001/XMLSchema#byte> '
+                                         '.', format="turtle")
     with pytest.raises(ShapesError, match="the store keeps as"):
         validate_graph(data, compiled)

@@ -12,11 +12,10 @@ import concurrent.futures as cf
 from collections import Counter
 
 import pytest
+from casepaths import EXAMPLES, LETTERS
 from rdflib import Graph, URIRef
 
 from kg.rdf import KG
-
-from casepaths import EXAMPLES, LETTERS
 
 SYNTHETIC = 1000
 SEED = 11
@@ -93,10 +92,10 @@ def test_every_criterion_status_is_the_reference_status(corpus):
     for cid, (items, _inferred) in sorted(reference.items()):
         got = fast[cid].items
         assert [i.request for i in got] == [i.request for i in items], cid
-        for want, have in zip(items, got):
+        for want, have in zip(items, got, strict=False):
             assert have.conclusion == want.conclusion, (cid, want.request_id)
             assert have.guideline == want.guideline, (cid, want.request_id)
-            for a, b in zip(want.assessments, have.assessments):
+            for a, b in zip(want.assessments, have.assessments, strict=False):
                 compared[a.status] += 1
                 if (a.criterion, a.status) != (b.criterion, b.status):
                     differences.append((cid, want.request_id, a.criterion, a.status, b.status))
@@ -138,11 +137,10 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path, monkeypatch):
     (the batch writing chunk by chunk, each case's graphs once)."""
     from rdflib.compare import isomorphic
 
-    from kg.jobs.ingest import determine_all
-    from kg.store.store import LocalStore
-    from kg.jobs.synth import load_synthetic
-
     import kg.jobs.ingest
+    from kg.jobs.ingest import determine_all
+    from kg.jobs.synth import load_synthetic
+    from kg.store.store import LocalStore
 
     writes = []
     real = LocalStore.replace_graphs
@@ -180,8 +178,8 @@ def test_an_interrupted_batch_keeps_what_it_determined_and_resumes(tmp_path, wor
     workers, also the chunks already done; only whole cases, each stamped after its graphs);
     the next run does the rest and nothing twice."""
     from kg.jobs.ingest import determine_all
-    from kg.store.store import LocalStore
     from kg.jobs.synth import load_synthetic
+    from kg.store.store import LocalStore
 
     store = LocalStore(tmp_path / "store")
     load_synthetic(store, 50, seed=7)
@@ -210,8 +208,8 @@ def test_compact_merges_the_batch_writes_and_keeps_every_quad(tmp_path, capsys):
 
     from kg.cli import main
     from kg.jobs.ingest import determine_all
-    from kg.store.store import LocalStore
     from kg.jobs.synth import load_synthetic
+    from kg.store.store import LocalStore
 
     store = LocalStore(tmp_path / "store")
     load_synthetic(store, 30, seed=3)
@@ -239,11 +237,11 @@ def test_unsupported_shapes_fall_back_to_the_reference(tmp_path):
     """A user's section with SHACL the compiler does not handle is refused by the compiler
     (naming the shape) and determined by pySHACL instead, not judged differently."""
     from kg.batch.engine import compile_engine
+    from kg.engine.validate import load_shapes
     from kg.errors import ShapesError
     from kg.jobs.ingest import _batch_ready, determine_all
-    from kg.store.store import LocalStore
     from kg.jobs.synth import load_synthetic
-    from kg.engine.validate import load_shapes
+    from kg.store.store import LocalStore
 
     folder = tmp_path / "shapes"
     folder.mkdir()

@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
+from casepaths import MET_CASE, ROOT, SEED_CASE
 
-from kg.read.casefile import load_case_file, parse_case
 from kg.engine.determine import determine_case
 from kg.engine.graph import build_case_graph
 from kg.engine.rationale import to_json_data
-
-from casepaths import MET_CASE, ROOT, SEED_CASE
+from kg.read.casefile import load_case_file, parse_case
 
 CASE = "https://w3id.org/imr-kg/case/"
 
@@ -115,7 +114,8 @@ FAILURES: list[tuple[int, str, str, Mutation]] = [
                 _treatment(c, "tx-stretching").update(outcome=["unknown"]))),
     (3, "not_met", "NSAID controls the pain", lambda c: _treatment(c, "tx-naproxen").update(outcome=["effective"])),
     (4, "not_documented", "no neurological examination",
-     lambda c: [_drop(c["findings"], "id", f) for f in ("f-sensation-normal", "f-reflexes-normal", "f-strength-normal")]),
+     lambda c: [_drop(c["findings"], "id", f) for f in ("f-sensation-normal", "f-reflexes-normal",
+                                                        "f-strength-normal")]),
     (4, "not_met", "positive nerve tension sign",
      lambda c: c["findings"].append({"id": "f-slr", "kind": "positive_nerve_tension_sign", "status": "present"})),
     (5, "not_documented", "injection count not stated", lambda c: c["requests"][0].pop("injections")),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from casepaths import ROOT
+
 from kg.cli import main
 from kg.engine.guidelines import catalogue, checklist
 from kg.engine.validate import load_shapes
-
-from casepaths import ROOT
 
 
 def test_catalogue_lists_sections_versions_and_criteria():
@@ -24,7 +24,8 @@ def test_checklist_picks_the_version_by_date():
     late = checklist("trigger_point_injection", day=dt.date(2016, 9, 1))
     assert early.version.iri.endswith("CPMTG-2009") and late.version.iri.endswith("CPMTG-2016")
     text = late.render().splitlines()
-    assert text[1] == 'Guideline: MTUS Chronic Pain Medical Treatment Guidelines (2016), section "Trigger point injections".'
+    assert text[1] == ('Guideline: MTUS Chronic Pain Medical Treatment Guidelines (2016), section "Trigger point '
+                       'injections".')
     assert len([line for line in text if line.startswith("[ ] ")]) == 8
     assert text[7].endswith("(only for a request for repeat trigger point injections)")
     none = checklist("trigger_point_injection", day=dt.date(2019, 1, 1))

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from casepaths import ROOT, SEED_CASE
 from rdflib import Graph, URIRef
 
 from kg.engine.determine import (
@@ -24,8 +25,6 @@ from kg.engine.determine import (
 from kg.engine.rationale import rationale_text, render, to_json_data
 from kg.rdf import CASE_BASE, KG
 from kg.read.casefile import load_case_file
-
-from casepaths import ROOT, SEED_CASE
 
 GUIDELINE = GuidelineUse(section="urn:section", section_label="Trigger point injections", version="urn:version",
                          version_label="MTUS CPMTG (2009)", effective_from=dt.date(2009, 7, 18), effective_until=None,

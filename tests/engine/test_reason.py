@@ -5,15 +5,14 @@ from __future__ import annotations
 import copy
 
 import pytest
+from casepaths import MET_CASE, SEED_CASE
 from rdflib import RDF, Graph, URIRef
 
-from kg.read.casefile import load_case_file, parse_case
-from kg.errors import ReasoningError
-from kg.rdf import KG
 from kg.engine.graph import build_case_graph
 from kg.engine.reason import check_consistency, compile_rules, default_rules, hermit_types, infer, named_types
-
-from casepaths import MET_CASE, SEED_CASE
+from kg.errors import ReasoningError
+from kg.rdf import KG
+from kg.read.casefile import load_case_file, parse_case
 
 SEED = "https://w3id.org/imr-kg/case/seed-tpi-2015/"
 

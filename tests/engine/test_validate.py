@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from casepaths import SEED_CASE
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
-from kg.read.casefile import load_case_file
-from kg.errors import RdfSyntaxError, ShapesError
-from kg.rdf import DCTERMS, KG
 from kg.engine.graph import build_case_graph
 from kg.engine.reason import infer, load_ontology
 from kg.engine.validate import SH, default_shapes, load_shapes, parse_turtle, validate
-
-from casepaths import SEED_CASE
+from kg.errors import RdfSyntaxError, ShapesError
+from kg.rdf import DCTERMS, KG
+from kg.read.casefile import load_case_file
 
 MTUS = "https://w3id.org/imr-kg/mtus/"
 SEED = "https://w3id.org/imr-kg/case/seed-tpi-2015/"

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from rdflib import RDF
 
-from kg.model import DIAGNOSIS_KINDS, FINDING_KINDS, REGIONS, STUDY_KINDS, TREATMENT_KINDS
 from kg.engine.determine import determine_case
+from kg.engine.graph import build_case_graph
 from kg.extract.case import ICD10_TABLE, evidence_of, extract_case, read_case_from_letter
 from kg.extract.result import LetterCase
+from kg.model import DIAGNOSIS_KINDS, FINDING_KINDS, REGIONS, STUDY_KINDS, TREATMENT_KINDS
 from kg.rdf import KG, PROV
-from kg.engine.graph import build_case_graph
 from kg.read.letter import LetterText, parse_letter, read_letter_text
 
 LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
@@ -69,7 +69,8 @@ def test_seed_letter_facts(cases: dict[str, LetterCase]) -> None:
     assert (r.ur.decision, r.ur.date) == ("denied", date(2015, 8, 20))
     assert r.ur.reason.startswith("The original Utilization review dated 8-20-15 non-certified the request")
     assert (r.imr.decision, r.imr.specialty) == ("upheld", "Emergency Medicine")
-    assert r.imr.citation == "Decision based on MTUS Chronic Pain Medical Treatment 2009, Section(s): Trigger point injections."
+    assert r.imr.citation == ("Decision based on MTUS Chronic Pain Medical Treatment 2009, Section(s): Trigger point "
+                              "injections.")
     # the neck symptom is documented from the 5-4-15 examination on
     assert _one(c.symptoms, region="cervical").documented_since == date(2015, 5, 4)
 
@@ -139,7 +140,8 @@ def test_treatment_count_and_outcome(cases: dict[str, LetterCase]) -> None:
 @needs_letters
 def test_request_quantities(cases: dict[str, LetterCase]) -> None:
     (r,) = cases["CM17-0018279"].case.requests
-    assert (r.service, r.region, r.sessions, r.frequency) == ("physical_therapy", "lumbar", 12, "2 times a week for 6 weeks")
+    assert (r.service, r.region, r.sessions, r.frequency) == ("physical_therapy", "lumbar", 12, "2 times a week for 6 "
+                                                                                                "weeks")
     assert r.ur.date == date(2017, 1, 26)
     (r,) = cases["CM17-0017734"].case.requests
     assert (r.service, r.drug, r.strength, r.count) == ("opioid", "Tramadol", "50mg", 60)
@@ -151,8 +153,9 @@ def test_request_quantities(cases: dict[str, LetterCase]) -> None:
 
 
 def test_vocabulary_classes_exist_in_the_ontology() -> None:
-    from kg.engine.reason import load_ontology
     from rdflib import OWL
+
+    from kg.engine.reason import load_ontology
 
     onto = load_ontology()
     for vocab in (TREATMENT_KINDS, STUDY_KINDS, FINDING_KINDS, DIAGNOSIS_KINDS):
@@ -251,7 +254,7 @@ def test_decision_swap_leaves_the_engine_unchanged(name: str) -> None:
     assert all(not (i.rationale and i.rationale.text) for i in parse_letter(swapped_text).items)
     # ... and on nothing the engine reads
     assert _engine_view(swapped) == _engine_view(original)
-    for a, b in zip(original.case.requests, swapped.case.requests):
+    for a, b in zip(original.case.requests, swapped.case.requests, strict=False):
         assert (a.service, a.text, a.region, a.sessions, a.date, a.ur.decision, a.ur.date) == \
                (b.service, b.text, b.region, b.sessions, b.date, b.ur.decision, b.ur.date)
     assert original.case.findings == swapped.case.findings

@@ -3,13 +3,13 @@ derived values the imaging sections read (days since injury, region red flags, p
 
 from __future__ import annotations
 
-from kg.read.casefile import parse_case
+from kg.engine.graph import build_case_graph
+from kg.engine.reason import infer
 from kg.extract.case import extract_case
 from kg.extract.imaging import nearest_region
 from kg.rdf import KG
-from kg.engine.graph import build_case_graph
+from kg.read.casefile import parse_case
 from kg.read.letter import LetterText
-from kg.engine.reason import infer
 
 SUMMARY = ("CLINICAL CASE SUMMARY\nThe injured worker is a 40 year old female who sustained an industrial "
            "injury on 10-1-16. She reported numbness in the right hand. There is no radiation of pain. "
@@ -67,7 +67,8 @@ def _inferred(case: dict):
 def test_days_since_injury_spans_years_and_falls_back_to_the_ur_date():
     cg, inf = _inferred({"case": "d", "injury": {"date": "2014-11-30"}, "requests": [
         {"id": "r1", "service": "mri", "text": "MRI", "region": "lumbar", "date": "2016-12-01"},
-        {"id": "r2", "service": "mri", "text": "MRI", "region": "lumbar", "ur": {"decision": "denied", "date": "2015-01-04"}}]})
+        {"id": "r2", "service": "mri", "text": "MRI", "region": "lumbar", "ur": {"decision": "denied",
+                                                                                 "date": "2015-01-04"}}]})
     assert inf.value(cg.node("r1"), KG.daysSinceInjury).toPython() == 732
     assert inf.value(cg.node("r2"), KG.daysSinceInjury).toPython() == 35
 

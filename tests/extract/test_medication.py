@@ -17,7 +17,8 @@ LETTER = ("CLINICAL CASE SUMMARY\nThe injured worker is a 70 year old male who s
           "MAXIMUS guideline: Decision based on MTUS Opioid Treatment 2016, Section(s): 3.3.\n\n"
           "Decision rationale: Not medically necessary.\n\n"
           "Flurbiprofen 20%, Gabapentin 10%, Lidocaine 5% in cream base 240g: Upheld\n\n"
-          "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Topical analgesics.\n\n"
+          "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Topical "
+          "analgesics.\n\n"
           "Decision rationale: Not medically necessary.\n")
 
 
@@ -72,10 +73,12 @@ LETTER2 = ("CLINICAL CASE SUMMARY\nThe injured worker is a 45 year old female wh
            "utilization review denied the request for Flexeril due to long term use of muscle relaxants not being "
            "supported, and denied Fanatrex.\n\n"
            "IMR ISSUES, DECISIONS AND RATIONALES\n\nFlexeril 10mg #90: Upheld\n\n"
-           "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle relaxants.\n\n"
+           "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle "
+           "relaxants.\n\n"
            "Decision rationale: Not medically necessary.\n\n"
            "Fanatrex 25mg/ml oral suspension 420ml: Upheld\n\n"
-           "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Anti-epilepsy drugs.\n\n"
+           "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Anti-epilepsy "
+           "drugs.\n\n"
            "Decision rationale: Not medically necessary.\n")
 
 

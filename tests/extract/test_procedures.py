@@ -56,7 +56,8 @@ def test_knee_mechanical_symptoms_signs_and_mri() -> None:
 
 def test_shoulder_mri_without_a_labral_tear() -> None:
     lc = extract_case(_letter(
-        "An MRI of the right shoulder on 12/02/2016 revealed no evidence for a Bankart lesion or posterior labral tear. "
+        "An MRI of the right shoulder on 12/02/2016 revealed no evidence for a Bankart lesion or posterior labral "
+        "tear. "
         "There was a positive O'Brien sign.", "Right shoulder arthroscopy with SLAP repair"))
     got = sorted((f.kind, f.status) for f in _proc(lc.case.findings))
     assert ("shoulder_lesion_imaging", "absent") in got and ("shoulder_lesion_sign", "present") in got
@@ -65,7 +66,8 @@ def test_shoulder_mri_without_a_labral_tear() -> None:
 
 def test_partial_hospitalization_and_psychological_evaluation() -> None:
     lc = extract_case(_letter(
-        "Initial psychological treatment evaluation notes dated 12-13-16, reported stress and depression without a plan. "
+        "Initial psychological treatment evaluation notes dated 12-13-16, reported stress and depression without a "
+        "plan. "
         "The treatment to date has included psych appointments.", "Partial Hospitalization day treatment"))
     assert lc.case.requests[0].service == "partial_hospitalization"
     kinds = sorted(t.kind for t in lc.case.treatments if t.id.startswith("proc-"))

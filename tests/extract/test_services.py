@@ -13,9 +13,11 @@ def test_doctests() -> None:
 
 
 def test_service_classification_and_quantities() -> None:
-    assert classify_service("Right knee arthroscopy with evaluation of ACL, medical meniscectomy") == "arthroscopic_surgery"
+    assert classify_service("Right knee arthroscopy with evaluation of ACL, medical "
+                            "meniscectomy") == "arthroscopic_surgery"
     assert classify_service("Trigger points impedance imaging (TPII)") == "other_study"
-    assert classify_service("Associated surgical service: Physical Therapy sessions, 12") == "postoperative_physical_therapy"
+    assert classify_service("Associated surgical service: Physical Therapy sessions, "
+                            "12") == "postoperative_physical_therapy"
     assert classify_service("Flexeril 10mg #90") == "muscle_relaxant"
     assert classify_service("Prilosec 20mg #90") == "ppi"
     assert classify_service("EMG/NCV of the bilateral lower extremities") == "emg_ncs"

@@ -88,7 +88,8 @@ def test_not_read_as_a_normal_examination(sentence):
 
 def test_pain_relief_alone_is_not_functional_improvement():
     assert _outcomes("physical therapy was helping with pain") == ("effective",)
-    assert _outcomes("eight sessions of physical therapy which were not beneficial") == ("failed", "no_functional_improvement")
+    assert _outcomes("eight sessions of physical therapy which were not "
+                     "beneficial") == ("failed", "no_functional_improvement")
     assert _outcomes("chiropractic care without documentation of objective functional improvement") == ()
 
 
@@ -143,7 +144,8 @@ def test_evidence_slices_the_letter_and_enrich_is_pure():
                  "Utilization review denied the request on 1-9-17.", "Chiropractic 6 visits for the lumbar spine")
     lc = extract_case(lt)
     tx = _therapy(lc)
-    assert [(t.kind, t.sessions, t.outcomes) for t in tx] == [("chiropractic", 8, ("failed", "no_functional_improvement"))]
+    assert [(t.kind, t.sessions, t.outcomes) for t in tx] == [("chiropractic", 8, ("failed",
+                                                                                   "no_functional_improvement"))]
     for _, ev in evidence_of(lc.case):
         assert " ".join(lt.text[ev.start:ev.end].split()) == ev.quote
     again = enrich(lc)

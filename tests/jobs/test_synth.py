@@ -77,7 +77,7 @@ def test_letters_round_trip_through_the_letter_reader(tmp_path):
     assert {"upheld", "overturned"} == {r.imr.decision for r in items}
     assert {"denied", "modified"} == {r.ur.decision for r in items}
     assert any(r.sessions for r in items) and any(t.sessions for c in cases for t in c.treatments)
-    for c, e in zip(cases, back):
+    for c, e in zip(cases, back, strict=False):
         assert e.case_id == c.case_id
         assert (e.worker.age, e.worker.sex) == (c.worker.age, c.worker.sex)
         assert e.injury.date == c.injury.date
@@ -91,7 +91,8 @@ def test_letters_round_trip_through_the_letter_reader(tmp_path):
         # findings (kind and polarity); flare-ups and dyspepsia are read only beside a medication request
         medication = any(r.service in MEDICATION_KINDS for r in c.requests)
         assert {(f.kind, f.status) for f in e.findings} == \
-               {(f.kind, f.status) for f in c.findings if medication or f.kind not in ("acute_exacerbation", "dyspepsia")}
+               {(f.kind, f.status) for f in c.findings if medication or f.kind not in ("acute_exacerbation",
+                                                                                       "dyspepsia")}
         # prior treatments: the kinds; for the first of each kind its outcome and counted sessions
         assert {t.kind for t in e.treatments} == {t.kind for t in c.treatments}
         first: dict = {}
@@ -127,10 +128,11 @@ def test_every_service_kind_and_finding_sentence_reads_back(tmp_path):
              for i, kind in enumerate(sorted(SERVICE_TEXT))]
     cases += [dataclasses.replace(base, case_id=f"synthetic-3-f{i:06d}",
                                   requests=(dataclasses.replace(base.requests[0], service="nsaid", sessions=None),),
-                                  findings=(Finding(id="f0", kind=key.split(":")[0], status=key.split(":")[1], date=day),))
+                                  findings=(Finding(id="f0", kind=key.split(":")[0], status=key.split(":")[1],
+                                                    date=day),))
               for i, key in enumerate(sorted(FINDING_TEXT))]
     back, _ = _read_back(tmp_path, cases)
-    for c, e in zip(cases, back):
+    for c, e in zip(cases, back, strict=False):
         assert [r.service for r in e.requests] == [r.service for r in c.requests]
         assert {(f.kind, f.status) for f in e.findings} == {(f.kind, f.status) for f in c.findings}, c.findings
 
@@ -147,7 +149,8 @@ def test_letters_are_marked_synthetic_and_in_the_layout(tmp_path):
     rec = parse_letter(read_letter_text(path))
     assert rec.layout == "2016" and rec.case_number.text == case.case_id
     assert rec.decision_date.value == case.requests[0].imr.date
-    assert rec.date_assigned.value <= rec.decision_date.value and rec.application_received.value >= rec.ur_denial_date.value
+    assert (rec.date_assigned.value <= rec.decision_date.value
+            and rec.application_received.value >= rec.ur_denial_date.value)
     assert [i.decision.text for i in rec.items] == \
            ["Overturned" if r.imr.decision == "overturned" else "Upheld" for r in case.requests]
     assert all(i.citation.kind == "none" for i in rec.items)  # a synthetic letter cites no guideline

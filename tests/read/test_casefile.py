@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from kg.read.casefile import load_case_file
-from kg.errors import CaseFileError
-
 from casepaths import MET_CASE, SEED_CASE
+
+from kg.errors import CaseFileError
+from kg.read.casefile import load_case_file
 
 GOOD = """\
 case: c1
@@ -126,8 +125,8 @@ def test_example_cases_are_valid():
 import os  # noqa: E402
 import time  # noqa: E402
 
-from kg.read import casefile  # noqa: E402
 from kg.cli import main  # noqa: E402
+from kg.read import casefile  # noqa: E402
 
 
 def refusal(path: Path, **kwargs) -> CaseFileError:

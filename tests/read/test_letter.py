@@ -126,7 +126,7 @@ def test_corpus_matches_labels(corpus: dict, labels: dict) -> None:
             continue
         ok["item_count"] += 1
         raw_ok["item_count"] += 1
-        for i, (li, item) in enumerate(zip(lab["items"], rec.items)):
+        for i, (li, item) in enumerate(zip(lab["items"], rec.items, strict=False)):
             got_item = {
                 "service": item.service.text,
                 "decision": item.decision.text,
@@ -194,7 +194,8 @@ def test_full_corpus_is_fast(corpus: dict) -> None:
 def test_decision_word_on_its_own_line(corpus: dict) -> None:
     t, rec = _record(corpus, "CM16-0237844")
     (item,) = rec.items
-    assert item.service.text == "Additional physical therapy two times four visits (8) for the lumbar and bilateral knees"
+    assert item.service.text == ("Additional physical therapy two times four visits (8) for the lumbar and bilateral "
+                                 "knees")
     assert item.decision.text == "Upheld"
     assert t[item.decision.span.start : item.decision.span.end] == "Upheld"
     assert "\n" in t[item.service.span.end : item.decision.span.start]
@@ -266,7 +267,8 @@ def test_non_mtus_citation(corpus: dict) -> None:
     assert item.citation.kind == "non_mtus"
     assert item.citation.mtus == ()
     assert item.citation.non_mtus is not None
-    assert item.citation.non_mtus.text == "Official Disability Guidelines (ODG) Knee & Leg, Durable medical equipment (DME)"
+    assert item.citation.non_mtus.text == ("Official Disability Guidelines (ODG) Knee & Leg, Durable medical equipment "
+                                           "(DME)")
     assert item.remaining_service is not None
     assert item.remaining_service.text == "standard wheelchair for a 2 month rental"
 
@@ -301,7 +303,7 @@ def test_letter_with_most_items(corpus: dict) -> None:
     assert rec.items[2].remaining_service.text == "Acupuncture 12 sessions"
     # items are in order and do not overlap
     ends = [(i.service.span.start, i.rationale.span.end) for i in rec.items if i.rationale]
-    assert all(a[1] <= b[0] for a, b in zip(ends, ends[1:]))
+    assert all(a[1] <= b[0] for a, b in zip(ends, ends[1:], strict=False))
     assert rec.application_received is not None and rec.application_received.value is not None
 
 
@@ -346,7 +348,8 @@ def test_header_values_split_across_lines(corpus: dict) -> None:
 def test_wrapped_specialty_is_joined(corpus: dict) -> None:
     _, rec = _record(corpus, "CM17-0007300")
     assert rec.specialty is not None
-    assert rec.specialty.text == "Preventive Medicine, Occupational Medicine, Public Health & General Preventive Medicine"
+    assert rec.specialty.text == ("Preventive Medicine, Occupational Medicine, Public Health & General Preventive "
+                                  "Medicine")
 
 
 # --------------------------------------------------------------------------- seed
@@ -374,7 +377,6 @@ def test_seed_text_letter() -> None:
 # --------------------------------------------------------------------------- synthetic layouts
 
 from letterdata import SYNTHETIC_2013, SYNTHETIC_2016  # noqa: E402
-
 
 
 def test_multi_guideline_synthetic(tmp_path: Path) -> None:
@@ -515,8 +517,8 @@ def test_text_without_items_is_a_letter_error() -> None:
 # ---------------------------------------------------------------------------------------------
 import os  # noqa: E402
 
-from kg.read import letter as letter_module  # noqa: E402
 from kg.cli import main  # noqa: E402
+from kg.read import letter as letter_module  # noqa: E402
 
 
 def _sparse(path: Path, size: int) -> Path:

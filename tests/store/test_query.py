@@ -120,7 +120,8 @@ def test_injections_with_radiculopathy(store):
         ("seed-tpi-2015/", "seed-tpi-2015/req-tpi",
          "Trigger Point Injection cervical paravertebral muscles ultrasound guided",
          "dermatomal sensory deficit (present), C3 and C4 dermatomes, bilateral", "dermatomal sensory deficit"),
-        ("tpi-radic/", "tpi-radic/req-tpi", "Repeat trigger point injections x3, bilateral upper trapezius, 1% lidocaine",
+        ("tpi-radic/", "tpi-radic/req-tpi", "Repeat trigger point injections x3, bilateral upper trapezius, 1% "
+                                            "lidocaine",
          "cervical radiculopathy", "radiculopathy diagnosis"),
     ]
 
@@ -150,7 +151,8 @@ def test_missing_documentation_for_one_criterion(store):
     got = rows(store, "missing-documentation", criterion="https://w3id.org/imr-kg/mtus/CPMTG-TPI-1")
     assert got == [("seed-tpi-2015/", "seed-tpi-2015/req-tpi",
                     "Trigger Point Injection cervical paravertebral muscles ultrasound guided",
-                    "No local twitch response on palpation is documented. No referred pain on palpation is documented.")]
+                    "No local twitch response on palpation is documented. No referred pain on palpation is "
+                    "documented.")]
 
 
 def test_parameters_are_typed_and_never_pasted(store):

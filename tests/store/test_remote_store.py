@@ -28,7 +28,8 @@ from kg.store.store import RemoteStore, open_store
 VIRTUOSO = shutil.which("virtuoso-t")
 ISQL = shutil.which("isql-vt") or shutil.which("isql")
 
-pytestmark = pytest.mark.skipif(VIRTUOSO is None, reason="virtuoso-t is not installed (apt-get install virtuoso-opensource)")
+pytestmark = pytest.mark.skipif(VIRTUOSO is None, reason="virtuoso-t is not installed (apt-get install "
+                                                         "virtuoso-opensource)")
 
 INI = """\
 [Database]
@@ -96,7 +97,8 @@ def running_virtuoso(folder: Path):
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log = folder / "virtuoso.log"
-                    pytest.fail(f"Virtuoso did not start: {log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
+                    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                    pytest.fail(f"Virtuoso did not start: {tail}")
                 time.sleep(0.3)
         subprocess.run([ISQL, f"127.0.0.1:{sql}", "dba", "dba", 'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
                        check=True, capture_output=True, timeout=60)
@@ -185,7 +187,8 @@ def test_case_ids_and_graphs_agree(stores, graphs):
             assert len(lg) == len(rg), (case_id, name)
             # pyoxigraph hands xsd:nonNegativeInteger back as xsd:integer, Virtuoso keeps it: compare numbers by value
             ground = {tuple(map(_norm, t)) for t in lg if not any(isinstance(x, BNode) for x in t)}
-            assert ground == {tuple(map(_norm, t)) for t in rg if not any(isinstance(x, BNode) for x in t)}, (case_id, name)
+            assert ground == {tuple(map(_norm, t)) for t in rg if not any(isinstance(x, BNode) for x in t)}, (case_id,
+                                                                                                              name)
 
 
 def test_put_case_twice_replaces(stores, graphs):

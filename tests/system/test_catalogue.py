@@ -13,14 +13,13 @@ from typing import Any
 
 import pytest
 import yaml
+from casepaths import ROOT
 from rdflib import RDF
 
-from kg.read.casefile import parse_case
 from kg.engine.determine import determine_case
-from kg.rdf import KG
 from kg.engine.validate import default_shapes, load_shapes
-
-from casepaths import ROOT
+from kg.rdf import KG
+from kg.read.casefile import parse_case
 
 FIXTURES = ROOT / "tests" / "data" / "criteria"
 MTUS = "https://w3id.org/imr-kg/mtus/"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import urllib.error
 
 import pytest
+from casepaths import LoopbackServer, corpus_store
 from rdflib import XSD, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
@@ -13,8 +14,6 @@ from SPARQLWrapper import JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
 
 from kg.store.query import bind_parameters, library
 from kg.web.app import create_app
-
-from casepaths import LoopbackServer, corpus_store
 
 CASE = "https://w3id.org/imr-kg/case/"
 TOKEN = "client-token"

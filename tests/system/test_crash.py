@@ -35,7 +35,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from casepaths import MET_CASE
 
 CASES = 6

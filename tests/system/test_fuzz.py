@@ -27,12 +27,11 @@ from typing import Any, Callable
 
 import pytest
 import yaml
+from casepaths import MET_CASE, corpus_store
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kg.errors import CaseFileError, InputError, LetterError, RdfSyntaxError
-
-from casepaths import MET_CASE, corpus_store
 
 FUZZ = settings(max_examples=25, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -154,9 +153,9 @@ def test_case_file_of_random_structure(folder, met, data, as_json):
 @given(data=st.data())
 def test_case_files_that_load_are_determined_and_stored(met, data):
     """A mutated case that loads goes through the whole pipeline into a store without a crash."""
-    from kg.read.casefile import parse_case
     from kg.engine.determine import determine_case
     from kg.engine.graph import build_case_graph
+    from kg.read.casefile import parse_case
     from kg.store.store import case_graphs, open_store
 
     case = data.draw(mutated_cases(met))
@@ -402,13 +401,15 @@ def test_letters_with_huge_lines_are_read_in_bounded_time(folder):
 TURTLE_TOKENS = ["@prefix ex: <http://ex/> .", "PREFIX sh: <http://www.w3.org/ns/shacl#>", "@base <http://b/> .",
                  "<http://ex/s>", "<s>", "ex:p", "ex:", ":x", "sh:NodeShape", "a", "_:b", "[", "]", "(", ")", ";",
                  ",", ".", '"x"', "'y'", '"""z\n"""', "@en", "@en-GB", "^^ex:t", "^^<http://www.w3.org/2001/XMLSchema#date>",
-                 '"2015-02-30"', "1", "-1.5", "1e3", ".5", "true", "false", "#c\n", "\n", "\\u0041", '"\\u00e9"', "ex:a.b",
+                 '"2015-02-30"', "1", "-1.5", "1e3", ".5", "true", "false", "#c\n", "\n", "\\u0041", '"\\u00e9"',
+                 "ex:a.b",
                  "ex:a%20", "ex:a\\~", "<http://ex/é>", "<http://ex/a b>", "@", "^^", "\t"]
 
 
 def _turtle(folder: Path, text: str) -> Any:
-    from kg.engine.validate import parse_turtle
     from rdflib import Graph, URIRef
+
+    from kg.engine.validate import parse_turtle
 
     path = write(folder, ".ttl", text)
     graph = Graph()
@@ -650,9 +651,9 @@ def test_xml_payloads_are_not_expanded_on_any_input_path(folder, monkeypatch, no
     """Billion-laughs and XXE documents given to every path that takes RDF or results: each is
     refused quickly as not Turtle / TriG / SPARQL JSON / N-Triples, no XML parser runs, and the
     secret file's text appears nowhere."""
+    from kg.engine.validate import load_shapes
     from kg.jobs.ingest import read_dataset
     from kg.store.store import StoreError
-    from kg.engine.validate import load_shapes
 
     secret = folder / "secret.txt"
     secret.write_text(SECRET)
@@ -661,7 +662,7 @@ def test_xml_payloads_are_not_expanded_on_any_input_path(folder, monkeypatch, no
     start = time.monotonic()
     for name, doc in _xml_payloads(secret).items():
         trig = write(folder, ".trig", doc)
-        for err in (_turtle(folder, doc), clean(lambda: read_dataset(trig), trig.name)):
+        for err in (_turtle(folder, doc), clean(lambda trig=trig: read_dataset(trig), trig.name)):
             assert isinstance(err, InputError) and SECRET not in str(err)
         for form in ("SELECT * { ?s ?p ?o }", "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"):
             with pytest.raises(StoreError) as info:

@@ -18,7 +18,7 @@ STAGES: dict[str, list[str]] = {
     "extract": ["lexicon", "text", "services", "result", "dispute", "treatments", "imaging", "therapy", "medication",
                 "procedures", "case"],
     "engine": ["graph", "reason", "validate", "guidelines", "determine", "rationale"],
-    "batch": ["shacl", "compile", "engine"],
+    "batch": ["shacl", "validate", "compile", "engine"],
     "store": ["store", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
     "jobs": ["ingest", "synth", "evaluate", "reasons", "run"],

@@ -5,11 +5,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from casepaths import SEED_CASE
 
 from kg.jobs.ingest import read_input
 from kg.viz.evidence import evidence_graph
-
-from casepaths import SEED_CASE
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -10,10 +10,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
+from casepaths import corpus_store
 
 from kg.viz.draw import audit_png, audit_svg, graph_svg, layout, write_graphml
-
-from casepaths import corpus_store
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "examples" / "seed-trigger-point-2015.yaml"
@@ -50,8 +49,9 @@ def test_static_svg_parses_and_draws_every_node_with_its_status_colour(seed_grap
 
 
 def test_png_is_a_png_of_the_picture_size(seed_graph):
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     data = audit_png(seed_graph)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

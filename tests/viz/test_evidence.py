@@ -7,6 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from casepaths import corpus_store
 from rdflib import Literal
 
 from kg.rdf import KG
@@ -14,8 +15,6 @@ from kg.viz.draw import audit_svg, graphml
 from kg.viz.evidence import evidence_graph
 from kg.viz.pages import audit_html
 from kg.viz.report import report_html
-
-from casepaths import corpus_store
 
 ROOT = Path(__file__).resolve().parents[2]
 LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
+from casepaths import corpus_store
+
 from kg.viz.markup import csp, escape, source_hash, static_text
 from kg.viz.pages import audit_html, picture_page
 from kg.viz.report import report_html
-
-from casepaths import corpus_store
 
 
 def _policy_and_inline(page: str) -> tuple[str, list[str], list[str]]:

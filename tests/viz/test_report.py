@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from casepaths import corpus_store
+
 from kg.store.query import run_query
 from kg.viz.report import REPORT_QUERIES, report_html
-
-from casepaths import corpus_store
 
 
 class _Tables(HTMLParser):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from kg.web.app import create_app
-
 from casepaths import LoopbackServer as Server
 from casepaths import corpus_store
+
+from kg.web.app import create_app
 
 TOKEN = "s3cret-token"
 ALLOWED = "https://audit.example"

@@ -5,11 +5,10 @@ text in the log, and the protocol's dataset parameters refused."""
 from __future__ import annotations
 
 import httpx
+from casepaths import LoopbackServer as Server
 
 from kg.store.query import run_query
 from kg.web.app import create_app
-
-from casepaths import LoopbackServer as Server
 
 CASE = "https://w3id.org/imr-kg/case/"
 UPDATE = 'INSERT DATA { GRAPH <urn:test:g> { <urn:test:s> <urn:test:p> "v" } }'
@@ -19,7 +18,8 @@ ASK_UPDATED = "ASK { GRAPH <urn:test:g> { <urn:test:s> <urn:test:p> \"v\" } }"
 def test_library_listing_and_query_with_a_parameter(http, store):
     listing = http.get("/queries").json()
     trace = next(q for q in listing if q["name"] == "criterion-trace")
-    assert trace["parameters"] == [{"name": "case", "type": "iri", "description": trace["parameters"][0]["description"]}]
+    assert trace["parameters"] == [{"name": "case", "type": "iri",
+                                    "description": trace["parameters"][0]["description"]}]
     assert {"name", "title", "question", "parameters", "columns"} <= set(trace)
     resp = http.get("/queries/criterion-trace", params={"case": CASE + "seed-tpi-2015/"})
     assert resp.status_code == 200
@@ -49,13 +49,15 @@ def test_cases_and_one_determination(http):
 def test_updates_need_the_token(http, token):
     sparql_update = {"Content-Type": "application/sparql-update"}
     assert http.post("/sparql", content=UPDATE, headers=sparql_update).status_code == 403
-    assert http.post("/sparql", content=UPDATE, headers={**sparql_update, "Authorization": "Bearer wrong"}).status_code == 403
+    assert http.post("/sparql", content=UPDATE, headers={**sparql_update, "Authorization": "Bearer "
+                                                                                           "wrong"}).status_code == 403
     assert http.post("/sparql", data={"update": UPDATE}, headers={"Authorization": "Basic " + token}).status_code == 403
     assert http.get("/sparql", params={"query": ASK_UPDATED}).json()["boolean"] is False
     ok = http.post("/sparql", content=UPDATE, headers={**sparql_update, "Authorization": f"Bearer {token}"})
     assert ok.status_code == 204
     assert http.get("/sparql", params={"query": ASK_UPDATED}).json()["boolean"] is True
-    drop = http.post("/sparql", data={"update": "DROP GRAPH <urn:test:g>"}, headers={"Authorization": f"Bearer {token}"})
+    drop = http.post("/sparql", data={"update": "DROP GRAPH "
+                                                "<urn:test:g>"}, headers={"Authorization": f"Bearer {token}"})
     assert drop.status_code == 204
     assert http.get("/sparql", params={"query": ASK_UPDATED}).json()["boolean"] is False
 

@@ -7,12 +7,11 @@ import xml.etree.ElementTree as ET
 
 import httpx
 import networkx as nx
+from casepaths import LoopbackServer, corpus_store
 
 from kg.viz.evidence import evidence_graph
 from kg.web.app import create_app
 from kg.web.audit_routes import add_audit_routes
-
-from casepaths import LoopbackServer, corpus_store
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -39,7 +38,8 @@ def test_endpoint_serves_the_pictures():
             evidence_graph(store, "seed-tpi-2015").nodes)
         assert http.get("/cases/no-such-case/audit").status_code == 404
         assert http.get("/cases/bad%20id/audit").status_code == 400
-        q = "CONSTRUCT { ?a <https://w3id.org/imr-kg/ont#status> ?s } WHERE { ?a <https://w3id.org/imr-kg/ont#status> ?s }"
+        q = ("CONSTRUCT { ?a <https://w3id.org/imr-kg/ont#status> ?s } WHERE { ?a <https://w3id.org/imr-kg/ont#status> "
+             "?s }")
         drawn = http.get("/graph", params={"query": q})
         assert drawn.status_code == 200 and "<svg" in drawn.text
         assert http.get("/graph", params={"query": q, "format": "svg"}).headers["content-type"].startswith(

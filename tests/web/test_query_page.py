@@ -16,6 +16,7 @@ import re
 
 import httpx
 import pytest
+from casepaths import LoopbackServer, corpus_store, watch
 from playwright.sync_api import expect
 
 from kg.rdf import PREFIXES
@@ -23,8 +24,6 @@ from kg.store.query import library, run_query
 from kg.viz.markup import source_hash
 from kg.web.app import create_app
 from kg.web.query_page import DEFAULT_QUERY, query_page
-
-from casepaths import LoopbackServer, corpus_store, watch
 
 CASE = "https://w3id.org/imr-kg/case/"
 

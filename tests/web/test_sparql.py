@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import httpx
+from casepaths import LoopbackServer as Server
 from rdflib import RDF, RDFS, Graph, Namespace, URIRef
 
 from kg.web.app import create_app
-
-from casepaths import LoopbackServer as Server
 
 CASE = "https://w3id.org/imr-kg/case/"
 SELECT_MONTHS = Path(__file__).resolve().parents[2] / "queries" / "decisions-by-month.rq"
@@ -55,7 +54,8 @@ def test_select_csv_and_tsv_by_accept(http):
     resp = http.post("/sparql", content=text.encode(), headers={
         "Content-Type": "application/sparql-query", "Accept": "text/csv;q=0.5, text/tab-separated-values"})
     assert resp.headers["content-type"].startswith("text/tab-separated-values")
-    assert resp.text.splitlines() == ["?month\t?items\t?upheld\t?overturned", '"2016-02"\t3\t2\t1', '"2016-03"\t1\t0\t1']
+    assert resp.text.splitlines() == ["?month\t?items\t?upheld\t?overturned", '"2016-02"\t3\t2\t1',
+                                      '"2016-03"\t1\t0\t1']
     assert http.get("/sparql", params={"query": text}, headers={"Accept": "image/png"}).status_code == 406
 
 
