@@ -39,7 +39,7 @@ from rdflib.term import BNode, Node
 
 from kg.engine.validate import SH, Shapes
 from kg.errors import ShapesError
-from kg.rdf import KG, literal_int, oxigraph_quad, sorted_terms, to_oxigraph
+from kg.rdf import KG, literal_int, sorted_terms, to_oxigraph
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
