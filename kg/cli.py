@@ -574,25 +574,19 @@ def _query(args: argparse.Namespace) -> int:
 def _guidelines(args: argparse.Namespace) -> int:
     import json
 
-    from kg.engine.guidelines import catalogue
+    from kg.engine.guidelines import catalogue, catalogue_data
     from kg.engine.validate import load_shapes
 
     sections = catalogue(load_shapes(args.shapes) if args.shapes else None)
     if args.format == "json":
-        doc = [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to,
-                "versions": [{"version": v.iri, "label": v.label, "guideline": v.guideline,
-                              "effective_from": v.effective_from and v.effective_from.isoformat(),
-                              "effective_until": v.effective_until and v.effective_until.isoformat(),
-                              "dates_verified": v.verified, "dates_source": v.source} for v in s.versions],
-                "criteria": [{"number": c.number, "criterion": c.iri, "label": c.label, "statement": c.statement,
-                              "role": c.role, "silence_policy": c.silence_policy} for c in s.criteria]}
-               for s in sections]
+        doc = catalogue_data(sections)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     for s in sections:
         versions = "; ".join(f"{v.label} {v.effective_from or '?'}..{v.effective_until or ''}"
                              f"{'' if v.verified else ' (dates unverified)'}" for v in s.versions)
-        sys.stdout.write(f"{s.label}  [{s.iri}]\n  versions: {versions}\n")
+        sys.stdout.write(f"{s.label}  [{s.iri}]\n  kind: {s.kind}{f', {s.source}' if s.source else ''}\n"
+                         f"  versions: {versions}\n")
         for c in s.criteria:
             role = " (indication)" if c.role == "indication" else ""
             sys.stdout.write(f"  {c.number}. {c.label}{role}\n")

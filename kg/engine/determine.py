@@ -104,6 +104,17 @@ class GuidelineUse:
     effective_until: _dt.date | None
     dates_verified: bool
     dates_source: str
+    #: "MTUS", or "outside the MTUS" for evidence a reviewer may use only where the MTUS does not
+    #: address the service (Labor Code 4610.5(c)(2))
+    kind: str = "MTUS"
+    #: who publishes the guideline (outside the MTUS; "" for the MTUS)
+    source: str = ""
+    #: the Labor Code 4610.5(c)(2) step the guideline stands at (outside the MTUS; "" for the MTUS)
+    evidence_step: str = ""
+
+    @property
+    def outside_mtus(self) -> bool:
+        return self.kind != "MTUS"
 
 
 @dataclass(frozen=True)
@@ -284,8 +295,12 @@ class _Catalogue:
 
     def __init__(self, shapes: Shapes) -> None:
         sg = shapes.graph
+        # MTUS sections first (Labor Code 4610.5(c)(2)): a section outside the MTUS is chosen only
+        # when no MTUS section applies; within each kind, by priority then IRI
+        self.outside = {s for s in sg.subjects(_TYPE, KG.GuidelineSection) if _outside_mtus(sg, s)}
         self.sections = sorted(((s, sg.value(s, KG.appliesTo)) for s in sg.subjects(_TYPE, KG.GuidelineSection)),
-                               key=lambda x: (-literal_int(sg.value(x[0], KG.priority, default=Literal(0))), str(x[0])))
+                               key=lambda x: (x[0] in self.outside,
+                                              -literal_int(sg.value(x[0], KG.priority, default=Literal(0))), str(x[0])))
         self.versions = {s: [(v, _date(sg.value(v, KG.effectiveFrom)), _date(sg.value(v, KG.effectiveUntil)),
                               str(sg.value(v, RDFS.label))) for v in sorted_terms(sg.objects(s, KG.inVersion))]
                          for s, _ in self.sections}
@@ -310,14 +325,24 @@ class _Catalogue:
         for s, _ in self.sections:
             for v, start, end, label in self.versions[s]:
                 verified = sg.value(v, KG.effectiveDatesVerified)
+                guideline = sg.value(v, KG.versionOf)
                 self.uses[(s, v)] = GuidelineUse(
                     section=str(s), section_label=str(sg.value(s, RDFS.label)), version=str(v), version_label=label,
                     effective_from=start, effective_until=end,
                     dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False,
-                    dates_source=str(sg.value(v, KG.effectiveDatesSource) or ""))
+                    dates_source=str(sg.value(v, KG.effectiveDatesSource) or ""),
+                    kind="outside the MTUS" if s in self.outside else "MTUS",
+                    source=str(sg.value(guideline, KG.guidelineSource) or "") if guideline is not None else "",
+                    evidence_step=str(sg.value(guideline, KG.evidenceStep) or "") if guideline is not None else "")
         self.kind_of_class = {v: k for k, v in vocabulary().treatments.items()}
         self.dependent_classes: tuple[Node | None, ...] = tuple(
             sg.value(s, KG.appliesTo) for s in sg.subjects(KG.dependsOnDeterminations, None))
+
+
+def _outside_mtus(sg: Graph, section: Node) -> bool:
+    """Whether a section belongs to a guideline outside the MTUS (kg:guidelineKind kg:OutsideMTUSGuideline)."""
+    return any((sg.value(v, KG.versionOf), KG.guidelineKind, KG.OutsideMTUSGuideline) in sg
+               for v in sg.objects(section, KG.inVersion))
 
 
 _CATALOGUES: dict[int, tuple[Shapes, _Catalogue]] = {}
@@ -506,6 +531,9 @@ def determination_triples(det: CaseDetermination, *, rationales: dict[str, str] 
         if item.guideline is not None:
             yield d, KG.usedSection, URIRef(item.guideline.section)
             yield d, KG.usedVersion, URIRef(item.guideline.version)
+            yield d, KG.guidelineKind, KG.OutsideMTUSGuideline if item.guideline.outside_mtus else KG.MTUSGuideline
+            if item.guideline.evidence_step:
+                yield d, KG.evidenceStep, Literal(item.guideline.evidence_step)
         if item.note:
             yield d, RDFS.comment, Literal(item.note)
         if rationales and item.request in rationales:

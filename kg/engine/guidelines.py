@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -19,7 +20,7 @@ from kg.engine.validate import Shapes, default_shapes
 from kg.errors import InputError
 from kg.rdf import DCTERMS, KG, literal_int
 
-__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "Checklist", "checklist"]
+__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "catalogue_data", "Checklist", "checklist"]
 
 
 def _date(v: Node | None) -> _dt.date | None:
@@ -60,6 +61,11 @@ class SectionEntry:
     applies_to: str
     versions: tuple[VersionEntry, ...]
     criteria: tuple[CriterionEntry, ...]
+    #: "MTUS", or "outside the MTUS" (used only where no MTUS section applies, Labor Code 4610.5(c)(2))
+    kind: str = "MTUS"
+    #: who publishes a guideline outside the MTUS, and the 4610.5(c)(2) step it stands at ("" for the MTUS)
+    source: str = ""
+    evidence_step: str = ""
 
 
 def _label(g: Graph, node: Node | None) -> str:
@@ -88,12 +94,32 @@ def catalogue(shapes: Shapes | None = None) -> tuple[SectionEntry, ...]:
                 statement=str(g.value(c, KG.statement) or ""), silence_policy=str(g.value(c, KG.silencePolicy) or ""),
                 role="indication" if g.value(c, KG.role) == KG.Indication else "required",
                 applies_to=str(g.value(c, KG.appliesTo))))
+        guidelines = [gl for gl in (g.value(v, KG.versionOf) for v in g.objects(s, KG.inVersion)) if gl is not None]
+        outside = any((gl, KG.guidelineKind, KG.OutsideMTUSGuideline) in g for gl in guidelines)
+        first = sorted(guidelines, key=str)[0] if guidelines else None
         out.append(SectionEntry(
             iri=str(s), label=_label(g, s), citation=str(g.value(s, DCTERMS.bibliographicCitation) or ""),
             applies_to=str(g.value(s, KG.appliesTo)),
             versions=tuple(sorted(versions, key=lambda v: (v.effective_from or _dt.date.min, v.iri))),
-            criteria=tuple(sorted(criteria, key=lambda c: c.number))))
+            criteria=tuple(sorted(criteria, key=lambda c: c.number)),
+            kind="outside the MTUS" if outside else "MTUS",
+            source=str(g.value(first, KG.guidelineSource) or "") if first is not None else "",
+            evidence_step=str(g.value(first, KG.evidenceStep) or "") if first is not None else ""))
     return tuple(sorted(out, key=lambda s: (s.versions[0].guideline if s.versions else "", s.label, s.iri)))
+
+
+def catalogue_data(sections: tuple[SectionEntry, ...]) -> list[dict[str, Any]]:
+    """The catalogue as plain data (what ``imrkg guidelines --format json`` prints): per section its
+    kind (MTUS or outside the MTUS), source and Labor Code 4610.5(c)(2) step, versions and criteria."""
+    return [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to, "kind": s.kind,
+             "source": s.source or None, "evidence_step": s.evidence_step or None,
+             "versions": [{"version": v.iri, "label": v.label, "guideline": v.guideline,
+                           "effective_from": v.effective_from and v.effective_from.isoformat(),
+                           "effective_until": v.effective_until and v.effective_until.isoformat(),
+                           "dates_verified": v.verified, "dates_source": v.source} for v in s.versions],
+             "criteria": [{"number": c.number, "criterion": c.iri, "label": c.label, "statement": c.statement,
+                           "role": c.role, "silence_policy": c.silence_policy} for c in s.criteria]}
+            for s in sections]
 
 
 @dataclass(frozen=True)
@@ -173,7 +199,8 @@ def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | N
     types = set(cg.asserted.objects(cg.node("r"), RDF.type)) | set(infer(cg.asserted).objects(cg.node("r"), RDF.type))
     sections = [s for s in catalogue(shapes) if URIRef(s.applies_to) in types]
     g = (shapes or default_shapes()).graph
-    sections.sort(key=lambda s: (-literal_int(g.value(URIRef(s.iri), KG.priority, default=Literal(0))), s.iri))
+    sections.sort(key=lambda s: (s.kind != "MTUS",
+                                 -literal_int(g.value(URIRef(s.iri), KG.priority, default=Literal(0))), s.iri))
     if not sections:
         return Checklist(service_kind, region, day or _dt.date.today(), None, None,
                          "No encoded guideline section applies to this service" +
