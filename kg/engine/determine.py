@@ -18,7 +18,8 @@ import datetime as _dt
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.collection import Collection
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
@@ -368,7 +369,7 @@ class _Context:
         types = self.view.types(request)
         applicable = [s for s, applies in self.cat.sections if applies in types]
         if not applicable:
-            return None, None, "No encoded guideline section applies to this service."
+            return None, None, self.uncovered_note(request)
         if review is None:
             return None, None, "The request has no review or request date, so no guideline version can be chosen."
         labels = []
@@ -380,6 +381,33 @@ class _Context:
         return None, None, (f"No encoded guideline version was in force on {review.isoformat()} "
                             f"(encoded: {', '.join(sorted(set(labels)))}); the engine does not judge by a version "
                             f"outside its dates.")
+
+    def uncovered_note(self, request: URIRef) -> str:
+        """Why no section applies: the service kind and region, the sections written for that kind of
+        service and why each did not apply (region, or another condition such as a surgery in the case)."""
+        a = self.view.asserted
+        service = a.value(request, KG.requestedService)
+        svc_types = self.view.types(service) if service is not None else set()
+        kinds = sorted(str(_ontology_label(t) or _local(t)) for t in a.objects(service, _TYPE)) if service else []
+        region = a.value(request, KG.bodyRegion)
+        where = f"region {_ontology_label(region) or _local(region)}" if region is not None else "no region stated"
+        head = (f"No encoded guideline section applies to this service ({', '.join(kinds) or 'unclassified'}; "
+                f"{where}).")
+        considered = []
+        for s, applies in self.cat.sections:
+            services, regions = _definition_terms(applies)
+            if not services & svc_types:
+                continue
+            label = self.shapes.graph.value(s, RDFS.label)
+            if regions and region not in regions:
+                why = "applies only to " + ", ".join(sorted(str(_ontology_label(r) or _local(r)) for r in regions))
+            else:
+                what = (_ontology_label(applies) if applies is not None else None) or _local(applies)
+                why = f"applies only to a {what}, which this request is not"
+            considered.append(f"\"{label}\" ({why})")
+        if not considered:
+            return head + " No MTUS section, and no section outside the MTUS, is encoded for this kind of service."
+        return head + " Sections considered: " + "; ".join(considered) + "."
 
     # -- one request -------------------------------------------------------------
     def request(self, request: URIRef) -> RequestDetermination:
@@ -490,6 +518,48 @@ class _Context:
         return EvidenceItem(fact=str(fact), label=str(label) if label is not None else _local(fact), kinds=kinds,
                             graph=graph, decisive=decisive, quotes=tuple(quotes), derived_values=derived,
                             not_counted="" if decisive else note)
+
+
+_DEFINITIONS: dict[Node, tuple[frozenset[Node], frozenset[Node]]] = {}
+
+
+def _definition_terms(cls: Node | None) -> tuple[frozenset[Node], frozenset[Node]]:
+    """(service classes, body regions) a request class's OWL definition names: the classes of its
+    kg:requestedService restrictions (with union members) and the values of its kg:bodyRegion ones."""
+    if cls is None:
+        return frozenset(), frozenset()
+    if cls not in _DEFINITIONS:
+        from kg.engine.reason import load_ontology
+
+        g = load_ontology()
+        services: set[Node] = set()
+        regions: set[Node] = set()
+        seen: set[Node] = set()
+        todo = list(g.objects(cls, OWL.equivalentClass))
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            prop = g.value(n, OWL.onProperty)  # restrictions on kg:isRequestOf (the case) are not followed
+            if prop == KG.requestedService:
+                target = g.value(n, OWL.someValuesFrom)
+                if isinstance(target, URIRef):
+                    services.add(target)
+                elif target is not None:
+                    services.update(m for lst in g.objects(target, OWL.unionOf) for m in Collection(g, lst)
+                                    if isinstance(m, URIRef))
+            elif prop == KG.bodyRegion:
+                value = g.value(n, OWL.hasValue)
+                if value is not None:
+                    regions.add(value)
+            for p in (OWL.intersectionOf, OWL.unionOf):
+                for lst in g.objects(n, p):
+                    for m in Collection(g, lst):
+                        # a named class in the expression brings its own definition (kg:ImagingRequest)
+                        todo.extend(g.objects(m, OWL.equivalentClass) if isinstance(m, URIRef) else (m,))
+        _DEFINITIONS[cls] = (frozenset(services), frozenset(regions))
+    return _DEFINITIONS[cls]
 
 
 def _ontology_label(cls: Node) -> Node | None:
