@@ -395,7 +395,7 @@ class _Context:
                 f"{where}).")
         considered = []
         for s, applies in self.cat.sections:
-            services, regions = _definition_terms(applies)
+            services, regions = definition_terms(applies)
             if not services & svc_types:
                 continue
             label = self.shapes.graph.value(s, RDFS.label)
@@ -523,7 +523,7 @@ class _Context:
 _DEFINITIONS: dict[Node, tuple[frozenset[Node], frozenset[Node]]] = {}
 
 
-def _definition_terms(cls: Node | None) -> tuple[frozenset[Node], frozenset[Node]]:
+def definition_terms(cls: Node | None) -> tuple[frozenset[Node], frozenset[Node]]:
     """(service classes, body regions) a request class's OWL definition names: the classes of its
     kg:requestedService restrictions (with union members) and the values of its kg:bodyRegion ones."""
     if cls is None:

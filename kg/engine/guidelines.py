@@ -166,6 +166,20 @@ def _short(iri: str) -> str:
     return str(label) if label is not None else iri.rsplit("#", 1)[-1]
 
 
+def _considered(service_types: set[Node], shapes: Shapes | None) -> str:
+    """The sections written for this kind of service and the regions they are limited to, as the
+    engine's 'not covered' note gives them (empty when there are none)."""
+    from kg.engine.determine import definition_terms
+
+    names = []
+    for s in catalogue(shapes):
+        services, regions = definition_terms(URIRef(s.applies_to))
+        if services & service_types:
+            only = ", ".join(sorted(_short(str(r)) for r in regions))
+            names.append(f'"{s.label}"' + (f" (only for {only})" if only else ""))
+    return (" Sections written for this kind of service: " + "; ".join(names) + ".") if names else ""
+
+
 def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | None = None,
               shapes: Shapes | None = None) -> Checklist:
     """What must be documented for a request of ``service_kind`` reviewed on ``day``.
@@ -196,7 +210,10 @@ def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | N
         hint = did_you_mean((region or "") if field == "region" else service_kind, options, what=what)
         raise InputError(exc.problem, source="checklist", field=exc.field, hint=hint) from None
     cg = build_case_graph(case)
-    types = set(cg.asserted.objects(cg.node("r"), RDF.type)) | set(infer(cg.asserted).objects(cg.node("r"), RDF.type))
+    inferred = infer(cg.asserted)
+    types = set(cg.asserted.objects(cg.node("r"), RDF.type)) | set(inferred.objects(cg.node("r"), RDF.type))
+    svc = cg.asserted.value(cg.node("r"), KG.requestedService)
+    svc_types = (set(cg.asserted.objects(svc, RDF.type)) | set(inferred.objects(svc, RDF.type))) if svc else set()
     sections = [s for s in catalogue(shapes) if URIRef(s.applies_to) in types]
     g = (shapes or default_shapes()).graph
     sections.sort(key=lambda s: (s.kind != "MTUS",
@@ -204,7 +221,8 @@ def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | N
     if not sections:
         return Checklist(service_kind, region, day or _dt.date.today(), None, None,
                          "No encoded guideline section applies to this service" +
-                         ("" if region else " (some sections apply only to a body region: try --region)") + ".")
+                         ("" if region else " (some sections apply only to a body region: try --region)") + "." +
+                         _considered(svc_types, shapes))
     if day is None:
         top = sections[0]
         if top.versions:
