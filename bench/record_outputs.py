@@ -56,7 +56,7 @@ def record(out_dir: Path, letters: Path, limit: int | None) -> None:
     code, _ = _cli(["ingest", "--quiet", "-o", str(out_dir / "ingest.trig"), *names])
     (out_dir / "exit.txt").open("a", encoding="utf-8").write(f"ingest -o {code}\n")
     store = out_dir / "store"
-    code, _ = _cli(["ingest", "--quiet", "--store", str(store), *names])
+    code, _ = _cli(["ingest", "--quiet", "--store", str(store), "--create", *names])
     code2, _ = _cli(["report", "--store", str(store), "-o", str(out_dir / "report.html")])
     case = inputs[-1].stem if found else "seed-tpi-2015"
     code3, _ = _cli(["audit", case, "--store", str(store), "-o", str(out_dir / f"audit-{case}.html")])

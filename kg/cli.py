@@ -1,6 +1,6 @@
 """The ``imrkg`` command: a thin layer over the library.
 
-Exit codes: ``determine`` 0 medically necessary (every request), 1 not,
+Exit codes: ``determine`` 0 medically necessary (every request), 1 none, 4 some,
 2 bad input, 3 internal error; ``validate`` follows pySHACL: 0 conforms,
 1 does not conform, 2 error; ``ingest`` 0 every file ingested, 2 any file
 failed (the others are still written), 3 internal error; ``eval`` 0 report
@@ -36,7 +36,8 @@ A case file's documents are read from its folder and the --document-root folders
 absent it is determined on the quotes it carries, each marked "not checked against the document",
 with one warning on stderr.
 
-exit codes: 0 medically necessary, 1 not medically necessary (or not covered), 2 bad input, 3 internal error"""
+exit codes: 0 every request medically necessary, 1 none (not medically necessary or not covered),
+4 some are and some are not (a letter with mixed items), 2 bad input, 3 internal error"""
 _EPILOG_VALIDATE = """example:
   imrkg validate examples/seed-trigger-point-2015.yaml --format turtle
 
@@ -72,8 +73,10 @@ _EPILOG_QUERY = """examples:
   imrkg query decisions-by-service-kind
   imrkg query criterion-trace --param case=https://w3id.org/imr-kg/case/seed-tpi-2015/ --format csv
   imrkg query my-question.rq --store http://localhost:8890/sparql
+  imrkg query 'SELECT ?case WHERE { ?case a kg:Case }'     (an ad-hoc query: the prefixes come declared)
 
-Parameters are typed by the query's header and bound by the store, never pasted into the text.
+Tables show IRIs with the project's prefixes (kg:, mtus:, case: ...) and wrap long cells; --format csv
+and json give full IRIs.  Parameters are typed by the query's header and bound by the store, never pasted into the text.
 
 exit codes: 0 answered, 2 bad query, parameter or store, 3 internal error"""
 _EPILOG_COMPACT = """examples:
@@ -261,7 +264,10 @@ def _add_query_commands(sub: Subcommands) -> None:
     qs.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     q = _command(sub, "query", "run a library query (or a .rq file) against the store",
                  "Run a SPARQL query from the library by name, or a .rq file, against the store.", _EPILOG_QUERY)
-    q.add_argument("query", metavar="NAME|FILE", help="a library query name ('imrkg queries') or a .rq file")
+    q.add_argument("query", metavar="NAME|FILE|QUERY",
+                   help="a library query name ('imrkg queries'), a .rq file, or a query text; a file or text "
+                        "without the library's header may use the project's prefixes (kg:, mtus:, case: ...) "
+                        "undeclared")
     q.add_argument("--param", metavar="NAME=VALUE", action="append", default=[], help="a parameter (repeatable)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     _store_option(q)
@@ -371,31 +377,9 @@ def _warn_unchecked(sources: Sequence[str]) -> None:
 
 
 def _progress(label: str) -> Progress:
-    """A progress indicator on stderr: on a terminal one updating line with rate and ETA, finished
-    with a newline; otherwise (a file, a pipe) only one final line."""
-    import time
+    from kg.jobs.ingest import terminal_progress
 
-    start = time.monotonic()
-    terminal = sys.stderr.isatty()
-
-    def show(done: int, total: int, name: str) -> None:
-        if not terminal:
-            if done >= total:
-                print(f"{label}: {done}/{total} done in {time.monotonic() - start:.1f} s", file=sys.stderr)
-            return
-        width = 30
-        filled = int(width * done / total) if total else width
-        bar = "#" * filled + "-" * (width - filled)
-        elapsed = time.monotonic() - start
-        eta = ""
-        if 0 < done < total and elapsed > 0:
-            left = elapsed / done * (total - done)
-            eta = f" ETA {int(left // 60)}:{int(left % 60):02d}"
-        end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{label} [{bar}] {done}/{total}{eta} {name[:32]:32}{end}")
-        sys.stderr.flush()
-
-    return show
+    return terminal_progress(label, sys.stderr)
 
 
 def _determine(args: argparse.Namespace) -> int:
@@ -426,7 +410,8 @@ def _determine(args: argparse.Namespace) -> int:
     _warn_unchecked([args.case] if unchecked_documents(case) else [])
     det = determine_case(case, shapes=shapes)
     sys.stdout.write(render(det, args.format))
-    return 0 if det.medically_necessary else 1
+    necessary = sum(item.medically_necessary for item in det.items)
+    return 0 if necessary == len(det.items) else 1 if necessary == 0 else 4
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -562,24 +547,27 @@ def _queries(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    import shutil
+
     from kg.store.query import format_result, parse_parameters, run_query
 
     params = parse_parameters(args.param)
     with _open_store(args) as store:
         result = run_query(store, args.query, params)
-    sys.stdout.write(format_result(result, args.format))
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
+    sys.stdout.write(format_result(result, args.format, width=width))
     return 0
 
 
 def _guidelines(args: argparse.Namespace) -> int:
     import json
 
-    from kg.engine.guidelines import catalogue, catalogue_data
+    from kg.engine.guidelines import catalogue, catalogue_document
     from kg.engine.validate import load_shapes
 
     sections = catalogue(load_shapes(args.shapes) if args.shapes else None)
     if args.format == "json":
-        doc = catalogue_data(sections)
+        doc = catalogue_document(sections)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     for s in sections:

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     #: a term of a pyoxigraph query result or quad (an RDF-star triple is a term too)
     OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
-__all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "bind_prefixes", "from_oxigraph", "OxigraphTerms",
-           "to_oxigraph", "oxigraph_quad",
-           "GraphReader", "literal_int", "sorted_terms"]
+__all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "PREFIXES", "bind_prefixes", "prefixed",
+           "from_oxigraph", "OxigraphTerms", "to_oxigraph", "oxigraph_quad", "GraphReader", "literal_int",
+           "sorted_terms"]
 
 
 class _Namespace(Namespace):
@@ -43,12 +43,39 @@ DCTERMS = Namespace("http://purl.org/dc/terms/")
 #: The IRI prefix of every case: ``<CASE_BASE><case id>/``.
 CASE_BASE = "https://w3id.org/imr-kg/case/"
 
+#: The prefixes imr-kg writes and reads with: its own vocabulary, the case IRIs and the standard
+#: vocabularies its graphs use.  Tables print IRIs with them; ad-hoc queries may use them undeclared.
+PREFIXES: dict[str, str] = {
+    "kg": str(KG), "mtus": str(MTUS), "case": CASE_BASE, "oa": str(OA), "prov": str(PROV),
+    "dcterms": str(DCTERMS), "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#", "sh": "http://www.w3.org/ns/shacl#",
+}
+
 
 def bind_prefixes(graph: Graph) -> Graph:
     """Bind the prefixes imr-kg writes with; returns the same graph."""
     for prefix, ns in (("kg", KG), ("mtus", MTUS), ("oa", OA), ("prov", PROV), ("dcterms", DCTERMS)):
         graph.bind(prefix, ns, override=True)
     return graph
+
+
+def prefixed(iri: str) -> str:
+    """``iri`` for display: a prefixed name with :data:`PREFIXES` where one fits (the longest
+    namespace), else the IRI in angle brackets.  (The local part is shown as is, slashes too.)
+
+    >>> prefixed("https://w3id.org/imr-kg/ont#Met")
+    'kg:Met'
+    >>> prefixed("https://w3id.org/imr-kg/case/seed-tpi-2015/r1")
+    'case:seed-tpi-2015/r1'
+    >>> prefixed("https://example.org/x")
+    '<https://example.org/x>'
+    """
+    best = ""
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):
+            best = prefix
+    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"
 
 
 # ---------------------------------------------------------------------------

@@ -112,3 +112,23 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def watch(page, server) -> list[str]:
+    """Record console errors and warnings, page errors, and every request that is not to the
+    server (a download's ``blob:`` URL of the server's own origin counts as the server's)."""
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type in ("error", "warning") else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(server.url + "/") or url.startswith("blob:" + server.url + "/"):
+            r.continue_()
+        else:
+            problems.append(f"off-server request: {url}")
+            r.abort()
+
+    page.route("**/*", route)
+    return problems

@@ -185,6 +185,26 @@ def test_a_document_root_that_is_not_a_folder_is_a_usage_error(tmp_path, capsys)
     assert f"argument --document-root: '{missing}' is not a folder" in err
 
 
+def test_determine_exit_code_says_whether_all_some_or_none_are_necessary(tmp_path, capsys):
+    import yaml
+    from casepaths import MET_CASE
+
+    case = yaml.safe_load(MET_CASE.read_text())
+    assert main(["determine", str(MET_CASE)]) == 0  # its one request: every criterion met
+    capsys.readouterr()
+    second = dict(case["requests"][0], id="req-other", service="other", text="Custom ergonomic chair")
+    mixed = dict(case, requests=[case["requests"][0], second])
+    (tmp_path / "mixed.yaml").write_text(yaml.safe_dump(mixed), encoding="utf-8")
+    assert main(["determine", str(tmp_path / "mixed.yaml"), "--format", "json"]) == 4
+    import json
+
+    got = {i["request"].rsplit("/", 1)[-1]: i["engine_decision"] for i in json.loads(capsys.readouterr().out)["items"]}
+    assert got == {"req-tpi": "medically_necessary", "req-other": "not_covered"}
+    only = dict(case, requests=[second])
+    (tmp_path / "none.yaml").write_text(yaml.safe_dump(only), encoding="utf-8")
+    assert main(["determine", str(tmp_path / "none.yaml")]) == 1
+
+
 def test_checklist_without_a_date_takes_the_latest_version_and_says_so(capsys):
     assert main(["checklist", "trigger_point_injection"]) == 0
     first = capsys.readouterr().out.splitlines()[0]

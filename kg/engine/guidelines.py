@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -20,7 +20,8 @@ from kg.engine.validate import Shapes, default_shapes
 from kg.errors import InputError
 from kg.rdf import DCTERMS, KG, literal_int
 
-__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "catalogue_data", "Checklist", "checklist"]
+__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "catalogue_document", "Checklist",
+           "checklist"]
 
 
 def _date(v: Node | None) -> _dt.date | None:
@@ -108,20 +109,6 @@ def catalogue(shapes: Shapes | None = None) -> tuple[SectionEntry, ...]:
     return tuple(sorted(out, key=lambda s: (s.versions[0].guideline if s.versions else "", s.label, s.iri)))
 
 
-def catalogue_data(sections: tuple[SectionEntry, ...]) -> list[dict[str, Any]]:
-    """The catalogue as plain data (what ``imrkg guidelines --format json`` prints): per section its
-    kind (MTUS or outside the MTUS), source and Labor Code 4610.5(c)(2) step, versions and criteria."""
-    return [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to, "kind": s.kind,
-             "source": s.source or None, "evidence_step": s.evidence_step or None,
-             "versions": [{"version": v.iri, "label": v.label, "guideline": v.guideline,
-                           "effective_from": v.effective_from and v.effective_from.isoformat(),
-                           "effective_until": v.effective_until and v.effective_until.isoformat(),
-                           "dates_verified": v.verified, "dates_source": v.source} for v in s.versions],
-             "criteria": [{"number": c.number, "criterion": c.iri, "label": c.label, "statement": c.statement,
-                           "role": c.role, "silence_policy": c.silence_policy} for c in s.criteria]}
-            for s in sections]
-
-
 @dataclass(frozen=True)
 class Checklist:
     service_kind: str
@@ -157,6 +144,21 @@ class Checklist:
             for c in indications:
                 lines.append(f"[ ] {c.number}. {c.statement}")
         return "\n".join(lines) + "\n"
+
+
+def catalogue_document(sections: Sequence[SectionEntry]) -> list[dict[str, Any]]:
+    """The catalogue as ``imrkg guidelines --format json`` writes it: per section its kind (MTUS or
+    outside the MTUS), source and Labor Code 4610.5(c)(2) step, versions (dates in force, whether
+    verified, their source) and criteria."""
+    return [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to, "kind": s.kind,
+             "source": s.source or None, "evidence_step": s.evidence_step or None,
+             "versions": [{"version": v.iri, "label": v.label, "guideline": v.guideline,
+                           "effective_from": v.effective_from and v.effective_from.isoformat(),
+                           "effective_until": v.effective_until and v.effective_until.isoformat(),
+                           "dates_verified": v.verified, "dates_source": v.source} for v in s.versions],
+             "criteria": [{"number": c.number, "criterion": c.iri, "label": c.label, "statement": c.statement,
+                           "role": c.role, "silence_policy": c.silence_policy} for c in s.criteria]}
+            for s in sections]
 
 
 def _short(iri: str) -> str:

@@ -53,7 +53,7 @@ from typing import Callable, Iterable, Sequence
 from kg.errors import LetterError
 from kg.extract import imaging, medication, procedures, therapy
 from kg.extract.dispute import read_requests
-from kg.extract.lexicon import pattern, rules
+from kg.extract.lexicon import pattern, patterns, rules
 from kg.extract.result import LetterCase
 from kg.extract.text import (
     DATE_RX,
@@ -160,9 +160,7 @@ ICD10_TABLE: tuple[tuple[str, str, dict[str, str]], ...] = (
     (r"occipital neuralgia", "other", {"*": "M54.81"}),
 )
 _ICD_RX = tuple((re.compile(rf"\b(?:{rx})", re.I), kind, codes) for rx, kind, codes in ICD10_TABLE)
-_DX_HEAD = pattern("case", "dx_head")
-_DX_NOUN = pattern("case", "dx_noun")
-_DX_SPLIT = pattern("case", "dx_split")
+_DX_HEAD, _DX_NOUN, _DX_SPLIT = patterns("case", "dx_head", "dx_noun", "dx_split")
 
 
 # ---------------------------------------------------------------------------

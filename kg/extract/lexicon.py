@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LEXICON_FILE", "pattern", "rules"]
+__all__ = ["LEXICON_FILE", "pattern", "patterns", "rules"]
 
 #: the lexicon's data file
 LEXICON_FILE = Path(__file__).with_name("lexicon.toml")
@@ -56,6 +56,11 @@ def _entry(area: str, name: str) -> Any:
 def pattern(area: str, name: str) -> re.Pattern[str]:
     """The pattern ``name`` of section ``[area]``, compiled ignoring case."""
     return re.compile(_text(_entry(area, name), f"[{area}] {name}"), re.I)
+
+
+def patterns(area: str, *names: str) -> tuple[re.Pattern[str], ...]:
+    """The patterns ``names`` of section ``[area]`` (:func:`pattern` of each), in that order."""
+    return tuple(pattern(area, name) for name in names)
 
 
 def rules(area: str, name: str) -> tuple[tuple[str, str, str], ...]:

@@ -37,7 +37,7 @@ import datetime as _dt
 import re
 from typing import Iterable
 
-from kg.extract.lexicon import pattern, rules
+from kg.extract.lexicon import pattern, patterns, rules
 from kg.extract.result import LetterCase
 from kg.extract.services import drug_detail, drug_in
 from kg.extract.text import DATE_RX, SummaryReader, assert_polarity, compile_mentions, parse_date
@@ -153,11 +153,8 @@ _CO_DRUGS: tuple[tuple[str, str], ...] = (
     ("anticoagulant", r"warfarin|Coumadin|Eliquis|apixaban|Xarelto|rivaroxaban|Pradaxa|dabigatran|Plavix|clopidogrel|"
                       r"heparin|Lovenox|enoxaparin|anticoagula\w+|blood thinners?"),
 )
-_USE = pattern("medication", "use")
-_EFFECT_POS = pattern("medication", "effect_pos")
-_EFFECT_NEG = pattern("medication", "effect_neg")
-_FUNCTION_POS = pattern("medication", "function_pos")
-_FUNCTION_NEG = pattern("medication", "function_neg")
+(_USE, _EFFECT_POS, _EFFECT_NEG, _FUNCTION_POS, _FUNCTION_NEG) = patterns(
+    "medication", "use", "effect_pos", "effect_neg", "function_pos", "function_neg")
 _DURATION = re.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approximately\s+|about\s+|at least\s+|"
                        r"over\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?|"
                        r"several)\s*(?:\+\s*)?(?P<u>day|week|month|year)s?\b|"

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from kg.extract.lexicon import pattern
+from kg.extract.lexicon import pattern, patterns
 from kg.model import Evidence
 from kg.read.letter import Span
 
@@ -284,12 +284,8 @@ _PRE_NEG = pattern("text", "pre_neg")
 _POST_NEG = pattern("text", "post_neg")
 _POST_POS = re.compile(r"^[^.;]{0,30}?\b(?:was|were|is|are)\s+positive\b", re.I)
 _PRE_POS = re.compile(r"\bpositive(?:\s+for)?\s*$", re.I)
-_UNCERTAIN = pattern("text", "uncertain")
-_CLAUSE_BREAK = pattern("text", "clause_break")
-_ABNORMAL = pattern("text", "abnormal")
-_NORMAL = pattern("text", "normal")
-_NEG_AFTER_FUNCTION = pattern("text", "neg_after_function")
-_NEG_BEFORE_FUNCTION = pattern("text", "neg_before_function")
+(_UNCERTAIN, _CLAUSE_BREAK, _ABNORMAL, _NORMAL, _NEG_AFTER_FUNCTION, _NEG_BEFORE_FUNCTION) = patterns(
+    "text", "uncertain", "clause_break", "abnormal", "normal", "neg_after_function", "neg_before_function")
 
 
 def assert_polarity(clause: str, start: int, end: int, mode: str) -> str | None:

@@ -27,7 +27,11 @@ therapy already given brought functional improvement, so this module reads, from
   "unable to perform home exercises", "requires supervised therapy"), with the outcome
   ``home_program_insufficient``: the reason the schedule's hand-over to self-directed home
   physical medicine leaves for further supervised visits;
-* a **complex regional pain syndrome** diagnosis (its visit schedule is longer).
+* a **complex regional pain syndrome** diagnosis (its visit schedule is longer);
+* an **examination documented as normal** ("the physical examination documented no abnormal
+  objective findings", "full range of motion", "range of motion within normal limits"): a
+  ``normal_examination`` finding, or a ``limited_range_of_motion`` finding documented absent, of
+  the region the clause names: the clinical picture physical medicine criterion 4 reads.
 
 Sentences about the request itself ("requested", "recommended", "plan") give no prior
 course.  Every fact carries :class:`~kg.model.Evidence` whose offsets slice the letter
@@ -41,6 +45,10 @@ text.  Pure: returns a new :class:`~kg.extract.result.LetterCase`; nothing is re
 ('failed', 'no_functional_improvement')
 >>> _outcomes("physical therapy was helping with pain")
 ('effective',)
+>>> [m.group(0) for m in _FULL_ROM.finditer("full range of motion, range of motion within normal limits")]
+['full range of motion', 'range of motion within normal limits']
+>>> bool(_NORMAL_EXAM.search("The physical examination documented no abnormal objective findings."))
+True
 """
 
 from __future__ import annotations
@@ -49,10 +57,10 @@ import dataclasses
 import re
 from typing import Iterable
 
-from kg.extract.lexicon import pattern
+from kg.extract.lexicon import pattern, patterns
 from kg.extract.result import LetterCase
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number, regions_in
-from kg.model import Diagnosis, Treatment
+from kg.model import Diagnosis, Finding, Treatment
 
 __all__ = ["enrich", "DISCIPLINES"]
 
@@ -74,11 +82,7 @@ _AUTHORIZED = pattern("therapy", "authorized")
 _NEGATED_AUTH = re.compile(r"\bnon-?\s?certif\w*|\bnot (?:been )?(?:authoriz|certif|approv)\w*|\bdenied\b", re.I)
 _THIS_REVIEW = pattern("therapy", "this_review")
 
-_FI = pattern("therapy", "fi")
-_NO_FI = pattern("therapy", "no_fi")
-_FAILED = pattern("therapy", "failed")
-_PARTIAL = pattern("therapy", "partial")
-_EFFECTIVE = pattern("therapy", "effective")
+_FI, _NO_FI, _FAILED, _PARTIAL, _EFFECTIVE = patterns("therapy", "fi", "no_fi", "failed", "partial", "effective")
 _NEGATED = re.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
 _UNDOCUMENTED = pattern("therapy", "undocumented")
 _UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
@@ -89,6 +93,9 @@ _NOT_DONE = pattern("therapy", "not_done")
 # schedule's "fading ... plus active self-directed home physical medicine" leaves)
 _HOME = pattern("therapy", "home")
 _HOME_NOT_ENOUGH = pattern("therapy", "home_not_enough")
+# an examination documented as normal: full range of motion of a region, or no abnormal findings
+# at all ("neurological examination was normal" speaks of the nerves only and is not read here)
+_FULL_ROM, _NORMAL_EXAM, _NOT_FULL = patterns("therapy", "full_rom", "normal_exam", "not_full")
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 
@@ -327,6 +334,31 @@ class _Reader(SummaryReader):
                 break
         return out
 
+    def normal_examination(self) -> list[Finding]:
+        """Examinations documented as normal: a ``normal_examination`` finding for "no abnormal
+        objective findings" or "the physical examination was unremarkable", and a
+        ``limited_range_of_motion`` finding documented absent for "full range of motion" or "range of
+        motion within normal limits", each of the region its clause names (None when it names
+        none).  A sentence saying findings are *not documented*, or reporting the UR decision, gives
+        none."""
+        out: list[Finding] = []
+        for sent in self.sents:
+            text = sent.text
+            if _UNDOCUMENTED.search(text) or _UR_DECISION.search(text) or _REQUESTED.search(text):
+                continue
+            for coff, clause in _clauses(text):
+                for kind, status, rx in (("normal_examination", "present", _NORMAL_EXAM),
+                                         ("limited_range_of_motion", "absent", _FULL_ROM)):
+                    m = rx.search(clause)
+                    if m is None or _NOT_FULL.search(clause[max(0, m.start() - 20):m.start()]) or \
+                            re.search(r"\b(?:not|less|nearly|almost)\b", m.group(0), re.I):
+                        continue
+                    a = sent.start + coff
+                    out.append(Finding(id=self.next_id("ther-f"), kind=kind, status=status,
+                                       label=" ".join(m.group(0).split()), region=first_region(clause),
+                                       date=sent.date, evidence=(self.ev(a, a + min(len(clause), 260)),)))
+        return out
+
     def crps(self) -> list[Diagnosis]:
         """A complex regional pain syndrome diagnosis, when the summary names one (not ruled out)."""
         for sent in self.sents:
@@ -346,7 +378,7 @@ _SAME_DISCIPLINE = {"physical_therapy": {"physical_therapy", "occupational_thera
 
 
 def enrich(lc: LetterCase) -> LetterCase:
-    """Add prior therapy courses, UR-authorised visits and a CRPS diagnosis found in the summary.
+    """Add prior therapy courses, UR-authorised visits, a CRPS diagnosis and normal examinations found in the summary.
 
     Returns a new :class:`~kg.extract.result.LetterCase`; ``lc`` is not changed.
     """
@@ -360,7 +392,9 @@ def enrich(lc: LetterCase) -> LetterCase:
     diagnoses = lc.case.diagnoses
     if not any(d.kind == "crps" for d in diagnoses):
         diagnoses = diagnoses + tuple(r.crps())
-    if not added and diagnoses == lc.case.diagnoses:
+    normal = tuple(r.normal_examination())
+    if not added and diagnoses == lc.case.diagnoses and not normal:
         return lc
-    case = dataclasses.replace(lc.case, treatments=lc.case.treatments + tuple(added), diagnoses=diagnoses)
+    case = dataclasses.replace(lc.case, treatments=lc.case.treatments + tuple(added), diagnoses=diagnoses,
+                               findings=lc.case.findings + normal)
     return dataclasses.replace(lc, case=case)

@@ -235,8 +235,12 @@ class _Tally:
     def _engine(self, lc: LetterCase, det: CaseDetermination) -> None:
         """The engine's items against the reviewer's."""
         rec = lc.record
-        for k, it in enumerate(det.items):
-            item = rec.items[k] if k < len(rec.items) else None
+        # the case's requests are in letter order (request j is the letter's item j); the engine's
+        # items are sorted by IRI text (r1, r10, r11, ..., r2), so pair them by request id, not position
+        position = {r.id: j for j, r in enumerate(lc.case.requests)}
+        for it in sorted(det.items, key=lambda i: position.get(i.request_id, len(position))):
+            k = position.get(it.request_id)
+            item = rec.items[k] if k is not None and k < len(rec.items) else None
             self.items.append({
                 "case": lc.case.case_id, "request": it.request_id, "service": it.service,
                 "service_kind": it.service_kind, "reviewer": it.reviewer_decision, "engine": it.conclusion,

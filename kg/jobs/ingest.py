@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeGuard, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TextIO, TypeGuard, TypeVar, cast
 
 from rdflib import XSD, Dataset, Graph, Literal
 
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from kg.extract.case import LetterCase
     from kg.model import CaseData
 
-__all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "input_files", "read_input", "read_case",
-           "unchecked_documents", "unchecked_warning",
+__all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "terminal_progress", "input_files", "read_input",
+           "read_case", "unchecked_documents", "unchecked_warning",
            "letter_case_graph", "read_each", "IngestSummary", "ingest", "IngestResult", "ingest_dataset",
            "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all"]
 
@@ -46,6 +46,35 @@ _FOLDER_SUFFIXES = (".yaml", ".yml") + LETTER_SUFFIXES
 #: ``progress(done, total, name)``: called before each input and once at the end
 Progress = Callable[[int, int, str], None]
 C = TypeVar("C")
+
+
+def terminal_progress(label: str, stream: TextIO) -> Progress:
+    """A :data:`Progress` that reports on ``stream``: on a terminal one updating line with rate and
+    ETA, finished with a newline; otherwise (a file, a pipe) only one final line."""
+    import time
+
+    start = time.monotonic()
+    terminal = stream.isatty()
+
+    def show(done: int, total: int, name: str) -> None:
+        if not terminal:
+            if done >= total:
+                print(f"{label}: {done}/{total} done in {time.monotonic() - start:.1f} s", file=stream)
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        bar = "#" * filled + "-" * (width - filled)
+        elapsed = time.monotonic() - start
+        eta = ""
+        if 0 < done < total and elapsed > 0:
+            left = elapsed / done * (total - done)
+            eta = f" ETA {int(left // 60)}:{int(left % 60):02d}"
+        end = "\n" if done >= total else ""
+        stream.write(f"\r{label} [{bar}] {done}/{total}{eta} {name[:32]:32}{end}")
+        stream.flush()
+
+    return show
+
 
 
 def input_files(paths: Iterable[str | Path], *, suffixes: Sequence[str] = _FOLDER_SUFFIXES) -> list[Path]:

@@ -27,13 +27,19 @@ from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import InputError, did_you_mean
-from kg.rdf import CASE_BASE
+from kg.rdf import CASE_BASE, PREFIXES, prefixed
 from kg.store.store import QueryResult, Store
 
-__all__ = ["Parameter", "LibraryQuery", "library", "load_query", "format_library", "parse_parameters",
+__all__ = ["Parameter", "LibraryQuery", "library", "load_query", "ad_hoc_query", "format_library", "parse_parameters",
            "case_iri", "bind_parameters", "run_query", "format_result"]
 
 _HEADER = re.compile(r"^#\s*(title|question|parameters|columns):\s*(.*)$")
+# an ad-hoc query: its prefixes declared and used (outside strings and IRIs), and the keyword that
+# tells a query text from a library name
+_DECLARED = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?\s*:", re.I)
+_USED = re.compile(r"(?<![\w<:?$])([A-Za-z][\w-]*):(?!//)")
+_STRINGS = re.compile(r'"[^"\n]*"|\'[^\'\n]*\'|<[^<>\s]*>|#[^\n]*')
+_QUERY_FORM = re.compile(r"\b(?:SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 _PARAM = re.compile(r"\?(\w+)\s*\((iri|string|integer|decimal|date)\)\s*([^;]*)")
 _TYPES = {"integer": XSD.integer, "decimal": XSD.decimal, "date": XSD.date}
 
@@ -60,8 +66,9 @@ class LibraryQuery:
     text: str
 
 
-def load_query(path: str | Path) -> LibraryQuery:
-    """Read one ``.rq`` file and its header.  Raises :class:`InputError` when the header is incomplete."""
+def load_query(path: str | Path, *, ad_hoc: bool = False) -> LibraryQuery:
+    """Read one ``.rq`` file and its header.  Raises :class:`InputError` when the header is incomplete;
+    with ``ad_hoc``, a file with no header at all is read as :func:`ad_hoc_query` reads a text."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -80,6 +87,8 @@ def load_query(path: str | Path) -> LibraryQuery:
             fields[last] = m.group(2).strip()
         elif last:
             fields[last] += " " + line.lstrip("#").strip()
+    if ad_hoc and not fields:
+        return ad_hoc_query(text, name=str(path), path=path)
     missing = [k for k in ("title", "question", "parameters", "columns") if k not in fields]
     if missing:
         raise InputError(f"the query header lacks {', '.join(missing)}", source=str(path), line=1,
@@ -87,6 +96,21 @@ def load_query(path: str | Path) -> LibraryQuery:
     params = tuple(Parameter(n, t, d.strip()) for n, t, d in _PARAM.findall(fields["parameters"]))
     return LibraryQuery(name=path.stem, path=path, title=fields["title"], question=fields["question"],
                         parameters=params, columns=fields["columns"], text=text)
+
+
+def ad_hoc_query(text: str, *, name: str = "query", path: Path | None = None) -> LibraryQuery:
+    """A query given without the library's header (a string or a ``.rq`` file of one's own): no
+    parameters, and the :data:`kg.rdf.PREFIXES` it uses but does not declare declared for it.
+
+    >>> q = ad_hoc_query("SELECT ?c WHERE { ?c a kg:Case }")
+    >>> q.text.splitlines()[0], q.parameters
+    ('PREFIX kg: <https://w3id.org/imr-kg/ont#>', ())
+    """
+    declared = set(_DECLARED.findall(text))
+    used = set(_USED.findall(_STRINGS.sub("", text)))
+    head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items() if p in used and p not in declared)
+    return LibraryQuery(name=name, path=path or Path(name), title="ad-hoc query", question="", parameters=(),
+                        columns="", text=head + text)
 
 
 def library() -> list[LibraryQuery]:
@@ -130,7 +154,9 @@ def parse_parameters(items: Sequence[str]) -> dict[str, str]:
 def _find(name_or_file: str) -> LibraryQuery:
     path = Path(name_or_file)
     if path.suffix == ".rq" and path.exists():
-        return load_query(path)
+        return load_query(path, ad_hoc=True)
+    if _QUERY_FORM.search(_STRINGS.sub("", name_or_file)):
+        return ad_hoc_query(name_or_file)
     queries = library()
     for q in queries:
         if q.name == name_or_file:
@@ -215,8 +241,23 @@ def _cell(term: Node | None) -> str:
     return "" if term is None else str(term)
 
 
-def format_result(result: QueryResult, fmt: str = "table") -> str:
-    """Render a result as ``table`` (aligned text), ``csv`` or ``json`` (SPARQL 1.1 JSON results)."""
+def _shown(term: Node | None) -> str:
+    """A term as a table shows it: IRIs as prefixed names (:func:`kg.rdf.prefixed`)."""
+    if isinstance(term, URIRef):
+        return prefixed(str(term))
+    return _cell(term)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at spaces where it can be."""
+    import textwrap
+
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+
+
+def format_result(result: QueryResult, fmt: str = "table", width: int = 120) -> str:
+    """Render a result as ``table`` (aligned text in ``width`` columns, IRIs as prefixed names, long
+    cells wrapped), ``csv`` or ``json`` (SPARQL 1.1 JSON results, full IRIs)."""
     if result.boolean is not None:
         return json.dumps({"head": {}, "boolean": result.boolean}) + "\n" if fmt == "json" else f"{result.boolean}\n"
     if result.graph is not None:
@@ -248,9 +289,31 @@ def format_result(result: QueryResult, fmt: str = "table") -> str:
         return buf.getvalue()
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")
-    cells = [list(result.columns)] + [[_cell(v) for v in row] for row in result.rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(result.columns))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    return _table(result, width)
+
+
+def _table(result: QueryResult, width: int) -> str:
+    """Aligned columns, IRIs prefixed; a column wider than its share of ``width`` wraps onto more lines."""
+    cells = [list(result.columns)] + [[_shown(v) for v in row] for row in result.rows]
+    n_cols = len(result.columns)
+    widths = [max(len(r[i]) for r in cells) for i in range(n_cols)]
+    room = max(width - 2 * (n_cols - 1), 10 * n_cols)
+    # narrow the widest column a character at a time until the table fits (none below 10): first
+    # the columns of words, which wrap at spaces, then the others (IRIs), which must break inside
+    words = [i for i in range(n_cols) if any(" " in r[i] for r in cells[1:])]
+    for narrowable in (words, list(range(n_cols))):
+        while sum(widths) > room:
+            widest = max(narrowable, key=lambda i: widths[i], default=None)
+            if widest is None or widths[widest] <= 10:
+                break
+            widths[widest] -= 1
+    lines = []
+    for k, row in enumerate(cells):
+        parts = [_wrap(c, w) for c, w in zip(row, widths, strict=False)]
+        for j in range(max(len(p) for p in parts)):
+            lines.append("  ".join((p[j] if j < len(p) else "").ljust(w)
+                                   for p, w in zip(parts, widths, strict=False)).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
     n = len(result.rows)
     return "\n".join(lines) + f"\n({n} {'row' if n == 1 else 'rows'})\n"

@@ -44,7 +44,7 @@ __all__ = ["STATUS_COLOURS", "STATUS_WORDS", "CONCLUSION_WORDS", "STATUS_NAMES",
            "evidence_graph", "as_evidence_graph"]
 
 #: Fill colour of a criterion by status (the page, the SVG and the PNG use the same).
-STATUS_COLOURS = {"met": "#2e7d32", "not_met": "#c62828", "not_documented": "#e65100",
+STATUS_COLOURS = {"met": "#2e7d32", "not_met": "#c62828", "not_documented": "#b33c00",
                   "not_applicable": "#757575"}
 STATUS_WORDS = {"met": "met", "not_met": "not met", "not_documented": "not documented",
                 "not_applicable": "not applicable"}

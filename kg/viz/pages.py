@@ -10,7 +10,7 @@ shown; every page is byte-stable.  Nothing here mutates its input.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from kg.viz.draw import layout, layout_svg
 from kg.viz.evidence import STATUS_COLOURS, STATUS_WORDS, as_evidence_graph
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kg.engine.graph import CaseGraph
     from kg.store.store import Store
 
-__all__ = ["audit_html", "picture_page"]
+__all__ = ["audit_html", "picture_page", "links_html"]
 
 def _item_html(g: "nx.DiGraph[str]", rnode: str, total: int) -> str:
     r = g.nodes[rnode]
@@ -104,7 +104,16 @@ def _criterion_detail(g: "nx.DiGraph[str]", c: str) -> str:
     return "\n".join(out)
 
 
-def audit_html(source: "CaseGraph | Store | nx.DiGraph[str]", case_id: str | None = None) -> str:
+def links_html(links: "Sequence[tuple[str, str]]") -> str:
+    """A line of links (label, href) back to the pages around a page; empty for none."""
+    if not links:
+        return ""
+    return ('<nav class="back" aria-label="related pages">'
+            + " \u00b7 ".join(f'<a href="{escape(href)}">{escape(label)}</a>' for label, href in links) + "</nav>\n")
+
+
+def audit_html(source: "CaseGraph | Store | nx.DiGraph[str]", case_id: str | None = None, *,
+               links: "Sequence[tuple[str, str]]" = ()) -> str:
     """The self-contained interactive audit page of a case (HTML text, byte-stable).
 
     A list of the case's items on the left (engine and reviewer decisions, disagreements marked);
@@ -130,7 +139,7 @@ def audit_html(source: "CaseGraph | Store | nx.DiGraph[str]", case_id: str | Non
                    f'<span class="badge">reviewer: {escape(rev)}</span>'
                    f"{mark}</button>")
     legend = "".join(f'<span class="badge {s}">{STATUS_WORDS[s]}</span>' for s in STATUS_COLOURS)
-    body = [f"<header><h1>Audit of case {escape(cid)}</h1>",
+    body = [f"<header>{links_html(links)}<h1>Audit of case {escape(cid)}</h1>",
             f"<p>{len(requests)} item{'s' if len(requests) != 1 else ''}; "
             f"engine {escape(g.graph.get('engine_version') or '?')}; "
             f"engine and reviewer agree on {compared.count('agrees')}, disagree on {compared.count('disagrees')}, "

@@ -20,7 +20,7 @@ from rdflib.term import Node
 from kg.viz.draw import CHAR_W
 from kg.viz.evidence import STATUS_COLOURS
 from kg.viz.markup import csp, escape, static_text, svg_number
-from kg.viz.pages import audit_html
+from kg.viz.pages import audit_html, links_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from kg.store.store import Store
@@ -117,13 +117,15 @@ def _matrix_svg(engines: Sequence[str], reviewers: Sequence[str], counts: Mappin
     return "".join(out)
 
 
-def report_html(store: "Store", *, audit_href: str = "{case}.html") -> str:
+def report_html(store: "Store", *, audit_href: str = "{case}.html", case_href: str | None = None,
+                links: Sequence[tuple[str, str]] = ()) -> str:
     """The corpus report over ``store`` as a self-contained HTML page (no script; byte-stable).
 
     Every number comes from a library query (:data:`REPORT_QUERIES`, run with
     :func:`kg.store.query.run_query`) and each table carries ``data-query`` naming it; charts are
     inline SVG.  ``audit_href`` is the link to each case's audit page, ``{case}`` replaced by the
-    case id (``"cases/{case}/audit"`` on the endpoint).
+    case id (``"cases/{case}/audit"`` on the endpoint); ``case_href``, if given, links each case's
+    own page too; ``links`` (label, href) are shown above the heading.
     """
     from kg.store.query import library, run_query
 
@@ -131,7 +133,7 @@ def report_html(store: "Store", *, audit_href: str = "{case}.html") -> str:
     results = {name: run_query(store, name) for name in REPORT_QUERIES}
     cases = store.case_ids()
     up, over = "#c62828", "#2e7d32"
-    parts = ["<h1>IMR decisions: corpus report</h1>",
+    parts = [links_html(links) + "<h1>IMR decisions: corpus report</h1>",
              f"<p>{len(cases)} cases in the store. Every number below is the answer of a query of the library "
              "(<code>imrkg query NAME</code> prints the same rows); each table names its query.</p>"]
 
@@ -193,7 +195,8 @@ def report_html(store: "Store", *, audit_href: str = "{case}.html") -> str:
     parts.append('<h2 id="cases">Cases</h2><p class="note">Each links to its audit page.</p><ul class="cases">')
     for c in cases:
         href = escape(audit_href.replace("{case}", c))
-        parts.append(f'<li><a href="{href}" data-case="{escape(c)}">{escape(c)}</a></li>')
+        page = (f' (<a href="{escape(case_href.replace("{case}", c))}">case page</a>)' if case_href else "")
+        parts.append(f'<li><a href="{href}" data-case="{escape(c)}">{escape(c)}</a>{page}</li>')
     parts.append("</ul>")
     style = static_text("report.css")
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -19,8 +19,13 @@ Routes
     request itself (``FROM``, ``GRAPH``, ``USING``).
     ``GET /queries``, ``GET /queries/{name}?param=value``  the query library and one query run
     with typed parameters.  ``GET /cases``, ``GET /cases/{id}``  case ids and one case's
-    determination (:func:`kg.engine.rationale.to_json_data`).  ``GET /health``.  ``GET /`` a query
-    page (:mod:`kg.web.query_page`; ``/favicon.ico`` answers 204, so browsers log no 404).
+    determination (:func:`kg.engine.rationale.to_json_data`); ``GET /cases/{id}/letter`` the
+    case's documents and quoted passages.  ``/queries``, ``/cases`` and ``/cases/{id}`` answer a
+    page (:mod:`kg.web.pages`) to a client that prefers ``text/html`` (a browser) or asks
+    ``?format=html``, JSON otherwise.  ``GET /`` the home page, ``GET /query`` the query page
+    (:mod:`kg.web.query_page`, with its editor at ``/static/editor.js``).  ``GET /health``;
+    ``/favicon.ico`` answers 204, so browsers log no 404.  Answers of 500 bytes or more are
+    gzip-compressed for clients that accept it.
 
 What the server guarantees (besides the query limits of :mod:`kg.web.sparql`: no federation,
 timeouts that stop the work, the result cap, the concurrency bound, parse errors with a position)
@@ -52,7 +57,8 @@ from starlette.concurrency import run_in_threadpool
 
 from kg.errors import InputError
 from kg.store.store import QueryResult, RemoteStore, Store
-from kg.web.query_page import query_page
+from kg.web.pages import case_html, cases_html, home_html, letter_html, queries_html
+from kg.web.query_page import editor_script, query_page
 from kg.web.sparql import (
     GRAPH_TYPES,
     RESULT_TYPES,
@@ -95,6 +101,20 @@ async def _answer(service: SparqlService, request: Request, text: str, params: M
     body = await run_in_threadpool(serialize_result, result, media)
     ctype = media + ("; charset=utf-8" if media.startswith("text/") else "")
     return Response(body, media_type=ctype, headers=_result_headers(service.options, truncated))
+
+
+def _wants_html(request: Request) -> bool:
+    """Whether to answer a page rather than JSON: ``?format=html|json`` decides, else ``Accept``
+    (a browser's prefers ``text/html``; a script's ``*/*`` gets JSON)."""
+    fmt = request.query_params.get("format")
+    if fmt in ("html", "json"):
+        return fmt == "html"
+    return parse_accept(request.headers.get("accept"), ("application/json", "text/html")) == "text/html"
+
+
+def _page(parts: tuple[str, str]) -> HTMLResponse:
+    html, policy = parts
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy, "Vary": "Accept"})
 
 
 async def _read_body(request: Request, max_body_bytes: int) -> bytes:
@@ -198,9 +218,11 @@ def _add_library_routes(router: APIRouter, service: SparqlService) -> None:
     parameters)."""
 
     @router.get("/queries")
-    def queries_list() -> JSONResponse:
+    def queries_list(request: Request) -> Response:
         from kg.store.query import library
 
+        if _wants_html(request):
+            return _page(queries_html(library()))
         return JSONResponse([{"name": q.name, "title": q.title, "question": q.question,
                               "parameters": [{"name": p.name, "type": p.type, "description": p.description}
                                              for p in q.parameters],
@@ -215,6 +237,8 @@ def _add_library_routes(router: APIRouter, service: SparqlService) -> None:
             raise ServeError(404, f"no library query named '{name}'")
         raw: dict[str, str] = {}
         for key, value in request.query_params.multi_items():
+            if key == "format":
+                continue
             if key in raw:
                 raise ServeError(400, f"parameter '{key}' given twice")
             raw[key] = value
@@ -230,17 +254,33 @@ def _add_case_and_page_routes(router: APIRouter, service: SparqlService) -> None
     query page at ``/``."""
 
     @router.get("/cases")
-    def cases_list() -> JSONResponse:
-        return JSONResponse({"cases": service.case_ids()})
+    def cases_list(request: Request) -> Response:
+        ids = service.case_ids()
+        return _page(cases_html(ids)) if _wants_html(request) else JSONResponse({"cases": ids})
 
-    @router.get("/cases/{case_id}")
-    def case_get(case_id: str) -> JSONResponse:
+    def checked(case_id: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", case_id):
             raise ServeError(400, "not a case id")
-        data = service.case_determination(case_id)
+        return case_id
+
+    @router.get("/cases/{case_id}")
+    async def case_get(case_id: str, request: Request) -> Response:
+        data = await run_in_threadpool(service.case_determination, checked(case_id))
         if data is None:
             raise ServeError(404, f"no case '{case_id}' in the store")
-        return JSONResponse(data)
+        return _page(case_html(data)) if _wants_html(request) else JSONResponse(data)
+
+    @router.get("/cases/{case_id}/letter")
+    async def case_letter(case_id: str) -> Response:
+        from kg.store.query import bind_parameters, library
+
+        query = next(q for q in library() if q.name == "case-documents")
+        params = bind_parameters(query, {"case": checked(case_id)})
+        if case_id not in await run_in_threadpool(service.case_ids):
+            raise ServeError(404, f"no case '{case_id}' in the store")
+        result, _ = await run_in_threadpool(service.query, query.text, params, check=False)
+        rows = [[None if v is None else str(v) for v in row] for row in result.rows]
+        return _page(letter_html(case_id, rows))
 
     @router.get("/health")
     def health() -> JSONResponse:
@@ -252,9 +292,21 @@ def _add_case_and_page_routes(router: APIRouter, service: SparqlService) -> None
         return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
 
     @router.get("/")
+    def home() -> HTMLResponse:
+        from kg.store.query import library
+
+        return _page(home_html(service.case_ids(), library()))
+
+    @router.get("/query")
     def page() -> HTMLResponse:
-        html, policy = query_page()
-        return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+        return _page(query_page())
+
+    @router.get("/static/editor.js", include_in_schema=False)
+    def editor() -> Response:
+        body = editor_script()
+        if body is None:
+            raise ServeError(404, "this installation has no editor bundle (reinstall imr-kg with npm on PATH)")
+        return Response(body, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "max-age=3600"})
 
 
 def create_router(service: SparqlService) -> APIRouter:
@@ -340,6 +392,10 @@ def create_app(store: Store, *, allow_update_token: str | None = None, query_tim
                  1000 * (time.monotonic() - start))
         return response
 
+    from starlette.middleware.gzip import GZipMiddleware
+
+    # Pages and results compressed for clients that accept gzip; small answers are sent as they are.
+    app.add_middleware(GZipMiddleware, minimum_size=500)
     if options.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 

@@ -61,7 +61,9 @@ def add_audit_routes(router_or_app: "FastAPI | APIRouter", store: "Store") -> No
 
     @router_or_app.get("/cases/{case_id}/audit")
     def audit_page(case_id: str) -> HTMLResponse:
-        return HTMLResponse(render(case_id, audit_html), headers=headers)
+        links = (("Home", "../../"), (f"Case {case_id}", f"../{case_id}"), ("Letter", "letter"),
+                 ("Report", "../../report"))
+        return HTMLResponse(render(case_id, lambda g: audit_html(g, links=links)), headers=headers)
 
     @router_or_app.get("/cases/{case_id}/audit.svg")
     def audit_picture(case_id: str) -> Response:
@@ -91,5 +93,7 @@ def add_audit_routes(router_or_app: "FastAPI | APIRouter", store: "Store") -> No
 
     @router_or_app.get("/report")
     def report() -> HTMLResponse:
-        return HTMLResponse(service.call(lambda: report_html(reader, audit_href="cases/{case}/audit")),
+        links = (("Home", "./"), ("Query", "query"), ("Cases", "cases"))
+        return HTMLResponse(service.call(lambda: report_html(reader, audit_href="cases/{case}/audit",
+                                                             case_href="cases/{case}", links=links)),
                             headers=headers)

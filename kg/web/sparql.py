@@ -242,11 +242,16 @@ def _tsv_cell(t: Node | None) -> str:
 
 def serialize_result(result: QueryResult, media_type: str) -> bytes:
     """Write a SELECT/ASK result (SPARQL JSON, XML, CSV or TSV) or a graph (Turtle, N-Triples,
-    JSON-LD) in ``media_type``.  Rows keep their order."""
+    JSON-LD) in ``media_type``.  Rows keep their order; a graph is written with the project's
+    prefixes (:data:`kg.rdf.PREFIXES`) bound on it."""
     from xml.sax.saxutils import escape, quoteattr
+
+    from kg.rdf import PREFIXES
 
     if result.graph is not None:
         g = result.graph
+        for prefix, ns in PREFIXES.items():
+            g.bind(prefix, ns, override=True, replace=True)
         text = g.serialize(format=_RDF_FORMATS[media_type])
         return text.encode("utf-8") if isinstance(text, str) else text
     cols = result.columns

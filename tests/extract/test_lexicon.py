@@ -24,7 +24,7 @@ def test_each_section_is_a_module_and_each_entry_is_read_by_it() -> None:
     assert len(entries) >= 40
     for area, name in entries:
         source = (EXTRACT / f"{area}.py").read_text(encoding="utf-8")
-        assert re.search(rf'\b(?:pattern|rules)\("{area}", "{name}"\)', source), (area, name)
+        assert re.search(rf'\b(?:patterns?|rules)\(\s*"{area}",[^)]*"{name}"', source), (area, name)
 
 
 @pytest.mark.parametrize(("area", "name"), _entries())

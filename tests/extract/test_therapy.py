@@ -42,8 +42,48 @@ def test_completed_course_with_count_and_functional_improvement():
     d = determine_case(lc.case).items[0]
     assert d.guideline.section_label == "Physical medicine"
     # 6 + 4 visits, improvement documented; 6 earlier visits are not yet a full course (3)
-    assert {a.number: a.status for a in d.assessments} == {1: "met", 2: "met", 3: "not_applicable"}
+    assert {a.number: a.status for a in d.assessments} == {1: "met", 2: "met", 3: "not_applicable",
+                                                           4: "not_applicable"}
     assert d.conclusion == "medically_necessary"
+
+
+def test_normal_examination_of_the_region_contradicts_the_need_for_therapy():
+    lc = extract_case(_letter(
+        "The injured worker is a 40 year old male injured on 10-1-16. Exam of the cervical spine noted moderate "
+        "tenderness, full range of motion and normal sensation. Exam of the low back noted decreased range of "
+        "motion. On 1-9-17, utilization review denied the request.",
+        "Physical therapy for the cervical spine 2 times a week for 3 weeks"))
+    normal = [f for f in lc.case.findings if f.id.startswith("ther-f")]
+    assert [(f.kind, f.status, f.label, f.region) for f in normal] == [
+        ("limited_range_of_motion", "absent", "full range of motion", "cervical")]
+    assert normal[0].evidence[0].quote.startswith("Exam of the cervical spine noted moderate tenderness")
+    d = determine_case(lc.case).items[0]
+    assert d.guideline.section_label == "Physical medicine"
+    # the low back's limited motion is of another region: it does not count for the neck
+    assert {a.number: a.status for a in d.assessments}[4] == "not_met"
+    assert d.conclusion == "not_medically_necessary"
+
+
+def test_no_abnormal_objective_findings_is_a_normal_examination():
+    lc = extract_case(_letter(
+        "The injured worker is a 57 year old female injured on 10-14-16. The physical examination documented no "
+        "abnormal objective findings. On 1-9-17, utilization review denied the request.",
+        "Physical therapy 3 times a week for 2 weeks"))
+    assert [(f.kind, f.status, f.region) for f in lc.case.findings if f.id.startswith("ther-f")] == [
+        ("normal_examination", "present", None)]
+    d = determine_case(lc.case).items[0]
+    assert {a.number: a.status for a in d.assessments}[4] == "not_met"
+
+
+@pytest.mark.parametrize("sentence", [
+    "There is no documentation of full range of motion of the lumbar spine.",
+    "The range of motion was not full in the lumbar spine.",
+    "The neurological examination was normal.",
+])
+def test_not_read_as_a_normal_examination(sentence):
+    lc = extract_case(_letter("The injured worker is a 40 year old male injured on 10-1-16. " + sentence +
+                              " On 1-9-17, utilization review denied the request.", "Physical therapy x6, lumbar"))
+    assert [f for f in lc.case.findings if f.id.startswith("ther-f")] == []
 
 
 def test_pain_relief_alone_is_not_functional_improvement():
@@ -59,7 +99,8 @@ def test_ur_decision_sentence_gives_no_prior_course():
         "medically necessary.", "Six physical therapy visits for the lumbar"))
     assert _therapy(lc) == []
     d = determine_case(lc.case).items[0]
-    assert {a.number: a.status for a in d.assessments} == {1: "met", 2: "not_applicable", 3: "not_applicable"}
+    assert {a.number: a.status for a in d.assessments} == {1: "met", 2: "not_applicable", 3: "not_applicable",
+                                                           4: "not_applicable"}
 
 
 def test_negated_prior_therapy_is_not_a_course():
@@ -80,7 +121,8 @@ def test_visits_authorised_by_ur_join_the_course():
     assert [(t.kind, t.sessions) for t in auth] == [("physical_therapy", 6)]
     d = determine_case(lc.case).items[0]
     # 6 + 6 > 10: beyond the schedule, so the hand-over to home exercise (3) is asked for as well
-    assert {a.number: a.status for a in d.assessments} == {1: "not_met", 2: "not_documented", 3: "not_documented"}
+    assert {a.number: a.status for a in d.assessments} == {1: "not_met", 2: "not_documented", 3: "not_documented",
+                                                           4: "not_applicable"}
 
 
 def test_modified_without_a_number_leaves_the_total_unknown():

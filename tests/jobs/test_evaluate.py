@@ -139,3 +139,20 @@ def test_engine_figures_when_both_classes_are_decided() -> None:
     assert (f["overturn_recall"], f["overturn_precision"]) == (1.0, 0.5)
     assert [d["request"] for d in f["disagreements"]] == ["r2"]
     assert f["disagreements"][0]["criteria"][0]["status"] == "met"
+
+
+@needs_letters
+def test_eval_pairs_engine_items_with_letter_items_by_request(tmp_path: Path) -> None:
+    """Regression: the engine's items come sorted by IRI text (r1, r10, ..., r2); each must be
+    paired with the letter's item of the same request, not the item at the same position."""
+    shutil.copy(LETTERS / "CM16-0248698.pdf", tmp_path / "CM16-0248698.pdf")
+    en = evaluate(tmp_path, LABELS).data["engine"]
+    requests = [x["request"] for x in en["decided_items"]]
+    assert requests == sorted(requests, key=lambda r: int(r[1:]))  # letter order
+    by_request = {x["request"]: x["service"] for x in en["decided_items"]}
+    assert by_request["r3"].startswith("Acupuncture")
+    assert by_request["r10"].startswith("Fanatrex")
+    cited = {r["name"]: (r["items"], r["covered"], r["agree"]) for r in en["by_cited_guideline"]}
+    assert cited["MTUS Chronic Pain Medical Treatment 2016: Compound drugs"] == (6, 5, 5)
+    assert cited["MTUS Acupuncture Treatment 2007"] == (1, 1, 1)
+    assert cited["outside MTUS"] == (2, 0, 0)  # the two ODG items have no encoded section

@@ -179,6 +179,42 @@ def test_formats(store):
         "type": "literal", "value": "3", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}
 
 
+def test_an_ad_hoc_query_text_uses_the_project_prefixes_undeclared(store):
+    res = run_query(store, "SELECT ?case WHERE { ?case a kg:Case } ORDER BY ?case")
+    assert [str(r[0]) for r in res.rows] == [CASE + c + "/" for c in store.case_ids()]
+    # a prefix the text declares itself is left to it; a prefix inside a string or an IRI is not one
+    text = ("PREFIX kg: <https://w3id.org/imr-kg/ont#>\n"
+            "SELECT ?n WHERE { ?c kg:criterionNumber ?n FILTER(?n = 1) FILTER(STR(?c) != 'mtus:x') } LIMIT 1")
+    from kg.store.query import ad_hoc_query
+
+    assert ad_hoc_query(text).text == text
+    assert [int(r[0]) for r in run_query(store, text).rows] == [1]
+
+
+def test_an_rq_file_without_a_header_is_ad_hoc_and_a_partial_header_is_refused(store, tmp_path):
+    bare = tmp_path / "mine.rq"
+    bare.write_text("SELECT (COUNT(?r) AS ?n) WHERE { ?c kg:hasRequest ?r }\n", encoding="utf-8")
+    assert [int(r[0]) for r in run_query(store, str(bare)).rows] == [5]
+    partial = tmp_path / "half.rq"
+    partial.write_text("# title: half a header\nSELECT * WHERE { ?s ?p ?o }\n", encoding="utf-8")
+    with pytest.raises(InputError, match="the query header lacks question, parameters, columns"):
+        run_query(store, str(partial))
+
+
+def test_tables_print_prefixed_names_and_wrap_long_cells(store):
+    res = run_query(store, "criterion-trace", {"case": "seed-tpi-2015"})
+    table = format_result(res, "table", width=120)
+    lines = table.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    assert lines[2].startswith("case:seed-tpi-2015/req-tpi  1       ")
+    assert "https://" not in table
+    # the first criterion's label is longer than its column: it goes on under itself
+    first, second = lines[2], lines[3]
+    col = lines[0].index("criterion")
+    assert first[col:].startswith("Circumscribed") and second[:col].strip() == "" and second[col:].strip()
+    assert format_result(res, "csv").splitlines()[1].startswith(CASE + "seed-tpi-2015/req-tpi,1,")
+
+
 def test_decisions_by_guideline_kind(store):
     assert rows(store, "decisions-by-guideline-kind") == [("MTUS", None, "4", "1", "3")]
 
@@ -194,5 +230,6 @@ def test_decisions_by_guideline_kind_counts_sections_outside_the_mtus():
     cg = build_case_graph(case)
     s.put_case(cg.case_id, case_graphs(cg, determine_case(cg)))
     got = rows(s, "decisions-by-guideline-kind")
-    assert [(k, n, yes, no) for k, _, n, yes, no in got] == [("MTUS", "1", "0", "1"), ("outside the MTUS", "1", "0", "1")]
+    assert [(k, n, yes, no) for k, _, n, yes, no in got] == [("MTUS", "1", "0", "1"),
+                                                             ("outside the MTUS", "1", "0", "1")]
     assert got[1][1].startswith("Labor Code 4610.5(c)(2)")

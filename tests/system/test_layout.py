@@ -15,14 +15,14 @@ from casepaths import ROOT
 STAGES: dict[str, list[str]] = {
     "errors": [], "resources": [], "rdf": [], "model": [],
     "read": ["documents", "casefile", "pages", "letter"],
-    "extract": ["text", "services", "result", "dispute", "treatments", "imaging", "therapy", "medication", "procedures",
-                "case"],
+    "extract": ["lexicon", "text", "services", "result", "dispute", "treatments", "imaging", "therapy", "medication",
+                "procedures", "case"],
     "engine": ["graph", "reason", "validate", "guidelines", "determine", "rationale"],
     "batch": ["shacl", "compile", "engine"],
     "store": ["store", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
     "jobs": ["ingest", "synth", "evaluate", "reasons", "run"],
-    "web": ["sparql", "query_page", "app", "audit_routes"],
+    "web": ["sparql", "pages", "query_page", "app", "audit_routes"],
     "cli": [],
 }
 MAX_MODULE_LINES = 800

@@ -18,7 +18,7 @@ from casepaths import corpus_store
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "examples" / "seed-trigger-point-2015.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
-COLOURS = {"met": "#2e7d32", "not_met": "#c62828", "not_documented": "#e65100", "not_applicable": "#757575"}
+COLOURS = {"met": "#2e7d32", "not_met": "#c62828", "not_documented": "#b33c00", "not_applicable": "#757575"}
 
 
 def test_graphml_parses_and_holds_the_nodes(seed_graph, seed_nodes, tmp_path):

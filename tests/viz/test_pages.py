@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
 SEED = ROOT / "examples" / "seed-trigger-point-2015.yaml"
 BIG = LETTERS / "CM16-0248698.pdf"  # 21 disputed items
-RGB = {"met": "rgb(46, 125, 50)", "not_met": "rgb(198, 40, 40)", "not_documented": "rgb(230, 81, 0)",
+RGB = {"met": "rgb(46, 125, 50)", "not_met": "rgb(198, 40, 40)", "not_documented": "rgb(179, 60, 0)",
        "not_applicable": "rgb(117, 117, 117)"}
 
 

@@ -1,123 +1,192 @@
-
+(function(){
+'use strict';
+// The query page: CodeMirror (window.ImrEditor, from static/editor.js) over the textarea, the
+// library's queries with their parameters as a form, results as a sortable, paged table.
 const $ = (id) => document.getElementById(id);
-const CASE = /^https:\/\/w3id\.org\/imr-kg\/case\/([^/]+)\/$/;
+const NONCE = document.currentScript ? document.currentScript.nonce : '';
+const PREFIXES = JSON.parse($('prefixes').textContent);
+const CASE_BASE = PREFIXES.find(([p]) => p === 'case')[1];
+const PAGE_SIZE = 50;
 const library = new Map();
+const textarea = $('query');
+let editor = null;
+let last = null;      // {url, init} of the last request, for the downloads
+let table = null;     // {vars, rows, sort, dir, page}
+
 function el(tag, text, cls){
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
   if (cls) e.className = cls;
   return e;
 }
-function caseLink(id, text){
-  const a = el('a', text); a.href = 'cases/' + encodeURIComponent(id); a.dataset.case = id;
-  a.addEventListener('click', (ev) => { ev.preventDefault(); showCase(id); });
-  return a;
-}
-function show(doc){
-  const out = $('out'); out.textContent = '';
-  if ('boolean' in doc){ out.textContent = String(doc.boolean); return; }
-  const table = el('table'); table.id = 'results'; const head = table.createTHead().insertRow();
-  for (const v of doc.head.vars) head.appendChild(el('th', v));
-  const body = table.createTBody();
-  for (const b of doc.results.bindings){
-    const tr = body.insertRow();
-    for (const v of doc.head.vars){
-      const td = tr.insertCell(); const t = b[v];
-      const m = t && t.type === 'uri' && t.value.match(CASE);
-      if (m) td.appendChild(caseLink(decodeURIComponent(m[1]), t.value));
-      else td.textContent = t ? t.value : '';
-    }
+const getText = () => editor ? editor.get() : textarea.value;
+function setText(t){ if (editor) editor.set(t); textarea.value = t; }
+function status(text, error){ $('status').textContent = text; $('status').className = error ? 'error' : ''; }
+
+function shorten(iri){
+  let best = null;
+  for (const [p, ns] of PREFIXES){
+    if (iri.startsWith(ns) && (!best || ns.length > best[1].length)) best = [p, ns];
   }
-  out.appendChild(table);
+  if (!best) return iri;
+  const local = iri.slice(best[1].length);
+  return /^[A-Za-z0-9_\-./#]*$/.test(local) ? best[0] + ':' + local : iri;
+}
+function cell(t){
+  const td = el('td');
+  if (!t) return td;
+  if (t.type === 'uri'){
+    const short = shorten(t.value);
+    if (t.value.startsWith(CASE_BASE)){
+      const id = t.value.slice(CASE_BASE.length).split(/[/#]/)[0];
+      const a = el('a', short); a.href = 'cases/' + encodeURIComponent(id); a.dataset.case = id; a.title = t.value;
+      td.appendChild(a);
+    } else {
+      td.textContent = short;
+      if (short !== t.value) td.title = t.value;
+    }
+  } else if (t.type === 'bnode') {
+    td.textContent = '_:' + t.value;
+  } else {
+    td.textContent = t.value;
+  }
+  return td;
+}
+function sortKey(t){
+  if (!t) return [2, ''];
+  const n = Number(t.value);
+  if (t.datatype && t.datatype.startsWith('http://www.w3.org/2001/XMLSchema#') && t.value !== '' && !isNaN(n)) return [0, n];
+  return [1, t.value];
+}
+function compare(a, b){
+  const ka = sortKey(a), kb = sortKey(b);
+  if (ka[0] !== kb[0]) return ka[0] - kb[0];
+  if (ka[0] === 0) return ka[1] - kb[1];
+  return ka[1] < kb[1] ? -1 : ka[1] > kb[1] ? 1 : 0;
+}
+function renderTable(){
+  const out = $('out'); out.textContent = '';
+  const {vars, sort, dir} = table;
+  let rows = table.rows;
+  if (sort) rows = rows.slice().sort((a, b) => dir * compare(a[sort], b[sort]));
+  const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+  table.page = Math.min(table.page, pages - 1);
+  const t = el('table'); t.id = 'results';
+  const head = t.createTHead().insertRow();
+  for (const v of vars){
+    const th = el('th'); th.scope = 'col';
+    th.setAttribute('aria-sort', sort === v ? (dir > 0 ? 'ascending' : 'descending') : 'none');
+    const b = el('button', v); b.type = 'button'; b.dataset.sort = v;
+    b.addEventListener('click', () => {
+      table.dir = table.sort === v ? -table.dir : 1; table.sort = v; table.page = 0; renderTable();
+    });
+    th.appendChild(b); head.appendChild(th);
+  }
+  const body = t.createTBody();
+  for (const b of rows.slice(table.page * PAGE_SIZE, (table.page + 1) * PAGE_SIZE)){
+    const tr = body.insertRow();
+    for (const v of vars) tr.appendChild(cell(b[v]));
+  }
+  out.appendChild(t);
+  if (pages > 1){
+    const nav = el('nav', undefined, 'pager'); nav.setAttribute('aria-label', 'result pages');
+    const prev = el('button', 'Previous'); prev.type = 'button'; prev.id = 'prev'; prev.disabled = table.page === 0;
+    const next = el('button', 'Next'); next.type = 'button'; next.id = 'next'; next.disabled = table.page >= pages - 1;
+    prev.addEventListener('click', () => { table.page--; renderTable(); });
+    next.addEventListener('click', () => { table.page++; renderTable(); });
+    const where = el('span', ' page ' + (table.page + 1) + ' of ' + pages + ' '); where.id = 'page';
+    nav.append(prev, where, next); out.appendChild(nav);
+  }
 }
 function chosen(){
   const q = library.get($('examples').value);
-  return q && $('query').value === q.sparql ? q : null;
+  return q && getText() === q.sparql ? q : null;
 }
-async function runQuery(ev){
-  ev.preventDefault();
-  $('status').textContent = 'running...';
+function request(accept){
   const q = chosen(); const bound = new URLSearchParams();
   if (q) for (const p of q.parameters){ const v = $('param-' + p.name).value.trim(); if (v) bound.append(p.name, v); }
-  const accept = {'Accept': 'application/sparql-results+json'};
-  const resp = (q && [...bound].length)
-    ? await fetch('queries/' + encodeURIComponent(q.name) + '?' + bound, {headers: accept})
-    : await fetch('sparql', {method: 'POST', body: new URLSearchParams({query: $('query').value}), headers: accept});
-  if (!resp.ok){ $('status').textContent = resp.status + ': ' + await resp.text(); $('out').textContent = ''; return; }
-  const truncated = resp.headers.get('X-Result-Truncated') === 'true';
-  const doc = await resp.json();
-  show(doc);
-  $('status').textContent = (doc.results ? doc.results.bindings.length + ' rows' : 'done') +
-      (truncated ? ' (truncated at ' + resp.headers.get('X-Result-Limit') + ')' : '');
+  const headers = {'Accept': accept};
+  if (q) return {url: 'queries/' + encodeURIComponent(q.name) + ([...bound].length ? '?' + bound : ''), init: {headers}};
+  return {url: 'sparql', init: {method: 'POST', body: new URLSearchParams({query: getText()}), headers}};
+}
+async function run(){
+  status('running\u2026');
+  if (editor) editor.clearErrors();
+  last = request('application/sparql-results+json, text/turtle;q=0.9');
+  const resp = await fetch(last.url, last.init);
+  const text = await resp.text();
+  $('downloads').hidden = true;
+  if (!resp.ok){
+    $('out').textContent = '';
+    status(resp.status + ': ' + text.trim(), true);
+    const m = text.match(/line (\d+), column (\d+)/);
+    if (m && editor && !chosen()) editor.markError(Number(m[1]), Number(m[2]), text.trim());
+    return;
+  }
+  const truncated = resp.headers.get('X-Result-Truncated') === 'true'
+    ? ' (truncated at ' + resp.headers.get('X-Result-Limit') + ')' : '';
+  const graph = (resp.headers.get('Content-Type') || '').startsWith('text/turtle');
+  for (const b of document.querySelectorAll('#downloads button')) b.hidden = (b.dataset.kind === 'graph') !== graph;
+  $('downloads').hidden = false;
+  if (graph){
+    const out = $('out'); out.textContent = '';
+    const pre = el('pre', text); pre.id = 'turtle'; pre.tabIndex = 0; pre.setAttribute('aria-label', 'the graph, as Turtle');
+    out.appendChild(pre);
+    status('graph result, as Turtle' + truncated);
+    return;
+  }
+  const doc = JSON.parse(text);
+  if ('boolean' in doc){ $('out').textContent = ''; $('out').appendChild(el('p', String(doc.boolean), 'boolean')); status('done'); return; }
+  table = {vars: doc.head.vars, rows: doc.results.bindings, sort: null, dir: 1, page: 0};
+  renderTable();
+  const n = doc.results.bindings.length;
+  status(n + (n === 1 ? ' row' : ' rows') + truncated);
+}
+async function download(ev){
+  const b = ev.currentTarget;
+  if (!last) return;
+  const req = request(b.dataset.accept);
+  const resp = await fetch(req.url, req.init);
+  if (!resp.ok){ status(resp.status + ': ' + (await resp.text()).trim(), true); return; }
+  const url = URL.createObjectURL(await resp.blob());
+  const a = el('a'); a.href = url; a.download = b.dataset.file; document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 function choose(){
   const q = library.get($('examples').value); const params = $('params');
   params.textContent = ''; $('about').textContent = '';
+  params.hidden = true;
   if (!q) return;
-  $('query').value = q.sparql; $('about').textContent = q.question;
+  setText(q.sparql); $('about').textContent = q.question;
+  if (!q.parameters.length) return;
+  params.appendChild(el('legend', 'Parameters of ' + q.name));
   for (const p of q.parameters){
     const label = el('label', '?' + p.name + ' (' + p.type + ') ' + p.description + ' ');
-    const input = el('input'); input.id = 'param-' + p.name; input.placeholder = 'unbound: every value';
+    const input = el('input'); input.id = 'param-' + p.name; input.name = p.name; input.placeholder = 'unbound: every value';
+    input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter'){ ev.preventDefault(); run(); } });
     label.appendChild(input); params.appendChild(label);
   }
+  params.hidden = false;
 }
-async function loadExamples(){
-  const resp = await fetch('queries'); if (!resp.ok) return;
+async function loadLibrary(){
+  const resp = await fetch('queries', {headers: {'Accept': 'application/json'}}); if (!resp.ok) return;
   const sel = $('examples');
   for (const q of await resp.json()){
     library.set(q.name, q);
-    const o = el('option', q.name + ' - ' + q.title); o.value = q.name; sel.appendChild(o);
+    const o = el('option', q.name + ' \u2013 ' + q.title); o.value = q.name; sel.appendChild(o);
   }
   sel.addEventListener('change', choose);
+  const asked = new URLSearchParams(location.search).get('name');
+  if (asked && library.has(asked)){ sel.value = asked; choose(); }
 }
-async function loadCases(){
-  const resp = await fetch('cases'); if (!resp.ok) return;
-  const list = $('cases');
-  for (const id of (await resp.json()).cases){
-    const li = el('li'); li.appendChild(caseLink(id, id)); list.appendChild(li);
-  }
+if (window.ImrEditor){
+  editor = window.ImrEditor.create(textarea, {onRun: run, label: 'SPARQL query', nonce: NONCE});
+  $('query-label').addEventListener('click', () => editor.focus());
+} else {
+  textarea.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)){ ev.preventDefault(); run(); } });
 }
-const WORDS = {medically_necessary: 'medically necessary', not_medically_necessary: 'not medically necessary',
-  not_covered: 'not covered by an encoded guideline section', met: 'met', not_met: 'not met',
-  not_documented: 'not documented', not_applicable: 'not applicable'};
-const word = (w) => WORDS[w] || w;
-function criteriaTable(criteria){
-  const t = el('table', undefined, 'criteria'); const hr = t.createTHead().insertRow();
-  for (const c of ['#', 'criterion', 'status', 'why']) hr.appendChild(el('th', c));
-  const tb = t.createTBody();
-  for (const c of criteria){
-    const r = tb.insertRow();
-    r.insertCell().textContent = c.number;
-    r.insertCell().textContent = c.label;
-    r.insertCell().appendChild(el('span', word(c.status), c.status));
-    r.insertCell().textContent = c.reasons.join(' ');
-  }
-  return t;
-}
-async function showCase(id){
-  const box = $('case'); box.textContent = 'loading ' + id + '...';
-  const resp = await fetch('cases/' + encodeURIComponent(id));
-  if (!resp.ok){ box.textContent = resp.status + ': ' + await resp.text(); return; }
-  const det = await resp.json(); box.textContent = '';
-  const h = el('h2', 'Case ' + det.case + ' ');
-  const json = el('a', '(JSON)'); json.href = 'cases/' + encodeURIComponent(id);
-  h.appendChild(json); box.appendChild(h);
-  for (const item of det.items){
-    const sec = el('section', undefined, 'item'); sec.dataset.request = item.request;
-    sec.appendChild(el('h3', item.service));
-    const p = el('p');
-    p.appendChild(el('strong', 'Engine: ')); p.appendChild(el('span', word(item.engine_decision), 'engine'));
-    p.appendChild(el('strong', ' | reviewer: ')); p.appendChild(el('span', item.reviewer_decision || 'none', 'reviewer'));
-    sec.appendChild(p);
-    const g = item.guideline;
-    if (g) sec.appendChild(el('p', g.version_label + ', section "' + g.section_label + '"'));
-    else if (item.note) sec.appendChild(el('p', item.note));
-    if (item.criteria.length) sec.appendChild(criteriaTable(item.criteria));
-    sec.appendChild(el('pre', item.rationale));
-    box.appendChild(sec);
-  }
-  box.scrollIntoView();
-}
-$('form').addEventListener('submit', runQuery);
-loadExamples();
-loadCases();
+window.queryEditor = {get: getText, set: setText, run};
+$('form').addEventListener('submit', (ev) => { ev.preventDefault(); run(); });
+for (const b of document.querySelectorAll('#downloads button')) b.addEventListener('click', download);
+window.queryPageReady = loadLibrary();
+})();

@@ -1,0 +1,155 @@
+"""The endpoint's pages link up, pass WCAG 2.1 AA and are compressed: home, report, cases, each
+case page, its letter, its audit page, the library and the query page, in headless Chromium.
+
+Every link on the home, report, case, letter and audit pages is followed and must answer 200;
+axe-core (from npm, installed beside the editor by ``hatch_build.py``'s ``npm ci``, never
+fetched by the page) is injected into each page and must find no violation at level AA; and no
+page fetches anything from anywhere but the server.
+"""
+
+from __future__ import annotations
+
+import gzip
+from urllib.parse import urldefrag, urljoin
+
+import httpx
+import pytest
+
+from kg.web.app import create_app
+from kg.web.audit_routes import add_audit_routes
+
+from casepaths import ROOT, LoopbackServer, corpus_store, watch
+
+AXE = ROOT / "kg" / "web" / "static" / "editor" / "node_modules" / "axe-core" / "axe.min.js"
+BROWSER_ACCEPT = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+PAGES = ["/", "/query", "/report", "/cases", "/cases/seed-tpi-2015", "/cases/seed-tpi-2015/letter",
+         "/cases/seed-tpi-2015/audit", "/cases/tpi-six", "/queries"]
+
+
+@pytest.fixture(scope="module")
+def store():
+    return corpus_store()
+
+
+@pytest.fixture(scope="module")
+def server(store):
+    app = create_app(store, query_timeout=30)
+    add_audit_routes(app, store)
+    with LoopbackServer(app) as srv:
+        yield srv
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.problems = watch(page, server)
+    yield page
+    context.close()
+
+
+def test_home_links_the_report_the_cases_and_the_queries(page, server):
+    page.goto(server.url + "/")
+    hrefs = page.eval_on_selector_all("main ul.cards a", "as => as.map(a => a.getAttribute('href'))")
+    assert hrefs == ["query", "report", "cases", "queries"]
+    assert page.eval_on_selector_all("#cases a", "as => as.map(a => a.textContent)") == [
+        "acu", "seed-tpi-2015", "tpi-radic", "tpi-repeat-met", "tpi-six"]
+    assert page.problems == []
+
+
+def test_a_case_page_has_its_items_decisions_and_links(page, server):
+    page.goto(server.url + "/cases/tpi-six")
+    det = httpx.get(server.url + "/cases/tpi-six").json()
+    assert page.inner_text("h1") == "Case tpi-six"
+    assert page.inner_text(".item .engine") == "not medically necessary"
+    assert page.inner_text(".item .reviewer") == det["items"][0]["reviewer_decision"] == "overturned"
+    assert page.inner_text(".item .badge.disagrees") == "\u2260 disagrees"
+    rows = page.eval_on_selector_all(".item table.criteria tbody tr",
+                                     "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert [(int(r[0]), r[2]) for r in rows] == [(c["number"], c["status"].replace("_", " "))
+                                                 for c in det["items"][0]["criteria"]]
+    links = page.eval_on_selector_all("p.links a", "as => as.map(a => [a.textContent, a.href])")
+    assert links == [["Audit page", server.url + "/cases/tpi-six/audit"],
+                     ["The letter", server.url + "/cases/tpi-six/letter"],
+                     ["JSON", server.url + "/cases/tpi-six?format=json"]]
+    assert page.problems == []
+
+
+def test_the_letter_page_shows_the_quoted_passages(page, server, store):
+    from kg.store.query import run_query
+
+    page.goto(server.url + "/cases/seed-tpi-2015/letter")
+    direct = run_query(store, "case-documents", {"case": "seed-tpi-2015"})
+    assert page.eval_on_selector_all("blockquote", "bs => bs.map(b => b.textContent)") == [
+        str(r[4]) for r in direct.rows if r[4] is not None]
+    assert page.inner_text("h2") == "IMR final determination letter (seed), clinical case summary"
+    page.goto(server.url + "/cases/acu/letter")
+    assert "records no document" in page.inner_text("main")
+
+
+def test_pages_and_json_by_content_negotiation(server):
+    browser_accept = BROWSER_ACCEPT
+    for path in ("/cases", "/cases/tpi-six", "/queries"):
+        assert httpx.get(server.url + path).headers["content-type"] == "application/json"
+        html = httpx.get(server.url + path, headers=browser_accept)
+        assert html.headers["content-type"].startswith("text/html") and "Accept" in html.headers["vary"]
+        assert httpx.get(server.url + path, params={"format": "json"}, headers=browser_accept).headers[
+            "content-type"] == "application/json"
+
+
+def test_every_link_resolves(page, server):
+    seen: dict[str, int] = {}
+    for start in ["/", "/report", "/cases", "/cases/seed-tpi-2015", "/cases/seed-tpi-2015/letter",
+                  "/cases/seed-tpi-2015/audit", "/cases/tpi-six/audit", "/queries"]:
+        page.goto(server.url + start)
+        for href in page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)"):
+            url = urldefrag(urljoin(server.url + start, href))[0]
+            assert url.startswith(server.url + "/"), (start, href)
+            if url not in seen:
+                seen[url] = httpx.get(url, headers=BROWSER_ACCEPT).status_code
+    bad = {u: s for u, s in seen.items() if s != 200}
+    assert bad == {} and len(seen) > 30
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_accessibility_violations_at_wcag_aa(page, server, path):
+    assert AXE.is_file(), f"{AXE} is missing: reinstall with `pip install -e '.[test]'` (npm ci runs then)"
+    page.goto(server.url + path)
+    page.wait_for_load_state("networkidle")
+    if path == "/query":
+        page.wait_for_selector(".cm-content")
+        page.keyboard.press("Tab")
+        page.click("#run")
+        page.wait_for_selector("#results tbody tr")
+    if path.endswith("/audit"):
+        page.click("nav#items button >> nth=0")
+        page.click("button.criterion >> nth=0")
+    # axe's own script, evaluated in the page (not a <script> the policy would have to allow)
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate("""async () => {
+        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+        return r.violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
+    }""")
+    assert found == []
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("path", ["/", "/query", "/report", "/cases/tpi-six", "/static/editor.js",
+                                  "/sparql?query=SELECT%20*%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%20200"])
+def test_pages_and_results_are_gzipped(server, path):
+    raw = httpx.get(server.url + path, headers={"Accept-Encoding": "gzip", "Accept": "text/html, */*;q=0.5"})
+    assert raw.status_code == 200 and raw.headers["content-encoding"] == "gzip"
+    with httpx.Client() as client:
+        req = client.build_request("GET", server.url + path, headers={"Accept-Encoding": "gzip",
+                                                                      "Accept": "text/html, */*;q=0.5"})
+        resp = client.send(req, stream=True)
+        body = b"".join(resp.iter_raw())
+        resp.close()
+    if path == "/query":  # a fresh nonce in every answer
+        assert gzip.decompress(body).startswith(b"<!doctype html>") and len(body) < len(raw.content)
+    else:
+        assert gzip.decompress(body) == raw.content and len(body) < len(raw.content)
+    assert httpx.get(server.url + path, headers={"Accept-Encoding": "identity"}).headers.get("content-encoding") is None
