@@ -13,7 +13,8 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.collection import Collection
 from rdflib.term import Node
 
 from kg.engine.validate import Shapes, default_shapes
@@ -168,11 +169,51 @@ def _short(iri: str) -> str:
     return str(label) if label is not None else iri.rsplit("#", 1)[-1]
 
 
+_DEFINITIONS: dict[Node, tuple[frozenset[Node], frozenset[Node]]] = {}
+
+
+def definition_terms(cls: Node | None) -> tuple[frozenset[Node], frozenset[Node]]:
+    """(service classes, body regions) a request class's OWL definition names: the classes of its
+    kg:requestedService restrictions (with union members) and the values of its kg:bodyRegion ones."""
+    if cls is None:
+        return frozenset(), frozenset()
+    if cls not in _DEFINITIONS:
+        from kg.engine.reason import load_ontology
+
+        g = load_ontology()
+        services: set[Node] = set()
+        regions: set[Node] = set()
+        seen: set[Node] = set()
+        todo = list(g.objects(cls, OWL.equivalentClass))
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            prop = g.value(n, OWL.onProperty)  # restrictions on kg:isRequestOf (the case) are not followed
+            if prop == KG.requestedService:
+                target = g.value(n, OWL.someValuesFrom)
+                if isinstance(target, URIRef):
+                    services.add(target)
+                elif target is not None:
+                    services.update(m for lst in g.objects(target, OWL.unionOf) for m in Collection(g, lst)
+                                    if isinstance(m, URIRef))
+            elif prop == KG.bodyRegion:
+                value = g.value(n, OWL.hasValue)
+                if value is not None:
+                    regions.add(value)
+            for p in (OWL.intersectionOf, OWL.unionOf):
+                for lst in g.objects(n, p):
+                    for m in Collection(g, lst):
+                        # a named class in the expression brings its own definition (kg:ImagingRequest)
+                        todo.extend(g.objects(m, OWL.equivalentClass) if isinstance(m, URIRef) else (m,))
+        _DEFINITIONS[cls] = (frozenset(services), frozenset(regions))
+    return _DEFINITIONS[cls]
+
+
 def _considered(service_types: set[Node], shapes: Shapes | None) -> str:
     """The sections written for this kind of service and the regions they are limited to, as the
     engine's 'not covered' note gives them (empty when there are none)."""
-    from kg.engine.determine import definition_terms
-
     names = []
     for s in catalogue(shapes):
         services, regions = definition_terms(URIRef(s.applies_to))
