@@ -577,7 +577,8 @@ def _guidelines(args: argparse.Namespace) -> int:
     for s in sections:
         versions = "; ".join(f"{v.label} {v.effective_from or '?'}..{v.effective_until or ''}"
                              f"{'' if v.verified else ' (dates unverified)'}" for v in s.versions)
-        sys.stdout.write(f"{s.label}  [{s.iri}]\n  versions: {versions}\n")
+        sys.stdout.write(f"{s.label}  [{s.iri}]\n  kind: {s.kind}{f', {s.source}' if s.source else ''}\n"
+                         f"  versions: {versions}\n")
         for c in s.criteria:
             role = " (indication)" if c.role == "indication" else ""
             sys.stdout.write(f"  {c.number}. {c.label}{role}\n")

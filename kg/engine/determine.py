@@ -23,6 +23,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from kg.engine.graph import CaseGraph, build_case_graph
+from kg.engine.guidelines import definition_terms
 from kg.engine.validate import ShapeResult, Shapes, ValidationOutcome, default_shapes, validate
 from kg.model import CaseData, vocabulary
 from kg.rdf import KG, OA, PROV, GraphReader, bind_prefixes, literal_int, sorted_terms
@@ -104,6 +105,17 @@ class GuidelineUse:
     effective_until: _dt.date | None
     dates_verified: bool
     dates_source: str
+    #: "MTUS", or "outside the MTUS" for evidence a reviewer may use only where the MTUS does not
+    #: address the service (Labor Code 4610.5(c)(2))
+    kind: str = "MTUS"
+    #: who publishes the guideline (outside the MTUS; "" for the MTUS)
+    source: str = ""
+    #: the Labor Code 4610.5(c)(2) step the guideline stands at (outside the MTUS; "" for the MTUS)
+    evidence_step: str = ""
+
+    @property
+    def outside_mtus(self) -> bool:
+        return self.kind != "MTUS"
 
 
 @dataclass(frozen=True)
@@ -284,8 +296,12 @@ class _Catalogue:
 
     def __init__(self, shapes: Shapes) -> None:
         sg = shapes.graph
+        # MTUS sections first (Labor Code 4610.5(c)(2)): a section outside the MTUS is chosen only
+        # when no MTUS section applies; within each kind, by priority then IRI
+        self.outside = {s for s in sg.subjects(_TYPE, KG.GuidelineSection) if _outside_mtus(sg, s)}
         self.sections = sorted(((s, sg.value(s, KG.appliesTo)) for s in sg.subjects(_TYPE, KG.GuidelineSection)),
-                               key=lambda x: (-literal_int(sg.value(x[0], KG.priority, default=Literal(0))), str(x[0])))
+                               key=lambda x: (x[0] in self.outside,
+                                              -literal_int(sg.value(x[0], KG.priority, default=Literal(0))), str(x[0])))
         self.versions = {s: [(v, _date(sg.value(v, KG.effectiveFrom)), _date(sg.value(v, KG.effectiveUntil)),
                               str(sg.value(v, RDFS.label))) for v in sorted_terms(sg.objects(s, KG.inVersion))]
                          for s, _ in self.sections}
@@ -310,14 +326,24 @@ class _Catalogue:
         for s, _ in self.sections:
             for v, start, end, label in self.versions[s]:
                 verified = sg.value(v, KG.effectiveDatesVerified)
+                guideline = sg.value(v, KG.versionOf)
                 self.uses[(s, v)] = GuidelineUse(
                     section=str(s), section_label=str(sg.value(s, RDFS.label)), version=str(v), version_label=label,
                     effective_from=start, effective_until=end,
                     dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False,
-                    dates_source=str(sg.value(v, KG.effectiveDatesSource) or ""))
+                    dates_source=str(sg.value(v, KG.effectiveDatesSource) or ""),
+                    kind="outside the MTUS" if s in self.outside else "MTUS",
+                    source=str(sg.value(guideline, KG.guidelineSource) or "") if guideline is not None else "",
+                    evidence_step=str(sg.value(guideline, KG.evidenceStep) or "") if guideline is not None else "")
         self.kind_of_class = {v: k for k, v in vocabulary().treatments.items()}
         self.dependent_classes: tuple[Node | None, ...] = tuple(
             sg.value(s, KG.appliesTo) for s in sg.subjects(KG.dependsOnDeterminations, None))
+
+
+def _outside_mtus(sg: Graph, section: Node) -> bool:
+    """Whether a section belongs to a guideline outside the MTUS (kg:guidelineKind kg:OutsideMTUSGuideline)."""
+    return any((sg.value(v, KG.versionOf), KG.guidelineKind, KG.OutsideMTUSGuideline) in sg
+               for v in sg.objects(section, KG.inVersion))
 
 
 _CATALOGUES: dict[int, tuple[Shapes, _Catalogue]] = {}
@@ -343,7 +369,7 @@ class _Context:
         types = self.view.types(request)
         applicable = [s for s, applies in self.cat.sections if applies in types]
         if not applicable:
-            return None, None, "No encoded guideline section applies to this service."
+            return None, None, self.uncovered_note(request)
         if review is None:
             return None, None, "The request has no review or request date, so no guideline version can be chosen."
         labels = []
@@ -355,6 +381,33 @@ class _Context:
         return None, None, (f"No encoded guideline version was in force on {review.isoformat()} "
                             f"(encoded: {', '.join(sorted(set(labels)))}); the engine does not judge by a version "
                             f"outside its dates.")
+
+    def uncovered_note(self, request: URIRef) -> str:
+        """Why no section applies: the service kind and region, the sections written for that kind of
+        service and why each did not apply (region, or another condition such as a surgery in the case)."""
+        a = self.view.asserted
+        service = a.value(request, KG.requestedService)
+        svc_types = self.view.types(service) if service is not None else set()
+        kinds = sorted(str(_ontology_label(t) or _local(t)) for t in a.objects(service, _TYPE)) if service else []
+        region = a.value(request, KG.bodyRegion)
+        where = f"region {_ontology_label(region) or _local(region)}" if region is not None else "no region stated"
+        head = (f"No encoded guideline section applies to this service ({', '.join(kinds) or 'unclassified'}; "
+                f"{where}).")
+        considered = []
+        for s, applies in self.cat.sections:
+            services, regions = definition_terms(applies)
+            if not services & svc_types:
+                continue
+            label = self.shapes.graph.value(s, RDFS.label)
+            if regions and region not in regions:
+                why = "applies only to " + ", ".join(sorted(str(_ontology_label(r) or _local(r)) for r in regions))
+            else:
+                what = (_ontology_label(applies) if applies is not None else None) or _local(applies)
+                why = f"applies only to a {what}, which this request is not"
+            considered.append(f"\"{label}\" ({why})")
+        if not considered:
+            return head + " No MTUS section, and no section outside the MTUS, is encoded for this kind of service."
+        return head + " Sections considered: " + "; ".join(considered) + "."
 
     # -- one request -------------------------------------------------------------
     def request(self, request: URIRef) -> RequestDetermination:
@@ -506,6 +559,9 @@ def determination_triples(det: CaseDetermination, *, rationales: dict[str, str] 
         if item.guideline is not None:
             yield d, KG.usedSection, URIRef(item.guideline.section)
             yield d, KG.usedVersion, URIRef(item.guideline.version)
+            yield d, KG.guidelineKind, KG.OutsideMTUSGuideline if item.guideline.outside_mtus else KG.MTUSGuideline
+            if item.guideline.evidence_step:
+                yield d, KG.evidenceStep, Literal(item.guideline.evidence_step)
         if item.note:
             yield d, RDFS.comment, Literal(item.note)
         if rationales and item.request in rationales:

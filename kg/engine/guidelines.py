@@ -13,7 +13,8 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.collection import Collection
 from rdflib.term import Node
 
 from kg.engine.validate import Shapes, default_shapes
@@ -62,6 +63,11 @@ class SectionEntry:
     applies_to: str
     versions: tuple[VersionEntry, ...]
     criteria: tuple[CriterionEntry, ...]
+    #: "MTUS", or "outside the MTUS" (used only where no MTUS section applies, Labor Code 4610.5(c)(2))
+    kind: str = "MTUS"
+    #: who publishes a guideline outside the MTUS, and the 4610.5(c)(2) step it stands at ("" for the MTUS)
+    source: str = ""
+    evidence_step: str = ""
 
 
 def _label(g: Graph, node: Node | None) -> str:
@@ -90,11 +96,17 @@ def catalogue(shapes: Shapes | None = None) -> tuple[SectionEntry, ...]:
                 statement=str(g.value(c, KG.statement) or ""), silence_policy=str(g.value(c, KG.silencePolicy) or ""),
                 role="indication" if g.value(c, KG.role) == KG.Indication else "required",
                 applies_to=str(g.value(c, KG.appliesTo))))
+        guidelines = [gl for gl in (g.value(v, KG.versionOf) for v in g.objects(s, KG.inVersion)) if gl is not None]
+        outside = any((gl, KG.guidelineKind, KG.OutsideMTUSGuideline) in g for gl in guidelines)
+        first = sorted(guidelines, key=str)[0] if guidelines else None
         out.append(SectionEntry(
             iri=str(s), label=_label(g, s), citation=str(g.value(s, DCTERMS.bibliographicCitation) or ""),
             applies_to=str(g.value(s, KG.appliesTo)),
             versions=tuple(sorted(versions, key=lambda v: (v.effective_from or _dt.date.min, v.iri))),
-            criteria=tuple(sorted(criteria, key=lambda c: c.number))))
+            criteria=tuple(sorted(criteria, key=lambda c: c.number)),
+            kind="outside the MTUS" if outside else "MTUS",
+            source=str(g.value(first, KG.guidelineSource) or "") if first is not None else "",
+            evidence_step=str(g.value(first, KG.evidenceStep) or "") if first is not None else ""))
     return tuple(sorted(out, key=lambda s: (s.versions[0].guideline if s.versions else "", s.label, s.iri)))
 
 
@@ -136,9 +148,11 @@ class Checklist:
 
 
 def catalogue_document(sections: Sequence[SectionEntry]) -> list[dict[str, Any]]:
-    """The catalogue as ``imrkg guidelines --format json`` writes it: per section its versions (dates
-    in force, whether verified, their source) and criteria."""
-    return [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to,
+    """The catalogue as ``imrkg guidelines --format json`` writes it: per section its kind (MTUS or
+    outside the MTUS), source and Labor Code 4610.5(c)(2) step, versions (dates in force, whether
+    verified, their source) and criteria."""
+    return [{"section": s.iri, "label": s.label, "citation": s.citation, "applies_to": s.applies_to, "kind": s.kind,
+             "source": s.source or None, "evidence_step": s.evidence_step or None,
              "versions": [{"version": v.iri, "label": v.label, "guideline": v.guideline,
                            "effective_from": v.effective_from and v.effective_from.isoformat(),
                            "effective_until": v.effective_until and v.effective_until.isoformat(),
@@ -153,6 +167,60 @@ def _short(iri: str) -> str:
 
     label = load_ontology().value(URIRef(iri), RDFS.label)
     return str(label) if label is not None else iri.rsplit("#", 1)[-1]
+
+
+_DEFINITIONS: dict[Node, tuple[frozenset[Node], frozenset[Node]]] = {}
+
+
+def definition_terms(cls: Node | None) -> tuple[frozenset[Node], frozenset[Node]]:
+    """(service classes, body regions) a request class's OWL definition names: the classes of its
+    kg:requestedService restrictions (with union members) and the values of its kg:bodyRegion ones."""
+    if cls is None:
+        return frozenset(), frozenset()
+    if cls not in _DEFINITIONS:
+        from kg.engine.reason import load_ontology
+
+        g = load_ontology()
+        services: set[Node] = set()
+        regions: set[Node] = set()
+        seen: set[Node] = set()
+        todo = list(g.objects(cls, OWL.equivalentClass))
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            prop = g.value(n, OWL.onProperty)  # restrictions on kg:isRequestOf (the case) are not followed
+            if prop == KG.requestedService:
+                target = g.value(n, OWL.someValuesFrom)
+                if isinstance(target, URIRef):
+                    services.add(target)
+                elif target is not None:
+                    services.update(m for lst in g.objects(target, OWL.unionOf) for m in Collection(g, lst)
+                                    if isinstance(m, URIRef))
+            elif prop == KG.bodyRegion:
+                value = g.value(n, OWL.hasValue)
+                if value is not None:
+                    regions.add(value)
+            for p in (OWL.intersectionOf, OWL.unionOf):
+                for lst in g.objects(n, p):
+                    for m in Collection(g, lst):
+                        # a named class in the expression brings its own definition (kg:ImagingRequest)
+                        todo.extend(g.objects(m, OWL.equivalentClass) if isinstance(m, URIRef) else (m,))
+        _DEFINITIONS[cls] = (frozenset(services), frozenset(regions))
+    return _DEFINITIONS[cls]
+
+
+def _considered(service_types: set[Node], shapes: Shapes | None) -> str:
+    """The sections written for this kind of service and the regions they are limited to, as the
+    engine's 'not covered' note gives them (empty when there are none)."""
+    names = []
+    for s in catalogue(shapes):
+        services, regions = definition_terms(URIRef(s.applies_to))
+        if services & service_types:
+            only = ", ".join(sorted(_short(str(r)) for r in regions))
+            names.append(f'"{s.label}"' + (f" (only for {only})" if only else ""))
+    return (" Sections written for this kind of service: " + "; ".join(names) + ".") if names else ""
 
 
 def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | None = None,
@@ -185,14 +253,19 @@ def checklist(service_kind: str, *, day: _dt.date | None = None, region: str | N
         hint = did_you_mean((region or "") if field == "region" else service_kind, options, what=what)
         raise InputError(exc.problem, source="checklist", field=exc.field, hint=hint) from None
     cg = build_case_graph(case)
-    types = set(cg.asserted.objects(cg.node("r"), RDF.type)) | set(infer(cg.asserted).objects(cg.node("r"), RDF.type))
+    inferred = infer(cg.asserted)
+    types = set(cg.asserted.objects(cg.node("r"), RDF.type)) | set(inferred.objects(cg.node("r"), RDF.type))
+    svc = cg.asserted.value(cg.node("r"), KG.requestedService)
+    svc_types = (set(cg.asserted.objects(svc, RDF.type)) | set(inferred.objects(svc, RDF.type))) if svc else set()
     sections = [s for s in catalogue(shapes) if URIRef(s.applies_to) in types]
     g = (shapes or default_shapes()).graph
-    sections.sort(key=lambda s: (-literal_int(g.value(URIRef(s.iri), KG.priority, default=Literal(0))), s.iri))
+    sections.sort(key=lambda s: (s.kind != "MTUS",
+                                 -literal_int(g.value(URIRef(s.iri), KG.priority, default=Literal(0))), s.iri))
     if not sections:
         return Checklist(service_kind, region, day or _dt.date.today(), None, None,
                          "No encoded guideline section applies to this service" +
-                         ("" if region else " (some sections apply only to a body region: try --region)") + ".")
+                         ("" if region else " (some sections apply only to a body region: try --region)") + "." +
+                         _considered(svc_types, shapes))
     if day is None:
         top = sections[0]
         if top.versions:

@@ -55,6 +55,19 @@ def _numbers(items: list[CriterionAssessment]) -> str:
     return "criteria " + ", ".join(nums[:-1]) + " and " + nums[-1]
 
 
+def _service_words(kind: str) -> str:
+    """The ontology's label of a service kind ("mobility aid"), else the kind in words."""
+    from rdflib import RDFS
+
+    from kg.engine.reason import load_ontology
+    from kg.model import vocabulary
+    from kg.rdf import KG
+
+    cls = vocabulary().treatments.get(kind)
+    label = load_ontology().value(KG[cls], RDFS.label) if cls else None
+    return f"this service ({label or kind.replace('_', ' ')})"
+
+
 def rationale_text(item: RequestDetermination) -> str:
     """The plain-language rationale of one request: guideline, criteria one by one, conclusion."""
     lines = [f"Request: {item.service}"]
@@ -72,6 +85,11 @@ def rationale_text(item: RequestDetermination) -> str:
     g = item.guideline
     span = f"{g.effective_from or '?'} to {g.effective_until or 'today'}"
     verified = "" if g.dates_verified else ", dates not yet verified against the regulation"
+    if g.outside_mtus:
+        step = g.evidence_step or "Labor Code 4610.5(c)(2): evidence outside the MTUS"
+        lines.append(f"The MTUS does not address {_service_words(item.service_kind)}; "
+                     f"under {g.source or g.version_label} ({step}), "
+                     f"section \"{g.section_label}\" applies.")
     lines.append(f"Guideline applied: {g.version_label}, section \"{g.section_label}\" "
                  f"(in force {span}{verified}).")
     lines.append("The guideline supports this service only when every applicable criterion is met.")
@@ -140,7 +158,8 @@ def to_json_data(det: CaseDetermination) -> dict[str, Any]:
                 "version_label": g.version_label,
                 "effective_from": g.effective_from.isoformat() if g.effective_from else None,
                 "effective_until": g.effective_until.isoformat() if g.effective_until else None,
-                "dates_verified": g.dates_verified},
+                "dates_verified": g.dates_verified, "kind": g.kind, "source": g.source or None,
+                "evidence_step": g.evidence_step or None},
             "engine_decision": i.conclusion,
             "note": i.note or None,
             "reviewer_decision": i.reviewer_decision,

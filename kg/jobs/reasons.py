@@ -167,7 +167,7 @@ def load_reason_map(path: str | Path | None = None) -> ReasonMap:
     >>> m = load_reason_map()
     >>> m.key_criteria("PT_VISIT_CAP")
     ('https://w3id.org/imr-kg/mtus/CPMTG-PHYSMED-1',)
-    >>> "TENS_ADJUNCT_ONLY" in m.unencoded_keys()
+    >>> "CHRONIC_GUIDELINE_NOT_FOR_ACUTE" in m.unencoded_keys()
     True
     """
     p = Path(path) if path is not None else REASON_MAP_FILE

@@ -204,7 +204,9 @@ def test_service_without_encoded_section_is_not_covered(met_case_data):
     met_case_data["requests"][0]["service"] = "transportation"
     (item,) = determine_case(parse_case(met_case_data)).items
     assert item.conclusion == "not_covered"
-    assert item.note == "No encoded guideline section applies to this service."
+    assert item.note == ("No encoded guideline section applies to this service (medical transportation; region "
+                         "cervical spine (neck)). No MTUS section, and no section outside the MTUS, is encoded for "
+                         "this kind of service.")
 
 
 # --- purity --------------------------------------------------------------------------------

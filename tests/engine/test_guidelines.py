@@ -49,3 +49,25 @@ def test_cli_guidelines_and_checklist(capsys):
     assert main(["checklist", "magic_wand"]) == 2
     assert "'magic_wand' is not a known service" in capsys.readouterr().err
     assert main(["checklist", "trigger_point_injection", "--date", "soon"]) == 2
+
+
+def test_checklist_without_a_section_names_the_sections_written_for_the_service():
+    from kg.engine.guidelines import checklist as make
+
+    note = make("xray", day=dt.date(2017, 1, 5)).note
+    assert '"Knee: imaging (Special Studies)" (only for knee)' in note
+    assert '"Hip, pelvis and head: imaging (outside the MTUS)" (only for head, hip)' in note
+    assert make("prp_injection", day=dt.date(2017, 1, 5), region="knee").note == \
+        "No encoded guideline section applies to this service."
+
+
+def test_guidelines_command_shows_the_kind_and_source(capsys):
+    assert main(["guidelines"]) == 0
+    out = capsys.readouterr().out
+    assert ("Neck: cervical pillow (outside the MTUS)  [https://w3id.org/imr-kg/mtus/ODG-PILLOW]\n"
+            "  kind: outside the MTUS, Official Disability Guidelines (ODG), Work Loss Data Institute\n") in out
+    assert "Transcutaneous electrotherapy (TENS)  [https://w3id.org/imr-kg/mtus/CPMTG-TENS]\n  kind: MTUS\n" in out
+    assert main(["guidelines", "--format", "json"]) == 0
+    doc = {d["section"].rsplit("/", 1)[-1]: d for d in json.loads(capsys.readouterr().out)}
+    assert (doc["ODG-DME"]["kind"], doc["CPMTG-FRP"]["kind"]) == ("outside the MTUS", "MTUS")
+    assert doc["ODG-DME"]["evidence_step"].startswith("Labor Code 4610.5(c)(2)")

@@ -88,7 +88,8 @@ def test_the_map_lists_every_key_and_says_which_have_no_criterion():
     assert set(rmap.keys) == ALL_KEYS
     # STANDARD_ORAL_FORM_FIRST (the oral-form criteria of the medication sections) and
     # HOME_EXERCISE_TRANSITION (CPMTG-PHYSMED-3) are encoded now
-    assert rmap.unencoded_keys() == ["CHRONIC_GUIDELINE_NOT_FOR_ACUTE", "DME_MEDICAL_NEED", "TENS_ADJUNCT_ONLY"]
+    # DME_MEDICAL_NEED (ODG-DME-1) and TENS_ADJUNCT_ONLY (CPMTG-TENS-1, 4, 5) are encoded too (issue 16)
+    assert rmap.unencoded_keys() == ["CHRONIC_GUIDELINE_NOT_FOR_ACUTE"]
     assert rmap.key_criteria("STANDARD_ORAL_FORM_FIRST")[:2] == (MTUS + "CPMTG-TOPICAL-4", MTUS + "CPMTG-MR-4")
     assert rmap.key_criteria("PT_VISIT_CAP") == (MTUS + "CPMTG-PHYSMED-1",)
     assert rmap.key_criteria("ANCILLARY_FOLLOWS_PRIMARY") == (MTUS + "REVIEW-ANCILLARY-1",)
@@ -205,7 +206,8 @@ def test_three_letters_items_and_deciding_criteria(three):
     1, 2, 3, 4 and 5.  r2, cervical MRI: indication 2 met, 5 not met: deciding 5 only.
     CM17-0019120 r1, PT: 1 met, 2 not documented: deciding 2.  r2, knee MRI (overturned, engine
     necessary): 1, 2, 5 and 6 met.  CM17-0004133: r1 an office visit the engine finds necessary
-    (the reviewer upheld), r2 and r3 not covered.
+    (the reviewer upheld), r2 home health services (not documented homebound: upheld, agreeing), r3
+    not covered.
     """
     items = {(i["case"], i["request"]): i for i in three["items"]}
     assert len(items) == 7
@@ -215,14 +217,15 @@ def test_three_letters_items_and_deciding_criteria(three):
     assert local[("CM17-0019120", "r1")] == ["CPMTG-PHYSMED-2"]
     assert local[("CM17-0019120", "r2")] == [f"ACOEM-KNEE-IMAGING-{n}" for n in (1, 2, 5, 6)]
     assert [(i["engine"], i["agree"]) for k, i in items.items() if k[0] == "CM17-0004133"] == [
-        ("medically_necessary", False), ("not_covered", False), ("not_covered", False)]
+        ("medically_necessary", False), ("not_medically_necessary", True), ("not_covered", False)]
     stated = {k: [x["stated"] for x in i["reasons"]] for k, i in items.items()}
     assert stated[("CM16-0213037", "r1")] == [True, True, True]      # surgery (4), red flag (1), nerve compromise (2)
     assert stated[("CM16-0213037", "r2")] == [False, False, False]   # 4, 1 and 2 assessed, none deciding
     assert [x["miss"] for x in items[("CM16-0213037", "r2")]["reasons"]] == ["not_deciding"] * 3
     assert stated[("CM17-0019120", "r1")] == [False]                 # visit count: criterion 1, met
     assert stated[("CM17-0019120", "r2")] == [True, True]            # conservative care (5), McMurray (2)
-    assert [x["stated"] for x in items[("CM17-0004133", "r2")]["reasons"]] == [None, None]
+    assert [x["stated"] for x in items[("CM17-0004133", "r3")]["reasons"]] == [None, None]
+    assert [x["miss"] for x in items[("CM17-0004133", "r2")]["reasons"]] == ["not_encoded", "not_encoded"]
     added = {k: [a["criterion"].rsplit("/", 1)[-1] for a in i["added"]] for k, i in items.items()}
     assert added[("CM16-0213037", "r1")] == ["ACOEM-SHOULDER-IMAGING-3", "ACOEM-SHOULDER-IMAGING-5"]
     assert added[("CM16-0213037", "r2")] == ["ACOEM-NECK-IMAGING-5"]
@@ -239,23 +242,23 @@ def test_three_letters_figures_by_half(three):
     assert dec == {
         "write": {"letters": 1, "items": 2, "decided": 2, "upheld": 1, "overturned": 1, "agreeing": 2,
                   "balanced_accuracy": 1.0, "upheld_recall": 1.0, "overturn_recall": 1.0},
-        "check": {"letters": 2, "items": 5, "decided": 3, "upheld": 5, "overturned": 0, "agreeing": 2,
-                  "balanced_accuracy": None, "upheld_recall": 0.6667, "overturn_recall": None},
-        "total": {"letters": 3, "items": 7, "decided": 5, "upheld": 6, "overturned": 1, "agreeing": 4,
-                  "balanced_accuracy": 0.875, "upheld_recall": 0.75, "overturn_recall": 1.0}}
+        "check": {"letters": 2, "items": 5, "decided": 4, "upheld": 5, "overturned": 0, "agreeing": 3,
+                  "balanced_accuracy": None, "upheld_recall": 0.75, "overturn_recall": None},
+        "total": {"letters": 3, "items": 7, "decided": 6, "upheld": 6, "overturned": 1, "agreeing": 5,
+                  "balanced_accuracy": 0.9, "upheld_recall": 0.8, "overturn_recall": 1.0}}
     rec = {k: {g: (h[k]["recall"][g]["stated"], h[k]["recall"][g]["reasons"], h[k]["recall"][g]["recall"])
                for g in ("all", "upheld", "overturned")} for k in ("write", "check", "total")}
     assert rec == {"write": {"all": (2, 3, 0.6667), "upheld": (0, 1, 0.0), "overturned": (2, 2, 1.0)},
-                   "check": {"all": (3, 6, 0.5), "upheld": (3, 6, 0.5), "overturned": (0, 0, None)},
-                   "total": {"all": (5, 9, 0.5556), "upheld": (3, 7, 0.4286), "overturned": (2, 2, 1.0)}}
-    assert h["total"]["recall"]["all"]["missed"] == {"not_encoded": 0, "not_in_section": 0, "not_deciding": 4}
+                   "check": {"all": (3, 8, 0.375), "upheld": (3, 8, 0.375), "overturned": (0, 0, None)},
+                   "total": {"all": (5, 11, 0.4545), "upheld": (3, 9, 0.3333), "overturned": (2, 2, 1.0)}}
+    assert h["total"]["recall"]["all"]["missed"] == {"not_encoded": 2, "not_in_section": 0, "not_deciding": 4}
     assert {k: (h[k]["added"]["deciding"], h[k]["added"]["added"]) for k in ("write", "check", "total")} == {
-        "write": (5, 2), "check": (6, 3), "total": (11, 5)}
+        "write": (5, 2), "check": (7, 4), "total": (12, 6)}
     assert [(r["name"], r["stated"], r["reasons"]) for r in h["total"]["by_category"]] == [
-        ("documentation_missing", 3, 6), ("indication_met", 2, 2), ("quantity_exceeds", 0, 1)]
+        ("documentation_missing", 3, 6), ("indication_met", 2, 2), ("other", 0, 2), ("quantity_exceeds", 0, 1)]
     assert [(r["name"], r["stated"], r["reasons"]) for r in h["total"]["by_section"]] == [
         ("Neck and upper back: imaging (Special Studies)", 0, 3), ("Shoulder: imaging (Special Studies)", 3, 3),
-        ("Knee: imaging (Special Studies)", 2, 2), ("Physical medicine", 0, 1)]
+        ("Home health services", 0, 2), ("Knee: imaging (Special Studies)", 2, 2), ("Physical medicine", 0, 1)]
 
 
 def test_three_letters_text_and_json(three):
@@ -269,7 +272,7 @@ def test_three_letters_text_and_json(three):
     recall_block = text.split("Reason recall")[1].split("By engine section")[0]
     assert [line.split()[0] for line in recall_block.splitlines()[2:5]] == ["write", "check", "total"]
     total_row = recall_block.splitlines()[4].split()
-    assert total_row[:4] == ["total", "4", "5/9", "55.6%"]
+    assert total_row[:4] == ["total", "5", "5/11", "45.5%"]
     assert json.loads(report.to_json()) == three
 
 

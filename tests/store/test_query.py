@@ -215,3 +215,23 @@ def test_tables_print_prefixed_names_and_wrap_long_cells(store):
     col = lines[0].index("criterion")
     assert first[col:].startswith("Circumscribed") and second[:col].strip() == "" and second[col:].strip()
     assert format_result(res, "csv").splitlines()[1].startswith(CASE + "seed-tpi-2015/req-tpi,1,")
+
+
+def test_decisions_by_guideline_kind(store):
+    assert rows(store, "decisions-by-guideline-kind") == [("MTUS", None, "4", "1", "3")]
+
+
+def test_decisions_by_guideline_kind_counts_sections_outside_the_mtus():
+    from kg.read.casefile import parse_case
+
+    s = open_store("memory")
+    s.ensure_guidelines()
+    case = parse_case({"case": "odg-dme", "requests": [
+        {"id": "r1", "service": "mobility_aid", "text": "Standard wheelchair", "date": "2017-01-05"},
+        {"id": "r2", "service": "tens", "text": "TENS unit", "region": "lumbar", "date": "2017-01-05"}]}, source="t")
+    cg = build_case_graph(case)
+    s.put_case(cg.case_id, case_graphs(cg, determine_case(cg)))
+    got = rows(s, "decisions-by-guideline-kind")
+    assert [(k, n, yes, no) for k, _, n, yes, no in got] == [("MTUS", "1", "0", "1"),
+                                                             ("outside the MTUS", "1", "0", "1")]
+    assert got[1][1].startswith("Labor Code 4610.5(c)(2)")

@@ -1,0 +1,77 @@
+"""Sections outside the MTUS (Labor Code 4610.5(c)(2)): chosen only where no MTUS section applies,
+said so in the rationale, carried in the JSON, RDF and catalogue; and why a request no section
+covers is not covered."""
+
+from __future__ import annotations
+
+from kg.engine.determine import determination_graph, determine_case
+from kg.engine.guidelines import catalogue
+from kg.engine.rationale import rationale_text, to_json_data
+from kg.rdf import KG
+from kg.read.casefile import parse_case
+
+MTUS = "https://w3id.org/imr-kg/mtus/"
+
+
+def _case(service: str, text: str, region: str | None = None, **extra):
+    request = {"id": "r1", "service": service, "text": text, "date": "2017-01-05",
+               "ur": {"decision": "denied", "date": "2017-01-09"}}
+    if region:
+        request["region"] = region
+    return parse_case({"case": "fx-odg", "requests": [request], **extra}, source="test")
+
+
+def test_home_equipment_is_judged_under_odg_and_the_rationale_says_the_mtus_is_silent():
+    det = determine_case(_case("mobility_aid", "Standard wheelchair, 1 month rental"))
+    (item,) = det.items
+    assert item.guideline.section == MTUS + "ODG-DME"
+    assert item.guideline.kind == "outside the MTUS" and item.guideline.outside_mtus
+    assert [(a.criterion, a.status) for a in item.assessments] == [(MTUS + "ODG-DME-1", "not_documented")]
+    assert item.conclusion == "not_medically_necessary"
+    text = rationale_text(item).splitlines()
+    assert text[1].startswith("The MTUS does not address this service (mobility aid); under Official Disability "
+                              "Guidelines (ODG), Work Loss Data Institute (Labor Code 4610.5(c)(2): ")
+    data = to_json_data(det)["items"][0]["guideline"]
+    assert data["kind"] == "outside the MTUS" and data["source"].startswith("Official Disability Guidelines")
+    assert data["evidence_step"].startswith("Labor Code 4610.5(c)(2)")
+    g = determination_graph(det)
+    d = next(g.subjects(KG.usedSection, None))
+    assert g.value(d, KG.guidelineKind) == KG.OutsideMTUSGuideline
+    assert str(g.value(d, KG.evidenceStep)).startswith("Labor Code 4610.5(c)(2)")
+
+
+def test_an_mtus_section_is_marked_mtus_in_the_determination():
+    det = determine_case(_case("tens", "TENS unit, one-month home trial", "lumbar"))
+    (item,) = det.items
+    assert item.guideline.section == MTUS + "CPMTG-TENS" and item.guideline.kind == "MTUS"
+    assert not rationale_text(item).splitlines()[1].startswith("The MTUS does not address")
+    g = determination_graph(det)
+    assert g.value(next(g.subjects(KG.usedSection, None)), KG.guidelineKind) == KG.MTUSGuideline
+
+
+def test_mtus_sections_come_before_sections_outside_the_mtus():
+    # knee imaging has an MTUS chapter (ACOEM 2004), so the ODG hip and head section is never chosen for it
+    det = determine_case(_case("mri", "MRI of the right knee", "knee"))
+    assert det.items[0].guideline.section == MTUS + "ACOEM-KNEE-IMAGING"
+    det = determine_case(_case("xray", "X-rays of the right hip", "hip"))
+    assert det.items[0].guideline.section == MTUS + "ODG-HIP-HEAD-IMAGING"
+
+
+def test_catalogue_gives_each_section_its_kind_and_source():
+    by_iri = {s.iri: s for s in catalogue()}
+    assert by_iri[MTUS + "ODG-PILLOW"].kind == "outside the MTUS"
+    assert by_iri[MTUS + "ODG-PILLOW"].source == "Official Disability Guidelines (ODG), Work Loss Data Institute"
+    assert by_iri[MTUS + "CPMTG-TENS"].kind == "MTUS" and by_iri[MTUS + "CPMTG-TENS"].source == ""
+    assert by_iri[MTUS + "CPMTG-FRP"].kind == "MTUS" and by_iri[MTUS + "CPMTG-HOME-HEALTH"].kind == "MTUS"
+
+
+def test_a_request_no_section_covers_says_its_kind_region_and_the_sections_considered():
+    (item,) = determine_case(_case("xray", "X-rays")).items
+    assert item.conclusion == "not_covered"
+    assert item.note.startswith("No encoded guideline section applies to this service (X-ray; no region stated). "
+                                "Sections considered: ")
+    assert '"Knee: imaging (Special Studies)" (applies only to knee)' in item.note
+    (item,) = determine_case(_case("prp_injection", "Platelet-rich plasma injection, right knee", "knee")).items
+    assert item.note == ("No encoded guideline section applies to this service (platelet-rich plasma injection; "
+                         "region knee). No MTUS section, and no section outside the MTUS, is encoded for this kind "
+                         "of service.")
