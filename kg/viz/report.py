@@ -209,7 +209,8 @@ def _item_lists(items: "QueryResult", disagreements: "QueryResult", links: _Link
                  if failing.get((_cell(case), _cell(request))) else "")
         groups.setdefault((e, r), []).append(
             links.item(_case_id(case), _cell(request).rsplit("/", 1)[-1], _cell(service), extra))
-    dis, other = [], []
+    dis: list[str] = []
+    other: list[str] = []
     for (e, r), lines in sorted(groups.items()):
         disagrees = _meaning(e) != "not_covered" and e != _NO_ENGINE and r != _NO_REVIEWER \
             and _meaning(e) != _meaning(r)
