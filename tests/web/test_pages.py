@@ -157,3 +157,58 @@ def test_pages_and_results_are_gzipped(server, path):
         assert gzip.decompress(body) == raw.content and len(body) < len(raw.content)
     plain = httpx.get(server.url + path, headers={"Accept-Encoding": "identity"}, timeout=_TIMEOUT)
     assert plain.headers.get("content-encoding") is None
+
+
+def test_the_report_fits_a_phone_and_links_each_disagreement(browser, server):
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    problems = watch(page, server)
+    page.goto(server.url + "/report")
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths == [375, 375]
+    labels = page.eval_on_selector_all("#decisions-by-section ~ figure .label", "ls => ls.map(l => l.textContent)")
+    assert labels[0] == "Trigger point injections (MTUS Chronic Pain Medical Treatment Guidelines (2009))"
+    fits = page.eval_on_selector_all("figure.chart, figure.chart svg.bar",
+                                     "es => es.every(e => e.getBoundingClientRect().right <= 375)")
+    assert fits is True
+    links = page.eval_on_selector_all("#cell-not-medically-necessary--overturned + ul a",
+                                      "as => as.map(a => [a.textContent, a.href])")
+    assert links == [["case tpi-six", server.url + "/cases/tpi-six"],
+                     ["audit page", server.url + "/cases/tpi-six/audit"]]
+    page.click('td[data-cell="not medically necessary / overturned (medically necessary)"] a')
+    assert page.evaluate("() => location.hash") == "#cell-not-medically-necessary--overturned"
+    assert problems == []
+    context.close()
+
+
+def test_screenshots_of_the_pages(browser, server, tmp_path):
+    """PNGs of the home, query (with a result), case, audit and report pages, 1280x800, into
+    ``$IMRKG_SCREENSHOTS`` when set (``IMRKG_SCREENSHOTS=docs/screenshots`` makes the README's),
+    else into a temporary folder."""
+    import os
+    from pathlib import Path
+
+    folder = Path(os.environ.get("IMRKG_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    problems = watch(page, server)
+    shots = {"home": "/", "query": "/query", "case": "/cases/tpi-six", "audit": "/cases/tpi-six/audit",
+             "report": "/report#engine-reviewer-confusion"}
+    for name, path in shots.items():
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        if name == "query":
+            page.wait_for_selector(".cm-content")
+            page.click("#run")
+            page.wait_for_selector("#results tbody tr")
+        if name == "audit":
+            page.click("nav#items button >> nth=0")
+            page.click("button.criterion >> nth=0")
+        page.screenshot(path=str(folder / f"{name}.png"))
+    context.close()
+    for name in shots:
+        data = (folder / f"{name}.png").read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and 1000 < len(data) < 300_000, name
+    assert problems == []
