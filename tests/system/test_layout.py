@@ -21,7 +21,7 @@ STAGES: dict[str, list[str]] = {
     "batch": ["shacl", "compile", "engine"],
     "store": ["store", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
-    "jobs": ["ingest", "synth", "evaluate", "reasons", "run"],
+    "jobs": ["inputs", "ingest", "synth", "evaluate", "reasons", "run"],
     "web": ["sparql", "query_page", "app", "audit_routes"],
     "cli": [],
 }
