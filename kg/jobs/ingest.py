@@ -156,12 +156,27 @@ def _ingest_chunk(files: list[Path], document_roots: Sequence[str | Path]) -> Ca
     return determine_inputs(files, compiled, document_roots=document_roots)
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, the worker ends when the process that started it dies, so an
+    ingest killed with SIGKILL leaves no idle worker behind (``PR_SET_PDEATHSIG``)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown has to do
+        return
+    if os.getppid() == 1:  # the parent died before the call
+        os._exit(1)
+
+
 def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, workers: int, chunk: int,
                    document_roots: Sequence[str | Path], progress: Progress | None) -> IngestSummary:
-    """:func:`ingest` through the batch engine: chunks of inputs determined in ``workers``
-    processes, at most ``2 * workers`` chunks in flight, each chunk's cases written by this process
-    in one update as the chunks come back, in input order.  Small batches are cut finer (down to
-    one input a chunk) so that every worker has chunks to do and writing goes on beside them."""
+    """:func:`ingest` through the batch engine: chunks of inputs determined in ``workers`` worker
+    processes (forked: they inherit the compiled engine, and open no on-disk store), at most
+    ``2 * workers`` chunks in flight, each chunk's cases written by this process in one update as
+    the chunks come back, in input order.  Small batches are cut finer (down to one input a
+    chunk) so that every worker has chunks to do and writing goes on beside them."""
     import concurrent.futures as cf
     import multiprocessing as mp
     from collections import deque
@@ -192,7 +207,8 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
     # forked workers inherit the compiled engine; they are all forked at the first submit, before
     # this process writes to the store
     context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context)
+    pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
+                                  initializer=_die_with_parent)
     try:
         pending: deque[tuple[int, cf.Future[CaseChunk]]] = deque()
         for i, part in enumerate(chunks):

@@ -10,6 +10,7 @@ the inputs into its own store on disk.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import multiprocessing as mp
 import random
 import shutil
 from pathlib import Path
@@ -52,7 +53,9 @@ def stores(inputs: list[str], tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The batch ingest (two workers, small chunks) and the reference ingest of the same inputs."""
     tmp = tmp_path_factory.mktemp("ingest-batch")
     half = len(inputs) // 2
-    with cf.ProcessPoolExecutor(max_workers=2) as pool:
+    # spawned, not forked: a child forked from a process that has used an on-disk store (as this
+    # test session has) hangs opening one of its own (RocksDB's background threads are not forked)
+    with cf.ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn")) as pool:
         parts = list(pool.map(_reference, [inputs[:half], inputs[half:]], [str(tmp / "ref-a"), str(tmp / "ref-b")]))
     batch = LocalStore(tmp / "batch")
     summary = ingest(inputs, batch, workers=2, chunk=16)
