@@ -51,13 +51,14 @@ _EPILOG_INGEST = """examples:
   imrkg ingest examples/ ../shared/letters          (into the default store)
   imrkg ingest ../shared/letters --store /data/imr --create  (into another store, made if missing)
   imrkg ingest ../shared/letters -o letters.trig    (TriG file, no store)
+  imrkg ingest ../shared/letters --engine reference (pySHACL, one case at a time, for comparison)
 
 Into a store, each case is determined and written as four named graphs
-(<case>/graph/asserted, inferred, determination, reviewer) in one update:
-all of them or none.  With -o, the asserted and reviewer graphs go to a TriG
-file; ingesting into an existing file replaces the graphs of the cases
-ingested again and keeps the others.  Either way, ingesting a case again
-replaces it.
+(<case>/graph/asserted, inferred, determination, reviewer), all or none: by default
+chunks of letters are determined by the batch engine (the reference's answers) in one
+process per core (--workers N), a chunk's cases written in one update; with --engine
+reference each case in its own.  With -o, the asserted and reviewer graphs go to TriG;
+ingesting into an existing file replaces the cases ingested again and keeps the others.
 
 exit codes: 0 every file ingested, 2 a file could not be read (each named on
 stderr; the other files are still ingested and written), 3 internal error"""
@@ -253,6 +254,8 @@ def _add_letter_commands(sub: Subcommands) -> None:
                      help="letters (.pdf, .txt), case files (.yaml, .yml, .json) or folders of them")
     ing.add_argument("-o", "--output", metavar="FILE",
                      help="write letters' graphs to FILE (.trig or .ttl, '-' for stdout) instead of the store")
+    ing.add_argument("--engine", choices=("batch", "reference"), default="batch", help="batch (default) or reference")
+    ing.add_argument("--workers", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
     _store_option(ing, quiet=True)
     _document_root_option(ing)
     ev = _command(sub, "eval", "measure extraction and the engine against the reviewers",
@@ -464,7 +467,7 @@ def _ingest_into_store(args: argparse.Namespace) -> int:
 
     with _open_store(args) as store:
         summary = ingest(args.letters, store, progress=None if args.quiet else _progress("imrkg ingest"),
-                         document_roots=args.document_root)
+                         document_roots=args.document_root, engine=args.engine, workers=max(0, args.workers) or None)
         done = f"{len(summary.cases)} case(s) determined and stored in {store.location}"
     _warn_unchecked(summary.unchecked)
     _finish("imrkg ingest", done, summary.errors)

@@ -8,7 +8,8 @@ such a message quotes.
 
 from __future__ import annotations
 
-from typing import Iterable
+import functools
+from typing import Any, Iterable
 
 __all__ = [
     "KgError",
@@ -54,6 +55,17 @@ class InputError(KgError):
         self.field = field
         self.hint = hint
         super().__init__(self._render())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (it crosses from worker processes): the same class, problem and fields.
+
+        >>> import pickle
+        >>> err = pickle.loads(pickle.dumps(LetterError("empty", source="a.pdf", hint="supply one")))
+        >>> (type(err).__name__, err.problem, err.source, str(err))
+        ('LetterError', 'empty', 'a.pdf', 'a.pdf: empty (supply one)')
+        """
+        return functools.partial(type(self), self.problem, source=self.source, line=self.line, field=self.field,
+                                 hint=self.hint), ()
 
     def _render(self) -> str:
         where = self.source or "<input>"

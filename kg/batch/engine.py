@@ -27,7 +27,7 @@ import re
 import typing
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 from rdflib import RDF, BNode, Literal, URIRef
 from rdflib.term import Node
@@ -48,7 +48,7 @@ from kg.rdf import CASE_BASE, KG, OxigraphTerms, oxigraph_quad
 if TYPE_CHECKING:
     import pyoxigraph as ox
 
-__all__ = ["Engine", "ChunkResult", "compile_engine", "determine_chunk", "graph_of"]
+__all__ = ["Engine", "ChunkResult", "compile_engine", "determine_chunk", "graph_of", "case_nquads"]
 
 
 def graph_of(case_id: str, name: str) -> str:
@@ -119,6 +119,26 @@ class ChunkResult:
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _TYPE = RDF.type
+
+
+def case_nquads(case_id: str, graphs: Mapping[str, Iterable[tuple[Node, Node, Node]]]) -> bytes:
+    """A case's graphs (by name: ``asserted``, ``reviewer`` ...) as N-Quads in the store's graph
+    names, written by pyoxigraph (the form :func:`determine_chunk` reads).  Raises ValueError
+    for a term N-Quads cannot carry (pyoxigraph checks every IRI) and TypeError for a triple
+    that is not RDF.
+
+    >>> from rdflib import URIRef
+    >>> s = URIRef("https://w3id.org/imr-kg/case/c1/")
+    >>> case_nquads("c1", {"asserted": [(s, RDF.type, s)]}).decode().count(" .\\n")
+    1
+    """
+    import pyoxigraph as ox
+
+    quads = []
+    for name, triples in graphs.items():
+        graph = ox.NamedNode(graph_of(case_id, name))
+        quads += [oxigraph_quad(t, graph) for t in triples]
+    return _written(ox.serialize(quads, format=ox.RdfFormat.N_QUADS)) if quads else b""
 
 
 def _written(data: bytes | None) -> bytes:

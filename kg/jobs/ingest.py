@@ -1,12 +1,15 @@
-"""Inputs in: the one loop that reads case files and letters, and the places it writes them to.
+"""Inputs in: case files and letters into the store or a dataset, and the batch determination.
 
-After the store, first of the jobs.  :func:`read_each` is the only loop over inputs: it reads
-each file, reports progress, hands every case on and reports every input that cannot be read
-(an :class:`kg.errors.InputError` naming it) while the batch goes on.  It feeds:
+After :mod:`kg.jobs.inputs` (whose names are re-exported here): :func:`read_each` is the only
+loop over inputs.  It feeds:
 
-* :func:`ingest`: each case determined and written to the store as its four named graphs in one
-  update (all of them or none), or only its asserted and reviewer graphs, for
-  :func:`determine_all` to determine afterwards (``imrkg run --workers``);
+* :func:`ingest`: each case determined and written to the store as its four named graphs, all of
+  them or none.  By default (the embedded store) chunks of inputs are read and determined with
+  the batch engine in worker processes (:func:`kg.jobs.inputs.determine_inputs`, the reference's
+  answers) and this process, the one writer, stores each chunk's cases in one update; with
+  ``engine="reference"`` (and on a remote store) each case is determined with pySHACL and written
+  in its own update.  With ``determine=False`` only each case's asserted and reviewer graphs are
+  written, for :func:`determine_all` to determine afterwards (``imrkg run --workers``);
 * :func:`ingest_dataset`: the asserted and reviewer graphs into an rdflib dataset, written as
   TriG by :func:`write_dataset` (``imrkg ingest -o``);
 * :func:`kg.jobs.evaluate.evaluate`, which measures each letter as it is read.
@@ -16,173 +19,44 @@ each file, reports progress, hands every case on and reports every input that ca
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TextIO, TypeGuard, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeGuard, TypeVar, cast
 
-from rdflib import XSD, Dataset, Graph, Literal
+from rdflib import Dataset, Graph
 
-from kg.engine.graph import CaseGraph, build_case_graph
+from kg.engine.graph import CaseGraph
 from kg.errors import InputError
+from kg.jobs.inputs import (
+    CASE_SUFFIXES,
+    LETTER_SUFFIXES,
+    CaseChunk,
+    Progress,
+    determine_inputs,
+    input_files,
+    letter_case_graph,
+    read_case,
+    read_each,
+    read_input,
+    terminal_progress,
+    unchecked_documents,
+    unchecked_warning,
+)
 from kg.rdf import KG, bind_prefixes
 from kg.store.store import LocalStore, Store, case_graphs
 
 if TYPE_CHECKING:
     from kg.batch.engine import ChunkResult, Engine
     from kg.engine.validate import Shapes
-    from kg.extract.case import LetterCase
-    from kg.model import CaseData
 
 __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "terminal_progress", "input_files", "read_input",
            "read_case", "unchecked_documents", "unchecked_warning",
            "letter_case_graph", "read_each", "IngestSummary", "ingest", "IngestResult", "ingest_dataset",
-           "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all"]
+           "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all", "default_workers"]
 
-CASE_SUFFIXES = (".yaml", ".yml", ".json")
-LETTER_SUFFIXES = (".pdf", ".txt")
-#: what a folder is expanded to (JSON case files are read when named, not picked up from folders)
-_FOLDER_SUFFIXES = (".yaml", ".yml") + LETTER_SUFFIXES
-#: ``progress(done, total, name)``: called before each input and once at the end
-Progress = Callable[[int, int, str], None]
 C = TypeVar("C")
-
-
-def terminal_progress(label: str, stream: TextIO) -> Progress:
-    """A :data:`Progress` that reports on ``stream``: on a terminal one updating line with rate and
-    ETA, finished with a newline; otherwise (a file, a pipe) only one final line."""
-    import time
-
-    start = time.monotonic()
-    terminal = stream.isatty()
-
-    def show(done: int, total: int, name: str) -> None:
-        if not terminal:
-            if done >= total:
-                print(f"{label}: {done}/{total} done in {time.monotonic() - start:.1f} s", file=stream)
-            return
-        width = 30
-        filled = int(width * done / total) if total else width
-        bar = "#" * filled + "-" * (width - filled)
-        elapsed = time.monotonic() - start
-        eta = ""
-        if 0 < done < total and elapsed > 0:
-            left = elapsed / done * (total - done)
-            eta = f" ETA {int(left // 60)}:{int(left % 60):02d}"
-        end = "\n" if done >= total else ""
-        stream.write(f"\r{label} [{bar}] {done}/{total}{eta} {name[:32]:32}{end}")
-        stream.flush()
-
-    return show
-
-
-
-def input_files(paths: Iterable[str | Path], *, suffixes: Sequence[str] = _FOLDER_SUFFIXES) -> list[Path]:
-    """Files named by ``paths``: files as given, folders expanded to their letters
-    (``.pdf``, ``.txt``) and YAML case files (``.yaml``, ``.yml``), sorted by name.  JSON
-    case files are read when named, not picked up from folders (folders of letters often
-    hold other JSON, such as labels); ``suffixes`` says what else a folder is expanded to
-    (``LETTER_SUFFIXES``: its letters only).  A path that does not exist is kept, so reading
-    it reports it."""
-    out: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            out.extend(sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in suffixes))
-        else:
-            out.append(path)
-    return out
-
-
-def letter_case_graph(lc: LetterCase) -> CaseGraph:
-    """The case graph of an extracted letter (:class:`kg.extract.result.LetterCase`):
-    :func:`kg.engine.graph.build_case_graph` plus the refills and partial authorisation
-    that :class:`kg.extract.result.RequestDetail` adds."""
-    cg = build_case_graph(lc.case)
-    g = cg.asserted
-    for d in lc.details:
-        if d.refills is not None:
-            g.add((cg.node(f"{d.request_id}/service"), KG.refillCount, Literal(d.refills, datatype=XSD.integer)))
-        if d.partial:
-            g.add((cg.node(d.request_id), KG.partialAuthorization, Literal(True)))
-    return cg
-
-
-def read_input(path: str | Path, *, document_roots: Sequence[str | Path] = ()) -> CaseGraph:
-    """A case file (``.yaml``, ``.yml``, ``.json``) or a letter (``.pdf``, ``.txt``) as a case graph;
-    ``document_roots`` are the folders a case file's documents may also be read from
-    (:func:`kg.read.casefile.load_case_file`).
-
-    Raises :class:`kg.errors.InputError` (a :class:`CaseFileError` or :class:`LetterError`) naming the file.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in CASE_SUFFIXES:
-        from kg.read.casefile import load_case_file
-
-        return build_case_graph(load_case_file(path, document_roots=document_roots))
-    if suffix in LETTER_SUFFIXES:
-        from kg.extract.case import read_case_from_letter
-
-        return letter_case_graph(read_case_from_letter(str(path)))
-    raise InputError("not a case file or a letter", source=str(path),
-                     hint="give a .yaml/.yml/.json case file or a .pdf/.txt letter")
-
-
-def read_case(path: str, *, document_roots: Sequence[str | Path] = ()) -> CaseData:
-    """One case as ``imrkg determine`` reads it: a letter (``.pdf``, ``.txt``) extracted, any
-    other file read as a case file (its documents also from ``document_roots``); the case model
-    only (no drug details, unlike :func:`read_input`).  Raises :class:`kg.errors.InputError`
-    naming the file."""
-    if Path(path).suffix.lower() in LETTER_SUFFIXES:
-        from kg.extract.case import read_case_from_letter
-
-        return read_case_from_letter(path).case
-    from kg.read.casefile import load_case_file
-
-    return load_case_file(path, document_roots=document_roots)
-
-
-def unchecked_documents(case: CaseGraph | CaseData) -> tuple[str, ...]:
-    """The file names of the case's documents that were absent (named by the case file, found
-    in no document root), whose quotes were therefore not checked; sorted."""
-    if isinstance(case, CaseGraph):
-        g = case.asserted
-        return tuple(sorted(str(g.value(doc, KG.fileName)) for doc in g.subjects(KG.quotesChecked, Literal(False))))
-    return tuple(sorted(d.file_name or d.id for d in case.documents if d.file_absent))
-
-
-def unchecked_warning(sources: Sequence[str]) -> str:
-    """The one warning for the case files whose documents were absent (``sources``: their paths).
-
-    >>> print(unchecked_warning(["a.yaml"]))
-    a.yaml: document not found, so its quotes were not checked against the document (the case is \
-determined on the quotes it carries; give the document's folder with --document-root DIR or IMRKG_DOCUMENT_ROOTS)
-    """
-    names = ", ".join(sources[:5]) + (f" and {len(sources) - 5} more" if len(sources) > 5 else "")
-    return (f"{names}: document not found, so its quotes were not checked against the document (the case is "
-            "determined on the quotes it carries; give the document's folder with --document-root DIR or "
-            "IMRKG_DOCUMENT_ROOTS)")
-
-
-def read_each(files: Sequence[Path], read: Callable[[Path], C], *, on_error: Callable[[Path, InputError], None],
-              catch: type[InputError] = InputError, progress: Progress | None = None) -> Iterator[C]:
-    """The one loop over inputs: ``read(path)`` for each of ``files`` in order, yielding what it
-    read; an input whose reading raises ``catch`` goes to ``on_error(path, error)`` and the loop
-    goes on.  ``progress(i, len(files), name)`` is called before each input, and
-    ``progress(len(files), len(files), "")`` once the last one has been handled."""
-    for i, path in enumerate(files):
-        if progress:
-            progress(i, len(files), path.name)
-        try:
-            case = read(path)
-        except catch as exc:
-            on_error(path, exc)
-            continue
-        yield case
-    if progress:
-        progress(len(files), len(files), "")
-
 
 # ---------------------------------------------------------------------------
 # Into the store
@@ -209,27 +83,147 @@ def _reader(document_roots: Sequence[str | Path], unchecked: list[str]) -> Calla
     return read
 
 
+def default_workers() -> int:
+    """Worker processes by default: one per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def ingest(paths: Sequence[str | Path], store: Store, *, progress: Progress | None = None,
-           determine: bool = True, document_roots: Sequence[str | Path] = ()) -> IngestSummary:
+           determine: bool = True, document_roots: Sequence[str | Path] = (), engine: str = "batch",
+           workers: int | None = None, chunk: int = 50) -> IngestSummary:
     """Read, determine and store every input; replace cases already stored.
 
-    The guideline graph is refreshed first.  Each case is written in one update
-    (all of its graphs or none); a bad input is collected and skipped.  With
-    ``determine=False`` only each case's asserted and reviewer graphs are written, for
-    :func:`determine_all` to determine.  ``document_roots``: see :func:`read_input`.
+    The guideline graph is refreshed first.  A bad input is collected and skipped.  With
+    ``engine="batch"`` (the default; the embedded store) the inputs are read and determined in
+    chunks of at most ``chunk`` in ``workers`` processes (default :func:`default_workers`; 1: in
+    this process) with the batch engine, which gives the reference's answers, and each chunk's
+    cases are written in one update (all of them or none).  With ``engine="reference"``, or on a
+    remote store, each case is determined with pySHACL in this process and written in its own
+    update.  With ``determine=False`` only each case's asserted and reviewer graphs are written,
+    for :func:`determine_all` to determine.  ``document_roots``: see :func:`read_input`.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
+    files = input_files(paths)
+    if determine and engine == "batch" and isinstance(store, LocalStore):
+        compiled = _ingest_engine()
+        if compiled is not None:
+            return _ingest_chunks(files, store, compiled, workers=workers or default_workers(), chunk=max(1, chunk),
+                                  document_roots=document_roots, progress=progress)
     from kg.engine.determine import determine_case
 
     store.ensure_guidelines()
     cases: list[str] = []
     errors: list[InputError] = []
     unchecked: list[str] = []
-    for cg in read_each(input_files(paths), _reader(document_roots, unchecked),
+    for cg in read_each(files, _reader(document_roots, unchecked),
                         on_error=lambda _, exc: errors.append(exc), progress=progress):
         graphs = case_graphs(cg, determine_case(cg)) if determine else {"asserted": cg.asserted,
                                                                          "reviewer": cg.reviewer}
         store.put_case(cg.case_id, graphs)
         cases.append(cg.case_id)
+    return IngestSummary(cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
+
+
+#: the batch engine for the packaged shapes, compiled once per process (worker processes forked
+#: from this one inherit it)
+_INGEST_ENGINE: list[Engine] = []
+
+
+def _ingest_engine() -> Engine | None:
+    """The batch engine for the packaged shapes (compiled on first use), or None (with a note on
+    stderr) when they do not compile, for the reference engine to decide."""
+    import sys
+
+    if not _INGEST_ENGINE:
+        from kg.batch.engine import compile_engine
+
+        try:
+            _INGEST_ENGINE.append(compile_engine())
+        except Exception as exc:  # noqa: BLE001 - any compile failure: the reference decides
+            print(f"imrkg: the batch engine cannot compile the shapes ({type(exc).__name__}: {exc}); "
+                  "determining with the reference engine (pySHACL)", file=sys.stderr)
+            return None
+    return _INGEST_ENGINE[0]
+
+
+def _ingest_chunk(files: list[Path], document_roots: Sequence[str | Path]) -> CaseChunk:
+    """Worker: one chunk of inputs read and determined (the engine compiled on first use)."""
+    compiled = _ingest_engine()
+    assert compiled is not None, "the packaged shapes compile (the parent checked)"
+    return determine_inputs(files, compiled, document_roots=document_roots)
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, the worker ends when the process that started it dies, so an
+    ingest killed with SIGKILL leaves no idle worker behind (``PR_SET_PDEATHSIG``)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown has to do
+        return
+    if os.getppid() == 1:  # the parent died before the call
+        os._exit(1)
+
+
+def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, workers: int, chunk: int,
+                   document_roots: Sequence[str | Path], progress: Progress | None) -> IngestSummary:
+    """:func:`ingest` through the batch engine: chunks of inputs determined in ``workers`` worker
+    processes (forked: they inherit the compiled engine, and open no on-disk store), at most
+    ``2 * workers`` chunks in flight, each chunk's cases written by this process in one update as
+    the chunks come back, in input order.  Small batches are cut finer (down to one input a
+    chunk) so that every worker has chunks to do and writing goes on beside them."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    from collections import deque
+
+    total = len(files)
+    size = max(1, min(chunk, -(-total // (4 * workers))))
+    chunks = [files[i:i + size] for i in range(0, total, size)]
+    cases: list[str] = []
+    errors: list[InputError] = []
+    unchecked: list[str] = []
+
+    def finish(result: CaseChunk, done: int) -> None:
+        if result.cases:
+            store.replace_cases(result.cases, result.nquads)  # the chunk's cases: all of them or none
+        cases.extend(result.cases)
+        errors.extend(result.errors)
+        unchecked.extend(result.unchecked)
+        if progress:
+            progress(done, total, files[done - 1].name if done < total else "")
+
+    if progress:
+        progress(0, total, files[0].name if files else "")
+    if workers <= 1 or len(chunks) <= 1:
+        store.ensure_guidelines()
+        for i, part in enumerate(chunks):
+            finish(determine_inputs(part, compiled, document_roots=document_roots), min(total, (i + 1) * size))
+        return IngestSummary(cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
+    # forked workers inherit the compiled engine; they are all forked at the first submit, before
+    # this process writes to the store
+    context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
+                                  initializer=_die_with_parent)
+    try:
+        pending: deque[tuple[int, cf.Future[CaseChunk]]] = deque()
+        for i, part in enumerate(chunks):
+            pending.append((min(total, (i + 1) * size), pool.submit(_ingest_chunk, part, document_roots)))
+            if i == 0:
+                store.ensure_guidelines()
+            if len(pending) >= 2 * workers:
+                done, future = pending.popleft()
+                finish(future.result(), done)
+        while pending:
+            done, future = pending.popleft()
+            finish(future.result(), done)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return IngestSummary(cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
 
 

@@ -2,7 +2,7 @@
 
 Two entry points:
 
-* :func:`read_letter_text` turns a ``.pdf`` (via pypdf) or ``.txt`` file into a
+* :func:`read_letter_text` turns a ``.pdf`` (via PDFium, or pypdf) or ``.txt`` file into a
   :class:`LetterText`. Page-break noise (page numbers, running headers and
   footers repeated at the page edges) is dropped while the pages are joined
   (:mod:`kg.read.pages`), so the returned ``text`` is the one string every
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Literal
 
 from kg.errors import LetterError
-from kg.read.pages import join_pages, pdf_pages
+from kg.read.pages import PdfReaderName, join_pages, pdf_pages
 
 __all__ = [
     "Citation",
@@ -186,11 +186,12 @@ MAX_LETTER_BYTES = 20 * 1024 * 1024
 MAX_LETTER_TEXT_CHARS = 1_000_000
 
 
-def read_letter_text(path: str | Path) -> LetterText:
+def read_letter_text(path: str | Path, *, pdf_reader: PdfReaderName = "auto") -> LetterText:
     """Return the text of a letter file (``.pdf`` or plain text).
 
-    PDF pages are extracted with pypdf (an owner-password-only encryption, as
-    the published letters use, is opened with the empty password); a text file
+    PDF pages are extracted with PDFium, or pypdf where PDFium cannot open the
+    file (``pdf_reader``: see :func:`kg.read.pages.pdf_pages`; an owner-password-only
+    encryption, as the published letters use, is opened with the empty password); a text file
     is read as UTF-8 and split into pages at form feeds. Page numbers and
     running headers or footers repeated at the page edges are dropped, and pages
     are joined so that a page break never creates a blank line of its own.
@@ -199,7 +200,7 @@ def read_letter_text(path: str | Path) -> LetterText:
     missing, larger than :data:`MAX_LETTER_BYTES` (checked before reading) or
     holding more than :data:`MAX_LETTER_TEXT_CHARS` of text (checked before
     parsing), empty, corrupt, encrypted with a password, has no text layer, or
-    is not an IMR letter. No pypdf exception escapes.
+    is not an IMR letter. No pypdf or PDFium exception escapes.
 
     >>> read_letter_text("no-such-letter.pdf")
     Traceback (most recent call last):
@@ -225,7 +226,7 @@ def read_letter_text(path: str | Path) -> LetterText:
     if not data.strip():
         raise LetterError("file is empty", source=name, hint="supply a final determination letter")
     if p.suffix.lower() == ".pdf" or data[:5] == b"%PDF-":
-        pages = pdf_pages(data, name)
+        pages = pdf_pages(data, name, reader=pdf_reader)
     else:
         try:
             raw = data.decode("utf-8-sig")

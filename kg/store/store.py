@@ -141,6 +141,38 @@ def _insert_data(graphs: Mapping[URIRef, Graph], *, template: bool = False, chun
     return " ;\n".join(ops)
 
 
+def _nquads_insert(nquads: bytes) -> str:
+    """The ``INSERT DATA`` operation adding the quads of ``nquads`` (N-Quads in pyoxigraph's own
+    form, ``S P O G .``, every term written as SPARQL writes it), a ``GRAPH`` block for each run
+    of quads in one graph.
+
+    >>> print(_nquads_insert(b'<s:a> <p:b> "c d" <g:1> .\\n<s:a> <p:b> _:x <g:1> .\\n'))
+    INSERT DATA {
+    GRAPH <g:1> {
+    <s:a> <p:b> "c d" .
+    <s:a> <p:b> _:x .
+    }
+    }
+    """
+    out = ["INSERT DATA {"]
+    current = None
+    for line in nquads.decode("utf-8").splitlines():
+        if not line:
+            continue
+        s, p, rest = line.split(" ", 2)
+        o, g = rest[:-2].rsplit(" ", 1)
+        if g != current:
+            if current is not None:
+                out.append("}")
+            out.append(f"GRAPH {g} {{")
+            current = g
+        out.append(f"{s} {p} {o} .")
+    if current is not None:
+        out.append("}")
+    out.append("}")
+    return "\n".join(out)
+
+
 def _find(parent: dict[Node, Node], x: Node) -> Node:
     """The root of ``x`` in the union-find forest ``parent`` (paths halved on the way)."""
     while parent.setdefault(x, x) != x:
@@ -207,6 +239,13 @@ class Store:
             named.update({graph_iri(case_id, n): g for n, g in graphs.items()})
         if drop:
             self.update(_replace_update(named, drop, template=self.insert_template))
+
+    def replace_cases(self, case_ids: Sequence[str], nquads: bytes) -> None:
+        """Replace the cases ``case_ids`` with the graphs in ``nquads`` in one update: all of them
+        or none.  ``nquads`` is N-Quads as pyoxigraph writes it (one quad a line, each in one of
+        the cases' graphs), such as :func:`kg.jobs.inputs.determine_inputs` returns."""
+        drop = [f"DROP SILENT GRAPH <{graph_iri(c, n)}>" for c in sorted(set(case_ids)) for n in GRAPH_NAMES]
+        self.update(" ;\n".join(drop + [_nquads_insert(nquads)] if nquads.strip() else drop))
 
     def delete_case(self, case_id: str) -> None:
         """Remove every graph of a case."""

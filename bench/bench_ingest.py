@@ -1,0 +1,210 @@
+"""Letters in, end to end: ``imrkg ingest`` through the batch engine against the reference path.
+
+Not a test: a measurement to run by hand (see bench/README.md).  It measures, each run in a fresh
+Python process of its own (so the memory figures are its own):
+
+* **real letters**: every letter in ``../shared/letters`` (and the seed) ingested ``--passes``
+  times, each pass into a fresh on-disk store, by :func:`kg.jobs.ingest.ingest` with the batch
+  engine in ``--workers`` processes (the default path): read (PDFium), extract, determine, store.
+  The first pass includes compiling the engine (about 3 s); letters a second are given per pass,
+  for the first pass and for the later ones;
+* **synthetic letters**: ``--synthetic N`` letters (default 2,000; ``--synthetic 10000`` for the
+  issue's figure) written by ``imrkg synth --letters`` (seed 1), ingested the same way, once;
+* **reference**: the same inputs through ``ingest(engine="reference")`` (pySHACL and the rdflib
+  reasoner, one case at a time, one process), on at most ``--reference-max`` inputs, and the
+  ratio of the two rates;
+* **stages**: per letter, in one process, one after the other: PDF text, parse and extract, case
+  graph, N-Quads, batch determination (chunks of 50), the write (one update per chunk).
+
+Memory is the peak resident set: of the main process (``VmHWM``) and of the largest worker
+(``RUSAGE_CHILDREN``).
+
+    python bench/bench_ingest.py                         # real letters x3, 2,000 synthetic
+    python bench/bench_ingest.py --synthetic 10000 --passes 5 --json ingest.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LETTERS = ROOT.parent / "shared" / "letters"
+
+
+def _peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _children_peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------------
+# In the child process
+# ---------------------------------------------------------------------------
+def _ingest_runs(inputs: list[str], engine: str, workers: int, passes: int, chunk: int) -> dict[str, Any]:
+    from kg.jobs.ingest import ingest, input_files
+    from kg.store.store import LocalStore
+
+    files = [str(p) for p in input_files(inputs)]
+    runs = []
+    for _ in range(passes):
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+            store = LocalStore(Path(tmp) / "store")
+            start = time.perf_counter()
+            summary = ingest(files, store, engine=engine, workers=workers, chunk=chunk)
+            store.close()
+            seconds = time.perf_counter() - start
+        runs.append({"seconds": seconds, "cases": len(summary.cases), "errors": len(summary.errors)})
+    return {"inputs": len(files), "runs": runs, "peak_mb": _peak_mb(), "worker_peak_mb": _children_peak_mb()}
+
+
+def _stages(inputs: list[str], chunk: int) -> dict[str, Any]:
+    """Per-stage time a letter, one stage after the other in this process."""
+    from kg.batch.engine import case_nquads, compile_engine, determine_chunk
+    from kg.extract.case import extract_case
+    from kg.jobs.ingest import input_files, letter_case_graph
+    from kg.read.letter import parse_letter, read_letter_text
+    from kg.store.store import LocalStore
+
+    files = [p for p in input_files(inputs) if p.suffix.lower() in (".pdf", ".txt")]
+    engine = compile_engine()
+    t = dict.fromkeys(("text", "extract", "graph", "nquads", "determine", "write"), 0.0)
+    store = LocalStore(None)
+    store.ensure_guidelines()
+    for start in range(0, len(files), chunk):
+        asserted, reviewer, ids = [], [], []
+        for path in files[start:start + chunk]:
+            t0 = time.perf_counter()
+            text = read_letter_text(path)
+            t1 = time.perf_counter()
+            case = extract_case(text, parse_letter(text))
+            t2 = time.perf_counter()
+            cg = letter_case_graph(case)
+            t3 = time.perf_counter()
+            asserted.append(case_nquads(cg.case_id, {"asserted": cg.asserted}))
+            reviewer.append(case_nquads(cg.case_id, {"reviewer": cg.reviewer}))
+            ids.append(cg.case_id)
+            t4 = time.perf_counter()
+            t["text"] += t1 - t0
+            t["extract"] += t2 - t1
+            t["graph"] += t3 - t2
+            t["nquads"] += t4 - t3
+        t0 = time.perf_counter()
+        result = determine_chunk(b"".join(asserted), b"".join(reviewer), engine)
+        t1 = time.perf_counter()
+        store.replace_cases(ids, b"".join(asserted + reviewer) + result.nquads + result.stamps)
+        t["determine"] += t1 - t0
+        t["write"] += time.perf_counter() - t1
+    return {"letters": len(files), "ms_per_letter": {k: 1000 * v / max(1, len(files)) for k, v in t.items()}}
+
+
+def _child(args: argparse.Namespace) -> None:
+    job = json.loads(args.child)
+    if job["kind"] == "stages":
+        out = _stages(job["inputs"], job["chunk"])
+    else:
+        out = _ingest_runs(job["inputs"], job["engine"], job["workers"], job["passes"], job["chunk"])
+    print(json.dumps(out))
+
+
+# ---------------------------------------------------------------------------
+# In the parent
+# ---------------------------------------------------------------------------
+def _run(job: dict[str, Any]) -> dict[str, Any]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)], capture_output=True, text=True,
+                          check=False, cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"bench child failed: {proc.stderr[-2000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["process_seconds"] = time.perf_counter() - start
+    return out
+
+
+def _synthetic(n: int, folder: Path) -> list[str]:
+    from kg.jobs import synth
+
+    return [str(p) for p in synth.write_letters(synth.synthesize(n, seed=1), folder)]
+
+
+def _rate(run: dict[str, Any]) -> float:
+    return run["cases"] / run["seconds"] if run["seconds"] else 0.0
+
+
+def _report(name: str, batch: dict[str, Any], ref: dict[str, Any] | None) -> dict[str, Any]:
+    rates = [_rate(r) for r in batch["runs"]]
+    later = rates[1:] or rates
+    line = {"inputs": batch["inputs"], "first_pass_per_s": rates[0], "later_passes_per_s": sum(later) / len(later),
+            "peak_mb": batch["peak_mb"], "worker_peak_mb": batch["worker_peak_mb"],
+            "process_seconds": batch["process_seconds"]}
+    if ref is not None:
+        line["reference_inputs"] = ref["inputs"]
+        line["reference_per_s"] = _rate(ref["runs"][0])
+        line["ratio"] = line["later_passes_per_s"] / line["reference_per_s"] if line["reference_per_s"] else 0.0
+    print(f"{name}: {line['inputs']} inputs, batch {line['first_pass_per_s']:.1f} letters/s first pass, "
+          f"{line['later_passes_per_s']:.1f} letters/s later passes; peak RSS {line['peak_mb']:.0f} MB main, "
+          f"{line['worker_peak_mb']:.0f} MB largest worker" +
+          (f"; reference {line['reference_per_s']:.2f} letters/s on {line['reference_inputs']} inputs, "
+           f"ratio {line['ratio']:.1f}x" if ref is not None else ""), flush=True)
+    return line
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--letters", default=str(LETTERS), help="folder of real letters (default ../shared/letters)")
+    ap.add_argument("--passes", type=int, default=3, help="passes over the real letters (default 3)")
+    ap.add_argument("--synthetic", type=int, default=2000, help="synthetic letters (default 2000; 0: none)")
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="worker processes")
+    ap.add_argument("--chunk", type=int, default=50, help="inputs a chunk (default 50)")
+    ap.add_argument("--reference-max", type=int, default=200, help="inputs the reference path is timed on")
+    ap.add_argument("--no-reference", action="store_true", help="skip the reference path")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    if args.child:
+        _child(args)
+        return
+    from kg.jobs.ingest import input_files
+
+    results: dict[str, Any] = {"workers": args.workers, "cores": os.cpu_count(), "load_average": os.getloadavg()}
+    real = [str(p) for p in input_files([args.letters])]
+    common = {"workers": args.workers, "chunk": args.chunk}
+    print(f"real letters: {len(real)} inputs, {args.passes} passes, {args.workers} workers "
+          f"(load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+    batch = _run({"kind": "ingest", "inputs": real, "engine": "batch", "passes": args.passes, **common})
+    ref = None if args.no_reference else _run({"kind": "ingest", "inputs": real[:args.reference_max],
+                                                "engine": "reference", "passes": 1, **common})
+    results["real"] = _report("real letters", batch, ref)
+    results["real"]["stages"] = _run({"kind": "stages", "inputs": real, "chunk": args.chunk})
+    print("  per letter, one process: " + ", ".join(
+        f"{k} {v:.1f} ms" for k, v in results["real"]["stages"]["ms_per_letter"].items()), flush=True)
+    if args.synthetic:
+        with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
+            letters = _synthetic(args.synthetic, Path(tmp))
+            batch = _run({"kind": "ingest", "inputs": letters, "engine": "batch", "passes": 1, **common})
+            ref = None if args.no_reference else _run({"kind": "ingest", "inputs": letters[:args.reference_max],
+                                                        "engine": "reference", "passes": 1, **common})
+            results["synthetic"] = _report(f"synthetic letters ({args.synthetic})", batch, ref)
+            results["synthetic"]["stages"] = _run({"kind": "stages", "inputs": letters[:500], "chunk": args.chunk})
+            print("  per letter, one process: " + ", ".join(
+                f"{k} {v:.1f} ms" for k, v in results["synthetic"]["stages"]["ms_per_letter"].items()), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
