@@ -192,7 +192,8 @@ def _add_protocol_routes(router: APIRouter, service: SparqlService) -> None:
             raise ServeError(415, "send application/sparql-query, application/sparql-update or a form")
         if not _authorised(opts, request):
             raise ServeError(403, "updates are not allowed on this endpoint without the update token")
-        check_sparql(update_text, update=True, allow_federation=opts.allow_federation)
+        # parsed in a worker thread: a large update would hold the event loop
+        await run_in_threadpool(check_sparql, update_text, update=True, allow_federation=opts.allow_federation)
         log.debug("update: %s", update_text)
         await run_in_threadpool(service.update, update_text)
         return Response(status_code=204)
@@ -327,15 +328,21 @@ def create_router(service: SparqlService) -> APIRouter:
 # ---------------------------------------------------------------------------
 # The app
 # ---------------------------------------------------------------------------
+def _env_bytes(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else default
+
+
 def create_app(store: Store, *, allow_update_token: str | None = None, query_timeout: float = 10.0,
-               result_limit: int = 10000, max_body_bytes: int = 1_000_000, cors_origins: tuple[str, ...] = (),
+               result_limit: int = 10000, max_body_bytes: int | None = None, cors_origins: tuple[str, ...] = (),
                max_concurrency: int = 4, allow_federation: bool = False,
                max_graph_bytes: int | None = None) -> FastAPI:
     """The endpoint as a FastAPI app over ``store`` (which stays open; the caller closes it).
 
     Options are the limits this module's and :mod:`kg.web.sparql`'s docstrings describe;
-    ``allow_update_token=None`` keeps the endpoint read-only.  ``max_graph_bytes`` caps a Graph Store
-    write's body (default ``$IMRKG_MAX_GRAPH_BYTES``, else 64 MB).  The app can be mounted in another
+    ``allow_update_token=None`` keeps the endpoint read-only.  ``max_body_bytes`` caps a request body
+    (default ``$IMRKG_MAX_BODY_BYTES``, else 1 MB), ``max_graph_bytes`` a Graph Store write's body
+    (default ``$IMRKG_MAX_GRAPH_BYTES``, else 64 MB).  The app can be mounted in another
     one (``parent.mount("/kg", app)``) or its routes included via :func:`create_router`.
 
     >>> from kg.store.store import open_store
@@ -346,9 +353,8 @@ def create_app(store: Store, *, allow_update_token: str | None = None, query_tim
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    if max_graph_bytes is None:
-        env = os.environ.get("IMRKG_MAX_GRAPH_BYTES", "")
-        max_graph_bytes = int(env) if env.isdigit() else 64_000_000
+    max_body_bytes = _env_bytes("IMRKG_MAX_BODY_BYTES", 1_000_000) if max_body_bytes is None else max_body_bytes
+    max_graph_bytes = _env_bytes("IMRKG_MAX_GRAPH_BYTES", 64_000_000) if max_graph_bytes is None else max_graph_bytes
     if result_limit < 1 or max_concurrency < 1 or query_timeout <= 0 or max_body_bytes < 1 or max_graph_bytes < 1:
         raise ValueError("result_limit, max_concurrency, query_timeout and max_body_bytes must be positive")
     options = ServiceOptions(allow_update_token=allow_update_token or None, query_timeout=query_timeout,
