@@ -318,6 +318,23 @@ def _from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node
         raise StoreError(f"unexpected term in a result: {term!r}") from None
 
 
+def _write_error(location: str, exc: OSError) -> StoreError:
+    """A failed write as a :class:`StoreError` that says what happened and what to do.  The store
+    keeps every update finished before it (each case is one update: whole or absent)."""
+    import errno
+
+    text = str(exc)
+    again = "then run the same command again: the cases already written are kept, the rest are written"
+    if exc.errno == errno.ENOSPC or "No space left" in text:
+        return StoreError(f"the disk holding the store at {location} is full: {text}. Free some space there "
+                          f"(or give --store a folder on another disk), {again}")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) or "Permission denied" in text \
+            or "Read-only file system" in text:
+        return StoreError(f"the store at {location} cannot be written (permission lost): {text}. Make its folder "
+                          f"writable by this user again, {again}")
+    return StoreError(f"cannot write to the store at {location}: {text}; {again}")
+
+
 class QueryCancelled(StoreError):
     """A query passed the deadline :func:`query_deadline` set for its thread and was stopped."""
 
@@ -362,7 +379,10 @@ class LocalStore(Store):
 
     def update(self, sparql: str) -> None:
         if sparql.strip():
-            self._store.update(sparql)
+            try:
+                self._store.update(sparql)
+            except OSError as exc:
+                raise _write_error(self.location, exc) from None
 
     def compact(self) -> bool:
         """Compact the on-disk store (RocksDB's full compaction, pyoxigraph ``optimize``).
@@ -451,6 +471,12 @@ class LocalStore(Store):
         (a case's determination stamp) goes in ``last``, so a crash before it leaves the case to
         be redone by a resumed batch, never marked done with part of its graphs.
         """
+        try:
+            self._replace_graphs(drop, nquads, last)
+        except OSError as exc:
+            raise _write_error(self.location, exc) from None
+
+    def _replace_graphs(self, drop: Sequence[str], nquads: bytes | Path, last: bytes) -> None:
         import pyoxigraph as ox
 
         for iri in drop:
@@ -470,8 +496,12 @@ class LocalStore(Store):
         """Flush to disk and release the store's lock (the object is unusable afterwards)."""
         store = getattr(self, "_store", None)
         if store is not None and self.path is not None:
-            store.flush()
-            del self._store  # dropping the last reference closes the database
+            try:
+                store.flush()
+            except OSError as exc:
+                raise _write_error(self.location, exc) from None
+            finally:
+                del self._store  # dropping the last reference closes the database
 
 
 # ---------------------------------------------------------------------------
