@@ -6,19 +6,18 @@ on the store's snapshots (no process forked per query), so a read beside a write
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.parse
 import urllib.request
-import json
 
 import pytest
+from casepaths import EXAMPLES, LETTERS, LoopbackServer, corpus_case_graphs
 
 from kg.jobs.ingest import ingest
-from kg.web.app import create_app
 from kg.store.store import LocalStore, RemoteStore, StoreError
-
-from casepaths import EXAMPLES, LETTERS, LoopbackServer, corpus_case_graphs
+from kg.web.app import create_app
 
 COUNTS = """SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o }
   FILTER(STRSTARTS(STR(?g), "https://w3id.org/imr-kg/case/")) } GROUP BY ?g"""

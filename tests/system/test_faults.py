@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from casepaths import MET_CASE, ROOT
 
 COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"

@@ -22,10 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from casepaths import LETTERS, ROOT, corpus_case_graphs
 
 from kg.store.store import RemoteStore, StoreError
-
-from casepaths import LETTERS, ROOT, corpus_case_graphs
 
 TOKEN = "writer-token"
 LETTER = LETTERS / "CM16-0219557.pdf"
