@@ -318,18 +318,29 @@ def _from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node
         raise StoreError(f"unexpected term in a result: {term!r}") from None
 
 
-def _write_error(location: str, exc: OSError) -> StoreError:
-    """A failed write as a :class:`StoreError` that says what happened and what to do.  The store
-    keeps every update finished before it (each case is one update: whole or absent)."""
+def _fault_kind(exc: OSError) -> str | None:
+    """``"full"`` for a full disk, ``"permission"`` for a folder that cannot be written, else None."""
     import errno
 
     text = str(exc)
-    again = "then run the same command again: the cases already written are kept, the rest are written"
     if exc.errno == errno.ENOSPC or "No space left" in text:
-        return StoreError(f"the disk holding the store at {location} is full: {text}. Free some space there "
-                          f"(or give --store a folder on another disk), {again}")
+        return "full"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) or "Permission denied" in text \
             or "Read-only file system" in text:
+        return "permission"
+    return None
+
+
+def _write_error(location: str, exc: OSError) -> StoreError:
+    """A failed write as a :class:`StoreError` that says what happened and what to do.  The store
+    keeps every update finished before it (each case is one update: whole or absent)."""
+    text = str(exc)
+    again = "then run the same command again: the cases already written are kept, the rest are written"
+    kind = _fault_kind(exc)
+    if kind == "full":
+        return StoreError(f"the disk holding the store at {location} is full: {text}. Free some space there "
+                          f"(or give --store a folder on another disk), {again}")
+    if kind == "permission":
         return StoreError(f"the store at {location} cannot be written (permission lost): {text}. Make its folder "
                           f"writable by this user again, {again}")
     return StoreError(f"cannot write to the store at {location}: {text}; {again}")
@@ -375,6 +386,8 @@ class LocalStore(Store):
                 self.path.mkdir(parents=True, exist_ok=True)
             self._store = ox.Store(None if self.path is None else str(self.path))
         except OSError as exc:
+            if _fault_kind(exc):
+                raise _write_error(self.location, exc) from None
             raise StoreError(f"cannot open the store at {self.location}: {exc}") from None
 
     def update(self, sparql: str) -> None:
