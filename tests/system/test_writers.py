@@ -92,7 +92,7 @@ class Serve:
 def _ingest(url: str, *inputs: Path, token: str = TOKEN) -> subprocess.CompletedProcess:
     env = {**os.environ, "IMRKG_STORE_TOKEN": token}
     return subprocess.run([sys.executable, "-m", "kg.cli", "ingest", *map(str, inputs), "--store", f"{url}/sparql",
-                           "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                           "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
 
 
 needs_letters = pytest.mark.skipif(not LETTER.exists(), reason=f"{LETTER} is not beside the checkout")
