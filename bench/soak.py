@@ -37,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import HOST, LETTERS, ROOT, build_store, free_port, imrkg, library_paths, rss_kib  # noqa: E402
+from load import HOST, LETTERS, ROOT, build_store, free_port, imrkg, rss_kib  # noqa: E402
 
 TOKEN = "soak-token"
 PROTOCOL = [
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="imrkg-soak-"))
     store = str(tmp / "store")
+    Path(store).mkdir()  # a fresh store: the folder exists, so no --create is needed
     build_store(Path(store), letters=False)
     port = free_port()
     server = start_server(store, port, args.clients)
@@ -157,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             passes.append((proc.returncode, time.monotonic() - t))
 
     try:
-        paths = library_paths(port)
+        with urllib.request.urlopen(f"http://{HOST}:{port}/queries", timeout=60) as resp:  # noqa: S310 - loopback
+            library = json.loads(resp.read())
+        paths = [f"/queries/{urllib.parse.quote(q['name'])}" for q in library if not q["parameters"]]
         threads = [threading.Thread(target=client, args=(i, paths), daemon=True) for i in range(args.clients)]
         threads.append(threading.Thread(target=writer, daemon=True))
         for t in threads:
