@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -33,10 +36,11 @@ if TYPE_CHECKING:
     import pyoxigraph as ox
 
     from kg.engine.determine import CaseDetermination
+    from kg.store.protocol import ServerLimits
 
 __all__ = ["GUIDELINES_GRAPH", "GRAPH_NAMES", "StoreError", "QueryResult", "Store", "LocalStore", "RemoteStore",
            "open_store", "default_location", "case_graphs", "graph_iri", "query_form", "Compaction", "compact_store",
-           "disk_size"]
+           "disk_size", "QueryCancelled", "query_deadline", "nquads_of", "graph_replacement"]
 
 GUIDELINES_GRAPH = URIRef("https://w3id.org/imr-kg/graph/guidelines")
 GRAPH_NAMES = ("asserted", "inferred", "determination", "reviewer")
@@ -141,36 +145,11 @@ def _insert_data(graphs: Mapping[URIRef, Graph], *, template: bool = False, chun
     return " ;\n".join(ops)
 
 
-def _nquads_insert(nquads: bytes) -> str:
-    """The ``INSERT DATA`` operation adding the quads of ``nquads`` (N-Quads in pyoxigraph's own
-    form, ``S P O G .``, every term written as SPARQL writes it), a ``GRAPH`` block for each run
-    of quads in one graph.
+def _form_bytes(text: str) -> int:
+    """Bytes of an update as the form body :class:`RemoteStore` sends."""
+    from kg.store.protocol import form_size
 
-    >>> print(_nquads_insert(b'<s:a> <p:b> "c d" <g:1> .\\n<s:a> <p:b> _:x <g:1> .\\n'))
-    INSERT DATA {
-    GRAPH <g:1> {
-    <s:a> <p:b> "c d" .
-    <s:a> <p:b> _:x .
-    }
-    }
-    """
-    out = ["INSERT DATA {"]
-    current = None
-    for line in nquads.decode("utf-8").splitlines():
-        if not line:
-            continue
-        s, p, rest = line.split(" ", 2)
-        o, g = rest[:-2].rsplit(" ", 1)
-        if g != current:
-            if current is not None:
-                out.append("}")
-            out.append(f"GRAPH {g} {{")
-            current = g
-        out.append(f"{s} {p} {o} .")
-    if current is not None:
-        out.append("}")
-    out.append("}")
-    return "\n".join(out)
+    return form_size("update", text)
 
 
 def _find(parent: dict[Node, Node], x: Node) -> Node:
@@ -186,6 +165,63 @@ def _replace_update(graphs: Mapping[URIRef, Graph], drop: Iterable[URIRef], *, t
     insert = _insert_data(graphs, template=template)
     if insert:
         parts.append(insert)
+    return " ;\n".join(parts)
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One whole write: the named graphs to empty, the graphs to put in them, what it is (for messages)."""
+
+    drop: tuple[URIRef, ...]
+    graphs: Mapping[URIRef, Graph]
+    label: str
+
+
+def _case_unit(case_id: str, graphs: Mapping[str, Graph]) -> _Unit:
+    unknown = set(graphs) - set(GRAPH_NAMES)
+    if unknown:
+        raise ValueError(f"unknown graph names {sorted(unknown)}")
+    return _Unit(drop=tuple(graph_iri(case_id, n) for n in GRAPH_NAMES),
+                 graphs={graph_iri(case_id, n): g for n, g in graphs.items()}, label=f"case {case_id}")
+
+
+def nquads_of(graphs: Mapping[URIRef, Graph]) -> bytes:
+    """``graphs`` as N-Quads, each triple with its graph's name, lines sorted (byte-stable)."""
+    lines: list[str] = []
+    for iri in sorted(graphs):
+        body = graphs[iri].serialize(format="nt", encoding="utf-8").decode("utf-8")
+        lines += [line[:-1].rstrip() + f" <{iri}> ." for line in body.splitlines() if line.strip().endswith(".")]
+    return ("\n".join(sorted(lines)) + "\n").encode("utf-8") if lines else b""
+
+
+def graph_replacement(graphs: Sequence[str], body: bytes, fmt: ox.RdfFormat, *, template: bool = False) -> str:
+    """The update that empties each named graph in ``graphs`` and inserts ``body`` (RDF in ``fmt``,
+    parsed by pyoxigraph) into them: a quad format's quads into their graphs, which must be among
+    ``graphs``; a triple format's triples into the one graph of ``graphs``.  Raises
+    :class:`SyntaxError` for a body that does not parse, :class:`ValueError` for a quad in a graph not listed."""
+    import pyoxigraph as ox
+
+    names = sorted(set(graphs))
+    for n in names:
+        ox.NamedNode(n)  # ValueError for an IRI that is not one
+    single = ox.NamedNode(names[0]) if len(names) == 1 else None
+    by_graph: dict[str, list[str]] = {}
+    for q in ox.parse(body, format=fmt):
+        g = q.graph_name
+        if isinstance(g, ox.DefaultGraph):
+            if single is None:
+                raise ValueError("a triple outside the named graphs: give each its graph, or name one graph")
+            g = single
+        if not isinstance(g, ox.NamedNode) or g.value not in by_graph and g.value not in names:
+            raise ValueError(f"the body writes to {g}, which is not among the graphs named")
+        by_graph.setdefault(g.value, []).append(f"{q.subject} {q.predicate} {q.object} .")
+    if template:
+        rdf = {URIRef(n): Graph().parse(data="\n".join(lines), format="nt") for n, lines in by_graph.items()}
+        return _replace_update(rdf, [URIRef(n) for n in names], template=True)
+    parts = [f"DROP SILENT GRAPH <{n}>" for n in names]
+    if by_graph:
+        parts.append("INSERT DATA {\n" + "\n".join(f"GRAPH <{n}> {{\n" + "\n".join(lines) + "\n}"
+                                                   for n, lines in sorted(by_graph.items())) + "\n}")
     return " ;\n".join(parts)
 
 
@@ -223,29 +259,28 @@ class Store:
     # -- writing -------------------------------------------------------------------
     def put_case(self, case_id: str, graphs: Mapping[str, Graph]) -> None:
         """Write a case's named graphs, replacing whatever the store held for it; all or nothing."""
-        unknown = set(graphs) - set(GRAPH_NAMES)
-        if unknown:
-            raise ValueError(f"unknown graph names {sorted(unknown)}")
-        named = {graph_iri(case_id, n): g for n, g in graphs.items()}
-        self.update(_replace_update(named, [graph_iri(case_id, n) for n in GRAPH_NAMES],
-                                    template=self.insert_template))
+        self._write([_case_unit(case_id, graphs)])
 
     def put_cases(self, cases: Mapping[str, Mapping[str, Graph]]) -> None:
-        """Write several cases in one update: all of them or none."""
-        named: dict[URIRef, Graph] = {}
-        drop = []
-        for case_id, graphs in cases.items():
-            drop += [graph_iri(case_id, n) for n in GRAPH_NAMES]
-            named.update({graph_iri(case_id, n): g for n, g in graphs.items()})
-        if drop:
-            self.update(_replace_update(named, drop, template=self.insert_template))
+        """Write several cases, each whole: the embedded store writes them in one update (all of them
+        or none); a remote store in as few requests as its server's limits allow, each case whole in
+        one of them (see :meth:`RemoteStore._write`)."""
+        if cases:
+            self._write([_case_unit(case_id, graphs) for case_id, graphs in cases.items()])
+
+    def _write(self, units: Sequence[_Unit]) -> None:
+        """Write ``units`` (each: graphs to drop, graphs to insert, a label) in one update."""
+        self.update(" ;\n".join(t for t in (_replace_update(u.graphs, u.drop, template=self.insert_template)
+                                            for u in units) if t))
 
     def replace_cases(self, case_ids: Sequence[str], nquads: bytes) -> None:
         """Replace the cases ``case_ids`` with the graphs in ``nquads`` in one update: all of them
         or none.  ``nquads`` is N-Quads as pyoxigraph writes it (one quad a line, each in one of
         the cases' graphs), such as :func:`kg.jobs.inputs.determine_inputs` returns."""
+        from kg.store.protocol import nquads_insert
+
         drop = [f"DROP SILENT GRAPH <{graph_iri(c, n)}>" for c in sorted(set(case_ids)) for n in GRAPH_NAMES]
-        self.update(" ;\n".join(drop + [_nquads_insert(nquads)] if nquads.strip() else drop))
+        self.update(" ;\n".join(drop + [nquads_insert(nquads)] if nquads.strip() else drop))
 
     def delete_case(self, case_id: str) -> None:
         """Remove every graph of a case."""
@@ -253,7 +288,7 @@ class Store:
 
     def put_guidelines(self, graph: Graph) -> None:
         """Replace the guidelines graph (ontology and shapes) with ``graph``."""
-        self.update(_replace_update({GUIDELINES_GRAPH: graph}, [GUIDELINES_GRAPH], template=self.insert_template))
+        self._write([_Unit(drop=(GUIDELINES_GRAPH,), graphs={GUIDELINES_GRAPH: graph}, label="the guidelines")])
 
     def ensure_guidelines(self) -> None:
         """Load the packaged ontology and shapes into the guidelines graph."""
@@ -292,6 +327,61 @@ def _from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node
         raise StoreError(f"unexpected term in a result: {term!r}") from None
 
 
+def _fault_kind(exc: OSError) -> str | None:
+    """``"full"`` for a full disk, ``"permission"`` for a folder that cannot be written, else None."""
+    import errno
+
+    text = str(exc)
+    if exc.errno == errno.ENOSPC or "No space left" in text:
+        return "full"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) or "Permission denied" in text \
+            or "Read-only file system" in text:
+        return "permission"
+    return None
+
+
+def _write_error(location: str, exc: OSError) -> StoreError:
+    """A failed write as a :class:`StoreError` that says what happened and what to do.  The store
+    keeps every update finished before it (each case is one update: whole or absent)."""
+    text = str(exc)
+    again = "then run the same command again: the cases already written are kept, the rest are written"
+    kind = _fault_kind(exc)
+    if kind == "full":
+        return StoreError(f"the disk holding the store at {location} is full: {text}. Free some space there "
+                          f"(or give --store a folder on another disk), {again}")
+    if kind == "permission":
+        return StoreError(f"the store at {location} cannot be written (permission lost): {text}. Make its folder "
+                          f"writable by this user again, {again}")
+    return StoreError(f"cannot write to the store at {location}: {text}; {again}")
+
+
+class QueryCancelled(StoreError):
+    """A query passed the deadline :func:`query_deadline` set for its thread and was stopped."""
+
+
+_DEADLINE = threading.local()
+
+
+@contextmanager
+def query_deadline(at: float | None) -> Iterator[None]:
+    """Within the block, a :class:`LocalStore` query run by this thread stops with
+    :class:`QueryCancelled` once ``time.monotonic()`` passes ``at`` (checked as each result row or
+    triple is read: the embedded store computes results lazily, so the work stops there; a query
+    that computes everything before its first row, such as one aggregate, finishes that first)."""
+    before = getattr(_DEADLINE, "at", None)
+    _DEADLINE.at = at
+    try:
+        yield
+    finally:
+        _DEADLINE.at = before
+
+
+def _check_deadline() -> None:
+    at = getattr(_DEADLINE, "at", None)
+    if at is not None and time.monotonic() > at:
+        raise QueryCancelled("the query passed its deadline and was stopped")
+
+
 class LocalStore(Store):
     """The embedded pyoxigraph store, on disk (``path``) or in memory (``path=None``)."""
 
@@ -305,11 +395,16 @@ class LocalStore(Store):
                 self.path.mkdir(parents=True, exist_ok=True)
             self._store = ox.Store(None if self.path is None else str(self.path))
         except OSError as exc:
+            if _fault_kind(exc):
+                raise _write_error(self.location, exc) from None
             raise StoreError(f"cannot open the store at {self.location}: {exc}") from None
 
     def update(self, sparql: str) -> None:
         if sparql.strip():
-            self._store.update(sparql)
+            try:
+                self._store.update(sparql)
+            except OSError as exc:
+                raise _write_error(self.location, exc) from None
 
     def compact(self) -> bool:
         """Compact the on-disk store (RocksDB's full compaction, pyoxigraph ``optimize``).
@@ -352,12 +447,18 @@ class LocalStore(Store):
         if isinstance(result, ox.QuerySolutions):
             columns = tuple(v.value for v in result.variables)
             term = OxigraphTerms()  # a term repeated down a column is converted once
-            rows = tuple(tuple(None if v is None else term(v) for v in sol) for sol in result)
-            return QueryResult(columns=columns, rows=rows)
+            out = []
+            for i, sol in enumerate(result):
+                if not i & 255:
+                    _check_deadline()
+                out.append(tuple(None if v is None else term(v) for v in sol))
+            return QueryResult(columns=columns, rows=tuple(out))
         if not isinstance(result, ox.QueryTriples):  # ASK: a bool, or a QueryBoolean in pyoxigraph >= 0.5
             return QueryResult(boolean=bool(result))
         g = Graph()
-        for triple in result:
+        for i, triple in enumerate(result):
+            if not i & 255:
+                _check_deadline()
             g.add((_from_ox(triple.subject), _from_ox(triple.predicate), _from_ox(triple.object)))
         return QueryResult(graph=g)
 
@@ -392,6 +493,12 @@ class LocalStore(Store):
         (a case's determination stamp) goes in ``last``, so a crash before it leaves the case to
         be redone by a resumed batch, never marked done with part of its graphs.
         """
+        try:
+            self._replace_graphs(drop, nquads, last)
+        except OSError as exc:
+            raise _write_error(self.location, exc) from None
+
+    def _replace_graphs(self, drop: Sequence[str], nquads: bytes | Path, last: bytes) -> None:
         import pyoxigraph as ox
 
         for iri in drop:
@@ -411,8 +518,12 @@ class LocalStore(Store):
         """Flush to disk and release the store's lock (the object is unusable afterwards)."""
         store = getattr(self, "_store", None)
         if store is not None and self.path is not None:
-            store.flush()
-            del self._store  # dropping the last reference closes the database
+            try:
+                store.flush()
+            except OSError as exc:
+                raise _write_error(self.location, exc) from None
+            finally:
+                del self._store  # dropping the last reference closes the database
 
 
 # ---------------------------------------------------------------------------
@@ -453,29 +564,91 @@ class RemoteStore(Store):
         self.timeout = timeout
         # a bearer token for servers that want one for updates (imrkg serve with IMRKG_UPDATE_TOKEN)
         self.token = token if token is not None else (os.environ.get("IMRKG_STORE_TOKEN") or None)
+        self._limits: ServerLimits | None = None
 
     def _post(self, url: str, form: Mapping[str, str], accept: str) -> bytes:
-        import urllib.error
-        import urllib.parse
-        import urllib.request
+        from kg.store.protocol import HttpError, post
 
-        body = urllib.parse.urlencode(dict(form)).encode("utf-8")
         try:
-            headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
-            if self.token:
-                headers["Authorization"] = f"Bearer {self.token}"
-            req = urllib.request.Request(url, data=body, method="POST", headers=headers)
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - user-configured URL
-                return resp.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:500].decode("utf-8", "replace")
-            raise StoreError(f"{url} answered {exc.code}: {detail}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise StoreError(f"cannot reach {url}: {exc}") from None
+            return post(url, form, accept, token=self.token, timeout=self.timeout)
+        except HttpError as exc:
+            raise StoreError(str(exc)) from None
 
     def update(self, sparql: str) -> None:
         if sparql.strip():
             self._post(self.update_url, {"update": sparql}, "*/*")
+
+    @property
+    def limits(self) -> ServerLimits:
+        """What the server says it takes from a writer (asked once, on the first write)."""
+        from kg.store.protocol import server_limits
+
+        if self._limits is None:
+            self._limits = server_limits(self.query_url, timeout=min(self.timeout, 10.0))
+        return self._limits
+
+    def _write(self, units: Sequence[_Unit]) -> None:
+        """Write ``units``, each whole, in as few requests as the server's limits allow.
+
+        With a known request limit (:attr:`limits`) the units are packed into updates under it
+        (:func:`kg.store.protocol.pack`); a unit larger than the limit on its own goes to the
+        server's Graph Store endpoint in one request that replaces its graphs together.  With no
+        limit known, all go in one update; a 413 splits them in halves until each unit is alone.
+        Raises :class:`StoreError` saying what to do when the server still refuses a unit."""
+        from kg.store.protocol import HttpError, pack, post
+
+        texts = [_replace_update(u.graphs, u.drop, template=True) for u in units]
+        cap = self.limits.max_request_bytes
+        groups = pack(texts, cap) if cap else [list(range(len(units)))]
+        pending = list(groups)
+        while pending:
+            group = pending.pop(0)
+            text = " ;\n".join(texts[i] for i in group)
+            too_big = cap is not None and len(group) == 1 and len(text) > 0 and _form_bytes(text) > cap
+            try:
+                if too_big:
+                    self._put_graphs(units[group[0]])
+                else:
+                    post(self.update_url, {"update": text}, "*/*", token=self.token, timeout=self.timeout,
+                         busy_wait=self.timeout)
+            except HttpError as exc:
+                if exc.status != 413:
+                    raise StoreError(str(exc)) from None
+                if len(group) > 1:
+                    half = len(group) // 2
+                    pending[:0] = [group[:half], group[half:]]
+                elif not too_big and self.limits.graph_store:
+                    pending.insert(0, group)
+                    cap = 0  # the server's limit is lower than it said: the rest go one by one
+                else:
+                    from kg.store.protocol import too_large_hint
+
+                    raise StoreError(f"{exc}; {too_large_hint(_form_bytes(text), self.limits, [units[group[0]].label])}"
+                                     ) from None
+
+    def _put_graphs(self, unit: _Unit) -> None:
+        """Replace ``unit``'s graphs through the Graph Store endpoint in one request (one transaction
+        on ``imrkg serve``): ``PUT <graph store>?graph=...`` for each, the body N-Quads."""
+        import urllib.parse
+
+        from kg.store.protocol import HttpError, request, too_large_hint
+
+        limits = self.limits
+        if not limits.graph_store:
+            raise StoreError(too_large_hint(_form_bytes(_replace_update(unit.graphs, unit.drop)), limits, [unit.label]))
+        body = nquads_of(unit.graphs)
+        if limits.max_graph_store_bytes is not None and len(body) > limits.max_graph_store_bytes:
+            raise StoreError(too_large_hint(len(body), limits, [unit.label]))
+        query = urllib.parse.urlencode([("graph", str(g)) for g in sorted(set(unit.drop))])
+        headers = {"Content-Type": "application/n-quads"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            request(f"{limits.graph_store}?{query}", method="PUT", body=body, headers=headers, timeout=self.timeout,
+                    busy_wait=self.timeout)
+        except HttpError as exc:
+            hint = f"; {too_large_hint(len(body), limits, [unit.label])}" if exc.status == 413 else ""
+            raise StoreError(f"{exc}{hint}") from None
 
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:
         text = _values_in_where(sparql, _values_clause(params or {}))

@@ -6,13 +6,17 @@ First module of :mod:`kg.web`; :mod:`kg.web.app` puts HTTP routes over it.  What
 
 * ``SERVICE`` (federated query) and ``LOAD`` are refused by :func:`check_sparql` unless
   ``allow_federation=True``: the server makes no request to another host on a client's behalf.
-* Timeout: on a local (pyoxigraph) store each query runs in a forked child process that is
-  killed (SIGKILL) when ``query_timeout`` passes, so the work really stops; the client gets
-  503.  Where ``os.fork`` is unavailable, and for a :class:`kg.store.store.RemoteStore`, the query
-  runs in a daemon thread: the client still gets 503 at the timeout, but the thread runs on
-  until the store returns (a remote store's HTTP exchange is cut at ``query_timeout``) and
+* Timeout: every query runs in a thread of the server process, reading the store's snapshot (an
+  embedded pyoxigraph store gives each query a consistent snapshot, so reads beside writes never
+  block or hang; no process is forked).  The client gets 503 when ``query_timeout`` passes; on a
+  local store the query is stopped at its next result row (:func:`kg.store.store.query_deadline`),
+  and a remote store's HTTP exchange is cut at ``query_timeout``.  Work the store cannot stop
+  between rows (an aggregate computed before its first row) runs to its end in its thread and
   keeps its concurrency slot until then, so abandoned work never exceeds ``max_concurrency``.
-  Updates (token holders only) run in the server process and are not timed out.
+* Updates (token holders only) run one at a time in the server process, outside the query slots
+  (a writer is never refused because readers are busy), and are not timed out.  Graph Store
+  writes (:meth:`SparqlService.replace_graphs`) take bodies up to ``max_graph_bytes``; each
+  replaces all the graphs it names in one update, so a reader sees all of them or none.
 * At most ``result_limit`` rows (or triples) are returned, and the caller is told whether the
   result was truncated.
 * At most ``max_concurrency`` queries run at once; a request beyond that gets 503 at once
@@ -28,11 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import pickle
 import re
-import select
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,7 +42,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import InputError, KgError
-from kg.store.store import QueryResult, RemoteStore, Store, query_form
+from kg.store.store import QueryCancelled, QueryResult, RemoteStore, Store, query_deadline, query_form
 
 __all__ = ["ServeError", "check_sparql", "RESULT_TYPES", "GRAPH_TYPES", "parse_accept", "serialize_result",
            "ServiceOptions", "SparqlService", "SD_NS", "service_description"]
@@ -314,6 +314,7 @@ class ServiceOptions:
     cors_origins: tuple[str, ...] = ()
     max_concurrency: int = 4
     allow_federation: bool = False
+    max_graph_bytes: int = 64_000_000
 
 
 class _Timeout(Exception):
@@ -323,6 +324,8 @@ class _Timeout(Exception):
 def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
     try:
         return "ok", fn()
+    except QueryCancelled:
+        return "timeout", None
     except ServeError as exc:
         return "serve", (exc.status, exc.message, exc.headers)
     except InputError as exc:
@@ -343,9 +346,7 @@ class SparqlService:
 
     def __post_init__(self) -> None:
         self._slots = threading.BoundedSemaphore(self.options.max_concurrency)
-        # Held while forking and while updating, so a child never inherits a store mid-write.
-        self._write_lock = threading.Lock()
-        self._fork = hasattr(os, "fork") and not isinstance(self.store, RemoteStore)
+        self._write_lock = threading.Lock()  # one update at a time
         if isinstance(self.store, RemoteStore):
             import copy
 
@@ -354,10 +355,6 @@ class SparqlService:
             self._reader: Store = bounded
         else:
             self._reader = self.store
-        # Import what the children need now, never inside a forked child.
-        import kg.engine.determine  # noqa: F401
-        import kg.engine.rationale  # noqa: F401
-        import kg.store.query  # noqa: F401
 
     @property
     def reader(self) -> Store:
@@ -366,18 +363,20 @@ class SparqlService:
 
     # -- the bound -----------------------------------------------------------------
     def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` (a read of the store returning a picklable value) under the concurrency bound
-        and the timeout.  Raises :class:`ServeError` 503 when saturated or timed out, 400 for bad
-        input, 500 for anything else (detail logged)."""
+        """Run ``fn`` (a read of the store) in a thread under the concurrency bound and the timeout.
+        Raises :class:`ServeError` 503 when saturated or timed out, 400 for bad input, 500 for
+        anything else (detail logged)."""
         if not self._slots.acquire(blocking=False):
             raise ServeError(503, "the endpoint is busy; try again shortly", {"Retry-After": "1"})
         try:
-            kind, value = self._forked(fn) if self._fork else self._threaded(fn)
+            kind, value = self._threaded(fn)
         except _Timeout:
-            raise ServeError(503, f"the query took longer than {self.options.query_timeout:g} s and was stopped",
-                             {"Retry-After": "1"}) from None
+            kind, value = "timeout", None
         if kind == "ok":
             return value
+        if kind == "timeout":
+            raise ServeError(503, f"the query took longer than {self.options.query_timeout:g} s and was stopped",
+                             {"Retry-After": "1"})
         if kind == "serve":
             raise ServeError(*value)
         if kind == "input":
@@ -386,12 +385,19 @@ class SparqlService:
         raise ServeError(500, "internal error")
 
     def _threaded(self, fn: Callable[[], T]) -> tuple[str, Any]:
+        """``fn``'s outcome, from a thread that stops its query at the deadline (where the store can)
+        and releases the slot when it ends, answered or abandoned."""
         box: list[tuple[str, Any]] = []
         done = threading.Event()
+        deadline = time.monotonic() + self.options.query_timeout
 
         def work() -> None:
             try:
-                box.append(_outcome(fn))
+                with query_deadline(deadline):
+                    try:
+                        box.append(_outcome(fn))
+                    except QueryCancelled:
+                        box.append(("timeout", None))
             finally:
                 done.set()
                 self._slots.release()
@@ -400,47 +406,6 @@ class SparqlService:
         if not done.wait(self.options.query_timeout):
             raise _Timeout()
         return box[0]
-
-    def _forked(self, fn: Callable[[], T]) -> tuple[str, Any]:
-        try:
-            read_fd, write_fd = os.pipe()
-            with self._write_lock:
-                pid = os.fork()
-            if pid == 0:  # the child: run, send, leave without cleanup handlers
-                code = 0
-                try:
-                    os.close(read_fd)
-                    data = pickle.dumps(_outcome(fn), protocol=pickle.HIGHEST_PROTOCOL)
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(write_fd, view):]
-                except BaseException:  # noqa: BLE001 - nothing may escape a forked child
-                    code = 1
-                finally:
-                    os._exit(code)
-            os.close(write_fd)
-            chunks: list[bytes] = []
-            deadline = time.monotonic() + self.options.query_timeout
-            try:
-                while True:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        os.kill(pid, signal.SIGKILL)
-                        raise _Timeout()
-                    ready, _, _ = select.select([read_fd], [], [], left)
-                    if ready:
-                        chunk = os.read(read_fd, 1 << 20)
-                        if not chunk:
-                            break
-                        chunks.append(chunk)
-            finally:
-                os.close(read_fd)
-                os.waitpid(pid, 0)
-            if not chunks:
-                return "internal", "the query process ended without an answer"
-            return pickle.loads(b"".join(chunks))  # noqa: S301 - our own child's output
-        finally:
-            self._slots.release()
 
     # -- what the routes ask --------------------------------------------------------
     def query(self, sparql: str, params: Mapping[str, Node] | None = None, *,
@@ -471,21 +436,42 @@ class SparqlService:
         return QueryResult(graph=g), truncated
 
     def update(self, sparql: str) -> None:
-        """Apply an update (the caller checked the token).  Not timed out; bounded by the slots."""
-        if not self._slots.acquire(blocking=False):
-            raise ServeError(503, "the endpoint is busy; try again shortly", {"Retry-After": "1"})
+        """Apply an update (the caller checked the token).  Updates run one at a time, outside the
+        query slots, and are not timed out."""
         try:
             with self._write_lock:
                 self.store.update(sparql)
         except InputError as exc:
             raise ServeError(400, str(exc)) from None
-        except (RuntimeError, ValueError) as exc:  # pyoxigraph's evaluation errors ("graph does not exist")
+        except (RuntimeError, ValueError, SyntaxError) as exc:  # pyoxigraph's errors ("graph does not exist")
             raise ServeError(400, f"the update failed: {exc}") from None
         except Exception:
             log.exception("update failed")
             raise ServeError(500, "internal error") from None
-        finally:
-            self._slots.release()
+
+    def replace_graphs(self, graphs: list[str], body: bytes, media_type: str) -> None:
+        """The Graph Store write: empty each named graph in ``graphs`` and put ``body``'s content in
+        them, all in one update.  ``body`` is N-Quads or TriG (each quad in one of ``graphs``), or
+        with one graph Turtle or N-Triples (its triples go to that graph).  Raises
+        :class:`ServeError` 400 for a body that does not parse (with its position) or names another graph."""
+        import pyoxigraph as ox
+
+        from kg.store.store import graph_replacement
+
+        formats = {"application/n-quads": ox.RdfFormat.N_QUADS, "application/trig": ox.RdfFormat.TRIG,
+                   "text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES}
+        fmt = formats.get(media_type)
+        if fmt is None:
+            raise ServeError(415, "send " + ", ".join(formats))
+        if not graphs or (fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES) and len(graphs) != 1):
+            raise ServeError(400, "name the graph with one 'graph' parameter (several only with N-Quads or TriG)")
+        try:
+            text = graph_replacement(graphs, body, fmt, template=self.store.insert_template)
+        except SyntaxError as exc:
+            raise ServeError(400, f"the body does not parse: {exc}") from None
+        except ValueError as exc:
+            raise ServeError(400, str(exc)) from None
+        self.update(text)
 
     def case_ids(self) -> list[str]:
         """The ids of the cases in the store."""
@@ -546,6 +532,7 @@ def service_description(endpoint: str, options: ServiceOptions, *, union_default
     from rdflib import RDF, RDFS, Namespace
 
     from kg.rdf import CASE_BASE
+    from kg.store.protocol import SERVE_NS
     from kg.store.store import GRAPH_NAMES, GUIDELINES_GRAPH
 
     sd = Namespace(SD_NS)
@@ -559,8 +546,13 @@ def service_description(endpoint: str, options: ServiceOptions, *, union_default
     g.add((service, sd.endpoint, URIRef(endpoint)))
     g.add((service, RDFS.label, Literal("imr-kg SPARQL endpoint")))
     g.add((service, sd.supportedLanguage, sd.SPARQL11Query))
+    serve = Namespace(SERVE_NS)
+    g.bind("serve", serve)
+    g.add((service, serve.maxRequestBytes, Literal(options.max_body_bytes)))
     if options.allow_update_token:
         g.add((service, sd.supportedLanguage, sd.SPARQL11Update))
+        g.add((service, serve.graphStore, URIRef(endpoint.rsplit("/", 1)[0] + "/rdf-graphs")))
+        g.add((service, serve.maxGraphStoreBytes, Literal(options.max_graph_bytes)))
     for media in RESULT_TYPES + GRAPH_TYPES:
         g.add((service, sd.resultFormat, URIRef(_FORMAT_IRIS[media])))
     if union_default_graph:

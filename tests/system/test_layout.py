@@ -19,7 +19,7 @@ STAGES: dict[str, list[str]] = {
                 "procedures", "case"],
     "engine": ["graph", "reason", "validate", "guidelines", "determine", "rationale"],
     "batch": ["shacl", "validate", "compile", "engine"],
-    "store": ["store", "query"],
+    "store": ["protocol", "store", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
     "jobs": ["inputs", "ingest", "synth", "evaluate", "reasons", "run"],
     "web": ["sparql", "pages", "query_page", "app", "audit_routes"],
