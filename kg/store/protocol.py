@@ -67,8 +67,8 @@ class _Busy(Exception):
 
 
 def _exchange(url: str, method: str, body: bytes | None, headers: Mapping[str, str] | None, timeout: float) -> bytes:
-    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
+        req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - user-configured URL
             data: bytes = resp.read()
             return data
@@ -143,7 +143,7 @@ def pack(units: Iterable[str], cap: int, *, field: str = "update", sep: str = " 
     within ``cap`` bytes as a form body, in input order.  A unit larger than ``cap`` on its own
     gets a group of its own (the caller sends it another way).
 
-    >>> pack(["a" * 10, "b" * 10, "c" * 40], 40)
+    >>> pack(["a" * 10, "b" * 10, "c" * 60], 60)
     [[0, 1], [2]]
     """
     groups: list[list[int]] = []

@@ -193,7 +193,7 @@ if len(sys.argv) > 3:  # injected: the fourth update is the last one allowed
         real(self, sparql)
 
 LocalStore.update = update
-sys.exit(main(["ingest", sys.argv[2], "--store", sys.argv[1], "--create", "--quiet"]))
+sys.exit(main(["ingest", sys.argv[2], "--store", sys.argv[1], "--create", "--quiet", "--engine", "reference"]))
 """
 
 
