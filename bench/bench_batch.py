@@ -46,14 +46,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _peak_mb() -> float:
+def peak_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
-def _children_peak_mb() -> float:
+def children_peak_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -71,7 +71,7 @@ def phase_load(store_dir: str, n: int, seed: int) -> dict[str, Any]:
     store.ensure_guidelines()  # as `imrkg synth` does: the queries join the guidelines' labels
     load_synthetic(store, n, seed=seed, batch=2000)
     store.close()
-    return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - t, "peak_mb": peak_mb()}
 
 
 def phase_dump(store_dir: str, out: str) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def phase_physical(quads_file: str, store_dir: str) -> dict[str, Any]:
     store = ox.Store(store_dir)
     store.bulk_load(path=quads_file, format=ox.RdfFormat.N_QUADS)
     store.flush()
-    return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - t, "peak_mb": peak_mb()}
 
 
 def phase_determine(store_dir: str, workers: int, engine: str) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def phase_determine(store_dir: str, workers: int, engine: str) -> dict[str, Any]
     store.close()
     seconds = time.perf_counter() - t
     return {"seconds": seconds, "determined": len(summary.determined), "failed": len(summary.failed),
-            "peak_mb": _peak_mb(), "worker_peak_mb": _children_peak_mb()}
+            "peak_mb": peak_mb(), "worker_peak_mb": children_peak_mb()}
 
 
 def phase_read(store_dir: str) -> dict[str, Any]:
@@ -177,7 +177,7 @@ def phase_naive(store_dir: str, n: int) -> dict[str, Any]:
     from kg.engine.validate import SH
 
     results = sum(1 for _ in report.subjects(RDF.type, SH.ValidationResult))
-    return {"cases": len(ids), "seconds": seconds, "triples": len(merged), "peak_mb": _peak_mb(),
+    return {"cases": len(ids), "seconds": seconds, "triples": len(merged), "peak_mb": peak_mb(),
             "results": results}
 
 
@@ -203,7 +203,7 @@ def phase_compiled(store_dir: str, n: int) -> dict[str, Any]:
     subclasses = follows_subclasses(mem)  # as the batch engine chooses the query's form
     for q in engine.shape_queries:
         results += sum(1 for _ in mem.query(q.text(subclasses)))  # type: ignore[attr-defined]
-    return {"cases": len(ids), "seconds": time.perf_counter() - t, "peak_mb": _peak_mb(), "results": results}
+    return {"cases": len(ids), "seconds": time.perf_counter() - t, "peak_mb": peak_mb(), "results": results}
 
 
 #: the largest merged graph the naive baseline builds: pySHACL over rdflib needs about 0.3 MB a case

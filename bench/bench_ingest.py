@@ -37,24 +37,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LETTERS = ROOT.parent / "shared" / "letters"
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_batch import children_peak_mb, peak_mb  # noqa: E402  (the memory figures, measured one way)
 
 
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _children_peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-# ---------------------------------------------------------------------------
-# In the child process
-# ---------------------------------------------------------------------------
 def _ingest_runs(inputs: list[str], engine: str, workers: int, passes: int, chunk: int) -> dict[str, Any]:
     from kg.jobs.ingest import ingest, input_files
     from kg.store.store import LocalStore
@@ -69,7 +55,7 @@ def _ingest_runs(inputs: list[str], engine: str, workers: int, passes: int, chun
             store.close()
             seconds = time.perf_counter() - start
         runs.append({"seconds": seconds, "cases": len(summary.cases), "errors": len(summary.errors)})
-    return {"inputs": len(files), "runs": runs, "peak_mb": _peak_mb(), "worker_peak_mb": _children_peak_mb()}
+    return {"inputs": len(files), "runs": runs, "peak_mb": peak_mb(), "worker_peak_mb": children_peak_mb()}
 
 
 def _stages(inputs: list[str], chunk: int) -> dict[str, Any]:

@@ -78,9 +78,13 @@ def build_store(folder: Path, *, letters: bool) -> float:
     return time.monotonic() - start
 
 
-def start_server(store: str, port: int, max_concurrency: int, query_timeout: float) -> subprocess.Popen:
+def start_server(store: str, port: int, max_concurrency: int, query_timeout: float,
+                 update_token: str | None = None) -> subprocess.Popen:
+    """``imrkg serve`` on loopback, returned once /health answers; read-only unless ``update_token``."""
     env = dict(os.environ)
-    env.pop("IMRKG_UPDATE_TOKEN", None)  # read-only
+    env.pop("IMRKG_UPDATE_TOKEN", None)
+    if update_token is not None:
+        env["IMRKG_UPDATE_TOKEN"] = update_token
     proc = subprocess.Popen(imrkg() + ["serve", "--store", store, "--host", HOST, "--port", str(port),
                                        "--max-concurrency", str(max_concurrency),
                                        "--query-timeout", str(query_timeout)],

@@ -37,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import HOST, LETTERS, ROOT, build_store, free_port, imrkg, rss_kib  # noqa: E402
+from load import HOST, LETTERS, ROOT, build_store, free_port, imrkg, rss_kib, start_server  # noqa: E402
 
 TOKEN = "soak-token"
 PROTOCOL = [
@@ -45,27 +45,6 @@ PROTOCOL = [
     "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g LIMIT 50",
     "ASK { GRAPH <https://w3id.org/imr-kg/graph/guidelines> { ?s ?p ?o } }",
 ]
-
-
-def start_server(store: str, port: int, clients: int) -> subprocess.Popen:
-    env = {**os.environ, "IMRKG_UPDATE_TOKEN": TOKEN}
-    proc = subprocess.Popen(imrkg() + ["serve", "--store", store, "--host", HOST, "--port", str(port),
-                                       "--max-concurrency", str(clients), "--query-timeout", "30"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"imrkg serve exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("imrkg serve did not answer /health within 60 s")
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -94,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(store).mkdir()  # a fresh store: the folder exists, so no --create is needed
     build_store(Path(store), letters=False)
     port = free_port()
-    server = start_server(store, port, args.clients)
+    server = start_server(store, port, args.clients, 30, update_token=TOKEN)
     url = f"http://{HOST}:{port}/sparql"
     start = time.monotonic()
     stop_at = start + args.duration
