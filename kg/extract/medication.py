@@ -23,9 +23,12 @@ extractor: :func:`enrich` takes a :class:`~kg.extract.result.LetterCase` and ret
   (difficulty swallowing, oral medication not tolerated), and neuropathic pain diagnoses;
 * **ongoing use** of a requested drug that the summary names only through the review of the
   request ("denied because long-term use of muscle relaxants is not supported"): the request
-  continues a drug already taken, with its duration and effect unknown.
+  continues a drug already taken, with its duration and effect unknown;
+* the **authorised supply** of a partial authorisation whose IMR-eligible part is only the
+  refills ("#90 was authorized ... the remaining portion, Two refills of ..."): the refills
+  continue that supply, with its effect not yet documented.
 
-Only the case summary is read (``lc.record.summary_span``); every fact carries
+Only the case summary (``lc.record.summary_span``) and the request texts are read; every fact carries
 :class:`~kg.model.Evidence` whose offsets slice the letter text to the quote.  Pure: the
 input is not changed.  Ids added start with ``med-``.
 """
@@ -167,6 +170,8 @@ _KIND_WORDS = {"nsaid": r"NSAIDs?|anti-inflammator\w+", "opioid": r"opioids?|nar
                "antidepressant": r"antidepressants?", "benzodiazepine": r"benzodiazepines?"}
 # Continuation words: use that is already under way (long-term or ongoing use, its efficacy so far).
 _ONGOING = pattern("medication", "ongoing")
+# Refills as the IMR-eligible part of a partial authorisation: they continue the authorised supply.
+_REFILLS_REMAINING = pattern("medication", "refills_remaining")
 
 
 class _Enricher(SummaryReader):
@@ -317,7 +322,28 @@ class _Enricher(SummaryReader):
                 have.add(kind)
                 out.append(Treatment(id=self.next_id(kind), kind=kind, label=m.group(0),
                                      evidence=(self.ev(sent.start + m.start(), sent.start + m.end()),)))
-        out.extend(self.ongoing_use(requests, have | first_time))
+        supplies = self.authorized_supplies(requests, have)
+        out.extend(supplies)
+        out.extend(self.ongoing_use(requests, have | {t.kind for t in supplies} | first_time))
+        return out
+
+    def authorized_supplies(self, requests: Iterable[Request], have: set[str]) -> list[Treatment]:
+        """The supply UR authorised of a drug whose IMR-eligible part is only its refills: the refills
+        continue that supply, so the request is a continuation (its effect not yet documented).
+
+        Read from the request's own text ("Ibuprofen 600mg #90 was authorized ... The remaining IMR
+        eligible portion of the original request, Two refills of Ibuprofen 600mg #90"); a drug kind the
+        record already shows in use keeps its own treatment.  The evidence is the request text.
+        """
+        out: list[Treatment] = []
+        for r in requests:
+            if r.service not in MEDICATION_KINDS or r.service in have or not r.evidence:
+                continue
+            if not _REFILLS_REMAINING.search(" ".join(r.text.split())):
+                continue
+            have.add(r.service)
+            out.append(Treatment(id=self.next_id(r.service.replace("_", "-")), kind=r.service, label=r.drug,
+                                 evidence=(r.evidence[0],)))
         return out
 
     def ongoing_use(self, requests: Iterable[Request], skip: set[str]) -> list[Treatment]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 
 import kg.extract.medication as med
+from kg.engine.determine import determine_case
 from kg.extract.case import extract_case
 from kg.read.letter import LetterText, parse_letter
 
@@ -116,3 +117,42 @@ def test_no_ongoing_use_without_continuation_words():
     lt = LetterText(letter, "mini-med3.txt")
     lc = med.enrich(extract_case(lt, parse_letter(lt), enrichers=()))
     assert not [t for t in lc.case.treatments if t.kind == "muscle_relaxant"]
+
+
+LETTER_REFILLS = ("CLINICAL CASE SUMMARY\nThe injured worker is a 41 year old male injured on 10-11-16. He complains "
+                  "of low back pain. Treatment has included physical therapy and medication. On 12-27-16, "
+                  "utilization review modified the request.\n\n"
+                  "IMR ISSUES, DECISIONS AND RATIONALES\n\n"
+                  "Ibuprofen 600mg #90 with 2 refills was the original request. Ibuprofen 600mg #90 was authorized "
+                  "by the Claims Administrator. The remaining IMR eligible portion of the original request, Two "
+                  "refills of Ibuprofen 600mg #90 is: Upheld\n\n"
+                  "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): NSAIDs."
+                  "\n\nDecision rationale: Not medically necessary.\n")
+
+
+def _refills(letter: str):
+    lt = LetterText(letter, "mini-med-refills.txt")
+    return med.enrich(extract_case(lt, parse_letter(lt), enrichers=()))
+
+
+def test_refills_after_an_authorised_supply_continue_it():
+    lc = _refills(LETTER_REFILLS)
+    supply = [(t.kind, t.label, t.days, t.outcomes) for t in lc.case.treatments if t.id.startswith("med-")]
+    assert supply == [("nsaid", "Ibuprofen", None, ())]
+    quote = next(t for t in lc.case.treatments if t.id.startswith("med-")).evidence[0].quote
+    assert "Ibuprofen 600mg #90 was authorized" in quote and "Two refills of Ibuprofen" in quote
+    item = determine_case(lc.case).items[0]
+    status = {a.number: a.status for a in item.assessments}
+    assert (status[1], status[2]) == ("met", "not_documented")  # benefit of the authorised supply not shown
+    assert item.conclusion == "not_medically_necessary"
+
+
+def test_a_whole_request_with_refills_is_not_a_continuation():
+    letter = LETTER_REFILLS.replace(
+        "Ibuprofen 600mg #90 with 2 refills was the original request. Ibuprofen 600mg #90 was authorized "
+        "by the Claims Administrator. The remaining IMR eligible portion of the original request, Two "
+        "refills of Ibuprofen 600mg #90 is: Upheld", "Ibuprofen 600mg #90 with 2 refills: Upheld")
+    lc = _refills(letter)
+    assert not [t for t in lc.case.treatments if t.id.startswith("med-")]
+    status = {a.number: a.status for a in determine_case(lc.case).items[0].assessments}
+    assert status[2] == "not_applicable"
