@@ -28,9 +28,9 @@ extractor: :func:`enrich` takes a :class:`~kg.extract.result.LetterCase` and ret
   refills ("#90 was authorized ... the remaining portion, Two refills of ..."): the refills
   continue that supply, with its effect not yet documented.
 
-Only the case summary (``lc.record.summary_span``) and the request texts are read; every fact carries
-:class:`~kg.model.Evidence` whose offsets slice the letter text to the quote.  Pure: the
-input is not changed.  Ids added start with ``med-``.
+Only the case summary (``lc.record.summary_span``) is read for facts (the request texts only say
+what is disputed); every fact carries :class:`~kg.model.Evidence` whose offsets slice the letter
+text to the quote.  Pure: the input is not changed.  Ids added start with ``med-``.
 """
 
 from __future__ import annotations
@@ -331,19 +331,25 @@ class _Enricher(SummaryReader):
         """The supply UR authorised of a drug whose IMR-eligible part is only its refills: the refills
         continue that supply, so the request is a continuation (its effect not yet documented).
 
-        Read from the request's own text ("Ibuprofen 600mg #90 was authorized ... The remaining IMR
-        eligible portion of the original request, Two refills of Ibuprofen 600mg #90"); a drug kind the
-        record already shows in use keeps its own treatment.  The evidence is the request text.
+        The request's text says the disputed part is the refills ("Ibuprofen 600mg #90 was authorized
+        ... The remaining IMR eligible portion of the original request, Two refills of Ibuprofen 600mg
+        #90"); the fact is the summary's sentence saying UR authorised the drug ("Ibuprofen 600mg #90
+        was authorized by the Claims Administrator"), its evidence.  Without such a sentence nothing is
+        added; a drug kind the record already shows in use keeps its own treatment.
         """
         out: list[Treatment] = []
         for r in requests:
-            if r.service not in MEDICATION_KINDS or r.service in have or not r.evidence:
+            if r.service not in MEDICATION_KINDS or r.service in have or not r.drug or len(r.drug) < 3:
                 continue
             if not _REFILLS_REMAINING.search(" ".join(r.text.split())):
                 continue
+            drug = re.compile(rf"(?<![\w-]){re.escape(r.drug)}(?![\w-])[^.;]*?\bwas authori[sz]ed\b", re.I)
+            sent = next((x for x in self.sents if drug.search(x.text)), None)
+            if sent is None:
+                continue
             have.add(r.service)
             out.append(Treatment(id=self.next_id(r.service.replace("_", "-")), kind=r.service, label=r.drug,
-                                 evidence=(r.evidence[0],)))
+                                 evidence=(self.ev(sent.start, sent.end),)))
         return out
 
     def ongoing_use(self, requests: Iterable[Request], skip: set[str]) -> list[Treatment]:

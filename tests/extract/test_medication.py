@@ -121,7 +121,8 @@ def test_no_ongoing_use_without_continuation_words():
 
 LETTER_REFILLS = ("CLINICAL CASE SUMMARY\nThe injured worker is a 41 year old male injured on 10-11-16. He complains "
                   "of low back pain. Treatment has included physical therapy and medication. On 12-27-16, "
-                  "utilization review modified the request.\n\n"
+                  "utilization review modified the request. Ibuprofen 600mg #90 was authorized by the Claims "
+                  "Administrator.\n\n"
                   "IMR ISSUES, DECISIONS AND RATIONALES\n\n"
                   "Ibuprofen 600mg #90 with 2 refills was the original request. Ibuprofen 600mg #90 was authorized "
                   "by the Claims Administrator. The remaining IMR eligible portion of the original request, Two "
@@ -140,7 +141,7 @@ def test_refills_after_an_authorised_supply_continue_it():
     supply = [(t.kind, t.label, t.days, t.outcomes) for t in lc.case.treatments if t.id.startswith("med-")]
     assert supply == [("nsaid", "Ibuprofen", None, ())]
     quote = next(t for t in lc.case.treatments if t.id.startswith("med-")).evidence[0].quote
-    assert "Ibuprofen 600mg #90 was authorized" in quote and "Two refills of Ibuprofen" in quote
+    assert quote == "Ibuprofen 600mg #90 was authorized by the Claims Administrator."  # from the summary
     item = determine_case(lc.case).items[0]
     status = {a.number: a.status for a in item.assessments}
     assert (status[1], status[2]) == ("met", "not_documented")  # benefit of the authorised supply not shown
@@ -156,3 +157,9 @@ def test_a_whole_request_with_refills_is_not_a_continuation():
     assert not [t for t in lc.case.treatments if t.id.startswith("med-")]
     status = {a.number: a.status for a in determine_case(lc.case).items[0].assessments}
     assert status[2] == "not_applicable"
+
+
+def test_refills_are_no_continuation_unless_the_summary_says_the_supply_was_authorised():
+    lc = _refills(LETTER_REFILLS.replace(" Ibuprofen 600mg #90 was authorized by the Claims Administrator.\n", "\n"))
+    assert not [t for t in lc.case.treatments if t.id.startswith("med-")]
+    assert {a.number: a.status for a in determine_case(lc.case).items[0].assessments}[2] == "not_applicable"
