@@ -126,13 +126,8 @@ LETTER_REFILLS = ("CLINICAL CASE SUMMARY\nThe injured worker is a 41 year old ma
                   "\n\nDecision rationale: Not medically necessary.\n")
 
 
-def _refills(letter: str):
-    lt = LetterText(letter, "mini-med-refills.txt")
-    return med.enrich(extract_case(lt, parse_letter(lt), enrichers=()))
-
-
 def test_refills_after_an_authorised_supply_continue_it():
-    lc = _refills(LETTER_REFILLS)
+    lc = _case(LETTER_REFILLS)
     supply = [(t.kind, t.label, t.days, t.outcomes) for t in lc.case.treatments if t.id.startswith("med-")]
     assert supply == [("nsaid", "Ibuprofen", None, ())]
     quote = next(t for t in lc.case.treatments if t.id.startswith("med-")).evidence[0].quote
@@ -148,13 +143,13 @@ def test_a_whole_request_with_refills_is_not_a_continuation():
         "Ibuprofen 600mg #90 with 2 refills was the original request. Ibuprofen 600mg #90 was authorized "
         "by the Claims Administrator. The remaining IMR eligible portion of the original request, Two "
         "refills of Ibuprofen 600mg #90 is: Upheld", "Ibuprofen 600mg #90 with 2 refills: Upheld")
-    lc = _refills(letter)
+    lc = _case(letter)
     assert not [t for t in lc.case.treatments if t.id.startswith("med-")]
     status = {a.number: a.status for a in determine_case(lc.case).items[0].assessments}
     assert status[2] == "not_applicable"
 
 
 def test_refills_are_no_continuation_unless_the_summary_says_the_supply_was_authorised():
-    lc = _refills(LETTER_REFILLS.replace(" Ibuprofen 600mg #90 was authorized by the Claims Administrator.\n", "\n"))
+    lc = _case(LETTER_REFILLS.replace(" Ibuprofen 600mg #90 was authorized by the Claims Administrator.\n", "\n"))
     assert not [t for t in lc.case.treatments if t.id.startswith("med-")]
     assert {a.number: a.status for a in determine_case(lc.case).items[0].assessments}[2] == "not_applicable"
