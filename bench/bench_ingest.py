@@ -87,7 +87,10 @@ def _cluster_runs(inputs: list[str], workers: int, passes: int, chunk: int, send
                 store.close()
                 seconds = time.perf_counter() - start
             runs.append({"seconds": seconds, "cases": len(summary.cases), "errors": len(summary.errors)})
-        worker_mb = max(_tree_peak_mb(int(w["pid"])) for w in cluster.scheduler_info["workers"].values())
+        from distributed import Client
+
+        with Client(cluster) as client:
+            worker_mb = max(_tree_peak_mb(pid) for pid in client.run(os.getpid).values())
     return {"inputs": len(files), "runs": runs, "startup_seconds": startup, "peak_mb": peak_mb(),
             "worker_peak_mb": worker_mb}
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 from casepaths import LETTERS, ROOT
-from test_faults import _graphs, _whole_cases_only
+from storecheck import graph_counts as _graphs
+from storecheck import whole_cases_only as _whole_cases_only
 
 DASK = Path(sys.executable).with_name("dask")
 pytestmark = [pytest.mark.skipif(not (LETTERS / "labels.json").is_file(), reason="shared/letters not present"),
@@ -91,18 +92,7 @@ def _reference(tmp_path: Path, letters: list[str]) -> dict[str, int]:
     return _graphs(tmp_path / "reference")
 
 
-def _wait_for(address: str, test, what: str, limit: float = 600) -> None:
-    """Poll the scheduler until ``test(scheduler state)`` holds."""
-    from distributed import Client
-
-    deadline = time.monotonic() + limit
-    with Client(address, timeout=60) as client:
-        while not client.run_on_scheduler(test):
-            assert time.monotonic() < deadline, f"timed out waiting for {what}"
-            time.sleep(0.2)
-
-
-def _busy_worker(client, seen: dict) -> int | None:
+def _busy_worker(client, seen: dict, pids: dict) -> int | None:
     """The pid of a worker that has been given the same chunk for more than a second (a worker runs
     one chunk at a time, so it is in the middle of one), if any; ``seen`` keeps when each was first seen."""
     now = time.monotonic()
@@ -110,7 +100,7 @@ def _busy_worker(client, seen: dict) -> int | None:
         for key in keys:
             first = seen.setdefault((worker, key), now)
             if now - first > 1.0:
-                return client.scheduler_info()["workers"][worker]["pid"]
+                return pids[worker]
     return None
 
 
@@ -123,12 +113,13 @@ def test_a_worker_killed_mid_chunk_costs_only_a_retry(tmp_path):
         from distributed import Client
 
         with Client(address, timeout=60) as client:
+            pids = client.run(os.getpid)  # worker address -> its process
             deadline = time.monotonic() + 600
             pid, seen = None, {}
             while pid is None:
                 assert running.poll() is None, "the ingest ended before a worker could be killed"
                 assert time.monotonic() < deadline
-                pid = _busy_worker(client, seen)
+                pid = _busy_worker(client, seen, pids)
                 time.sleep(0.2)
         assert pid in [w.pid for w in workers]
         os.kill(pid, signal.SIGKILL)
@@ -139,9 +130,20 @@ def test_a_worker_killed_mid_chunk_costs_only_a_retry(tmp_path):
     assert _graphs(store) == ref  # every case once, whole, exactly as a clean run writes it
 
 
-def _chunks_done(dask_scheduler=None) -> bool:
-    """On the scheduler: at least two chunks finished (their results held for the client)."""
-    return sum(1 for ts in dask_scheduler.tasks.values() if ts.state == "memory") >= 2
+def _wait_for_chunks_done(address: str, n: int, limit: float = 600) -> None:
+    """Until ``n`` chunks have been computed: seen processing on a worker, then no longer."""
+    from distributed import Client
+
+    seen: set[str] = set()
+    deadline = time.monotonic() + limit
+    with Client(address, timeout=60) as client:
+        while True:
+            now = {key for keys in client.processing().values() for key in keys}
+            seen |= now
+            if len(seen - now) >= n:
+                return
+            assert time.monotonic() < deadline, f"timed out waiting for {n} chunks"
+            time.sleep(0.1)
 
 
 def test_the_scheduler_gone_mid_run_gives_a_clear_error_and_a_rerun_completes(tmp_path):
@@ -151,7 +153,8 @@ def test_the_scheduler_gone_mid_run_gives_a_clear_error_and_a_rerun_completes(tm
     port = _free_port()
     with _cluster(1, port, nanny=True) as (address, scheduler, _workers):
         running = _ingest(store, letters, "--cluster", address)
-        _wait_for(address, _chunks_done, "two chunks")
+        _wait_for_chunks_done(address, 2)  # of four (24 letters, one worker)
+        time.sleep(1)  # the writer stores them
         scheduler.send_signal(signal.SIGKILL)
         proc = _finished(running)
     assert proc.returncode == 2, proc.stderr[-2000:]
