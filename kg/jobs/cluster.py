@@ -25,6 +25,7 @@ import time; ``distributed`` is imported when a cluster is used.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from contextlib import contextmanager
@@ -80,20 +81,47 @@ def connect(address: str, *, workers: int | None = None) -> Iterator[Client]:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ClusterError(f"--cluster needs dask.distributed: {exc}") from None
-    if address == "local":
-        import dask
+    with _quiet_distributed():
+        if address == "local":
+            import dask
 
-        # workers that may start a process of their own (see _in_own_process)
-        with dask.config.set({"distributed.worker.daemon": False}), \
-                LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                             dashboard_address=None) as cluster, Client(cluster) as client:
+            # workers that may start a process of their own (see _in_own_process)
+            with dask.config.set({"distributed.worker.daemon": False}), \
+                    LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                                 dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
+                    Client(cluster) as client:
+                yield client
+            return
+        with _client(Client, address) as client:
             yield client
-        return
+
+
+@contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """distributed's own log records (its tracebacks while it tries to reconnect) kept off stderr
+    for the run: what went wrong is said once, by :class:`ClusterError`."""
+    import distributed  # noqa: F401 - its logging set up first, so the levels set here hold
+
+    logs = [logging.getLogger(n) for n in ["distributed", *logging.root.manager.loggerDict]
+            if n.startswith("distributed.") or n == "distributed"]
+    before = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for log, level in zip(logs, before, strict=True):
+            log.setLevel(level)
+
+
+@contextmanager
+def _client(client_type: type[Client], address: str) -> Iterator[Client]:
+    """A client of the running scheduler at ``address``, closed afterwards."""
     if "://" not in address:
         raise InputError(f"'{address}' is not a scheduler address", source="--cluster",
                          hint="give 'local' or the scheduler's address, such as tcp://HOST:8786")
     try:
-        client = Client(address, timeout=20)
+        client = client_type(address, timeout=20)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}. Start it (dask scheduler) and "
                            "its workers (dask worker ADDRESS), or use --cluster local") from None
