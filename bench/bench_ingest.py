@@ -98,7 +98,8 @@ def _cluster_runs(inputs: list[str], workers: int, passes: int, chunk: int, send
 def _tree_peak_mb(pid: int) -> float:
     """Peak resident set (VmHWM) of a process and of its children (a Dask worker and the process it reads in)."""
     total = 0.0
-    for p in [pid] + [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]:
+    children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    for p in [pid] + children:  # the children of every thread (a worker starts its reader from a task thread)
         for line in Path(f"/proc/{p}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 total += int(line.split()[1]) / 1024

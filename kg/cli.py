@@ -378,6 +378,12 @@ def _add_store_commands(sub: Subcommands) -> None:
                     help="an origin allowed to call the endpoint from a browser (repeatable; none by default)")
 
 
+def _batch_on_cluster(args: argparse.Namespace) -> None:
+    if args.cluster and args.engine != "batch":
+        raise InputError("--cluster determines with the batch engine (the reference's answers)", source="--engine",
+                         hint="drop --engine reference, or --cluster")
+
+
 def _open_store(args: argparse.Namespace) -> Store:
     """The store of ``--store`` (the default one without it); a folder that does not exist is
     refused unless ``--create`` (a mistyped path never becomes a new empty store)."""
@@ -413,6 +419,7 @@ def _determine(args: argparse.Namespace) -> int:
         from kg.jobs.cluster import determine_on_cluster
         from kg.jobs.ingest import determine_all
 
+        _batch_on_cluster(args)
         with _open_store(args) as store:
             options = dict(shapes_dir=args.shapes, force=args.force,
                            progress=None if args.quiet else _progress("imrkg determine"))
@@ -479,6 +486,7 @@ def _ingest_into_store(args: argparse.Namespace) -> int:
     from kg.jobs.cluster import ingest_on_cluster
     from kg.jobs.ingest import ingest
 
+    _batch_on_cluster(args)
     with _open_store(args) as store:
         options = dict(progress=None if args.quiet else _progress("imrkg ingest"), document_roots=args.document_root,
                        workers=max(0, args.workers) or None)

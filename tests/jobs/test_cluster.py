@@ -128,3 +128,11 @@ def test_no_scheduler_there_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kg.cli", "ingest", str(EXAMPLES), "--store", "memory", "--cluster",
                            "nowhere"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and "not a scheduler address" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_reference_engine_is_refused_on_the_cluster(capsys):
+    from kg.cli import main
+
+    assert main(["ingest", str(EXAMPLES), "--store", "memory", "--cluster", "local", "--engine", "reference"]) == 2
+    assert main(["determine", "--all", "--store", "memory", "--cluster", "local", "--engine", "reference"]) == 2
+    assert capsys.readouterr().err.count("--cluster determines with the batch engine") == 2
