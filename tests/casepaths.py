@@ -9,6 +9,17 @@ MET_CASE = EXAMPLES / "tpi-repeat-all-criteria-met.yaml"
 LETTERS = ROOT.parent / "shared" / "letters"
 
 
+def edx_notes_case() -> dict:
+    """A lower-limb EMG request with a hand finding (another limb) and a sensory deficit recorded
+    absent: two facts shown under criterion 2 that did not count for it, each for its own reason."""
+    return {"case": "edx-notes", "injury": {"date": "2016-10-01"},
+            "findings": [{"id": "f-hand", "kind": "neurologic_symptom", "status": "present", "region": "wrist_hand"},
+                         {"id": "f-sens", "kind": "dermatomal_sensory_deficit", "status": "absent"}],
+            "treatments": [{"id": "tx-pt", "kind": "physical_therapy", "outcome": ["failed"]}],
+            "requests": [{"id": "r1", "service": "emg_ncs", "text": "EMG of the bilateral lower extremities",
+                          "date": "2016-12-01"}]}
+
+
 def corpus_case_graphs() -> dict:
     """The five-case corpus of :func:`corpus`, determined: ``{case_id: {graph name: Graph}}``."""
     import yaml
