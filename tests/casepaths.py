@@ -145,3 +145,20 @@ def watch(page, server) -> list[str]:
 
     page.route("**/*", route)
     return problems
+
+
+#: axe-core, installed beside the editor by hatch_build.py's ``npm ci`` (never fetched by a page)
+AXE = ROOT / "kg" / "web" / "static" / "editor" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[str]:
+    """The WCAG 2.1 A and AA violations axe-core finds in ``page`` (a Playwright page), as
+    ``"rule: target, ..."`` lines; axe's own script is evaluated in the page, not added as a
+    ``<script>`` the page's policy would have to allow."""
+    assert AXE.is_file(), f"{AXE} is missing: reinstall with `pip install -e '.[test]'` (npm ci runs then)"
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate("""async () => {
+        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+        return r.violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
+    }""")

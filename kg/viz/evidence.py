@@ -194,16 +194,7 @@ def evidence_graph(source: "CaseGraph | Store", case_id: str | None = None) -> "
         if section is None or version is None:
             continue
         gnode = f"guideline:{rid}"
-        verified = guide.value(version, KG.effectiveDatesVerified)
-        outside = det.value(d, KG.guidelineKind) == KG.OutsideMTUSGuideline
-        publisher = guide.value(guide.value(version, KG.versionOf), KG.guidelineSource) if outside else None
-        g.add_node(gnode, kind="guideline", label=f"{label_of(section)} ({label_of(version)})",
-                   section=str(section), section_label=label_of(section), version=str(version),
-                   version_label=label_of(version), guideline_kind="outside the MTUS" if outside else "MTUS",
-                   source=clean_text(publisher or ""), evidence_step=clean_text(det.value(d, KG.evidenceStep) or ""),
-                   effective_from=_date_text(guide.value(version, KG.effectiveFrom)),
-                   effective_until=_date_text(guide.value(version, KG.effectiveUntil)),
-                   dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False)
+        g.add_node(gnode, **_guideline_attrs(det, d, guide, section, version, label_of))
         g.add_edge(dnode, gnode, relation="applies")
         assessments = sorted(det.objects(d, KG.hasAssessment),
                              key=lambda x: int(str(guide.value(det.value(x, KG.assesses), KG.criterionNumber) or 0)))
@@ -227,6 +218,22 @@ def evidence_graph(source: "CaseGraph | Store", case_id: str | None = None) -> "
                     _add_fact(g, fnode, fact, a, facts, guide, short)
                 g.add_edge(cnode, fnode, relation="rests_on", not_counted=notes.get(fact, ""))
     return g
+
+
+def _guideline_attrs(det: Graph, d: Node, guide: Graph, section: Node, version: Node,
+                     label_of: Callable[[Node | None], str]) -> dict[str, Any]:
+    """The attributes of a guideline node: section, version, dates in force, and the guideline's kind
+    (MTUS, or outside the MTUS with its publisher and the Labor Code 4610.5(c)(2) step)."""
+    verified = guide.value(version, KG.effectiveDatesVerified)
+    outside = det.value(d, KG.guidelineKind) == KG.OutsideMTUSGuideline
+    publisher = guide.value(guide.value(version, KG.versionOf), KG.guidelineSource) if outside else None
+    return dict(kind="guideline", label=f"{label_of(section)} ({label_of(version)})",
+                section=str(section), section_label=label_of(section), version=str(version),
+                version_label=label_of(version), guideline_kind="outside the MTUS" if outside else "MTUS",
+                source=clean_text(publisher or ""), evidence_step=clean_text(det.value(d, KG.evidenceStep) or ""),
+                effective_from=_date_text(guide.value(version, KG.effectiveFrom)),
+                effective_until=_date_text(guide.value(version, KG.effectiveUntil)),
+                dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False)
 
 
 def _facts(a: Graph, inf: Graph) -> Graph:
