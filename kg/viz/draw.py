@@ -149,12 +149,14 @@ def _box_for(g: "nx.DiGraph[str]", node: str, x: float, y: float, w: float) -> B
         classes += f" {d['status']}"
         data += [("criterion", node.split(":", 1)[1]), ("status", d["status"])]
     elif kind == "fact":
-        extra = f"[{d['graph']}]" + (f" {d['derived']}" if d["derived"] else "")
+        extra = ("[recorded]" if d["graph"] == "asserted" else "[inferred]") + (
+            f" {d['derived']}" if d["derived"] else "")
         lines = _wrap(d["label"], w, 2) + _wrap(extra, w, 1)
         inferred = d["graph"] == "inferred" or bool(d["derived"])
         fill = "#fff8e1" if inferred else "#ffffff"
         dashed = inferred
-        tip = f"{d['label']} ({d['graph']} fact{'; inferred: ' + d['derived'] if d['derived'] else ''})"
+        tip = (f"{d['label']} ({'recorded' if d['graph'] == 'asserted' else 'inferred'} fact"
+               f"{'; worked out by the engine: ' + d['derived'] if d['derived'] else ''})")
         classes += f" {d['graph']}"
     elif kind == "quote":
         where = d["file"] + (f" @{d['start']}-{d['end']}" if "start" in d else "")
@@ -252,7 +254,7 @@ def _legend(y: float) -> list[Box]:
                        fill=colour, stroke="#263238", ink="#ffffff", dashed=False, tip=f"criterion {word}",
                        classes=f"legend {status}"))
         x += w + 8
-    for text, fill, dashed in (("asserted fact", "#ffffff", False), ("inferred fact", "#fff8e1", True),
+    for text, fill, dashed in (("recorded fact", "#ffffff", False), ("inferred fact", "#fff8e1", True),
                                ("source quote", "#f5f5f5", False)):
         w = len(text) * CHAR_W + 2 * PAD + 4
         out.append(Box(node=f"legend:{text}", kind="legend", x=x, y=y, w=w, h=LINE_H + 2 * PAD, lines=(text,),

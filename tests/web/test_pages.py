@@ -163,7 +163,8 @@ def test_the_report_fits_a_phone_and_links_each_disagreement(browser, server):
 
 
 def test_screenshots_of_the_pages(browser, server, tmp_path):
-    """PNGs of the home, query (with a result), case, audit and report pages, 1280x800, into
+    """PNGs of the home, query (with a result), case list, case, audit (its graph, and a criterion's
+    evidence with a derived value) and report pages, 1280x800, into
     ``$IMRKG_SCREENSHOTS`` when set (``IMRKG_SCREENSHOTS=docs/screenshots`` makes the README's),
     else into a temporary folder."""
     import os
@@ -175,7 +176,8 @@ def test_screenshots_of_the_pages(browser, server, tmp_path):
     page = context.new_page()
     page.set_default_timeout(30_000)
     problems = watch(page, server)
-    shots = {"home": "/", "query": "/query", "case": "/cases/tpi-six", "audit": "/cases/tpi-six/audit",
+    shots = {"home": "/", "query": "/query", "cases": "/cases", "case": "/cases/tpi-six",
+             "audit": "/cases/tpi-six/audit", "audit-evidence": "/cases/seed-tpi-2015/audit",
              "report": "/report#engine-reviewer-confusion"}
     for name, path in shots.items():
         page.goto(server.url + path)
@@ -187,6 +189,11 @@ def test_screenshots_of_the_pages(browser, server, tmp_path):
         if name == "audit":
             page.click("nav#items button >> nth=0")
             page.click("button.criterion >> nth=0")
+        if name == "audit-evidence":  # a derived value (days since the injury) with the dates it was computed from
+            page.click('button.criterion[data-criterion="req-tpi/2"]')
+            page.locator('.detail[data-criterion="req-tpi/2"] h3').scroll_into_view_if_needed()
+            page.evaluate("() => window.scrollBy(0, document.querySelector('.detail:not([hidden]) h3')"
+                          ".getBoundingClientRect().top - 10)")
         page.screenshot(path=str(folder / f"{name}.png"))
     context.close()
     for name in shots:
