@@ -60,8 +60,8 @@ def stored_results(store: Store) -> dict[str, Stored]:
     stamps = store.query(f"SELECT ?case ?stamp WHERE {{ GRAPH ?g {{ ?case <{KG.determinedWith}> ?stamp }} }}")
     digests: dict[str, dict[str, str]] = defaultdict(dict)
     values = " ".join(f"<{p}>" for p in _PREDICATE.values())
-    rows = store.query(f"SELECT ?case ?p ?digest WHERE {{ VALUES ?p {{ {values} }} "
-                       f"GRAPH ?g {{ ?case ?p ?digest }} FILTER(STRENDS(STR(?g), \"/graph/{DIGEST_GRAPH}\")) }}")
+    # only the digest graphs hold these predicates: no filter on the graph (its name not decoded)
+    rows = store.query(f"SELECT ?case ?p ?digest WHERE {{ VALUES ?p {{ {values} }} GRAPH ?g {{ ?case ?p ?digest }} }}")
     names = {str(p): n for n, p in _PREDICATE.items()}
     for case, p, digest in rows.rows:
         digests[_case_id(str(case))][names[str(p)]] = str(digest)
