@@ -429,7 +429,8 @@ def _determine(args: argparse.Namespace) -> int:
         for cid, why in summary.failed:
             print(f"imrkg: error: case {cid}: {why}", file=sys.stderr)
         print(f"imrkg determine: {len(summary.determined)} determined, {len(summary.skipped)} already up to date, "
-              f"{len(summary.failed)} failed ({where})", file=sys.stderr)
+              f"{len(summary.failed)} failed ({where}); {len(summary.rewritten)} with results changed, "
+              f"{summary.quads_written:,} quads written", file=sys.stderr)
         return 3 if summary.failed else 0
     if not args.case:
         raise InputError("give a case file or a letter, or --all", source="imrkg determine")

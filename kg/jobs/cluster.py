@@ -45,7 +45,7 @@ from kg.jobs.ingest import (
     ingest_chunk,
     input_files,
 )
-from kg.store.store import LocalStore, Store
+from kg.store.store import DIGEST_GRAPH, LocalStore, Store
 
 if TYPE_CHECKING:
     import concurrent.futures as cf
@@ -348,7 +348,8 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
             if isinstance(result, str):
                 failed.extend((c, result) for c in ids)
             else:
-                drop = [graph_of(c, n) for c in result.determined for n in ("inferred", "determination")]
+                # the result digests go too: a later run without the cluster then writes these cases whole
+                drop = [graph_of(c, n) for c in result.determined for n in ("inferred", "determination", DIGEST_GRAPH)]
                 store.replace_graphs(drop, result.nquads, result.stamps)  # the stamps last: done means whole
                 determined.extend(result.determined)
                 failed.extend(result.failed)

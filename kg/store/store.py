@@ -38,12 +38,15 @@ if TYPE_CHECKING:
     from kg.engine.determine import CaseDetermination
     from kg.store.protocol import ServerLimits
 
-__all__ = ["GUIDELINES_GRAPH", "GRAPH_NAMES", "StoreError", "QueryResult", "Store", "LocalStore", "RemoteStore",
-           "open_store", "default_location", "case_graphs", "graph_iri", "query_form", "Compaction", "compact_store",
-           "disk_size", "QueryCancelled", "query_deadline", "nquads_of", "graph_replacement"]
+__all__ = ["GUIDELINES_GRAPH", "GRAPH_NAMES", "DIGEST_GRAPH", "StoreError", "QueryResult", "Store", "LocalStore",
+           "RemoteStore", "open_store", "default_location", "case_graphs", "graph_iri", "query_form", "Compaction",
+           "compact_store", "disk_size", "QueryCancelled", "query_deadline", "nquads_of", "graph_replacement"]
 
 GUIDELINES_GRAPH = URIRef("https://w3id.org/imr-kg/graph/guidelines")
 GRAPH_NAMES = ("asserted", "inferred", "determination", "reviewer")
+#: the graph of a case's result digests (kg.jobs.changes); writing a case empties it with the others
+DIGEST_GRAPH = "digest"
+_DROPPED = GRAPH_NAMES + (DIGEST_GRAPH,)
 
 
 class StoreError(KgError):
@@ -181,7 +184,7 @@ def _case_unit(case_id: str, graphs: Mapping[str, Graph]) -> _Unit:
     unknown = set(graphs) - set(GRAPH_NAMES)
     if unknown:
         raise ValueError(f"unknown graph names {sorted(unknown)}")
-    return _Unit(drop=tuple(graph_iri(case_id, n) for n in GRAPH_NAMES),
+    return _Unit(drop=tuple(graph_iri(case_id, n) for n in _DROPPED),
                  graphs={graph_iri(case_id, n): g for n, g in graphs.items()}, label=f"case {case_id}")
 
 
@@ -279,12 +282,12 @@ class Store:
         the cases' graphs), such as :func:`kg.jobs.inputs.determine_inputs` returns."""
         from kg.store.protocol import nquads_insert
 
-        drop = [f"DROP SILENT GRAPH <{graph_iri(c, n)}>" for c in sorted(set(case_ids)) for n in GRAPH_NAMES]
+        drop = [f"DROP SILENT GRAPH <{graph_iri(c, n)}>" for c in sorted(set(case_ids)) for n in _DROPPED]
         self.update(" ;\n".join(drop + [nquads_insert(nquads)] if nquads.strip() else drop))
 
     def delete_case(self, case_id: str) -> None:
         """Remove every graph of a case."""
-        self.update(_replace_update({}, [graph_iri(case_id, n) for n in GRAPH_NAMES]))
+        self.update(_replace_update({}, [graph_iri(case_id, n) for n in _DROPPED]))
 
     def put_guidelines(self, graph: Graph) -> None:
         """Replace the guidelines graph (ontology and shapes) with ``graph``."""
@@ -482,9 +485,10 @@ class LocalStore(Store):
                     out.write(name)
         return out.getvalue()
 
-    def replace_graphs(self, drop: Sequence[str], nquads: bytes | Path, last: bytes = b"") -> None:
-        """Empty the named graphs ``drop``, bulk-load ``nquads`` (N-Quads, or a file of them),
-        then add ``last`` in one transaction.
+    def replace_graphs(self, drop: Sequence[str], nquads: bytes | Path, last: bytes = b"", *,
+                       remove: bytes = b"") -> None:
+        """Empty the named graphs ``drop``, remove the quads ``remove`` (N-Quads), bulk-load ``nquads``
+        (N-Quads, or a file of them), then add ``last`` in one transaction.
 
         ``nquads`` is loaded without pyoxigraph's IRI checks: it is meant for what the batch
         engine writes (:mod:`kg.batch.engine`, whose writer checks every IRI), not for outside data.
@@ -494,17 +498,19 @@ class LocalStore(Store):
         be redone by a resumed batch, never marked done with part of its graphs.
         """
         try:
-            self._replace_graphs(drop, nquads, last)
+            self._replace_graphs(drop, nquads, last, remove)
         except OSError as exc:
             raise _write_error(self.location, exc) from None
 
-    def _replace_graphs(self, drop: Sequence[str], nquads: bytes | Path, last: bytes) -> None:
+    def _replace_graphs(self, drop: Sequence[str], nquads: bytes | Path, last: bytes, remove: bytes) -> None:
         import pyoxigraph as ox
 
         for iri in drop:
             node = ox.NamedNode(iri)
             if self._store.contains_named_graph(node):
                 self._store.remove_graph(node)
+        for quad in ox.parse(remove, format=ox.RdfFormat.N_QUADS) if remove else ():
+            self._store.remove(quad)
         # lenient: no IRI checks (a fifth of the load's time); the batch's writer checks each IRI once
         if isinstance(nquads, Path):
             if nquads.stat().st_size:

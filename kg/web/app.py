@@ -236,7 +236,7 @@ def _add_library_routes(router: APIRouter, service: SparqlService) -> None:
 
     @router.get("/queries/{name}")
     async def queries_run(name: str, request: Request) -> Response:
-        from kg.store.query import bind_parameters, library
+        from kg.store.query import bind_parameters, library, paged_text
 
         query = next((q for q in library() if q.name == name), None)
         if query is None:
@@ -249,10 +249,10 @@ def _add_library_routes(router: APIRouter, service: SparqlService) -> None:
                 raise ServeError(400, f"parameter '{key}' given twice")
             raw[key] = value
         try:
-            params = bind_parameters(query, raw)
+            params, text = bind_parameters(query, raw), paged_text(query, raw)
         except InputError as exc:
             raise ServeError(400, str(exc)) from None
-        return await _answer(service, request, query.text, params, check=False)
+        return await _answer(service, request, text, params, check=False)
 
 
 def _add_case_and_page_routes(router: APIRouter, service: SparqlService) -> None:

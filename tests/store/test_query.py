@@ -153,6 +153,24 @@ def test_days_ur_to_imr(store):
     ]
 
 
+@pytest.mark.parametrize("name", ["days-ur-to-imr", "outside-mtus-or-no-citation"])
+def test_the_list_queries_page_with_limit_and_offset(store, name):
+    whole = rows(store, name)
+    assert len(whole) >= 2
+    assert rows(store, name, limit="1") == whole[:1]
+    assert rows(store, name, limit="1", offset="1") == whole[1:2]
+    assert rows(store, name, offset="1") == whole[1:]
+    assert rows(store, name, limit="2", offset=str(len(whole))) == []
+    assert rows(store, name, limit="0") == [] and rows(store, name, limit="") == whole
+    pages = [r for start in range(0, len(whole), 1) for r in rows(store, name, limit="1", offset=str(start))]
+    assert pages == whole  # the pages follow each other, each row once
+    for bad in ("-1", "ten", "1; DROP ALL", "1.5"):
+        with pytest.raises(InputError, match="is not a number of rows"):
+            run_query(store, name, {"limit": bad})
+    with pytest.raises(InputError, match="unknown parameter 'limit'"):
+        run_query(store, "decisions-by-month", {"limit": "1"})
+
+
 def test_partial_authorisations(store):
     assert rows(store, "partial-authorisations") == [
         ("tpi-six/", "tpi-six/req-tpi", "Repeat trigger point injections x3, bilateral upper trapezius, 1% lidocaine",

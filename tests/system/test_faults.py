@@ -226,7 +226,7 @@ def test_write_permission_lost_mid_run(small_fs, tmp_path):
     os.chmod(store, 0o755)
     for f in store.iterdir():
         os.chmod(f, 0o644)
-    kept = _whole_cases_only(_graphs(store), ref)
+    kept = _whole_cases_only(_graphs(store), ref, digests=False)  # the driver: --engine reference
     assert len(kept) >= 3 and (real or len(kept) == 3)  # the guidelines, then three cases
     start = time.monotonic()
     again = _imrkg("ingest", str(cases), "--store", str(store), "--quiet")
