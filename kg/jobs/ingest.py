@@ -23,12 +23,13 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeGuard, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeGuard, TypeVar, cast
 
 from rdflib import Dataset, Graph
 
 from kg.engine.graph import CaseGraph
 from kg.errors import InputError
+from kg.jobs.changes import ChangePlan, Stored, plan_changes
 from kg.jobs.inputs import (
     CASE_SUFFIXES,
     LETTER_SUFFIXES,
@@ -44,7 +45,7 @@ from kg.jobs.inputs import (
     unchecked_documents,
     unchecked_warning,
 )
-from kg.rdf import KG, bind_prefixes
+from kg.rdf import bind_prefixes
 from kg.store.store import LocalStore, Store, case_graphs
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ if TYPE_CHECKING:
 __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "terminal_progress", "input_files", "read_input",
            "read_case", "unchecked_documents", "unchecked_warning",
            "letter_case_graph", "read_each", "IngestSummary", "ingest", "IngestResult", "ingest_dataset",
-           "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all", "default_workers"]
+           "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all", "default_workers",
+           "ingest_chunk", "die_with_parent", "cases_to_determine", "ChunkWriter"]
 
 C = TypeVar("C")
 
@@ -150,14 +152,15 @@ def _ingest_engine() -> Engine | None:
     return _INGEST_ENGINE[0]
 
 
-def _ingest_chunk(files: list[Path], document_roots: Sequence[str | Path]) -> CaseChunk:
-    """Worker: one chunk of inputs read and determined (the engine compiled on first use)."""
+def ingest_chunk(files: list[Path], document_roots: Sequence[str | Path]) -> CaseChunk:
+    """Worker: one chunk of inputs read and determined (the engine compiled on first use), what
+    each worker of the process pool and of a Dask cluster (:mod:`kg.jobs.cluster`) does."""
     compiled = _ingest_engine()
     assert compiled is not None, "the packaged shapes compile (the parent checked)"
     return determine_inputs(files, compiled, document_roots=document_roots)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Worker initializer: on Linux, the worker ends when the process that started it dies, so an
     ingest killed with SIGKILL leaves no idle worker behind (``PR_SET_PDEATHSIG``)."""
     import ctypes
@@ -185,16 +188,10 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
     total = len(files)
     size = max(1, min(chunk, -(-total // (4 * workers))))
     chunks = [files[i:i + size] for i in range(0, total, size)]
-    cases: list[str] = []
-    errors: list[InputError] = []
-    unchecked: list[str] = []
+    writer = ChunkWriter(store)
 
     def finish(result: CaseChunk, done: int) -> None:
-        if result.cases:
-            store.replace_cases(result.cases, result.nquads)  # the chunk's cases: all of them or none
-        cases.extend(result.cases)
-        errors.extend(result.errors)
-        unchecked.extend(result.unchecked)
+        writer.write(result)
         if progress:
             progress(done, total, files[done - 1].name if done < total else "")
 
@@ -204,16 +201,16 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
         store.ensure_guidelines()
         for i, part in enumerate(chunks):
             finish(determine_inputs(part, compiled, document_roots=document_roots), min(total, (i + 1) * size))
-        return IngestSummary(cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
+        return writer.summary()
     # forked workers inherit the compiled engine; they are all forked at the first submit, before
     # this process writes to the store
     context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
-                                  initializer=_die_with_parent)
+                                  initializer=die_with_parent)
     try:
         pending: deque[tuple[int, cf.Future[CaseChunk]]] = deque()
         for i, part in enumerate(chunks):
-            pending.append((min(total, (i + 1) * size), pool.submit(_ingest_chunk, part, document_roots)))
+            pending.append((min(total, (i + 1) * size), pool.submit(ingest_chunk, part, document_roots)))
             if i == 0:
                 store.ensure_guidelines()
             if len(pending) >= 2 * workers:
@@ -224,7 +221,30 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
             finish(future.result(), done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return IngestSummary(cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
+    return writer.summary()
+
+
+class ChunkWriter:
+    """The one writer of an ingest's chunks (the process pool's or a Dask cluster's): each chunk's
+    cases stored in one update, all of them or none (:meth:`kg.store.store.Store.replace_cases`),
+    and what was stored and what failed kept for the summary, in the order written."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cases: list[str] = []
+        self.errors: list[InputError] = []
+        self.unchecked: list[str] = []
+
+    def write(self, result: CaseChunk) -> None:
+        """Store one chunk's cases and note its errors."""
+        if result.cases:
+            self.store.replace_cases(result.cases, result.nquads)
+        self.cases.extend(result.cases)
+        self.errors.extend(result.errors)
+        self.unchecked.extend(result.unchecked)
+
+    def summary(self) -> IngestSummary:
+        return IngestSummary(cases=tuple(self.cases), errors=tuple(self.errors), unchecked=tuple(self.unchecked))
 
 
 # ---------------------------------------------------------------------------
@@ -350,6 +370,11 @@ class BatchSummary:
     determined: tuple[str, ...]
     skipped: tuple[str, ...]
     failed: tuple[tuple[str, str], ...]  # (case id, reason)
+    #: of the cases determined, those at least one of whose result graphs was written (the others'
+    #: results came out as stored: only their stamps were written, see kg.jobs.changes)
+    rewritten: tuple[str, ...] = ()
+    #: quads written: loaded, added and removed (a dropped graph's quads not counted)
+    quads_written: int = 0
 
 
 _WORKER_SHAPES: Shapes | None = None
@@ -383,7 +408,6 @@ def _determine_one(case_id: str, asserted_nt: str, reviewer_nt: str) -> tuple[st
 
 
 ENGINES = ("batch", "reference")
-_STAMPS = f"SELECT ?case ?stamp WHERE {{ GRAPH ?g {{ ?case <{KG.determinedWith}> ?stamp }} }}"
 
 
 def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = None, force: bool = False,
@@ -399,28 +423,48 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
     number of workers, not with the number of cases: the reference has at most
     ``2 * workers`` cases in flight, and the batch engine keeps the chunks waiting for a
     worker on disk.  The batch engine reads every case before it writes any result, and
-    writes what it determined on the way out if interrupted.
+    writes what it determined on the way out if interrupted.  It writes only what changed
+    (:mod:`kg.jobs.changes`): a result graph whose digest is the stored one is left as it is,
+    and a case whose results all came out the same gets its new stamp alone; with ``force``
+    every result is written again.
     """
-    from kg.engine.determine import engine_version
-    from kg.engine.graph import case_iri
     from kg.engine.validate import default_shapes, load_shapes
+    from kg.jobs.changes import stored_results
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}")
     shapes = load_shapes(shapes_dir) if shapes_dir else default_shapes()
+    stored = stored_results(store)
+    todo, skipped = cases_to_determine(store, shapes, force=force, stored=stored)
+    if not todo:  # nothing to determine: no engine to compile, nothing to write
+        return BatchSummary(determined=(), skipped=tuple(skipped), failed=())
+    if engine == "batch" and _batch_ready(store, shapes):
+        results = _determine_batches(store, todo, workers=workers, shapes_dir=shapes_dir, chunk=max(1, chunk),
+                                     progress=progress, stored=stored, force=force)
+        return BatchSummary(determined=tuple(results.determined), skipped=tuple(skipped),
+                            failed=tuple(results.failed), rewritten=tuple(results.rewritten),
+                            quads_written=results.quads)
+    determined, failed, quads = _determine_each(store, todo, workers=workers, shapes_dir=shapes_dir,
+                                                progress=progress)
+    return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed),
+                        rewritten=tuple(determined), quads_written=quads)
+
+
+def cases_to_determine(store: Store, shapes: Shapes, *, force: bool = False,
+                       stored: dict[str, Stored] | None = None) -> tuple[list[str], list[str]]:
+    """The stored cases to determine with ``shapes`` and the ones skipped (ids, sorted): a case whose
+    stored determination was made with this engine version and these shapes is skipped unless ``force``
+    (``stored``: :func:`kg.jobs.changes.stored_results` of the store, when the caller has read it)."""
+    from kg.engine.determine import engine_version
+    from kg.jobs.changes import stored_results
+
     stamp = f"{engine_version()} {shapes.digest}"
-    ids = store.case_ids()
-    stamped = {str(r[0]): str(r[1]) for r in store.query(_STAMPS).rows}
+    stored = stored_results(store) if stored is None else stored
     todo: list[str] = []
     skipped: list[str] = []
-    for cid in ids:
-        (skipped if not force and stamped.get(str(case_iri(cid))) == stamp else todo).append(cid)
-    if engine == "batch" and _batch_ready(store, shapes):
-        determined, failed = _determine_batches(store, todo, workers=workers, shapes_dir=shapes_dir,
-                                                chunk=max(1, chunk), progress=progress)
-    else:
-        determined, failed = _determine_each(store, todo, workers=workers, shapes_dir=shapes_dir, progress=progress)
-    return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))
+    for cid in store.case_ids():
+        (skipped if not force and cid in stored and stored[cid].stamp == stamp else todo).append(cid)
+    return todo, skipped
 
 
 def _batch_ready(store: Store, shapes: Shapes) -> TypeGuard[LocalStore]:
@@ -490,49 +534,55 @@ class _Results:
         self.total = total
         self.progress = progress
         self.determined: list[str] = []
+        self.rewritten: list[str] = []
+        self.quads = 0
         self.failed: list[tuple[str, str]] = []
-        self.group: list[tuple[ChunkResult, _ChunkFiles]] = []  # finished chunks not yet written
+        self.group: list[tuple[ChunkResult, ChangePlan, _ChunkFiles]] = []  # finished chunks not yet written
 
     def write(self) -> None:
-        """Write the finished chunks in one bulk load (one file), their stamps after it."""
-        from kg.batch.engine import graph_of
-
+        """Write what changed in the finished chunks in one bulk load (one file), their stamps after it."""
         if not self.group:
             return
-        target = self.group[-1][1].group
+        target = self.group[-1][2].group
         with target.open("wb") as out:
-            for _, f in self.group:
+            for _, _, f in self.group:
                 with f.output.open("rb") as part:
                     shutil.copyfileobj(part, out)
-        drop = [graph_of(c, n) for r, _ in self.group for c in r.determined for n in ("inferred", "determination")]
-        self.store.replace_graphs(drop, target, b"".join(r.stamps for r, _ in self.group))
-        for r, f in self.group:
+        plans = [p for _, p, _ in self.group]
+        if any(p.drop or p.remove or p.last for p in plans) or target.stat().st_size:
+            self.store.replace_graphs([g for p in plans for g in p.drop], target, b"".join(p.last for p in plans),
+                                      remove=b"".join(p.remove for p in plans))
+        for r, p, f in self.group:
             self.determined.extend(r.determined)
+            self.rewritten.extend(p.rewritten)
+            self.quads += p.quads
             f.remove()
         target.unlink()
         self.group.clear()
 
-    def finish(self, ids: list[str], result: ChunkResult | str, files: _ChunkFiles, report: bool = True) -> None:
-        """Take one chunk's result (or its error text); write the group once it is large enough."""
+    def finish(self, ids: list[str], result: tuple[ChunkResult, ChangePlan] | str, files: _ChunkFiles,
+               report: bool = True) -> None:
+        """Take one chunk's result and what to write for it (or its error text); write the group
+        once it is large enough."""
         if isinstance(result, str):
             self.failed.extend((c, result) for c in ids)
             files.remove()
         else:
-            self.failed.extend(result.failed)
-            self.group.append((result, files))
-            if sum(f.output.stat().st_size for _, f in self.group) >= _WRITE_BYTES:
+            self.failed.extend(result[0].failed)
+            self.group.append((result[0], result[1], files))
+            if sum(f.output.stat().st_size for _, _, f in self.group) >= _WRITE_BYTES:
                 self.write()
         if self.progress and report:
-            self.progress(len(self.determined) + len(self.failed) + sum(len(r.determined) for r, _ in self.group),
+            self.progress(len(self.determined) + len(self.failed) + sum(len(r.determined) for r, _, _ in self.group),
                           self.total, "")
 
     def waiting(self, files: _ChunkFiles) -> bool:
         """Whether the chunk of ``files`` is finished but not yet written."""
-        return any(g is files for _, g in self.group)
+        return any(g is files for _, _, g in self.group)
 
 
 def _determine_batches(store: LocalStore, todo: list[str], *, workers: int, shapes_dir: str | None, chunk: int,
-                       progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
+                       progress: Progress | None, stored: Mapping[str, Stored], force: bool) -> _Results:
     """The batch engine: chunks of ``chunk`` cases (kg.batch.engine) in worker processes.
 
     Every chunk's input is read from the store before anything is written to it, into a
@@ -567,16 +617,16 @@ def _determine_batches(store: LocalStore, todo: list[str], *, workers: int, shap
             _batch_init(shapes_dir)
             try:
                 for ids, f in zip(chunks, files, strict=True):
-                    results.finish(*_batch_files(ids, f), f)
+                    results.finish(*_batch_files(ids, f, _stored(stored, ids), force), f)
             finally:  # also on the way out if interrupted: what is finished is kept
                 results.write()
-            return results.determined, results.failed
+            return results
         with cf.ProcessPoolExecutor(max_workers=workers, initializer=_batch_init, initargs=(shapes_dir,)) as pool:
             futures = []
             try:
                 for ids, f in zip(chunks, files, strict=True):
                     f.read_from(store, ids)
-                    futures.append(pool.submit(_batch_files, ids, f))
+                    futures.append(pool.submit(_batch_files, ids, f, _stored(stored, ids), force))
                     reading(f)
                 for fut, f in zip(futures, files, strict=False):
                     results.finish(*fut.result(), f)
@@ -590,7 +640,12 @@ def _determine_batches(store: LocalStore, todo: list[str], *, workers: int, shap
                         results.finish(*fut.result(), f, report=False)
                 results.write()
                 raise
-    return results.determined, results.failed
+    return results
+
+
+def _stored(stored: Mapping[str, Stored], ids: list[str]) -> dict[str, Stored]:
+    """What the store holds for the cases ``ids`` (what a worker needs of ``stored``)."""
+    return {c: stored[c] for c in ids if c in stored}
 
 
 @dataclass(frozen=True)
@@ -625,9 +680,11 @@ class _ChunkFiles:
             path.unlink(missing_ok=True)
 
 
-def _batch_files(ids: list[str], files: _ChunkFiles) -> tuple[list[str], ChunkResult | str]:
-    """One chunk in a worker: its input read from files, its results written to one (the
-    stamps, small, come back with the summary)."""
+def _batch_files(ids: list[str], files: _ChunkFiles, stored: Mapping[str, Stored], force: bool
+                 ) -> tuple[list[str], tuple[ChunkResult, ChangePlan] | str]:
+    """One chunk in a worker: its input read from files, what changed of its results
+    (:func:`kg.jobs.changes.plan_changes` against ``stored``) written to one, the rest of what to
+    write (stamps and digests, small) sent back with the summary."""
     from dataclasses import replace
 
     from kg.batch.engine import determine_chunk
@@ -635,17 +692,20 @@ def _batch_files(ids: list[str], files: _ChunkFiles) -> tuple[list[str], ChunkRe
     try:
         assert _WORKER_ENGINE is not None, "the worker was not initialised (_batch_init)"
         result = determine_chunk(files.asserted.read_bytes(), files.reviewer.read_bytes(), _WORKER_ENGINE)
-        files.output.write_bytes(result.nquads)
-        return ids, replace(result, nquads=b"")
+        plan = plan_changes(result.nquads, result.stamps, stored, force=force)
+        files.output.write_bytes(plan.body)
+        return ids, (replace(result, nquads=b"", stamps=b""), replace(plan, body=b""))
     except Exception as exc:  # noqa: BLE001 - the chunk is reported as failed, the batch goes on
         return ids, f"{type(exc).__name__}: {exc}"
 
 
 def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: str | None,
-                    progress: Progress | None) -> tuple[list[str], list[tuple[str, str]]]:
-    """The reference path: one case at a time, pySHACL in worker processes."""
+                    progress: Progress | None) -> tuple[list[str], list[tuple[str, str]], int]:
+    """The reference path: one case at a time, pySHACL in worker processes, each case written whole.
+    Returns the cases determined, those that failed and the quads written."""
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
+    written = [0]
     total = len(todo)
 
     def payload(cid: str) -> tuple[str, str, str]:
@@ -656,8 +716,10 @@ def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: 
         if isinstance(result, str):
             failed.append((cid, result))
         else:
-            store.put_case(cid, {n: Graph().parse(data=text, format="nt") if text.strip() else Graph()
-                                 for n, text in result.items()})
+            graphs = {n: Graph().parse(data=text, format="nt") if text.strip() else Graph()
+                      for n, text in result.items()}
+            store.put_case(cid, graphs)
+            written[0] += sum(len(g) for g in graphs.values())
             determined.append(cid)
         if progress:
             progress(len(determined) + len(failed), total, "")
@@ -665,4 +727,4 @@ def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: 
     if progress:
         progress(0, total, "")
     _run_bounded(todo, payload, _determine_one, finish, workers=workers, init=_worker_init, init_arg=shapes_dir)
-    return determined, failed
+    return determined, failed, written[0]

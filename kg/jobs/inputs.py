@@ -240,11 +240,14 @@ def _determined(asserted: dict[str, bytes], reviewer: dict[str, bytes], graphs: 
     engine, the cases it fails on by the reference engine, the cases both fail on added to ``errors``."""
     from kg.batch.engine import case_nquads, determine_chunk
     from kg.engine.determine import determine_case
+    from kg.jobs.changes import digest_quads, graph_digests
     from kg.store.store import case_graphs
 
     try:
         result = determine_chunk(b"".join(asserted.values()), b"".join(reviewer.values()), engine)
-        done, out, redo = set(result.determined), [result.nquads, result.stamps], [c for c, _ in result.failed]
+        digests = digest_quads(result.determined, graph_digests(result.nquads)[0])  # for the next re-determination
+        done, out = set(result.determined), [result.nquads, result.stamps, digests]
+        redo = [c for c, _ in result.failed]
     except Exception:  # noqa: BLE001 - the chunk as a whole failed: the reference decides each case
         done, out, redo = set(), [], list(asserted)
     for cid in redo:

@@ -9,7 +9,10 @@ Each file in ``queries/`` starts with comment lines::
     # columns:    the result columns
 
 Parameters are bound by the store (a trailing ``VALUES`` block built from RDF
-terms), never by pasting text into the query.
+terms), never by pasting text into the query.  The two paging parameters a list query may
+declare, ``?limit`` and ``?offset`` (:data:`PAGING`), are optional and become the query's
+``LIMIT`` and ``OFFSET`` (SPARQL cannot bind those): each checked to be a whole number, written
+back as one, and the query's ``ORDER BY`` makes the pages follow each other.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from kg.rdf import CASE_BASE, PREFIXES, prefixed
 from kg.store.store import QueryResult, Store
 
 __all__ = ["Parameter", "LibraryQuery", "library", "load_query", "ad_hoc_query", "format_library", "parse_parameters",
-           "case_iri", "bind_parameters", "run_query", "format_result"]
+           "case_iri", "bind_parameters", "PAGING", "paged_text", "run_query", "format_result"]
 
 _HEADER = re.compile(r"^#\s*(title|question|parameters|columns):\s*(.*)$")
 # an ad-hoc query: its prefixes declared and used (outside strings and IRIs), and the keyword that
@@ -42,6 +45,8 @@ _STRINGS = re.compile(r'"[^"\n]*"|\'[^\'\n]*\'|<[^<>\s]*>|#[^\n]*')
 _QUERY_FORM = re.compile(r"\b(?:SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 _PARAM = re.compile(r"\?(\w+)\s*\((iri|string|integer|decimal|date)\)\s*([^;]*)")
 _TYPES = {"integer": XSD.integer, "decimal": XSD.decimal, "date": XSD.date}
+#: the paging parameters (optional, integers): a query declaring them takes them as LIMIT and OFFSET
+PAGING = ("limit", "offset")
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,9 @@ def bind_parameters(query: LibraryQuery, raw: Mapping[str, str]) -> dict[str, No
             raise InputError(f"unknown parameter '{name}'", source=query.name,
                              hint=(did_you_mean(name, declared, what="parameter") + " " if declared else "")
                              + "declared: " + (", ".join(declared) or "none"))
+        if name in PAGING:
+            _page_value(query, name, value)
+            continue
         kind = declared[name].type
         if kind == "iri" and name == "case":
             value = case_iri(value)
@@ -223,7 +231,7 @@ def bind_parameters(query: LibraryQuery, raw: Mapping[str, str]) -> dict[str, No
             except ValueError:
                 raise InputError(f"'{value}' is not a {kind}", source=query.name, field=name) from None
             out[name] = Literal(value, datatype=_TYPES[kind])
-    missing = [p for p in query.parameters if p.name not in raw]
+    missing = [p for p in query.parameters if p.name not in raw and p.name not in PAGING]
     if missing:
         p = missing[0]
         raise InputError(f"the query needs the parameter '{p.name}' ({p.type}: {p.description})", source=query.name,
@@ -231,10 +239,41 @@ def bind_parameters(query: LibraryQuery, raw: Mapping[str, str]) -> dict[str, No
     return out
 
 
+def _page_value(query: LibraryQuery, name: str, value: str) -> int | None:
+    """A paging parameter's value as a whole number of rows (None for an empty value: no paging)."""
+    if not value.strip():
+        return None
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise InputError(f"'{value}' is not a number of rows (a whole number, 0 or more)", source=query.name,
+                         field=name)
+    return number
+
+
+def paged_text(query: LibraryQuery, raw: Mapping[str, str]) -> str:
+    """The query's text with the paging parameters in ``raw`` (see :data:`PAGING`) as its ``LIMIT``
+    and ``OFFSET``; the text itself when none is given (or the query declares none).  Raises
+    :class:`InputError` for a value that is not a whole number of rows.
+
+    >>> q = LibraryQuery("q", Path("q.rq"), "t", "q", (Parameter("limit", "integer", ""),), "c", "SELECT ...")
+    >>> paged_text(q, {"limit": "50"})
+    'SELECT ...\\nLIMIT 50'
+    """
+    declared = {p.name for p in query.parameters}
+    pages = {n: _page_value(query, n, raw[n]) for n in PAGING if n in declared and n in raw}
+    clause = " ".join(f"{n.upper()} {v}" for n, v in pages.items() if v is not None)
+    return f"{query.text.rstrip()}\n{clause}" if clause else query.text
+
+
 def run_query(store: Store, name_or_file: str, params: Mapping[str, str] | None = None) -> QueryResult:
-    """Run a library query (by name) or a ``.rq`` file against ``store``."""
+    """Run a library query (by name) or a ``.rq`` file against ``store`` (a list query one page of
+    it with ``limit`` and ``offset``, see :data:`PAGING`)."""
     query = _find(name_or_file)
-    return store.query(query.text, bind_parameters(query, params or {}))
+    raw = params or {}
+    return store.query(paged_text(query, raw), bind_parameters(query, raw))
 
 
 def _cell(term: Node | None) -> str:

@@ -186,7 +186,8 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path, monkeypatch):
 
     writes = []
     real = LocalStore.replace_graphs
-    monkeypatch.setattr(LocalStore, "replace_graphs", lambda self, *a: (writes.append(a[0]), real(self, *a))[1])
+    monkeypatch.setattr(LocalStore, "replace_graphs",
+                        lambda self, *a, **kw: (writes.append(a[0]), real(self, *a, **kw))[1])
     monkeypatch.setattr(kg.jobs.ingest, "_WRITE_BYTES", 1)  # write every chunk as it finishes
     stores = {}
     for engine in ("batch", "reference"):
@@ -195,7 +196,8 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path, monkeypatch):
         summary = determine_all(store, engine=engine, chunk=15, workers=2)
         assert len(summary.determined) == 40 and summary.failed == ()
         stores[engine] = store
-    assert len(writes) == 3 and sum(len(w) for w in writes) == 2 * 40  # three chunks, each case's two graphs
+    # three chunks, each case's two result graphs and its digests (kg.jobs.changes)
+    assert len(writes) == 3 and sum(len(w) for w in writes) == 3 * 40
     ids = stores["batch"].case_ids()
     assert ids == stores["reference"].case_ids()
     for cid in ids:
@@ -208,7 +210,7 @@ def test_determine_all_writes_what_the_reference_writes(tmp_path, monkeypatch):
     monkeypatch.setattr(kg.jobs.ingest, "_WRITE_BYTES", 2 ** 40)
     writes.clear()
     forced = determine_all(stores["batch"], engine="batch", chunk=15, workers=2, force=True)
-    assert len(forced.determined) == 40 and len(writes) == 1 and len(writes[0]) == 2 * 40
+    assert len(forced.determined) == 40 and len(writes) == 1 and len(writes[0]) == 3 * 40
     for cid in ids:
         for name in ("inferred", "determination"):
             assert isomorphic(stores["batch"].case_graph(cid, name), stores["reference"].case_graph(cid, name))

@@ -105,6 +105,24 @@ def test_engine_reviewer_confusion(store):
     ]
 
 
+def test_case_decisions(store):
+    ont = "https://w3id.org/imr-kg/ont#"
+    got = [tuple(v.removeprefix(ont) if v else v for v in r) for r in rows(store, "case-decisions")]
+    text = "Repeat trigger point injections x3, bilateral upper trapezius, 1% lidocaine"
+    assert got == [
+        ("acu/", "acu/req-tpi", "Transportation to appointments", "NotCovered", "Upheld", None, None),
+        ("seed-tpi-2015/", "seed-tpi-2015/req-tpi",
+         "Trigger Point Injection cervical paravertebral muscles ultrasound guided", "NotMedicallyNecessary",
+         "Upheld", "Trigger point injections", "MTUSGuideline"),
+        ("tpi-radic/", "tpi-radic/req-tpi", text, "NotMedicallyNecessary", "Upheld", "Trigger point injections",
+         "MTUSGuideline"),
+        ("tpi-repeat-met/", "tpi-repeat-met/req-tpi", text, "MedicallyNecessary", "Overturned",
+         "Trigger point injections", "MTUSGuideline"),
+        ("tpi-six/", "tpi-six/req-tpi", text, "NotMedicallyNecessary", "Overturned", "Trigger point injections",
+         "MTUSGuideline"),
+    ]
+
+
 def test_requests_above_cap(store):
     assert rows(store, "requests-above-cap") == [
         ("tpi-six/", "tpi-six/req-tpi", "Repeat trigger point injections x3, bilateral upper trapezius, 1% lidocaine",
@@ -133,6 +151,24 @@ def test_days_ur_to_imr(store):
         ("tpi-radic/", "tpi-radic/req-tpi", "29"),
         ("tpi-six/", "tpi-six/req-tpi", "19"),
     ]
+
+
+@pytest.mark.parametrize("name", ["days-ur-to-imr", "outside-mtus-or-no-citation"])
+def test_the_list_queries_page_with_limit_and_offset(store, name):
+    whole = rows(store, name)
+    assert len(whole) >= 2
+    assert rows(store, name, limit="1") == whole[:1]
+    assert rows(store, name, limit="1", offset="1") == whole[1:2]
+    assert rows(store, name, offset="1") == whole[1:]
+    assert rows(store, name, limit="2", offset=str(len(whole))) == []
+    assert rows(store, name, limit="0") == [] and rows(store, name, limit="") == whole
+    pages = [r for start in range(0, len(whole), 1) for r in rows(store, name, limit="1", offset=str(start))]
+    assert pages == whole  # the pages follow each other, each row once
+    for bad in ("-1", "ten", "1; DROP ALL", "1.5"):
+        with pytest.raises(InputError, match="is not a number of rows"):
+            run_query(store, name, {"limit": bad})
+    with pytest.raises(InputError, match="unknown parameter 'limit'"):
+        run_query(store, "decisions-by-month", {"limit": "1"})
 
 
 def test_partial_authorisations(store):
