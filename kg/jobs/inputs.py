@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "terminal_progress", "input_files", "read_input",
            "read_case",
-           "unchecked_documents", "unchecked_warning", "letter_case_graph", "read_each", "CaseChunk",
-           "determine_inputs"]
+           "unchecked_documents", "unchecked_warning", "letter_case_graph", "letter_extras", "read_each",
+           "CaseChunk", "determine_inputs", "prepare_readers"]
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 LETTER_SUFFIXES = (".pdf", ".txt")
@@ -119,6 +119,22 @@ def _read_case_data(path: Path, document_roots: Sequence[str | Path]) -> tuple[C
         return lc.case, letter_extras(lc)
     raise InputError("not a case file or a letter", source=str(path),
                      hint="give a .yaml/.yml/.json case file or a .pdf/.txt letter")
+
+
+def prepare_readers() -> None:
+    """Load what reading a letter loads on first use: the extraction's modules and patterns,
+    the drug names (read from the ontology), the vocabulary and PDFium.  Worker processes
+    forked after it start with all of it (each would otherwise spend about half a second on it)."""
+    from kg.extract.case import extract_case  # noqa: F401 - loaded before the fork, with its patterns
+    from kg.extract.services import drug_lexicon
+    from kg.model import vocabulary
+
+    drug_lexicon()
+    vocabulary()
+    try:
+        import pypdfium2  # noqa: F401
+    except ImportError:  # reading a PDF then says so
+        pass
 
 
 def read_input(path: str | Path, *, document_roots: Sequence[str | Path] = ()) -> CaseGraph:

@@ -406,6 +406,21 @@ class LocalStore(Store):
             except OSError as exc:
                 raise _write_error(self.location, exc) from None
 
+    def replace_cases(self, case_ids: Sequence[str], nquads: bytes) -> None:
+        """:meth:`Store.replace_cases`; when none of the cases is stored yet (a first ingest),
+        as one transactional load of ``nquads`` (N-Quads parsed directly: about two thirds of
+        the CPU an ``INSERT DATA`` update takes, there being nothing to drop), all of it or none."""
+        import pyoxigraph as ox
+
+        if any(self._store.contains_named_graph(ox.NamedNode(str(graph_iri(c, n))))
+               for c in case_ids for n in GRAPH_NAMES):
+            super().replace_cases(case_ids, nquads)
+            return
+        try:
+            self._store.load(nquads, format=ox.RdfFormat.N_QUADS)
+        except OSError as exc:
+            raise _write_error(self.location, exc) from None
+
     def compact(self) -> bool:
         """Compact the on-disk store (RocksDB's full compaction, pyoxigraph ``optimize``).
 
