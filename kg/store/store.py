@@ -407,13 +407,10 @@ class LocalStore(Store):
                 raise _write_error(self.location, exc) from None
 
     def replace_cases(self, case_ids: Sequence[str], nquads: bytes) -> None:
-        """:meth:`Store.replace_cases`; when none of the cases is stored yet (a first ingest),
-        as one transactional load of ``nquads`` (N-Quads parsed directly: about two thirds of
-        the CPU an ``INSERT DATA`` update takes, there being nothing to drop), all of it or none."""
+        """:meth:`Store.replace_cases`; if none of the cases is stored yet, one transactional N-Quads load."""
         import pyoxigraph as ox
-
-        if any(self._store.contains_named_graph(ox.NamedNode(str(graph_iri(c, n))))
-               for c in case_ids for n in GRAPH_NAMES):
+        stored = [ox.NamedNode(str(graph_iri(c, n))) for c in case_ids for n in GRAPH_NAMES]
+        if any(map(self._store.contains_named_graph, stored)):
             super().replace_cases(case_ids, nquads)
             return
         try:
