@@ -20,11 +20,16 @@ Python process of its own (so the memory figures are its own):
 CPU time is given beside the rates (main process and workers together, per letter stored): on a
 machine other jobs load, letters a second fall with the load, CPU a letter far less.
 
+With ``--cluster`` it measures only the process pool against a ``LocalCluster`` of ``--workers``
+single-threaded workers (:func:`kg.jobs.cluster.ingest_on_cluster`), the same letters and passes,
+and their ratio (issue #18's target: the cluster within 20% of the pool).
+
 Memory is the peak resident set: of the main process (``VmHWM``) and of the largest worker
 (``RUSAGE_CHILDREN``).
 
     python bench/bench_ingest.py                         # real letters x3, 2,000 synthetic
     python bench/bench_ingest.py --synthetic 10000 --passes 5 --json ingest.json
+    python bench/bench_ingest.py --cluster --workers 2 --passes 3   # the pool against a 2-worker LocalCluster
 """
 
 from __future__ import annotations
@@ -70,6 +75,49 @@ def _cpu_seconds() -> float:
 
     return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _cluster_runs(inputs: list[str], workers: int, passes: int, chunk: int, send: str) -> dict[str, Any]:
+    """``passes`` ingests on a ``LocalCluster`` of ``workers`` single-threaded worker processes,
+    started once before the first pass (its start-up is timed apart), each pass into a fresh store."""
+    import dask
+    from distributed import LocalCluster
+
+    from kg.jobs.cluster import ingest_on_cluster
+    from kg.jobs.ingest import input_files
+    from kg.store.store import LocalStore
+
+    files = [str(p) for p in input_files(inputs)]
+    runs = []
+    start = time.perf_counter()
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        startup = time.perf_counter() - start
+        for _ in range(passes):
+            with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
+                store = LocalStore(Path(tmp) / "store")
+                start = time.perf_counter()
+                summary = ingest_on_cluster(files, store, cluster=cluster.scheduler_address, send=send, chunk=chunk)
+                store.close()
+                seconds = time.perf_counter() - start
+            runs.append({"seconds": seconds, "cases": len(summary.cases), "errors": len(summary.errors)})
+        from distributed import Client
+
+        with Client(cluster) as client:
+            worker_mb = max(_tree_peak_mb(pid) for pid in client.run(os.getpid).values())
+    return {"inputs": len(files), "runs": runs, "startup_seconds": startup, "peak_mb": peak_mb(),
+            "worker_peak_mb": worker_mb}
+
+
+def _tree_peak_mb(pid: int) -> float:
+    """Peak resident set (VmHWM) of a process and of its children (a Dask worker and the process it reads in)."""
+    total = 0.0
+    children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    for p in [pid] + children:  # the children of every thread (a worker starts its reader from a task thread)
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 def _stages(inputs: list[str], chunk: int) -> dict[str, Any]:
@@ -125,6 +173,8 @@ def _child(args: argparse.Namespace) -> None:
     job = json.loads(args.child)
     if job["kind"] == "stages":
         out = _stages(job["inputs"], job["chunk"])
+    elif job["kind"] == "cluster":
+        out = _cluster_runs(job["inputs"], job["workers"], job["passes"], job["chunk"], job["send"])
     else:
         out = _ingest_runs(job["inputs"], job["engine"], job["workers"], job["passes"], job["chunk"])
     print(json.dumps(out))
@@ -181,6 +231,29 @@ def _print_stages(stages: dict[str, Any]) -> None:
           flush=True)
 
 
+def _pool_against_cluster(real: list[str], passes: int, send: str, common: dict[str, Any]) -> dict[str, Any]:
+    """The process pool and a LocalCluster of the same number of workers, the same letters and passes."""
+    print(f"pool against a {common['workers']}-worker LocalCluster: {len(real)} inputs, {passes} passes, send {send} "
+          f"(load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+    pool = _run({"kind": "ingest", "inputs": real, "engine": "batch", "passes": passes, **common})
+    cluster = _run({"kind": "cluster", "inputs": real, "passes": passes, "send": send, **common})
+    out = {}
+    for name, run in (("pool", pool), ("cluster", cluster)):
+        rates = [_rate(r) for r in run["runs"]]
+        later = rates[1:] or rates
+        out[name] = {"first_pass_per_s": rates[0], "later_passes_per_s": sum(later) / len(later),
+                     "peak_mb": run["peak_mb"], "worker_peak_mb": run["worker_peak_mb"],
+                     "startup_seconds": run.get("startup_seconds", 0.0)}
+        print(f"  {name}: {rates[0]:.1f} letters/s first pass, {out[name]['later_passes_per_s']:.1f} later passes; "
+              f"peak RSS {run['peak_mb']:.0f} MB main, {run['worker_peak_mb']:.0f} MB largest worker"
+              + (f"; cluster start-up {run['startup_seconds']:.1f} s" if name == "cluster" else ""), flush=True)
+    out["ratio"] = out["cluster"]["later_passes_per_s"] / out["pool"]["later_passes_per_s"]
+    out["load_average_after"] = os.getloadavg()
+    print(f"  cluster / pool (later passes): {out['ratio']:.2f} (target >= 0.80); load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -191,6 +264,9 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=50, help="inputs a chunk (default 50)")
     ap.add_argument("--reference-max", type=int, default=200, help="inputs the reference path is timed on")
     ap.add_argument("--no-reference", action="store_true", help="skip the reference path")
+    ap.add_argument("--cluster", action="store_true",
+                    help="only the process pool against a LocalCluster of --workers workers on the real letters")
+    ap.add_argument("--send", choices=("paths", "bytes"), default="paths", help="with --cluster: what is sent")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     if args.child:
@@ -201,6 +277,11 @@ def main() -> None:
     results: dict[str, Any] = {"workers": args.workers, "cores": os.cpu_count(), "load_average": os.getloadavg()}
     real = [str(p) for p in input_files([args.letters])]
     common = {"workers": args.workers, "chunk": args.chunk}
+    if args.cluster:
+        results["cluster"] = _pool_against_cluster(real, args.passes, args.send, common)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+        return
     print(f"real letters: {len(real)} inputs, {args.passes} passes, {args.workers} workers "
           f"(load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     batch = _run({"kind": "ingest", "inputs": real, "engine": "batch", "passes": args.passes, **common})

@@ -31,6 +31,7 @@ _EPILOG_DETERMINE = """examples:
   imrkg determine ../shared/letters/CM16-0213037.pdf
   imrkg determine --all --workers 2          (every case in the store; resumable)
   imrkg determine --all --engine reference   (the same, one case at a time with pySHACL)
+  imrkg determine --all --cluster tcp://HOST:8786   (chunks of cases on a Dask cluster's workers)
 
 A case file's documents are read from its folder and the --document-root folders; when they are
 absent it is determined on the quotes it carries, each marked "not checked against the document",
@@ -52,6 +53,7 @@ _EPILOG_INGEST = """examples:
   imrkg ingest ../shared/letters --store /data/imr --create  (into another store, made if missing)
   imrkg ingest ../shared/letters -o letters.trig    (TriG file, no store)
   imrkg ingest ../shared/letters --engine reference (pySHACL, one case at a time, for comparison)
+  imrkg ingest /shared/letters --cluster tcp://HOST:8786 [--send bytes]   (on a Dask cluster; see the README)
 
 Into a store, each case is determined and written as four named graphs
 (<case>/graph/asserted, inferred, determination, reviewer), all or none: by default
@@ -160,6 +162,11 @@ def _folder(value: str) -> str:
     return value
 
 
+def _cluster_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cluster", metavar="ADDRESS", help="'local' (a Dask cluster on this machine) or a Dask "
+                        "scheduler's address (tcp://HOST:8786): chunks go to its workers, this process writes")
+
+
 def _document_root_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--document-root", metavar="DIR", action="append", default=[], type=_folder,
                         help=_DOCUMENT_ROOT_HELP)
@@ -223,6 +230,7 @@ def _add_case_commands(sub: Subcommands) -> None:
                           "engine and these shapes; --force redoes them)")
     det.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --all (default 1)")
     det.add_argument("--force", action="store_true", help="with --all: redo cases already determined")
+    _cluster_option(det)
     det.add_argument("--engine", choices=("batch", "reference"), default="batch",
                      help="with --all: 'batch' (default: shapes compiled to SPARQL, thousands of cases at a time, "
                           "the same answers) or 'reference' (pySHACL, one case at a time)")
@@ -256,6 +264,9 @@ def _add_letter_commands(sub: Subcommands) -> None:
                      help="write letters' graphs to FILE (.trig or .ttl, '-' for stdout) instead of the store")
     ing.add_argument("--engine", choices=("batch", "reference"), default="batch", help="batch (default) or reference")
     ing.add_argument("--workers", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
+    _cluster_option(ing)
+    ing.add_argument("--send", choices=("paths", "bytes"), default="paths",
+                     help="with --cluster: the inputs' paths (the workers see the same folder; default) or bytes")
     _store_option(ing, quiet=True)
     _document_root_option(ing)
     ev = _command(sub, "eval", "measure extraction and the engine against the reviewers",
@@ -367,6 +378,12 @@ def _add_store_commands(sub: Subcommands) -> None:
                     help="an origin allowed to call the endpoint from a browser (repeatable; none by default)")
 
 
+def _batch_on_cluster(args: argparse.Namespace) -> None:
+    if args.cluster and args.engine != "batch":
+        raise InputError("--cluster determines with the batch engine (the reference's answers)", source="--engine",
+                         hint="drop --engine reference, or --cluster")
+
+
 def _open_store(args: argparse.Namespace) -> Store:
     """The store of ``--store`` (the default one without it); a folder that does not exist is
     refused unless ``--create`` (a mistyped path never becomes a new empty store)."""
@@ -399,12 +416,15 @@ def _determine(args: argparse.Namespace) -> int:
     if args.all:
         if args.case:
             raise InputError("give a case file or --all, not both", source="imrkg determine")
+        from kg.jobs.cluster import determine_on_cluster
         from kg.jobs.ingest import determine_all
 
+        _batch_on_cluster(args)
         with _open_store(args) as store:
-            summary = determine_all(store, workers=max(1, args.workers), shapes_dir=args.shapes, force=args.force,
-                                    progress=None if args.quiet else _progress("imrkg determine"),
-                                    engine=args.engine)
+            options = dict(shapes_dir=args.shapes, force=args.force,
+                           progress=None if args.quiet else _progress("imrkg determine"))
+            summary = (determine_on_cluster(store, cluster=args.cluster, **options) if args.cluster else
+                       determine_all(store, workers=max(1, args.workers), engine=args.engine, **options))
             where = store.location
         for cid, why in summary.failed:
             print(f"imrkg: error: case {cid}: {why}", file=sys.stderr)
@@ -463,11 +483,15 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _ingest_into_store(args: argparse.Namespace) -> int:
+    from kg.jobs.cluster import ingest_on_cluster
     from kg.jobs.ingest import ingest
 
+    _batch_on_cluster(args)
     with _open_store(args) as store:
-        summary = ingest(args.letters, store, progress=None if args.quiet else _progress("imrkg ingest"),
-                         document_roots=args.document_root, engine=args.engine, workers=max(0, args.workers) or None)
+        options = dict(progress=None if args.quiet else _progress("imrkg ingest"), document_roots=args.document_root,
+                       workers=max(0, args.workers) or None)
+        summary = (ingest_on_cluster(args.letters, store, cluster=args.cluster, send=args.send, **options)
+                   if args.cluster else ingest(args.letters, store, engine=args.engine, **options))
         done = f"{len(summary.cases)} case(s) determined and stored in {store.location}"
     _warn_unchecked(summary.unchecked)
     _finish("imrkg ingest", done, summary.errors)
@@ -569,7 +593,7 @@ def _query(args: argparse.Namespace) -> int:
 def _guidelines(args: argparse.Namespace) -> int:
     import json
 
-    from kg.engine.guidelines import catalogue, catalogue_document
+    from kg.engine.guidelines import catalogue, catalogue_document, catalogue_text
     from kg.engine.validate import load_shapes
 
     sections = catalogue(load_shapes(args.shapes) if args.shapes else None)
@@ -577,14 +601,7 @@ def _guidelines(args: argparse.Namespace) -> int:
         doc = catalogue_document(sections)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
-    for s in sections:
-        versions = "; ".join(f"{v.label} {v.effective_from or '?'}..{v.effective_until or ''}"
-                             f"{'' if v.verified else ' (dates unverified)'}" for v in s.versions)
-        sys.stdout.write(f"{s.label}  [{s.iri}]\n  kind: {s.kind}{f', {s.source}' if s.source else ''}\n"
-                         f"  versions: {versions}\n")
-        for c in s.criteria:
-            role = " (indication)" if c.role == "indication" else ""
-            sys.stdout.write(f"  {c.number}. {c.label}{role}\n")
+    sys.stdout.write(catalogue_text(sections))
     return 0
 
 
@@ -650,37 +667,23 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from kg.viz import draw, pages
+    from kg.viz.pages import AUDIT_SUFFIXES, write_audit
 
     suffix = Path(args.output).suffix.lower()
-    if suffix not in (".html", ".svg", ".png", ".graphml"):
+    if suffix not in AUDIT_SUFFIXES:
         raise InputError(f"cannot tell what to write from '{suffix or args.output}'", source=args.output,
                          hint="end the file name with .html, .svg, .png or .graphml")
     from kg.jobs.ingest import CASE_SUFFIXES, LETTER_SUFFIXES, read_input
 
     path = Path(args.case)
     if path.suffix.lower() in CASE_SUFFIXES + LETTER_SUFFIXES or path.exists():
-        sources: tuple = (read_input(path), None)
-        store = None
+        write_audit(args.output, read_input(path))
     else:
-        store = _open_store(args)
-        if args.case not in store.case_ids():
-            store.close()
-            raise InputError(f"no case '{args.case}' in the store {store.location}", source=args.case,
-                             hint="give a case file or a letter, or ingest it first")
-        sources = (store, args.case)
-    try:
-        if suffix == ".html":
-            Path(args.output).write_text(pages.audit_html(*sources), encoding="utf-8")
-        elif suffix == ".svg":
-            Path(args.output).write_text(draw.audit_svg(*sources), encoding="utf-8")
-        elif suffix == ".png":
-            Path(args.output).write_bytes(draw.audit_png(*sources))
-        else:
-            draw.write_graphml(sources[0], args.output, case_id=sources[1])
-    finally:
-        if store is not None:
-            store.close()
+        with _open_store(args) as store:
+            if args.case not in store.case_ids():
+                raise InputError(f"no case '{args.case}' in the store {store.location}", source=args.case,
+                                 hint="give a case file or a letter, or ingest it first")
+            write_audit(args.output, store, args.case)
     print(f"imrkg audit: wrote {args.output}", file=sys.stderr)
     return 0
 

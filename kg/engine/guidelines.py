@@ -21,8 +21,8 @@ from kg.engine.validate import Shapes, default_shapes
 from kg.errors import InputError
 from kg.rdf import DCTERMS, KG, literal_int
 
-__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "catalogue_document", "Checklist",
-           "checklist"]
+__all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "catalogue_document", "catalogue_text",
+           "Checklist", "checklist"]
 
 
 def _date(v: Node | None) -> _dt.date | None:
@@ -160,6 +160,19 @@ def catalogue_document(sections: Sequence[SectionEntry]) -> list[dict[str, Any]]
              "criteria": [{"number": c.number, "criterion": c.iri, "label": c.label, "statement": c.statement,
                            "role": c.role, "silence_policy": c.silence_policy} for c in s.criteria]}
             for s in sections]
+
+
+def catalogue_text(sections: Sequence[SectionEntry]) -> str:
+    """The catalogue as ``imrkg guidelines`` prints it: per section its label and IRI, kind and
+    source, versions (dates in force, unverified ones marked) and numbered criteria."""
+    out = []
+    for s in sections:
+        versions = "; ".join(f"{v.label} {v.effective_from or '?'}..{v.effective_until or ''}"
+                             f"{'' if v.verified else ' (dates unverified)'}" for v in s.versions)
+        out.append(f"{s.label}  [{s.iri}]\n  kind: {s.kind}{f', {s.source}' if s.source else ''}\n"
+                   f"  versions: {versions}\n")
+        out += [f"  {c.number}. {c.label}{' (indication)' if c.role == 'indication' else ''}\n" for c in s.criteria]
+    return "".join(out)
 
 
 def _short(iri: str) -> str:

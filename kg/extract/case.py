@@ -102,6 +102,7 @@ ENRICHERS: tuple[Callable[[LetterCase], LetterCase], ...] = (
 _FINDING_RULES: tuple[tuple[str, str, str], ...] = rules("case", "finding_rules")
 _FINDING_RX = compile_mentions(_FINDING_RULES)
 _NOT_EXAM = pattern("case", "not_exam")
+_SYMMETRIC_LOW_REFLEXES, _SIDED = patterns("case", "symmetric_low_reflexes", "sided")
 
 
 # ---------------------------------------------------------------------------
@@ -352,6 +353,9 @@ class _Extractor(SummaryReader):
                         polarity = assert_polarity(clause, m.start(), m.end(), mode)
                         if polarity is None:
                             continue
+                        if kind == "reflex_deficit" and polarity == "present" and \
+                                _SYMMETRIC_LOW_REFLEXES.search(clause) and not _SIDED.search(clause):
+                            polarity = "absent"  # graded alike on both sides: no focal reflex deficit
                         a = sent.start + coff
                         key = (kind, polarity, a)
                         if key in seen:

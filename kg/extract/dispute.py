@@ -58,15 +58,41 @@ def _ur(reader: SummaryReader,
     return date, reason, tuple(evidence), ur_sent
 
 
+# How summaries date the request for authorization: "Request for Authorization dated 11-08-2016",
+# "the request for authorization form was signed on 12/16/2016", "A Request for Authorization was
+# submitted on 11/23/2016", "an authorization request dated ...", "The request for authorization
+# (received on 12-08-2016)", "On 11-17-2016, the Request for Authorization requested ...".  The
+# UR's own dates ("The request was previously reviewed on ...") are not request dates.
+_RFA = r"(?:request for authori[sz]ation|authori[sz]ation request|\bRFA\b)(?:\s+form)?"
+_RFA_DATE = (
+    re.compile(rf"{_RFA}\s*\(?\s*(?:date\s+)?(?:(?:was|is|were)\s+)?(?:noted\s+(?:to\s+be\s+|as\s+)?)?"
+               rf"(?:(?:dated|signed|submitted|received|made)\s+)?(?:of\s+|on\s+)?(?:dated\s*)?(?P<d>{DATE_RX})", re.I),
+    re.compile(rf"\bOn (?P<d>{DATE_RX}),? (?:a |the )?(?:{_RFA} (?:requested|was (?:received|submitted|made|signed))|"
+               rf"request (?:for authori[sz]ation )?was (?:received|submitted|made))", re.I),
+    re.compile(rf"\bthe request was (?:received|submitted) on (?P<d>{DATE_RX})", re.I),
+)
+
+
 def _request_date(reader: SummaryReader) -> tuple[_dt.date | None, Evidence | None]:
-    """The date of the request for authorization (RFA) the summary gives, with its evidence."""
-    m = re.search(rf"(?:request for authorization|RFA)(?: date)?\s*(?:was|dated|of|"
-                  rf"on)?\s*(?:dated\s*)?(?P<d>{DATE_RX})", reader.f.s, re.I) \
-        or re.search(rf"(?:On|on) (?P<d>{DATE_RX}),? (?:a |the )?request (?:for authorization )?was (?:received|"
-                     rf"submitted|made)", reader.f.s)
-    if m is None:
-        return None, None
-    return parse_date(m.group("d")), reader.ev(m.start(), m.end())
+    """The date of the request for authorization (RFA) the summary gives, with its evidence.
+
+    The first phrasing of :data:`_RFA_DATE` that the summary holds decides (a dated request for
+    authorization before a bare "the request was received on").
+
+    >>> from kg.read.letter import Span
+    >>> def first(t: str): return _request_date(SummaryReader(t, Span(0, len(t)), "letter"))[0]
+    >>> [first(t).isoformat() for t in (
+    ...     "The Request for Authorization was noted to be signed on 11/08/2016.",
+    ...     "A request for authorization was submitted on 11/23/ 2016 for surgery.",
+    ...     "On 11-17-2016, the Request for Authorization requested 12 visits.")]
+    ['2016-11-08', '2016-11-23', '2016-11-17']
+    >>> first("A Request for Authorization was not provided. The request was previously reviewed on 12/23/2016.")
+    """
+    for rx in _RFA_DATE:
+        m = rx.search(reader.f.s)
+        if m is not None:
+            return parse_date(m.group("d")), reader.ev(m.start(), m.end())
+    return None, None
 
 
 def read_requests(reader: SummaryReader, record: LetterRecord) -> tuple[list[Request], list[RequestDetail]]:

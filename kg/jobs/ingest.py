@@ -55,7 +55,8 @@ if TYPE_CHECKING:
 __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "terminal_progress", "input_files", "read_input",
            "read_case", "unchecked_documents", "unchecked_warning",
            "letter_case_graph", "read_each", "IngestSummary", "ingest", "IngestResult", "ingest_dataset",
-           "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all", "default_workers"]
+           "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all", "default_workers",
+           "ingest_chunk", "die_with_parent", "cases_to_determine", "ChunkWriter"]
 
 C = TypeVar("C")
 
@@ -151,14 +152,15 @@ def _ingest_engine() -> Engine | None:
     return _INGEST_ENGINE[0]
 
 
-def _ingest_chunk(files: list[Path], document_roots: Sequence[str | Path]) -> CaseChunk:
-    """Worker: one chunk of inputs read and determined (the engine compiled on first use)."""
+def ingest_chunk(files: list[Path], document_roots: Sequence[str | Path]) -> CaseChunk:
+    """Worker: one chunk of inputs read and determined (the engine compiled on first use), what
+    each worker of the process pool and of a Dask cluster (:mod:`kg.jobs.cluster`) does."""
     compiled = _ingest_engine()
     assert compiled is not None, "the packaged shapes compile (the parent checked)"
     return determine_inputs(files, compiled, document_roots=document_roots)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Worker initializer: on Linux, the worker ends when the process that started it dies, so an
     ingest killed with SIGKILL leaves no idle worker behind (``PR_SET_PDEATHSIG``)."""
     import ctypes
@@ -189,16 +191,10 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
     total = len(files)
     size = max(1, min(chunk, -(-total // (2 * workers))))
     chunks = [files[i:i + size] for i in range(0, total, size)]
-    cases: list[str] = []
-    errors: list[InputError] = []
-    unchecked: list[str] = []
+    writer = ChunkWriter(store)
 
     def finish(result: CaseChunk, done: int) -> None:
-        if result.cases:
-            store.replace_cases(result.cases, result.nquads)  # the chunk's cases: all of them or none
-        cases.extend(result.cases)
-        errors.extend(result.errors)
-        unchecked.extend(result.unchecked)
+        writer.write(result)
         if progress:
             progress(done, total, files[done - 1].name if done < total else "")
 
@@ -208,17 +204,17 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
         store.ensure_guidelines()
         for i, part in enumerate(chunks):
             finish(determine_inputs(part, compiled, document_roots=document_roots), min(total, (i + 1) * size))
-        return IngestSummary(cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
+        return writer.summary()
     # forked workers inherit the compiled engine and what reading a letter loads on first use;
     # they are all forked at the first submit, before this process writes to the store
     prepare_readers()
     context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
-                                  initializer=_die_with_parent)
+                                  initializer=die_with_parent)
     try:
         pending: deque[tuple[int, cf.Future[CaseChunk]]] = deque()
         for i, part in enumerate(chunks):
-            pending.append((min(total, (i + 1) * size), pool.submit(_ingest_chunk, part, document_roots)))
+            pending.append((min(total, (i + 1) * size), pool.submit(ingest_chunk, part, document_roots)))
             if i == 0:
                 store.ensure_guidelines()
             if len(pending) >= 2 * workers:
@@ -229,7 +225,30 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
             finish(future.result(), done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return IngestSummary(cases=tuple(cases), errors=tuple(errors), unchecked=tuple(unchecked))
+    return writer.summary()
+
+
+class ChunkWriter:
+    """The one writer of an ingest's chunks (the process pool's or a Dask cluster's): each chunk's
+    cases stored in one update, all of them or none (:meth:`kg.store.store.Store.replace_cases`),
+    and what was stored and what failed kept for the summary, in the order written."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cases: list[str] = []
+        self.errors: list[InputError] = []
+        self.unchecked: list[str] = []
+
+    def write(self, result: CaseChunk) -> None:
+        """Store one chunk's cases and note its errors."""
+        if result.cases:
+            self.store.replace_cases(result.cases, result.nquads)
+        self.cases.extend(result.cases)
+        self.errors.extend(result.errors)
+        self.unchecked.extend(result.unchecked)
+
+    def summary(self) -> IngestSummary:
+        return IngestSummary(cases=tuple(self.cases), errors=tuple(self.errors), unchecked=tuple(self.unchecked))
 
 
 # ---------------------------------------------------------------------------
@@ -406,26 +425,33 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
     worker on disk.  The batch engine reads every case before it writes any result, and
     writes what it determined on the way out if interrupted.
     """
-    from kg.engine.determine import engine_version
-    from kg.engine.graph import case_iri
     from kg.engine.validate import default_shapes, load_shapes
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}")
     shapes = load_shapes(shapes_dir) if shapes_dir else default_shapes()
-    stamp = f"{engine_version()} {shapes.digest}"
-    ids = store.case_ids()
-    stamped = {str(r[0]): str(r[1]) for r in store.query(_STAMPS).rows}
-    todo: list[str] = []
-    skipped: list[str] = []
-    for cid in ids:
-        (skipped if not force and stamped.get(str(case_iri(cid))) == stamp else todo).append(cid)
+    todo, skipped = cases_to_determine(store, shapes, force=force)
     if engine == "batch" and _batch_ready(store, shapes):
         determined, failed = _determine_batches(store, todo, workers=workers, shapes_dir=shapes_dir,
                                                 chunk=max(1, chunk), progress=progress)
     else:
         determined, failed = _determine_each(store, todo, workers=workers, shapes_dir=shapes_dir, progress=progress)
     return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))
+
+
+def cases_to_determine(store: Store, shapes: Shapes, *, force: bool = False) -> tuple[list[str], list[str]]:
+    """The stored cases to determine with ``shapes`` and the ones skipped (ids, sorted): a case whose
+    stored determination was made with this engine version and these shapes is skipped unless ``force``."""
+    from kg.engine.determine import engine_version
+    from kg.engine.graph import case_iri
+
+    stamp = f"{engine_version()} {shapes.digest}"
+    stamped = {str(r[0]): str(r[1]) for r in store.query(_STAMPS).rows}
+    todo: list[str] = []
+    skipped: list[str] = []
+    for cid in store.case_ids():
+        (skipped if not force and stamped.get(str(case_iri(cid))) == stamp else todo).append(cid)
+    return todo, skipped
 
 
 def _batch_ready(store: Store, shapes: Shapes) -> TypeGuard[LocalStore]:

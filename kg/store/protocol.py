@@ -15,6 +15,7 @@ First module of :mod:`kg.store`; :class:`kg.store.store.RemoteStore` uses it.  W
 from __future__ import annotations
 
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,7 +25,7 @@ from typing import Iterable, Mapping, Sequence
 from kg.errors import KgError
 
 __all__ = ["SERVE_NS", "HttpError", "ServerLimits", "post", "request", "server_limits", "form_size", "pack",
-           "too_large_hint", "nquads_insert"]
+           "too_large_hint", "nquads_insert", "query_form", "values_in_where", "split_nquads"]
 
 #: The namespace of the service description terms ``imrkg serve`` adds (its limits for writers).
 SERVE_NS = "https://w3id.org/imr-kg/ns/serve#"
@@ -202,3 +203,74 @@ def nquads_insert(nquads: bytes) -> str:
         out.append("}")
     out.append("}")
     return "\n".join(out)
+
+
+_SKIP = re.compile(r"""\#[^\n]*|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\s]*>|[?$]\w+|\w+:\w*""")
+
+
+def values_in_where(sparql: str, values: str) -> str:
+    """Put a ``VALUES`` block at the start of the query's WHERE group instead of after the query.
+
+    Both mean the same (the bindings join the pattern before grouping and projection), but
+    Virtuoso 7.2 applies a trailing ``VALUES`` after projection and refuses variables the query
+    does not select.  The block is built by :func:`_values_clause` from escaped RDF terms.
+
+    >>> values_in_where('SELECT ?x WHERE { ?c <p> "{" } # {', ' VALUES (?c) { (<c>) }')
+    'SELECT ?x WHERE { VALUES (?c) { (<c>) } ?c <p> "{" } # {'
+    """
+    if not values:
+        return sparql
+    form = query_form(sparql)
+    pos = 0
+    seen_where = form in ("SELECT", "ASK")
+    while pos < len(sparql):
+        m = _SKIP.match(sparql, pos)
+        if m and m.end() > pos:
+            pos = m.end()
+            continue
+        if re.match(r"WHERE\b", sparql[pos:pos + 6], re.IGNORECASE):
+            seen_where = True
+        elif sparql[pos] == "{" and seen_where:
+            return sparql[:pos + 1] + " " + values.strip() + sparql[pos + 1:]
+        pos += 1
+    return sparql + values
+
+
+_PROLOGUE = re.compile(r"""\s*(?:\#[^\n]*\n|BASE\s*<[^>]*>|PREFIX\s+[^\s:]*:\s*<[^>]*>)""", re.IGNORECASE)
+
+
+def query_form(sparql: str) -> str:
+    """The form of a query: ``SELECT``, ``CONSTRUCT``, ``DESCRIBE`` or ``ASK`` (the first keyword after
+    the prologue and comments).
+
+    >>> query_form("# c\\nPREFIX x: <http://x/#>\\nconstruct { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    pos = 0
+    while True:
+        m = _PROLOGUE.match(sparql, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    word = re.match(r"\s*([A-Za-z]+)", sparql[pos:])
+    return word.group(1).upper() if word else ""
+
+
+def split_nquads(nquads: bytes, owner: Mapping[str, str]) -> dict[str, bytes]:
+    """The quads of ``nquads`` (one a line, each in a named graph, as pyoxigraph writes them) by
+    the owner ``owner`` names for each graph IRI (such as the case a graph belongs to), lines kept
+    in order.  Raises ValueError for a quad in a graph ``owner`` does not name.
+
+    >>> split_nquads(b'<s:a> <p:b> "c d" <g:1> .\\n<s:a> <p:b> <o:c> <g:2> .\\n', {"g:1": "x", "g:2": "y"})
+    {'x': b'<s:a> <p:b> "c d" <g:1> .\\n', 'y': b'<s:a> <p:b> <o:c> <g:2> .\\n'}
+    """
+    parts: dict[str, list[bytes]] = {}
+    for line in nquads.splitlines():
+        if not line.strip():
+            continue
+        graph = line[:-2].rstrip().rsplit(b" ", 1)[-1]
+        key = owner.get(graph[1:-1].decode("utf-8")) if graph.startswith(b"<") else None
+        if key is None:
+            raise ValueError(f"a quad in a graph not named: {line[:200]!r}")
+        parts.setdefault(key, []).append(line)
+    return {k: b"\n".join(v) + b"\n" for k, v in parts.items()}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from rdflib.term import Node
 from kg.engine.graph import CaseGraph, case_iri
 from kg.errors import InputError, KgError
 from kg.rdf import CASE_BASE, OxigraphTerms, from_oxigraph
+from kg.store.protocol import query_form, too_large_hint, values_in_where
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -633,25 +633,28 @@ class RemoteStore(Store):
                     pending.insert(0, group)
                     cap = 0  # the server's limit is lower than it said: the rest go one by one
                 else:
-                    from kg.store.protocol import too_large_hint
-
                     raise StoreError(f"{exc}; {too_large_hint(_form_bytes(text), self.limits, [units[group[0]].label])}"
                                      ) from None
 
     def _put_graphs(self, unit: _Unit) -> None:
         """Replace ``unit``'s graphs through the Graph Store endpoint in one request (one transaction
-        on ``imrkg serve``): ``PUT <graph store>?graph=...`` for each, the body N-Quads."""
+        on ``imrkg serve``)."""
+        if not self.limits.graph_store:
+            raise StoreError(too_large_hint(_form_bytes(_replace_update(unit.graphs, unit.drop)), self.limits,
+                                            [unit.label]))
+        self._put(unit.drop, nquads_of(unit.graphs), [unit.label])
+
+    def _put(self, graphs: Sequence[URIRef], body: bytes, labels: Sequence[str]) -> None:
+        """``PUT <graph store>?graph=...`` naming each of ``graphs``, the body N-Quads: those graphs
+        replaced by the body's quads in one request."""
         import urllib.parse
 
-        from kg.store.protocol import HttpError, request, too_large_hint
+        from kg.store.protocol import HttpError, request
 
         limits = self.limits
-        if not limits.graph_store:
-            raise StoreError(too_large_hint(_form_bytes(_replace_update(unit.graphs, unit.drop)), limits, [unit.label]))
-        body = nquads_of(unit.graphs)
         if limits.max_graph_store_bytes is not None and len(body) > limits.max_graph_store_bytes:
-            raise StoreError(too_large_hint(len(body), limits, [unit.label]))
-        query = urllib.parse.urlencode([("graph", str(g)) for g in sorted(set(unit.drop))])
+            raise StoreError(too_large_hint(len(body), limits, labels))
+        query = urllib.parse.urlencode([("graph", str(g)) for g in sorted(set(graphs))])
         headers = {"Content-Type": "application/n-quads"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -659,11 +662,41 @@ class RemoteStore(Store):
             request(f"{limits.graph_store}?{query}", method="PUT", body=body, headers=headers, timeout=self.timeout,
                     busy_wait=self.timeout)
         except HttpError as exc:
-            hint = f"; {too_large_hint(len(body), limits, [unit.label])}" if exc.status == 413 else ""
+            hint = f"; {too_large_hint(len(body), limits, labels)}" if exc.status == 413 else ""
             raise StoreError(f"{exc}{hint}") from None
 
+    def replace_cases(self, case_ids: Sequence[str], nquads: bytes) -> None:
+        """Replace the cases ``case_ids`` with the graphs in ``nquads`` (see :meth:`Store.replace_cases`),
+        each case whole in one request: through the server's Graph Store endpoint where it has one
+        (several cases a ``PUT``, under its limit), else as SPARQL updates packed under the server's
+        limit (:meth:`_write`; blank nodes as templates, which Virtuoso needs)."""
+        from kg.store.protocol import split_nquads
+
+        ids = sorted(set(case_ids))
+        parts = split_nquads(nquads, {str(graph_iri(c, n)): c for c in ids for n in GRAPH_NAMES})
+        if not self.limits.graph_store:
+            from rdflib import Dataset
+
+            units = []
+            for c in ids:
+                ds = Dataset()
+                ds.parse(data=parts.get(c, b"").decode("utf-8"), format="nquads")
+                units.append(_Unit(drop=tuple(graph_iri(c, n) for n in GRAPH_NAMES), label=f"case {c}",
+                                   graphs={URIRef(str(g.identifier)): g for g in ds.graphs() if len(g)}))
+            self._write(units)
+            return
+        cap = self.limits.max_graph_store_bytes or 64 * 2 ** 20
+        groups: list[list[str]] = [[]]
+        for c in ids:  # at most 25 cases (100 graphs named in the URL) a request, under the cap
+            if groups[-1] and (len(groups[-1]) == 25 or sum(len(parts.get(g, b"")) for g in groups[-1] + [c]) > cap):
+                groups.append([])
+            groups[-1].append(c)
+        for group in groups if ids else []:
+            self._put([graph_iri(g, n) for g in group for n in GRAPH_NAMES],
+                      b"".join(parts.get(g, b"") for g in group), [f"case {g}" for g in group])
+
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:
-        text = _values_in_where(sparql, _values_clause(params or {}))
+        text = values_in_where(sparql, _values_clause(params or {}))
         if query_form(sparql) in ("CONSTRUCT", "DESCRIBE"):
             data = self._post(self.query_url, {"query": text}, "application/n-triples, text/plain;q=0.5")
             g = Graph()
@@ -682,57 +715,6 @@ class RemoteStore(Store):
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(f"{self.query_url} sent results that are not SPARQL JSON: {exc}") from None
         return QueryResult(columns=columns, rows=rows)
-
-
-_SKIP = re.compile(r"""\#[^\n]*|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\s]*>|[?$]\w+|\w+:\w*""")
-
-
-def _values_in_where(sparql: str, values: str) -> str:
-    """Put a ``VALUES`` block at the start of the query's WHERE group instead of after the query.
-
-    Both mean the same (the bindings join the pattern before grouping and projection), but
-    Virtuoso 7.2 applies a trailing ``VALUES`` after projection and refuses variables the query
-    does not select.  The block is built by :func:`_values_clause` from escaped RDF terms.
-
-    >>> _values_in_where('SELECT ?x WHERE { ?c <p> "{" } # {', ' VALUES (?c) { (<c>) }')
-    'SELECT ?x WHERE { VALUES (?c) { (<c>) } ?c <p> "{" } # {'
-    """
-    if not values:
-        return sparql
-    form = query_form(sparql)
-    pos = 0
-    seen_where = form in ("SELECT", "ASK")
-    while pos < len(sparql):
-        m = _SKIP.match(sparql, pos)
-        if m and m.end() > pos:
-            pos = m.end()
-            continue
-        if re.match(r"WHERE\b", sparql[pos:pos + 6], re.IGNORECASE):
-            seen_where = True
-        elif sparql[pos] == "{" and seen_where:
-            return sparql[:pos + 1] + " " + values.strip() + sparql[pos + 1:]
-        pos += 1
-    return sparql + values
-
-
-_PROLOGUE = re.compile(r"""\s*(?:\#[^\n]*\n|BASE\s*<[^>]*>|PREFIX\s+[^\s:]*:\s*<[^>]*>)""", re.IGNORECASE)
-
-
-def query_form(sparql: str) -> str:
-    """The form of a query: ``SELECT``, ``CONSTRUCT``, ``DESCRIBE`` or ``ASK`` (the first keyword after
-    the prologue and comments).
-
-    >>> query_form("# c\\nPREFIX x: <http://x/#>\\nconstruct { ?s ?p ?o } WHERE { ?s ?p ?o }")
-    'CONSTRUCT'
-    """
-    pos = 0
-    while True:
-        m = _PROLOGUE.match(sparql, pos)
-        if not m or m.end() == pos:
-            break
-        pos = m.end()
-    word = re.match(r"\s*([A-Za-z]+)", sparql[pos:])
-    return word.group(1).upper() if word else ""
 
 
 def _from_json(term: dict[str, str] | None) -> Node | None:

@@ -10,6 +10,7 @@ shown; every page is byte-stable.  Nothing here mutates its input.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from kg.viz.draw import layout, layout_svg
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kg.engine.graph import CaseGraph
     from kg.store.store import Store
 
-__all__ = ["audit_html", "picture_page", "links_html"]
+__all__ = ["audit_html", "picture_page", "links_html", "AUDIT_SUFFIXES", "write_audit"]
 
 def _item_html(g: "nx.DiGraph[str]", rnode: str, total: int) -> str:
     r = g.nodes[rnode]
@@ -165,3 +166,28 @@ def picture_page(title: str, body: str) -> str:
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{csp(style, None)}">'
             f"<title>{escape(title)}</title><style>{style}</style></head><body>{body}</body></html>\n")
+
+
+#: what ``imrkg audit -o FILE`` writes, by the file's suffix
+AUDIT_SUFFIXES = (".html", ".svg", ".png", ".graphml")
+
+
+def write_audit(output: str | Path, source: "CaseGraph | Store", case_id: str | None = None) -> None:
+    """Write the audit of a case to ``output``, as its suffix says (one of :data:`AUDIT_SUFFIXES`):
+    the interactive page (:func:`audit_html`), a picture (SVG or PNG) or GraphML.  ``source`` and
+    ``case_id`` as for :func:`audit_html`.  Raises ValueError for another suffix, OSError when the
+    file cannot be written."""
+    from kg.viz import draw
+
+    path = Path(output)
+    suffix = path.suffix.lower()
+    if suffix == ".html":
+        path.write_text(audit_html(source, case_id), encoding="utf-8")
+    elif suffix == ".svg":
+        path.write_text(draw.audit_svg(source, case_id), encoding="utf-8")
+    elif suffix == ".png":
+        path.write_bytes(draw.audit_png(source, case_id))
+    elif suffix == ".graphml":
+        draw.write_graphml(source, path, case_id=case_id)
+    else:
+        raise ValueError(f"no audit is written as {suffix or 'a file without a suffix'}: give one of {AUDIT_SUFFIXES}")

@@ -57,8 +57,15 @@ def test_checklist_without_a_section_names_the_sections_written_for_the_service(
     note = make("xray", day=dt.date(2017, 1, 5)).note
     assert '"Knee: imaging (Special Studies)" (only for knee)' in note
     assert '"Hip, pelvis and head: imaging (outside the MTUS)" (only for head, hip)' in note
-    assert make("prp_injection", day=dt.date(2017, 1, 5), region="knee").note == \
-        "No encoded guideline section applies to this service."
+    assert make("prp_injection", day=dt.date(2017, 1, 5), region="elbow").note == (
+        "No encoded guideline section applies to this service. Sections written for this kind of service: "
+        "\"Knee: platelet-rich plasma injections (outside the MTUS)\" (only for knee).")
+    knee = make("prp_injection", day=dt.date(2017, 1, 5), region="knee")
+    assert knee.section is not None and knee.section.iri.endswith("/ODG-KNEE-PRP")
+    assert knee.section.kind == "outside the MTUS"
+    assert make("transportation", day=dt.date(2017, 1, 5)).note == (
+        "No encoded guideline section applies to this service (some sections apply only to a body region: "
+        "try --region).")
 
 
 def test_guidelines_command_shows_the_kind_and_source(capsys):

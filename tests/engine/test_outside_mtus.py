@@ -63,6 +63,10 @@ def test_catalogue_gives_each_section_its_kind_and_source():
     assert by_iri[MTUS + "ODG-PILLOW"].source == "Official Disability Guidelines (ODG), Work Loss Data Institute"
     assert by_iri[MTUS + "CPMTG-TENS"].kind == "MTUS" and by_iri[MTUS + "CPMTG-TENS"].source == ""
     assert by_iri[MTUS + "CPMTG-FRP"].kind == "MTUS" and by_iri[MTUS + "CPMTG-HOME-HEALTH"].kind == "MTUS"
+    for s in ("ODG-SHOCKWAVE", "ODG-KNEE-PRP", "ODG-ADHESIOLYSIS", "ODG-HEARING-AID"):
+        assert by_iri[MTUS + s].kind == "outside the MTUS", s
+    for s in ("CPMTG-ULTRASOUND", "ACOEM-LB-SUPPORT", "ACOEM-WRIST-SPLINT", "ACOEM-ELBOW-BRACE", "ACOEM-FCE"):
+        assert by_iri[MTUS + s].kind == "MTUS", s
 
 
 def test_a_request_no_section_covers_says_its_kind_region_and_the_sections_considered():
@@ -71,7 +75,40 @@ def test_a_request_no_section_covers_says_its_kind_region_and_the_sections_consi
     assert item.note.startswith("No encoded guideline section applies to this service (X-ray; no region stated). "
                                 "Sections considered: ")
     assert '"Knee: imaging (Special Studies)" (applies only to knee)' in item.note
-    (item,) = determine_case(_case("prp_injection", "Platelet-rich plasma injection, right knee", "knee")).items
+    (item,) = determine_case(_case("prp_injection", "Platelet-rich plasma injection, right elbow", "elbow")).items
     assert item.note == ("No encoded guideline section applies to this service (platelet-rich plasma injection; "
-                         "region knee). No MTUS section, and no section outside the MTUS, is encoded for this kind "
-                         "of service.")
+                         "region elbow). Sections considered: \"Knee: platelet-rich plasma injections (outside the "
+                         "MTUS)\" (applies only to knee).")
+    (item,) = determine_case(_case("transportation", "Transportation to appointments")).items
+    assert item.note == ("No encoded guideline section applies to this service (medical transportation; no region "
+                         "stated). "
+                         "No MTUS section, and no section outside the MTUS, is encoded for this kind of service.")
+
+
+def test_a_service_the_mtus_does_not_recommend_is_not_met_whatever_the_record_holds():
+    case = _case("therapeutic_ultrasound", "Ultrasound 1 times 8", "lumbar",
+                 treatments=[{"id": "tx-pt", "kind": "physical_therapy", "outcome": ["failed"]}])
+    (item,) = determine_case(case).items
+    assert item.guideline.section == MTUS + "CPMTG-ULTRASOUND" and item.guideline.kind == "MTUS"
+    assert [(a.criterion, a.status) for a in item.assessments] == [(MTUS + "CPMTG-ULTRASOUND-1", "not_met")]
+    assert item.assessments[0].reasons == ("The request is for therapeutic ultrasound.",)
+
+
+def test_neuroplasty_is_judged_under_odg_and_radiofrequency_ablation_is_not():
+    (item,) = determine_case(_case("neurolytic_procedure", "Neuroplasty, lumbar spine", "lumbar")).items
+    assert item.guideline.section == MTUS + "ODG-ADHESIOLYSIS" and item.guideline.outside_mtus
+    assert [(a.criterion, a.status) for a in item.assessments] == [(MTUS + "ODG-ADHESIOLYSIS-1", "not_met")]
+    assert rationale_text(item).splitlines()[1].startswith("The MTUS does not address this service")
+    (item,) = determine_case(_case("neurolytic_procedure", "Radiofrequency ablation L4-5", "lumbar")).items
+    assert item.conclusion == "not_covered"
+    assert '"Percutaneous adhesiolysis, epidural neuroplasty (outside the MTUS)" (applies only to a request for ' \
+           'percutaneous adhesiolysis' in item.note
+
+
+def test_shockwave_names_its_region_and_the_low_back_is_not_met():
+    (item,) = determine_case(_case("shockwave_therapy", "Shockwave therapy, lumbar", "lumbar")).items
+    assert item.guideline.section == MTUS + "ODG-SHOCKWAVE"
+    assert [(a.criterion, a.status) for a in item.assessments] == [
+        (MTUS + "ODG-SHOCKWAVE-1", "not_met"), (MTUS + "ODG-SHOCKWAVE-2", "not_documented")]
+    (item,) = determine_case(_case("shockwave_therapy", "Unknown shockwave treatments")).items
+    assert [a.status for a in item.assessments] == ["not_documented", "not_documented"]

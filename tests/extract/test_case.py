@@ -333,3 +333,41 @@ def test_negated_and_undocumented_deficits_are_not_read_as_present() -> None:
     (f,) = [f for f in lc.case.findings if f.kind == "dermatomal_sensory_deficit"]
     ev = f.evidence[0]
     assert text[ev.start:ev.end] == ev.quote
+
+
+def _summary_letter(summary: str, item: str = "Lumbar epidural steroid injection") -> str:
+    return ("CLINICAL CASE SUMMARY\nThe injured worker is a 40 year old female who sustained an industrial injury "
+            f"on 1-2-16. {summary}\n\nIMR ISSUES, DECISIONS AND RATIONALES\n\n{item}: Upheld\n\n"
+            "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): "
+            "Epidural steroid injections.\n\nDecision rationale: Not medically necessary.\n")
+
+
+@pytest.mark.parametrize(("sentence", "status"), [
+    ("Knee reflexes were 1+ bilaterally.", ["absent"]),
+    ("Deep tendon reflexes were symmetrically diminished in the lower extremities.", ["absent"]),
+    ("Right ankle reflex was 1+ and left ankle reflex 2+.", ["absent", "present"]),
+    ("Patellar reflexes were 1+.", ["present"]),
+    ("Deep tendon reflexes were 2+ and symmetrical.", ["absent"]),
+])
+def test_reflexes_graded_low_on_both_sides_are_no_focal_deficit(sentence: str, status: list[str]) -> None:
+    """Symmetric 1+ or diminished reflexes localise nothing; a side that differs, or a low grade
+    without a comparison, is still read as a reflex deficit (issue 15, negation and attribution)."""
+    lc = extract_case(LetterText(_summary_letter(sentence), "reflexes.txt"))
+    assert sorted(f.status for f in lc.case.findings if f.kind == "reflex_deficit") == status
+
+
+@pytest.mark.parametrize(("sentence", "day"), [
+    ("The Request for Authorization was noted to be signed on 11/08/2016.", date(2016, 11, 8)),
+    ("The request for authorization form was signed on 12/16/2016.", date(2016, 12, 16)),
+    ("A Request for Authorization was submitted on 11/23/ 2016 for the injection.", date(2016, 11, 23)),
+    ("An authorization request dated 11-14-2016 was included in the medical records.", date(2016, 11, 14)),
+    ("The request for authorization (received on 12-08-2016) lists the injection.", date(2016, 12, 8)),
+    ("On 11-17-2016, the Request for Authorization requested the injection.", date(2016, 11, 17)),
+    ("A Request for Authorization is dated 1-17-17.", date(2017, 1, 17)),
+    ("A Request for Authorization was not provided. The request was previously reviewed on 12/29/2016.", None),
+])
+def test_request_date_is_the_request_for_authorization(sentence: str, day: date | None) -> None:
+    """Periods run to the request for authorization, so each way a summary dates it is read; the
+    UR's review date is not a request date (issue 15, conservative care counted to the request)."""
+    lc = extract_case(LetterText(_summary_letter(sentence), "rfa.txt"))
+    assert [r.date for r in lc.case.requests] == [day]

@@ -22,8 +22,8 @@ LETTER = ("CLINICAL CASE SUMMARY\nThe injured worker is a 70 year old male who s
           "Decision rationale: Not medically necessary.\n")
 
 
-def _case():
-    lt = LetterText(LETTER, "mini-med.txt")
+def _case(letter: str = LETTER):
+    lt = LetterText(letter, "mini-med.txt")
     return med.enrich(extract_case(lt, parse_letter(lt), enrichers=()))
 
 
@@ -82,19 +82,14 @@ LETTER2 = ("CLINICAL CASE SUMMARY\nThe injured worker is a 45 year old female wh
            "Decision rationale: Not medically necessary.\n")
 
 
-def _case2():
-    lt = LetterText(LETTER2, "mini-med2.txt")
-    return med.enrich(extract_case(lt, parse_letter(lt), enrichers=()))
-
-
 def test_dosage_form_of_oral_drug_requests():
-    flexeril, fanatrex = _case2().case.requests
+    flexeril, fanatrex = _case(LETTER2).case.requests
     assert (flexeril.service, flexeril.form) == ("muscle_relaxant", None)
     assert (fanatrex.service, fanatrex.form) == ("anticonvulsant", "oral_liquid")
 
 
 def test_oral_intolerance_finding_with_its_quote():
-    lc = _case2()
+    lc = _case(LETTER2)
     found = [(f.kind, f.status, f.label) for f in lc.case.findings if f.kind == "oral_intolerance"]
     assert found == [("oral_intolerance", "present", "difficulty swallowing")]
     f = next(f for f in lc.case.findings if f.kind == "oral_intolerance")
@@ -102,7 +97,7 @@ def test_oral_intolerance_finding_with_its_quote():
 
 
 def test_ongoing_use_read_from_the_review_of_the_request():
-    lc = _case2()
+    lc = _case(LETTER2)
     ongoing = [(t.kind, t.label, t.days, t.outcomes) for t in lc.case.treatments if t.id.startswith("med-")]
     assert ongoing == [("muscle_relaxant", "Flexeril", None, ())]
     t = next(t for t in lc.case.treatments if t.kind == "muscle_relaxant")

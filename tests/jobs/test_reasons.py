@@ -122,6 +122,18 @@ def test_a_pattern_refines_a_coarse_key_and_the_keys_are_the_fallback():
     assert rmap.reason_criteria("anything at all", []) == ((), ())
 
 
+def test_an_unstated_visit_count_names_the_count_criteria_of_course_requests_only():
+    """A course request without a number of visits cannot be counted against the trial or the
+    cap, which the count criteria state as 'not documented'; a drug's unspecified quantity is not
+    about them."""
+    rmap = load_reason_map()
+    crit, pats = rmap.reason_criteria("quantity not specified", ["ACUPUNCTURE_CRITERIA"])
+    assert pats == ("request-not-specified", "visits-not-specified")
+    assert MTUS + "AMTG-ACUPUNCTURE-3" in crit and MTUS + "CPMTG-PHYSMED-1" in crit
+    crit, pats = rmap.reason_criteria("quantity not specified", ["OPIOID_SAFEGUARDS"])
+    assert (crit, pats) == ((), ("request-not-specified",))
+
+
 def test_a_bad_map_is_an_input_error_naming_the_file(tmp_path):
     bad = tmp_path / "map.toml"
     bad.write_text('[keys.X]\ncriteria = ["nope:Y"]\n', encoding="utf-8")

@@ -263,3 +263,26 @@ def test_every_library_query_answers_the_same_on_real_letters(letter_stores, nam
     else:
         assert _rows(a) == _rows(b)
     assert a.rows or name in EMPTY_ON_LETTERS, f"{name} answers nothing on the letters; the comparison would be empty"
+
+
+def test_cases_from_a_cluster_go_in_whole(letter_stores):
+    """``ingest --cluster`` into Virtuoso, which advertises no Graph Store endpoint: each chunk's
+    N-Quads become packed SPARQL updates (blank nodes as templates), and every graph of every case
+    ends as the embedded store holds it.  Runs last: it rewrites the ten cases."""
+    from casepaths import LETTERS
+
+    from kg.jobs.cluster import ingest_on_cluster
+
+    local, remote, cases = letter_stores
+    for cid in cases:
+        remote.delete_case(cid)
+    assert remote.case_ids() == []
+    summary = ingest_on_cluster([LETTERS / f"{c}.pdf" for c in cases], remote, cluster="local", workers=2, chunk=3)
+    assert summary.errors == () and summary.cases == cases
+    assert remote.case_ids() == local.case_ids()
+    for cid in cases:
+        for name in ("asserted", "reviewer", "determination", "inferred"):
+            lg, rg = local.case_graph(cid, name), remote.case_graph(cid, name)
+            assert len(lg) == len(rg) > 0, (cid, name)
+            ground = {tuple(map(_norm, t)) for t in lg if not any(isinstance(x, BNode) for x in t)}
+            assert ground == {tuple(map(_norm, t)) for t in rg if not any(isinstance(x, BNode) for x in t)}

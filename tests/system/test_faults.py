@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 from casepaths import MET_CASE, ROOT
-
-COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+from storecheck import graph_counts as _graphs
+from storecheck import whole_cases_only as _whole_cases_only
 
 
 def _mount(where: Path, size: str) -> None:
@@ -54,17 +54,6 @@ def _imrkg(*argv: str, **kw) -> subprocess.CompletedProcess:
                           timeout=900, **kw)
 
 
-def _graphs(store: Path) -> dict[str, int]:
-    """Quads per named graph of the store at ``store`` (opened, read and closed)."""
-    from kg.store.store import LocalStore
-
-    s = LocalStore(store)
-    try:
-        return {str(r[0]): int(str(r[1])) for r in s.query(COUNTS).rows}
-    finally:
-        s.close()
-
-
 def _stamped(store: Path) -> set[str]:
     """The cases whose determination is stamped done (what a resumed `determine --all` skips)."""
     from kg.store.store import LocalStore
@@ -86,20 +75,6 @@ def _fill(path: Path) -> None:
                 f.write(block)
             except OSError:
                 block = block[: len(block) // 2]
-
-
-def _whole_cases_only(got: dict[str, int], reference: dict[str, int]) -> set[str]:
-    """The cases in ``got``; asserts each has exactly the graphs, with the quads, of ``reference``."""
-    by_case: dict[str, dict[str, int]] = {}
-    for g, n in got.items():
-        case, _, name = g.rpartition("/graph/")
-        by_case.setdefault(case, {})[g] = n
-    for case, graphs in by_case.items():
-        if "/case/" not in case:
-            continue
-        expected = {g: n for g, n in reference.items() if g.startswith(case + "/graph/")}
-        assert graphs == expected, f"{case} is not whole: {graphs} != {expected}"
-    return {c for c in by_case if "/case/" in c}
 
 
 def _clean_message(proc: subprocess.CompletedProcess, *words: str) -> None:

@@ -21,7 +21,7 @@ STAGES: dict[str, list[str]] = {
     "batch": ["shacl", "validate", "compile", "engine"],
     "store": ["protocol", "store", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
-    "jobs": ["inputs", "ingest", "synth", "evaluate", "reasons", "run"],
+    "jobs": ["inputs", "ingest", "cluster", "synth", "evaluate", "reasons", "run"],
     "web": ["sparql", "pages", "query_page", "app", "audit_routes"],
     "cli": [],
 }

@@ -186,3 +186,26 @@ def test_every_letter_through_a_running_serve_while_8_clients_query(tmp_path):
         assert not errors, errors[:5]
         assert len(graphs) == len(letters)
         assert all(n >= 3 for n in graphs.values())
+
+
+@needs_letters
+def test_cases_from_a_cluster_go_in_through_the_graph_store(tmp_path):
+    """``ingest --cluster`` into a running serve whose update cap (30 kB) is below a chunk's cases:
+    the one writer sends each chunk through the Graph Store endpoint, and every graph of every
+    case ends as the embedded store holds it."""
+    from kg.jobs.cluster import ingest_on_cluster
+    from kg.jobs.ingest import ingest
+    from kg.store.store import GRAPH_NAMES, LocalStore
+
+    letters = sorted(LETTERS.glob("*.pdf"))[:6]
+    local = LocalStore(None)
+    ingest(letters, local, workers=1)
+    with Serve(tmp_path / "store", env={"IMRKG_MAX_BODY_BYTES": "30000"}) as srv:
+        writer = RemoteStore(f"{srv.url}/sparql", token=TOKEN)
+        assert writer.limits.graph_store == f"{srv.url}/rdf-graphs"
+        summary = ingest_on_cluster(letters, writer, cluster="local", workers=2, chunk=3)
+        assert summary.errors == () and list(summary.cases) == local.case_ids()
+        assert srv.graphs() == Counter({f"https://w3id.org/imr-kg/case/{c}": 4 for c in local.case_ids()})
+        for cid in local.case_ids():
+            for name in GRAPH_NAMES:
+                assert len(writer.case_graph(cid, name)) == len(local.case_graph(cid, name)) > 0, (cid, name)
