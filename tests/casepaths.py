@@ -9,6 +9,17 @@ MET_CASE = EXAMPLES / "tpi-repeat-all-criteria-met.yaml"
 LETTERS = ROOT.parent / "shared" / "letters"
 
 
+def edx_notes_case() -> dict:
+    """A lower-limb EMG request with a hand finding (another limb) and a sensory deficit recorded
+    absent: two facts shown under criterion 2 that did not count for it, each for its own reason."""
+    return {"case": "edx-notes", "injury": {"date": "2016-10-01"},
+            "findings": [{"id": "f-hand", "kind": "neurologic_symptom", "status": "present", "region": "wrist_hand"},
+                         {"id": "f-sens", "kind": "dermatomal_sensory_deficit", "status": "absent"}],
+            "treatments": [{"id": "tx-pt", "kind": "physical_therapy", "outcome": ["failed"]}],
+            "requests": [{"id": "r1", "service": "emg_ncs", "text": "EMG of the bilateral lower extremities",
+                          "date": "2016-12-01"}]}
+
+
 def corpus_case_graphs() -> dict:
     """The five-case corpus of :func:`corpus`, determined: ``{case_id: {graph name: Graph}}``."""
     import yaml
@@ -134,3 +145,20 @@ def watch(page, server) -> list[str]:
 
     page.route("**/*", route)
     return problems
+
+
+#: axe-core, installed beside the editor by hatch_build.py's ``npm ci`` (never fetched by a page)
+AXE = ROOT / "kg" / "web" / "static" / "editor" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[str]:
+    """The WCAG 2.1 A and AA violations axe-core finds in ``page`` (a Playwright page), as
+    ``"rule: target, ..."`` lines; axe's own script is evaluated in the page, not added as a
+    ``<script>`` the page's policy would have to allow."""
+    assert AXE.is_file(), f"{AXE} is missing: reinstall with `pip install -e '.[test]'` (npm ci runs then)"
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate("""async () => {
+        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+        return r.violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
+    }""")

@@ -575,5 +575,11 @@ def determination_triples(det: CaseDetermination, *, rationales: dict[str, str] 
             yield node, KG.explanation, Literal(" ".join(a.reasons))
             for shape in a.decided_by:
                 yield node, KG.decidedBy, URIRef(shape)
-            for e in a.evidence:
+            for n, e in enumerate(a.evidence, start=1):
                 yield node, KG.evidence, URIRef(e.fact)
+                if e.not_counted:  # why the fact did not count for the criterion (kg:EvidenceNote)
+                    note = URIRef(f"{node}/not-counted-{n}")
+                    yield node, KG.hasEvidenceNote, note
+                    yield note, _TYPE, KG.EvidenceNote
+                    yield note, KG.noteOnFact, URIRef(e.fact)
+                    yield note, KG.notCountedBecause, Literal(e.not_counted)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.query import ResultRow
-from rdflib.term import Node
+from rdflib.term import Identifier, Node
 
 from kg.errors import ReasoningError
 from kg.rdf import KG, GraphReader, bind_prefixes
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from rdflib.plugins.sparql.sparql import Query
 
 __all__ = ["RuleSet", "compile_rules", "default_rules", "load_ontology", "infer", "derived_values", "hermit_types",
-           "check_consistency", "named_types"]
+           "check_consistency", "named_types", "derivation_inputs"]
 
 
 @lru_cache(maxsize=1)
@@ -313,6 +313,32 @@ def derived_values(work: GraphReader) -> list[tuple[Node, Node, Node]]:
             out.append((request, KG.daysSincePreviousSameService,
                       Literal((when - latest[0]).days, datatype=XSD.integer)))
     return out
+
+
+def derivation_inputs(facts: Graph, node: Node, prop: Node, *, ontology: Graph | None = None
+                      ) -> list[tuple[Node, URIRef]]:
+    """The recorded facts a derived value ``node prop value`` was computed from, as sorted
+    ``(fact, property)`` pairs: the ``kg:inputsQuery`` the ontology gives ``prop`` run over
+    ``facts`` (a case's asserted and inferred graphs together) with ``?this`` bound to ``node``.
+    Empty for a property that is not derived or has no such query.  Nothing is mutated.
+
+    >>> from rdflib import Graph, Literal, URIRef, XSD
+    >>> g, r, i = Graph(), URIRef("urn:c/r1"), URIRef("urn:c/injury")
+    >>> for t in [(URIRef("urn:c"), KG.hasRequest, r), (URIRef("urn:c"), KG.hasInjury, i),
+    ...           (i, KG.injuryDate, Literal("2015-01-02", datatype=XSD.date)),
+    ...           (r, KG.requestDate, Literal("2015-02-01", datatype=XSD.date))]:
+    ...     _ = g.add(t)
+    >>> [(str(f), str(p).rsplit("#")[-1]) for f, p in derivation_inputs(g, r, KG.daysSinceInjury)]
+    [('urn:c/injury', 'injuryDate'), ('urn:c/r1', 'requestDate')]
+    """
+    query = (ontology if ontology is not None else load_ontology()).value(prop, KG.inputsQuery)
+    if query is None or not isinstance(node, Identifier):
+        return []
+    from rdflib.plugins.sparql import prepareQuery
+
+    rows = facts.query(_prepared(str(query), prepareQuery), initBindings={"this": node})
+    return sorted({(row[0], row[1]) for row in rows if isinstance(row, ResultRow)
+                   and row[0] is not None and isinstance(row[1], URIRef)}, key=lambda x: (str(x[0]), str(x[1])))
 
 
 def _asserted_kinds(graph: GraphReader, node: Node | None) -> Iterable[URIRef]:

@@ -33,19 +33,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from kg.engine.graph import CaseGraph
     from kg.store.store import Store
 
-__all__ = ["CHAR_W", "LINE_H", "PAD", "COLUMNS", "WIDTH", "DISAGREE", "Box", "Edge", "Layout", "layout",
+__all__ = ["FONT", "CHAR_W", "LINE_H", "PAD", "COLUMNS", "WIDTH", "DISAGREE", "Box", "Edge", "Layout", "layout",
            "layout_svg", "audit_svg", "audit_png", "graphml", "write_graphml", "graph_svg"]
 
 
 # ---------------------------------------------------------------------------
 # Layout: boxes in five columns, one band per request
 # ---------------------------------------------------------------------------
-CHAR_W = 6.4   # average advance of an 11 px sans-serif character, generous
-LINE_H = 14
-PAD = 6
-COLUMNS = {"request": (16, 230), "guideline": (276, 190), "criterion": (496, 230), "fact": (756, 220),
-           "quote": (1006, 300)}
-WIDTH = 1322
+FONT = 14     # px: the text of every box, drawn at its own size on the audit page (WCAG reading size)
+CHAR_W = 8.2  # average advance of a 14 px sans-serif character, generous
+LINE_H = 18
+PAD = 7
+COLUMNS = {"request": (16, 280), "guideline": (326, 230), "criterion": (586, 280), "fact": (896, 270),
+           "quote": (1196, 360)}
+WIDTH = 1572
 
 
 @dataclass(frozen=True)
@@ -148,12 +149,14 @@ def _box_for(g: "nx.DiGraph[str]", node: str, x: float, y: float, w: float) -> B
         classes += f" {d['status']}"
         data += [("criterion", node.split(":", 1)[1]), ("status", d["status"])]
     elif kind == "fact":
-        extra = f"[{d['graph']}]" + (f" {d['derived']}" if d["derived"] else "")
+        extra = ("[recorded]" if d["graph"] == "asserted" else "[inferred]") + (
+            f" {d['derived']}" if d["derived"] else "")
         lines = _wrap(d["label"], w, 2) + _wrap(extra, w, 1)
         inferred = d["graph"] == "inferred" or bool(d["derived"])
         fill = "#fff8e1" if inferred else "#ffffff"
         dashed = inferred
-        tip = f"{d['label']} ({d['graph']} fact{'; inferred: ' + d['derived'] if d['derived'] else ''})"
+        tip = (f"{d['label']} ({'recorded' if d['graph'] == 'asserted' else 'inferred'} fact"
+               f"{'; worked out by the engine: ' + d['derived'] if d['derived'] else ''})")
         classes += f" {d['graph']}"
     elif kind == "quote":
         where = d["file"] + (f" @{d['start']}-{d['end']}" if "start" in d else "")
@@ -215,7 +218,8 @@ def _band(g: "nx.DiGraph[str]", rnode: str, top: float) -> tuple[list[Box], floa
             fb = place(fnode, "fact", cb)
             if fb is not None:
                 for qnode in g.successors(fnode):
-                    place(qnode, "quote", fb)
+                    if g.edges[fnode, qnode]["relation"] == "quoted_in":  # inputs of derived values: on the page
+                        place(qnode, "quote", fb)
     return boxes, max([bottom] + list(cursors.values()))
 
 
@@ -250,7 +254,7 @@ def _legend(y: float) -> list[Box]:
                        fill=colour, stroke="#263238", ink="#ffffff", dashed=False, tip=f"criterion {word}",
                        classes=f"legend {status}"))
         x += w + 8
-    for text, fill, dashed in (("asserted fact", "#ffffff", False), ("inferred fact", "#fff8e1", True),
+    for text, fill, dashed in (("recorded fact", "#ffffff", False), ("inferred fact", "#fff8e1", True),
                                ("source quote", "#f5f5f5", False)):
         w = len(text) * CHAR_W + 2 * PAD + 4
         out.append(Box(node=f"legend:{text}", kind="legend", x=x, y=y, w=w, h=LINE_H + 2 * PAD, lines=(text,),
@@ -267,11 +271,11 @@ def layout(g: "nx.DiGraph[str]", requests: Iterable[str] | None = None, *, heade
     y = 16.0
     if header:
         engine = g.graph.get("engine_version") or "?"
-        texts.append((16, y + 14, f"Evidence graph of case {g.graph['case_id']} (engine {engine})", 15, True))
+        texts.append((16, y + 16, f"Evidence graph of case {g.graph['case_id']} (engine {engine})", 18, True))
         texts.append((16, y + 32, "request > engine decision > guideline section and version > "
-                      "criterion (status) > evidence fact > source quote (document @ offsets)", 11, False))
-        boxes += _legend(y + 42)
-        y += 80
+                      "criterion (status) > evidence fact > source quote (document @ offsets)", FONT, False))
+        boxes += _legend(y + 44)
+        y += 90
     for rnode in chosen:
         band, bottom = _band(g, rnode, y)
         boxes += band
@@ -295,7 +299,7 @@ def layout_svg(lay: Layout, *, title: str, interactive: bool = False) -> str:
     criterion boxes focusable, for the audit page."""
     w, h = svg_number(lay.width), svg_number(lay.height)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-           f'font-family="DejaVu Sans, Verdana, Arial, sans-serif" font-size="11" role="img">',
+           f'font-family="DejaVu Sans, Verdana, Arial, sans-serif" font-size="{FONT}" role="img">',
            f"<title>{escape(title)}</title>",
            f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>']
     for x, y, text, size, bold in lay.texts:
@@ -393,7 +397,7 @@ def audit_png(source: "CaseGraph | Store | nx.DiGraph[str]", case_id: str | None
                 draw.line([(s(x), s(b.y + 2)), (s(x + 4), s(b.y + 2))], fill=_hex(b.stroke), width=max(1, s(1)))
         for i, line in enumerate(b.lines):
             ty = b.y + PAD + (i + 1) * LINE_H - 3
-            draw.text((s(b.x + PAD), s(ty)), line, fill=_hex(b.ink), font=font(11), anchor="ls")
+            draw.text((s(b.x + PAD), s(ty)), line, fill=_hex(b.ink), font=font(FONT), anchor="ls")
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=False)
     return buf.getvalue()
@@ -429,7 +433,7 @@ def graph_svg(graph: Graph, *, max_nodes: int = 250, title: str = "CONSTRUCT res
         for r in roots:
             for n, dd in nx.single_source_shortest_path_length(sub, r).items():
                 depth[n] = min(depth.get(n, dd), dd)
-    col_w, gap = 260, 50
+    col_w, gap = 300, 50
     cursor: dict[int, float] = {}
     boxes: list[Box] = []
     at: dict[Node, Box] = {}
@@ -438,7 +442,7 @@ def graph_svg(graph: Graph, *, max_nodes: int = 250, title: str = "CONSTRUCT res
             continue
         col = min(depth.get(n, 0), 5)
         x = 16 + col * (col_w + gap)
-        y = cursor.get(col, 60.0)
+        y = cursor.get(col, 64.0)
         status = graph.value(n, KG.status)
         fill, ink = ("#ffffff", "#1a1a1a")
         classes = "node resource"
@@ -467,7 +471,7 @@ def graph_svg(graph: Graph, *, max_nodes: int = 250, title: str = "CONSTRUCT res
         f"; the first {max_nodes} drawn" if len(keys) > max_nodes else "")
     width = 16 + (max((int((b.x - 16) // (col_w + gap)) for b in boxes), default=0) + 1) * (col_w + gap)
     lay = Layout(width=max(width, 400), height=height, boxes=tuple(boxes), edges=tuple(edges),
-                 texts=((16, 24, title, 15, True), (16, 44, note, 11, False)))
+                 texts=((16, 24, title, 18, True), (16, 46, note, FONT, False)))
     return layout_svg(lay, title=title)
 
 

@@ -7,6 +7,11 @@ named graphs of a determined case (from a store, or by determining a
     case -> request -> engine decision -> guideline (section, version) -> criterion (status)
          -> evidence fact (asserted or inferred) -> source quote (document, offsets)
     request -> reviewer decision;  engine decision -> reviewer decision (agrees / disagrees)
+    evidence fact -> input (a recorded fact a derived value on it was computed from) -> source quote
+
+A criterion's edge to a fact carries ``not_counted``: why the fact did not count for it ("" when
+it may have), read from the stored determination's ``kg:EvidenceNote`` nodes.  A fact's edge to
+an input carries the derived value (``derived``, ``derived_label``, ``value``, ``definition``).
 
 Node ids are short and stable (``request:r1``, ``criterion:r1/4``, ``fact:dx-radiculitis``,
 ``quote:seed-letter@1290-1314``); every node has ``kind`` and ``label`` attributes.  Nodes and
@@ -28,7 +33,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.engine.graph import CaseGraph, case_iri
@@ -145,6 +150,7 @@ def evidence_graph(source: "CaseGraph | Store", case_id: str | None = None) -> "
         value = guide.value(node, RDFS.label) or a.value(node, RDFS.label)
         return clean_text(value) if value is not None else local_name(node)
 
+    facts: Graph | None = None  # asserted and inferred together, made when a fact is first drawn
     g: nx.DiGraph[str] = nx.DiGraph(case_id=cid, engine_version="")
     g.add_node("case", kind="case", label=f"Case {cid}", case_id=cid)
     determinations = {det.value(d, KG.determinationFor): d for d in det.subjects(RDF.type, KG.Determination)}
@@ -188,13 +194,7 @@ def evidence_graph(source: "CaseGraph | Store", case_id: str | None = None) -> "
         if section is None or version is None:
             continue
         gnode = f"guideline:{rid}"
-        verified = guide.value(version, KG.effectiveDatesVerified)
-        g.add_node(gnode, kind="guideline", label=f"{label_of(section)} ({label_of(version)})",
-                   section=str(section), section_label=label_of(section), version=str(version),
-                   version_label=label_of(version),
-                   effective_from=_date_text(guide.value(version, KG.effectiveFrom)),
-                   effective_until=_date_text(guide.value(version, KG.effectiveUntil)),
-                   dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False)
+        g.add_node(gnode, **_guideline_attrs(det, d, guide, section, version, label_of))
         g.add_edge(dnode, gnode, relation="applies")
         assessments = sorted(det.objects(d, KG.hasAssessment),
                              key=lambda x: int(str(guide.value(det.value(x, KG.assesses), KG.criterionNumber) or 0)))
@@ -209,21 +209,84 @@ def evidence_graph(source: "CaseGraph | Store", case_id: str | None = None) -> "
                        decided_by=" ".join(sorted(local_name(s) for s in det.objects(x, KG.decidedBy))),
                        role="indication" if guide.value(crit, KG.role) == KG.Indication else "required")
             g.add_edge(gnode, cnode, relation="has_criterion")
+            notes = {det.value(n, KG.noteOnFact): clean_text(det.value(n, KG.notCountedBecause) or "")
+                     for n in det.objects(x, KG.hasEvidenceNote)}
             for fact in sorted(det.objects(x, KG.evidence), key=str):
                 fnode = f"fact:{short(fact)}"
                 if fnode not in g:
-                    _add_fact(g, fnode, fact, a, inf, short)
-                g.add_edge(cnode, fnode, relation="rests_on")
+                    facts = facts or _facts(a, inf)
+                    _add_fact(g, fnode, fact, a, facts, guide, short)
+                g.add_edge(cnode, fnode, relation="rests_on", not_counted=notes.get(fact, ""))
     return g
 
 
-def _add_fact(g: "nx.DiGraph[str]", fnode: str, fact: Node, a: Graph, inf: Graph, short: Callable[[Node], str]) -> None:
+def _guideline_attrs(det: Graph, d: Node, guide: Graph, section: Node, version: Node,
+                     label_of: Callable[[Node | None], str]) -> dict[str, Any]:
+    """The attributes of a guideline node: section, version, dates in force, and the guideline's kind
+    (MTUS, or outside the MTUS with its publisher and the Labor Code 4610.5(c)(2) step)."""
+    verified = guide.value(version, KG.effectiveDatesVerified)
+    outside = det.value(d, KG.guidelineKind) == KG.OutsideMTUSGuideline
+    publisher = guide.value(guide.value(version, KG.versionOf), KG.guidelineSource) if outside else None
+    return dict(kind="guideline", label=f"{label_of(section)} ({label_of(version)})",
+                section=str(section), section_label=label_of(section), version=str(version),
+                version_label=label_of(version), guideline_kind="outside the MTUS" if outside else "MTUS",
+                source=clean_text(publisher or ""), evidence_step=clean_text(det.value(d, KG.evidenceStep) or ""),
+                effective_from=_date_text(guide.value(version, KG.effectiveFrom)),
+                effective_until=_date_text(guide.value(version, KG.effectiveUntil)),
+                dates_verified=bool(verified.toPython()) if isinstance(verified, Literal) else False)
+
+
+def _facts(a: Graph, inf: Graph) -> Graph:
+    """A case's asserted and inferred facts in one new graph (what a derived value's inputs query reads)."""
+    both = Graph()
+    for t in a:
+        both.add(t)
+    for t in inf:
+        both.add(t)
+    return both
+
+
+def _add_fact(g: "nx.DiGraph[str]", fnode: str, fact: Node, a: Graph, facts: Graph, guide: Graph,
+              short: Callable[[Node], str]) -> None:
+    """The node of an evidence fact, its quotes and, for each value derived on it, the recorded
+    facts the value was computed from (``input:`` nodes, with their own quotes)."""
+    from kg.engine.reason import derivation_inputs, load_ontology
+
     label = a.value(fact, RDFS.label)
-    derived = sorted((local_name(p), str(o)) for p, o in inf.predicate_objects(fact) if isinstance(o, Literal))
+    derived = sorted(((local_name(p), str(o), p) for p, o in facts.predicate_objects(fact)
+                      if isinstance(o, Literal) and (fact, p, o) not in a))
     g.add_node(fnode, kind="fact", label=clean_text(label) if label is not None else short(fact), fact=str(fact),
                graph="asserted" if (fact, None, None) in a else "inferred",
                kinds=" ".join(sorted(local_name(t) for t in a.objects(fact, RDF.type))),
-               derived="; ".join(f"{k} = {v}" for k, v in derived))
+               derived="; ".join(f"{k} = {v}" for k, v, _ in derived))
+    _add_quotes(g, fnode, fact, a)
+    ontology = load_ontology()
+
+    def words(term: Node) -> str:
+        value = guide.value(term, RDFS.label) or ontology.value(term, RDFS.label)
+        return clean_text(value) if value is not None else local_name(term)
+
+    for name, value, prop in derived:
+        for inp, read in derivation_inputs(facts, fact, prop, ontology=guide if (prop, KG.inputsQuery, None) in guide
+                                           else ontology):
+            inode = f"input:{name}/{short(inp)}#{local_name(read)}"
+            if inode not in g:
+                kind = next(iter(sorted(facts.objects(inp, RDF.type), key=str)), None)
+                what = a.value(inp, RDFS.label)
+                g.add_node(inode, kind="input", label=clean_text(what) if what is not None else (
+                    words(kind) if kind is not None else short(inp)), property=local_name(read),
+                    property_label=words(read), value=", ".join(sorted(str(v) for v in a.objects(inp, read))))
+                quoted = _add_quotes(g, inode, inp, a)
+                if not quoted:  # a node the letter does not quote itself (a request's service): its request's
+                    for holder in sorted(a.subjects(None, inp), key=str):
+                        if _add_quotes(g, inode, holder, a):
+                            break
+            g.add_edge(fnode, inode, relation="computed_from", derived=name, derived_label=words(prop),
+                       definition=clean_text(ontology.value(prop, SKOS.definition) or ""), value=value)
+
+
+def _add_quotes(g: "nx.DiGraph[str]", node: str, fact: Node, a: Graph) -> int:
+    """Add the source quotes of ``fact`` (``quote:`` nodes) under ``node``; returns how many."""
     quotes = []
     for res in a.objects(fact, PROV.wasDerivedFrom):
         doc = a.value(res, OA.hasSource)
@@ -249,7 +312,8 @@ def _add_fact(g: "nx.DiGraph[str]", fnode: str, fact: Node, a: Graph, inf: Graph
             if start >= 0:
                 attrs.update(start=start, end=end)
             g.add_node(qnode, **attrs)
-        g.add_edge(fnode, qnode, relation="quoted_in")
+        g.add_edge(node, qnode, relation="quoted_in")
+    return len(quotes)
 
 
 def _offset(value: Node | None) -> int:

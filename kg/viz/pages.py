@@ -11,7 +11,8 @@ shown; every page is byte-stable.  Nothing here mutates its input.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+from urllib.parse import quote
 
 from kg.viz.draw import layout, layout_svg
 from kg.viz.evidence import STATUS_COLOURS, STATUS_WORDS, as_evidence_graph
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["audit_html", "picture_page", "links_html", "AUDIT_SUFFIXES", "write_audit"]
 
-def _item_html(g: "nx.DiGraph[str]", rnode: str, total: int) -> str:
+def _item_html(g: "nx.DiGraph[str]", rnode: str, total: int, letter_href: str) -> str:
     r = g.nodes[rnode]
     rid = r["request_id"]
     dnode = f"decision:{rid}"
@@ -54,10 +55,7 @@ def _item_html(g: "nx.DiGraph[str]", rnode: str, total: int) -> str:
                + "</div>")
     if gnode in g:
         gd = g.nodes[gnode]
-        out.append(f"<p>Guideline applied: {escape(gd['version_label'])}, "
-                   f"section \u201c{escape(gd['section_label'])}\u201d "
-                   f"(in force {escape(gd['effective_from'] or '?')} to {escape(gd['effective_until'] or 'today')}"
-                   f"{'' if gd['dates_verified'] else ', dates not yet verified against the regulation'}).</p>")
+        out.append(_guideline_html(gd))
         crits = list(g.successors(gnode))
         out.append('<div class="criteria">')
         for c in crits:
@@ -70,12 +68,65 @@ def _item_html(g: "nx.DiGraph[str]", rnode: str, total: int) -> str:
         out.append('<p class="hint">Click a criterion (here or in the graph) to see the facts and the source '
                    "quotes behind it.</p>")
         for c in crits:
-            out.append(_criterion_detail(g, c))
+            out.append(_criterion_detail(g, c, letter_href))
     out.append("</section>")
     return "\n".join(out)
 
 
-def _criterion_detail(g: "nx.DiGraph[str]", c: str) -> str:
+def _guideline_html(gd: "dict[str, Any]") -> str:
+    """Which guideline the engine applied: its kind (MTUS, or outside the MTUS with its publisher and
+    the Labor Code 4610.5(c)(2) step), version, section and dates in force."""
+    if gd.get("guideline_kind") == "outside the MTUS":
+        kind = ("<strong>Outside the MTUS</strong>: the MTUS does not address this service, so under Labor Code "
+                f"4610.5(c)(2) the engine used {escape(gd['source'] or gd['version_label'])}"
+                + (f" ({escape(gd['evidence_step'])})" if gd["evidence_step"] else "") + ". ")
+    else:
+        kind = "<strong>MTUS</strong> (the Medical Treatment Utilization Schedule). "
+    return (f'<p class="guideline">Guideline kind: {kind}Guideline applied: {escape(gd["version_label"])}, '
+            f"section \u201c{escape(gd['section_label'])}\u201d "
+            f"(in force {escape(gd['effective_from'] or '?')} to {escape(gd['effective_until'] or 'today')}"
+            f"{'' if gd['dates_verified'] else ', dates not yet verified against the regulation'}).</p>")
+
+
+def _quotes_html(g: "nx.DiGraph[str]", node: str, letter_href: str) -> list[str]:
+    """The source quotes under ``node``, each with its document and, given ``letter_href``, a link to
+    the passage in the letter page."""
+    out = []
+    for q in g.successors(node):
+        if g.edges[node, q]["relation"] != "quoted_in":
+            continue
+        qd = g.nodes[q]
+        where = escape(qd["file"]) + (f", characters {qd['start']}\u2013{qd['end']}" if "start" in qd else "")
+        if letter_href:
+            target = letter_href + "#:~:text=" + quote(" ".join(qd["exact"].split()[:12]), safe="")
+            where = f'<a href="{escape(target)}">{where}</a>'
+        out.append(f'<blockquote class="quote">{escape(qd["exact"])}</blockquote><cite>{where}</cite>')
+    return out
+
+
+def _derived_html(g: "nx.DiGraph[str]", f: str, letter_href: str) -> list[str]:
+    """Each value derived on fact ``f``, with the recorded facts it was computed from and their quotes."""
+    values: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for i in g.successors(f):
+        e = g.edges[f, i]
+        if e["relation"] == "computed_from":
+            values.setdefault(e["derived"], []).append((i, e))
+    out = []
+    for name, inputs in values.items():
+        e = inputs[0][1]
+        out.append(f'<div class="derived" data-derived="{escape(name)}"><p><strong>{escape(e["derived_label"])}: '
+                   f'{escape(e["value"])}</strong> (worked out by the engine, not stated in the letter)'
+                   + (f". {escape(e['definition'])}" if e["definition"] else "") + " Computed from:</p><ul>")
+        for i, _ in inputs:
+            d = g.nodes[i]
+            quotes = _quotes_html(g, i, letter_href) or ["<p>No source quote recorded.</p>"]
+            out.append(f'<li data-input="{escape(d["property"])}">{escape(d["property_label"])} '
+                       f'<strong>{escape(d["value"])}</strong> ({escape(d["label"])})' + "".join(quotes) + "</li>")
+        out.append("</ul></div>")
+    return out
+
+
+def _criterion_detail(g: "nx.DiGraph[str]", c: str, letter_href: str) -> str:
     cd = g.nodes[c]
     key = c.split(":", 1)[1]
     out = [f'<div class="detail" data-criterion="{escape(key)}" hidden>',
@@ -83,24 +134,23 @@ def _criterion_detail(g: "nx.DiGraph[str]", c: str) -> str:
            f'<span class="badge {cd["status"]}">{STATUS_WORDS[cd["status"]]}</span></h3>',
            f"<p><strong>The guideline asks:</strong> {escape(cd['statement'])}</p>",
            f"<p><strong>Finding:</strong> {escape(cd['explanation'])}</p>"]
-    if cd["decided_by"]:
-        out.append(f"<p><strong>Decided by the shapes:</strong> <code>{escape(cd['decided_by'])}</code></p>")
     facts = list(g.successors(c))
     if not facts:
         out.append("<p>No fact of the record bears on this criterion.</p>")
     for f in facts:
         fd = g.nodes[f]
         out.append(f'<div class="fact {fd["graph"]}" data-fact="{escape(f)}"><strong>{escape(fd["label"])}</strong> '
-                   f'<span class="badge">{fd["graph"]} fact</span>'
-                   + (f' <span class="badge">inferred: {escape(fd["derived"])}</span>' if fd["derived"] else ""))
-        quotes = list(g.successors(f))
-        if not quotes:
-            out.append("<p>No source quote recorded.</p>")
-        for q in quotes:
-            qd = g.nodes[q]
-            where = escape(qd["file"]) + (f", characters {qd['start']}\u2013{qd['end']}" if "start" in qd else "")
-            out.append(f'<blockquote class="quote">{escape(qd["exact"])}</blockquote><cite>{where}</cite>')
+                   f'<span class="badge">{"recorded" if fd["graph"] == "asserted" else "inferred"} fact</span>')
+        why = g.edges[c, f].get("not_counted", "")
+        if why:
+            out.append(f'<p class="not-counted"><strong>Did not count for criterion {cd["number"]}:</strong> '
+                       f"{escape(why)}.</p>")
+        out += _derived_html(g, f, letter_href)
+        out += _quotes_html(g, f, letter_href) or ["<p>No source quote recorded.</p>"]
         out.append("</div>")
+    if cd["decided_by"]:
+        out.append(f"<details><summary>For the auditor: the checks that decided it</summary><p>SHACL shapes "
+                   f"<code>{escape(cd['decided_by'])}</code></p></details>")
     out.append("</div>")
     return "\n".join(out)
 
@@ -114,12 +164,15 @@ def links_html(links: "Sequence[tuple[str, str]]") -> str:
 
 
 def audit_html(source: "CaseGraph | Store | nx.DiGraph[str]", case_id: str | None = None, *,
-               links: "Sequence[tuple[str, str]]" = ()) -> str:
+               links: "Sequence[tuple[str, str]]" = (), letter_href: str = "") -> str:
     """The self-contained interactive audit page of a case (HTML text, byte-stable).
 
     A list of the case's items on the left (engine and reviewer decisions, disagreements marked);
     the selected item's evidence graph, its criteria coloured by status, and for the clicked
     criterion the facts (asserted or inferred) and the source quotes with document and position.
+    Each value the engine derived (days since the injury, visit totals) shows the recorded facts
+    it was computed from with their quotes; a fact that did not count for a criterion says why.
+    ``letter_href`` (the letter page, relative to this one) links each quote to its passage.
     Only the selected item is expanded, so a letter with twenty items stays readable.  Script and
     style are inline and pinned by a Content-Security-Policy: the page fetches nothing.
     """
@@ -145,11 +198,12 @@ def audit_html(source: "CaseGraph | Store | nx.DiGraph[str]", case_id: str | Non
             f"engine {escape(g.graph.get('engine_version') or '?')}; "
             f"engine and reviewer agree on {compared.count('agrees')}, disagree on {compared.count('disagrees')}, "
             f"{compared.count('not compared')} not compared (not covered or no reviewer decision).</p>",
-            f'<p class="legend">Criterion status: {legend} Facts: solid border asserted, dashed border inferred.</p>',
+            f'<p class="legend">Criterion status: {legend} Facts: solid border recorded in the letter, '
+            "dashed border inferred by the engine.</p>",
             "</header>",
             '<div class="layout"><nav id="items" aria-label="items">' + "\n".join(nav) + "</nav>",
             "<main>"]
-    body += [_item_html(g, r, len(requests)) for r in requests]
+    body += [_item_html(g, r, len(requests), letter_href) for r in requests]
     body.append("</main></div>")
     style, script = static_text("audit.css"), static_text("audit.js")
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

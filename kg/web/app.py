@@ -62,7 +62,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kg.errors import InputError
 from kg.store.store import QueryResult, RemoteStore, Store
-from kg.web.pages import case_html, cases_html, home_html, letter_html, queries_html
+from kg.web.pages import CASE_SORTS, case_html, case_summaries, cases_html, home_html, letter_html, queries_html
 from kg.web.query_page import editor_script, query_page
 from kg.web.sparql import (
     GRAPH_TYPES,
@@ -260,9 +260,18 @@ def _add_case_and_page_routes(router: APIRouter, service: SparqlService) -> None
     query page at ``/``."""
 
     @router.get("/cases")
-    def cases_list(request: Request) -> Response:
-        ids = service.case_ids()
-        return _page(cases_html(ids)) if _wants_html(request) else JSONResponse({"cases": ids})
+    def cases_list(request: Request, sort: str = "case", page: int = 1) -> Response:
+        if not _wants_html(request):
+            return JSONResponse({"cases": service.case_ids()})
+        from kg.store.query import library
+
+        query = next(q for q in library() if q.name == "case-decisions")
+        result, truncated = service.query(query.text, check=False)
+        summaries = case_summaries([None if v is None else str(v) for v in row] for row in result.rows)
+        try:
+            return _page(cases_html(summaries, sort=sort, page=page, truncated=truncated))
+        except ValueError as exc:
+            raise ServeError(400 if sort not in CASE_SORTS else 404, str(exc)) from None
 
     def checked(case_id: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", case_id):

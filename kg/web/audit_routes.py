@@ -63,7 +63,8 @@ def add_audit_routes(router_or_app: "FastAPI | APIRouter", store: "Store") -> No
     def audit_page(case_id: str) -> HTMLResponse:
         links = (("Home", "../../"), (f"Case {case_id}", f"../{case_id}"), ("Letter", "letter"),
                  ("Report", "../../report"))
-        return HTMLResponse(render(case_id, lambda g: audit_html(g, links=links)), headers=headers)
+        return HTMLResponse(render(case_id, lambda g: audit_html(g, links=links, letter_href="letter")),
+                            headers=headers)
 
     @router_or_app.get("/cases/{case_id}/audit.svg")
     def audit_picture(case_id: str) -> Response:

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from kg.viz.markup import escape, source_hash, static_text
 
-__all__ = ["MENU", "page_shell", "home_html", "cases_html", "case_html", "letter_html", "queries_html",
-           "DECISION_WORDS"]
+__all__ = ["MENU", "page_shell", "home_html", "cases_html", "case_summaries", "case_html", "letter_html",
+           "queries_html", "DECISION_WORDS", "CASE_SORTS", "CASES_PER_PAGE"]
 
 #: The site menu: (label, path from the root).
 MENU = (("Home", ""), ("Query", "query"), ("Report", "report"), ("Cases", "cases"), ("Queries", "queries"))
@@ -75,14 +75,90 @@ def home_html(case_ids: Sequence[str], queries: Iterable[Any]) -> tuple[str, str
     return page_shell("Home", body, current="Home")
 
 
-def cases_html(case_ids: Sequence[str]) -> tuple[str, str]:
-    """The case list: each case with links to its page, its audit page and its letter."""
-    rows = "".join(f'<tr><td><a href="cases/{escape(c)}">{escape(c)}</a></td>'
-                   f'<td><a href="cases/{escape(c)}/audit">audit page</a></td>'
-                   f'<td><a href="cases/{escape(c)}/letter">letter</a></td></tr>' for c in case_ids)
-    body = (f"<h1>Cases</h1><p>{len(case_ids)} cases in the store.</p>"
-            '<table id="case-list"><thead><tr><th scope="col">case</th><th scope="col">evidence</th>'
-            f'<th scope="col">documents</th></tr></thead><tbody>{rows}</tbody></table>')
+#: The orders the case list can be sorted in: (label, key of a case's summary, highest first?).
+CASE_SORTS = {"case": ("case", False), "items": ("items", True), "necessary": ("necessary items", True),
+              "not-necessary": ("items not necessary", True), "disagreements": ("disagreements", True)}
+#: Cases on one page of the case list.
+CASES_PER_PAGE = 50
+_NECESSARY, _NOT_NECESSARY = "MedicallyNecessary", "NotMedicallyNecessary"
+
+
+def case_summaries(rows: Iterable[Sequence[str | None]]) -> list[dict[str, Any]]:
+    """Each case's decisions from the ``case-decisions`` query's rows (case, request, service, engine,
+    reviewer, section, kind as text, ``None`` for unbound): its items, how many the engine finds
+    medically necessary, not necessary and not covered, the disagreements with the reviewer and
+    the sections used (with their kind), in case-id order."""
+    cases: dict[str, dict[str, Any]] = {}
+    for case, _request, _service, engine, reviewer, section, kind in rows:
+        cid = (case or "").rstrip("/").rsplit("/", 1)[-1]
+        c = cases.setdefault(cid, {"case": cid, "items": 0, "necessary": 0, "not_necessary": 0, "not_covered": 0,
+                                   "disagreements": 0, "sections": {}})
+        c["items"] += 1
+        conclusion = (engine or "").rsplit("#", 1)[-1]
+        c["necessary"] += conclusion == _NECESSARY
+        c["not_necessary"] += conclusion == _NOT_NECESSARY
+        c["not_covered"] += conclusion not in (_NECESSARY, _NOT_NECESSARY)
+        outcome = (reviewer or "").rsplit("#", 1)[-1]
+        if outcome and conclusion in (_NECESSARY, _NOT_NECESSARY):
+            c["disagreements"] += (outcome == "Overturned") != (conclusion == _NECESSARY)
+        if section:
+            outside = (kind or "").endswith("OutsideMTUSGuideline")
+            c["sections"][section] = "outside the MTUS" if outside else "MTUS"
+    return [cases[k] for k in sorted(cases)]
+
+
+def cases_html(summaries: Sequence[Mapping[str, Any]], *, sort: str = "case", page: int = 1,
+               truncated: bool = False) -> tuple[str, str]:
+    """The case list: one row per case with its items and decisions (engine: necessary, not
+    necessary, not covered; disagreements with the reviewer), the guideline sections used with
+    their kind, and links to the case page, its audit page and its letter.  ``summaries`` are
+    :func:`case_summaries`; ``sort`` is a key of :data:`CASE_SORTS` (ties in case-id order), and
+    the list is paged at :data:`CASES_PER_PAGE`.  Raises ``ValueError`` for an unknown sort or a
+    page past the last."""
+    if sort not in CASE_SORTS:
+        raise ValueError(f"unknown sort '{sort}'; use one of {', '.join(CASE_SORTS)}")
+    pages = max(1, -(-len(summaries) // CASES_PER_PAGE))
+    if not 1 <= page <= pages:
+        raise ValueError(f"no page {page} of the case list (it has {pages})")
+    key = {"case": "case", "items": "items", "necessary": "necessary", "not-necessary": "not_necessary",
+           "disagreements": "disagreements"}[sort]
+    ordered = sorted(summaries, key=lambda c: c["case"])
+    if CASE_SORTS[sort][1]:
+        ordered = sorted(ordered, key=lambda c: -c[key])
+    shown = ordered[(page - 1) * CASES_PER_PAGE:page * CASES_PER_PAGE]
+
+    def head(name: str, label: str) -> str:
+        if name == sort:
+            order = "descending" if CASE_SORTS[name][1] else "ascending"
+            return f'<th scope="col" aria-sort="{order}">{escape(label)}</th>'
+        return f'<th scope="col"><a href="cases?sort={name}">{escape(label)}</a></th>'
+
+    rows = []
+    for c in shown:
+        cid = escape(c["case"])
+        sections = "; ".join(f"{escape(name)} ({kind})" for name, kind in sorted(c["sections"].items())) or "none"
+        rows.append(f'<tr><td><a href="cases/{cid}">{cid}</a></td><td>{c["items"]}</td><td>{c["necessary"]}</td>'
+                    f'<td>{c["not_necessary"]}</td><td>{c["not_covered"]}</td><td>{c["disagreements"]}</td>'
+                    f"<td>{sections}</td>"
+                    f'<td><a href="cases/{cid}/audit">audit page</a> \u00b7 <a href="cases/{cid}/letter">letter</a>'
+                    "</td></tr>")
+    nav = ""
+    if pages > 1:
+        links = [(f'<a href="cases?sort={sort}&amp;page={n}">{n}</a>' if n != page
+                  else f'<span aria-current="page">{n}</span>') for n in range(1, pages + 1)]
+        nav = f'<nav class="pages" aria-label="pages of the case list">Page: {" ".join(links)}</nav>'
+    first, last = (page - 1) * CASES_PER_PAGE + 1, (page - 1) * CASES_PER_PAGE + len(shown)
+    body = (f"<h1>Cases</h1><p>{len(summaries)} case{'s' if len(summaries) != 1 else ''} in the store"
+            + (f"; cases {first} to {last} shown" if pages > 1 else "")
+            + f", by {escape(CASE_SORTS[sort][0])}"
+            + (". The store holds more items than one answer carries, so some cases may be missing or "
+               "counted short" if truncated else "") + ". Items are the engine's decisions; a disagreement is an "
+            "item the engine and the reviewer decided differently.</p>" + nav
+            + '<table id="case-list"><thead><tr>' + head("case", "case") + head("items", "items")
+            + head("necessary", "necessary") + head("not-necessary", "not necessary")
+            + '<th scope="col">not covered</th>' + head("disagreements", "disagreements")
+            + '<th scope="col">guideline sections (kind)</th><th scope="col">evidence</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>' + nav)
     return page_shell("Cases", body, current="Cases")
 
 

@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from casepaths import ROOT, SEED_CASE
-from rdflib import Graph, URIRef
+from casepaths import ROOT, SEED_CASE, edx_notes_case
+from rdflib import RDF, Graph, URIRef
 
 from kg.engine.determine import (
     CaseDetermination,
@@ -187,19 +187,10 @@ def test_turtle_output_holds_each_assessment(seed):
     assert (URIRef(f"{base}/criterion-4"), KG.evidence, URIRef(f"{CASE}seed-tpi-2015/dx-radiculitis")) in g
 
 
-def _edx_case() -> dict:
-    return {"case": "edx-notes", "injury": {"date": "2016-10-01"},
-            "findings": [{"id": "f-hand", "kind": "neurologic_symptom", "status": "present", "region": "wrist_hand"},
-                         {"id": "f-sens", "kind": "dermatomal_sensory_deficit", "status": "absent"}],
-            "treatments": [{"id": "tx-pt", "kind": "physical_therapy", "outcome": ["failed"]}],
-            "requests": [{"id": "r1", "service": "emg_ncs", "text": "EMG of the bilateral lower extremities",
-                          "date": "2016-12-01"}]}
-
-
 def test_evidence_that_did_not_count_says_why_other_limb_or_normal_value():
     from kg.read.casefile import parse_case
 
-    det = determine_case(parse_case(_edx_case()))
+    det = determine_case(parse_case(edx_notes_case()))
     (item,) = det.items
     (edx2,) = [a for a in item.assessments if a.number == 2]
     assert edx2.status == "not_documented"
@@ -210,3 +201,13 @@ def test_evidence_that_did_not_count_says_why_other_limb_or_normal_value():
     (c2,) = [c for c in data["items"][0]["criteria"] if c["number"] == 2]
     assert sorted(e["not_counted"] for e in c2["evidence"]) == sorted(notes.values())
     assert "(not counted: recorded for the forearm, wrist and hand" in render(det, "markdown")
+    # the same notes in the determination graph, one kg:EvidenceNote per fact that did not count
+    g = Graph().parse(data=render(det, "turtle"), format="turtle")
+    assessment = URIRef(f"{item.request}/determination/criterion-2")
+    stored = {(str(g.value(n, KG.noteOnFact)).rsplit("/", 1)[-1], str(g.value(n, KG.notCountedBecause)))
+              for n in g.objects(assessment, KG.hasEvidenceNote) if (n, RDF.type, KG.EvidenceNote) in g}
+    assert stored == set(notes.items())
+    assert {str(n).rsplit("/", 1)[-1] for n in g.objects(assessment, KG.hasEvidenceNote)} == {
+        "not-counted-1", "not-counted-2"}
+    counted = URIRef(f"{item.request}/determination/criterion-1")
+    assert list(g.objects(counted, KG.hasEvidenceNote)) == []

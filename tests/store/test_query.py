@@ -105,6 +105,24 @@ def test_engine_reviewer_confusion(store):
     ]
 
 
+def test_case_decisions(store):
+    ont = "https://w3id.org/imr-kg/ont#"
+    got = [tuple(v.removeprefix(ont) if v else v for v in r) for r in rows(store, "case-decisions")]
+    text = "Repeat trigger point injections x3, bilateral upper trapezius, 1% lidocaine"
+    assert got == [
+        ("acu/", "acu/req-tpi", "Transportation to appointments", "NotCovered", "Upheld", None, None),
+        ("seed-tpi-2015/", "seed-tpi-2015/req-tpi",
+         "Trigger Point Injection cervical paravertebral muscles ultrasound guided", "NotMedicallyNecessary",
+         "Upheld", "Trigger point injections", "MTUSGuideline"),
+        ("tpi-radic/", "tpi-radic/req-tpi", text, "NotMedicallyNecessary", "Upheld", "Trigger point injections",
+         "MTUSGuideline"),
+        ("tpi-repeat-met/", "tpi-repeat-met/req-tpi", text, "MedicallyNecessary", "Overturned",
+         "Trigger point injections", "MTUSGuideline"),
+        ("tpi-six/", "tpi-six/req-tpi", text, "NotMedicallyNecessary", "Overturned", "Trigger point injections",
+         "MTUSGuideline"),
+    ]
+
+
 def test_requests_above_cap(store):
     assert rows(store, "requests-above-cap") == [
         ("tpi-six/", "tpi-six/req-tpi", "Repeat trigger point injections x3, bilateral upper trapezius, 1% lidocaine",

@@ -35,7 +35,11 @@ def seed_nodes() -> set[str]:
         "fact:dx-radiculitis", "fact:f-sensation-c3-c4", "fact:req-tpi/service",
         *(f"quote:seed-letter@{span}" for span in ("1958-2028", "2300-2376", "3161-3207", "3239-3312", "1392-1425",
                                                    "1727-1817", "2653-2674", "2499-2532", "1290-1314",
-                                                   "2165-2235")),
+                                                   "2165-2235", "1090-1136")),
+        # the recorded facts the request's derived values were computed from
+        "input:daysSinceInjury/injury#injuryDate", "input:daysSinceInjury/req-tpi#requestDate",
+        "input:symptomDocumentedDays/req-tpi#requestDate",
+        "input:symptomDocumentedDays/sx-neck-pain#documentedSince",
     }
 
 

@@ -24,12 +24,15 @@ def test_graphml_parses_and_holds_the_nodes(seed_graph, seed_nodes, tmp_path):
     out = tmp_path / "seed.graphml"
     write_graphml(seed_graph, out)
     back = nx.read_graphml(out)
-    assert set(back.nodes) == seed_nodes and back.number_of_edges() == 32
+    assert set(back.nodes) == seed_nodes and back.number_of_edges() == 43
     assert back.nodes["criterion:req-tpi/4"]["status"] == "not_met"
     assert back.nodes["quote:seed-letter@1290-1314"]["start"] == 1290
     root = ET.parse(out).getroot()
     ns = "{http://graphml.graphdrawing.org/xmlns}"
-    assert len(root.findall(f".//{ns}node")) == 31 and len(root.findall(f".//{ns}edge")) == 32
+    assert len(root.findall(f".//{ns}node")) == 36 and len(root.findall(f".//{ns}edge")) == 43
+    # the inputs of a derived value travel with it: its edge says which value, the input which fact
+    edge = back.edges["fact:req-tpi", "input:daysSinceInjury/injury#injuryDate"]
+    assert (edge["relation"], edge["derived"], edge["value"]) == ("computed_from", "daysSinceInjury", "1873")
 
 
 def test_static_svg_parses_and_draws_every_node_with_its_status_colour(seed_graph, seed_nodes, seed_status,
@@ -37,7 +40,9 @@ def test_static_svg_parses_and_draws_every_node_with_its_status_colour(seed_grap
     text = audit_svg(seed_graph)
     nodes = svg_nodes(text)
     drawn = {n for n in nodes if not n.startswith("legend:")}
-    assert drawn == seed_nodes - {"case"} and len(drawn) == 30
+    # the inputs of derived values (and the quote only they lead to) are told on the page, not drawn
+    inputs = {n for n in seed_nodes if n.startswith("input:")} | {"quote:seed-letter@1090-1136"}
+    assert drawn == seed_nodes - {"case"} - inputs and len(drawn) == 30
     for number, status in seed_status.items():
         g = nodes[f"criterion:req-tpi/{number}"]
         assert g.get("data-status") == status
@@ -46,6 +51,9 @@ def test_static_svg_parses_and_draws_every_node_with_its_status_colour(seed_grap
     edges = [p for p in root.iter(f"{SVG}path") if "edge" in (p.get("class") or "")]
     assert len(edges) == 30  # all 32 but case->request (the title) and engine->reviewer (side by side)
     assert "and cervical radiculitis" in nodes["quote:seed-letter@1290-1314"].find(f"{SVG}title").text
+    # every line of text at 14 px or more (the picture is shown at its own size on the audit page)
+    assert root.get("font-size") == "14"
+    assert all(float(t.get("font-size", "14")) >= 14 for t in root.iter(f"{SVG}text"))
 
 
 def test_png_is_a_png_of_the_picture_size(seed_graph):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from casepaths import LoopbackServer as Server
-from casepaths import corpus_store
+from casepaths import corpus_store, watch
 
 from kg.web.app import create_app
 
@@ -43,3 +43,15 @@ def server(store):
 def http(server):
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh browser page on the module's ``server``, its problems (console errors, requests off
+    the server) recorded in ``page.problems``; a module may give its own."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.problems = watch(page, server)
+    yield page
+    context.close()

@@ -14,12 +14,11 @@ from urllib.parse import urldefrag, urljoin
 
 import httpx
 import pytest
-from casepaths import ROOT, LoopbackServer, corpus_store, watch
+from casepaths import LoopbackServer, axe_violations, corpus_store, watch
 
 from kg.web.app import create_app
 from kg.web.audit_routes import add_audit_routes
 
-AXE = ROOT / "kg" / "web" / "static" / "editor" / "node_modules" / "axe-core" / "axe.min.js"
 BROWSER_ACCEPT = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 PAGES = ["/", "/query", "/report", "/cases", "/cases/seed-tpi-2015", "/cases/seed-tpi-2015/letter",
          "/cases/seed-tpi-2015/audit", "/cases/tpi-six", "/queries"]
@@ -38,16 +37,6 @@ def server(store):
     add_audit_routes(app, store)
     with LoopbackServer(app) as srv:
         yield srv
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.problems = watch(page, server)
-    yield page
-    context.close()
 
 
 def test_home_links_the_report_the_cases_and_the_queries(page, server):
@@ -117,7 +106,6 @@ def test_every_link_resolves(page, server):
 
 @pytest.mark.parametrize("path", PAGES)
 def test_no_accessibility_violations_at_wcag_aa(page, server, path):
-    assert AXE.is_file(), f"{AXE} is missing: reinstall with `pip install -e '.[test]'` (npm ci runs then)"
     page.goto(server.url + path)
     page.wait_for_load_state("networkidle")
     if path == "/query":
@@ -128,14 +116,7 @@ def test_no_accessibility_violations_at_wcag_aa(page, server, path):
     if path.endswith("/audit"):
         page.click("nav#items button >> nth=0")
         page.click("button.criterion >> nth=0")
-    # axe's own script, evaluated in the page (not a <script> the policy would have to allow)
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = page.evaluate("""async () => {
-        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-        return r.violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
-    }""")
-    assert found == []
+    assert axe_violations(page) == []
     assert page.problems == []
 
 
@@ -182,7 +163,8 @@ def test_the_report_fits_a_phone_and_links_each_disagreement(browser, server):
 
 
 def test_screenshots_of_the_pages(browser, server, tmp_path):
-    """PNGs of the home, query (with a result), case, audit and report pages, 1280x800, into
+    """PNGs of the home, query (with a result), case list, case, audit (its graph, and a criterion's
+    evidence with a derived value) and report pages, 1280x800, into
     ``$IMRKG_SCREENSHOTS`` when set (``IMRKG_SCREENSHOTS=docs/screenshots`` makes the README's),
     else into a temporary folder."""
     import os
@@ -194,7 +176,8 @@ def test_screenshots_of_the_pages(browser, server, tmp_path):
     page = context.new_page()
     page.set_default_timeout(30_000)
     problems = watch(page, server)
-    shots = {"home": "/", "query": "/query", "case": "/cases/tpi-six", "audit": "/cases/tpi-six/audit",
+    shots = {"home": "/", "query": "/query", "cases": "/cases", "case": "/cases/tpi-six",
+             "audit": "/cases/tpi-six/audit", "audit-evidence": "/cases/seed-tpi-2015/audit",
              "report": "/report#engine-reviewer-confusion"}
     for name, path in shots.items():
         page.goto(server.url + path)
@@ -206,6 +189,11 @@ def test_screenshots_of_the_pages(browser, server, tmp_path):
         if name == "audit":
             page.click("nav#items button >> nth=0")
             page.click("button.criterion >> nth=0")
+        if name == "audit-evidence":  # a derived value (days since the injury) with the dates it was computed from
+            page.click('button.criterion[data-criterion="req-tpi/2"]')
+            page.locator('.detail[data-criterion="req-tpi/2"] h3').scroll_into_view_if_needed()
+            page.evaluate("() => window.scrollBy(0, document.querySelector('.detail:not([hidden]) h3')"
+                          ".getBoundingClientRect().top - 10)")
         page.screenshot(path=str(folder / f"{name}.png"))
     context.close()
     for name in shots:
