@@ -13,8 +13,12 @@ Python process of its own (so the memory figures are its own):
 * **reference**: the same inputs through ``ingest(engine="reference")`` (pySHACL and the rdflib
   reasoner, one case at a time, one process), on at most ``--reference-max`` inputs, and the
   ratio of the two rates;
-* **stages**: per letter, in one process, one after the other: PDF text, parse and extract, case
-  graph, N-Quads, batch determination (chunks of 50), the write (one update per chunk).
+* **stages**: per letter, in one process, one after the other: PDF text, parse and extract, the
+  case graph as N-Quads, batch determination (chunks of 50), the write (into an on-disk store);
+  wall time and CPU time.
+
+CPU time is given beside the rates (main process and workers together, per letter stored): on a
+machine other jobs load, letters a second fall with the load, CPU a letter far less.
 
 With ``--cluster`` it measures only the process pool against a ``LocalCluster`` of ``--workers``
 single-threaded workers (:func:`kg.jobs.cluster.ingest_on_cluster`), the same letters and passes,
@@ -55,12 +59,22 @@ def _ingest_runs(inputs: list[str], engine: str, workers: int, passes: int, chun
     for _ in range(passes):
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
             store = LocalStore(Path(tmp) / "store")
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), _cpu_seconds()
             summary = ingest(files, store, engine=engine, workers=workers, chunk=chunk)
             store.close()
-            seconds = time.perf_counter() - start
-        runs.append({"seconds": seconds, "cases": len(summary.cases), "errors": len(summary.errors)})
+            seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+        runs.append({"seconds": seconds, "cpu_seconds": cpu, "cases": len(summary.cases),
+                     "errors": len(summary.errors)})
     return {"inputs": len(files), "runs": runs, "peak_mb": peak_mb(), "worker_peak_mb": children_peak_mb()}
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user and system) of this process and of its finished child processes (the
+    workers, once the pool has shut down): the figure the load of other jobs changes least."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def _cluster_runs(inputs: list[str], workers: int, passes: int, chunk: int, send: str) -> dict[str, Any]:
@@ -107,43 +121,52 @@ def _tree_peak_mb(pid: int) -> float:
 
 
 def _stages(inputs: list[str], chunk: int) -> dict[str, Any]:
-    """Per-stage time a letter, one stage after the other in this process."""
-    from kg.batch.engine import case_nquads, compile_engine, determine_chunk
+    """Per-stage time a letter (wall and CPU), one stage after the other in this process, the
+    readers and the engine loaded first."""
+    from kg.batch.engine import compile_engine, determine_chunk
+    from kg.engine.graph import case_graph_nquads
     from kg.extract.case import extract_case
-    from kg.jobs.ingest import input_files, letter_case_graph
+    from kg.jobs.inputs import input_files, letter_extras, prepare_readers
     from kg.read.letter import parse_letter, read_letter_text
     from kg.store.store import LocalStore
 
     files = [p for p in input_files(inputs) if p.suffix.lower() in (".pdf", ".txt")]
     engine = compile_engine()
-    t = dict.fromkeys(("text", "extract", "graph", "nquads", "determine", "write"), 0.0)
-    store = LocalStore(None)
-    store.ensure_guidelines()
-    for start in range(0, len(files), chunk):
-        asserted, reviewer, ids = [], [], []
-        for path in files[start:start + chunk]:
-            t0 = time.perf_counter()
-            text = read_letter_text(path)
-            t1 = time.perf_counter()
-            case = extract_case(text, parse_letter(text))
-            t2 = time.perf_counter()
-            cg = letter_case_graph(case)
-            t3 = time.perf_counter()
-            asserted.append(case_nquads(cg.case_id, {"asserted": cg.asserted}))
-            reviewer.append(case_nquads(cg.case_id, {"reviewer": cg.reviewer}))
-            ids.append(cg.case_id)
-            t4 = time.perf_counter()
-            t["text"] += t1 - t0
-            t["extract"] += t2 - t1
-            t["graph"] += t3 - t2
-            t["nquads"] += t4 - t3
-        t0 = time.perf_counter()
-        result = determine_chunk(b"".join(asserted), b"".join(reviewer), engine)
-        t1 = time.perf_counter()
-        store.replace_cases(ids, b"".join(asserted + reviewer) + result.nquads + result.stamps)
-        t["determine"] += t1 - t0
-        t["write"] += time.perf_counter() - t1
-    return {"letters": len(files), "ms_per_letter": {k: 1000 * v / max(1, len(files)) for k, v in t.items()}}
+    prepare_readers()
+    names = ("text", "extract", "nquads", "determine", "write")
+    wall, cpu = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
+    clock = [time.perf_counter(), time.process_time()]
+
+    def lap(name: str) -> None:
+        now = [time.perf_counter(), time.process_time()]
+        wall[name] += now[0] - clock[0]
+        cpu[name] += now[1] - clock[1]
+        clock[:] = now
+
+    with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
+        store = LocalStore(Path(tmp) / "store")  # on disk, as ingest writes
+        store.ensure_guidelines()
+        for start in range(0, len(files), chunk):
+            asserted, reviewer, ids = [], [], []
+            clock[:] = [time.perf_counter(), time.process_time()]
+            for path in files[start:start + chunk]:
+                text = read_letter_text(path)
+                lap("text")
+                case = extract_case(text, parse_letter(text))
+                lap("extract")
+                a, r = case_graph_nquads(case.case, extra=letter_extras(case))
+                asserted.append(a)
+                reviewer.append(r)
+                ids.append(case.case.case_id)
+                lap("nquads")
+            result = determine_chunk(b"".join(asserted), b"".join(reviewer), engine)
+            lap("determine")
+            store.replace_cases(ids, b"".join(asserted + reviewer) + result.nquads + result.stamps)
+            lap("write")
+        store.close()
+    n = max(1, len(files))
+    return {"letters": len(files), "ms_per_letter": {k: 1000 * v / n for k, v in wall.items()},
+            "cpu_ms_per_letter": {k: 1000 * v / n for k, v in cpu.items()}}
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -184,7 +207,9 @@ def _rate(run: dict[str, Any]) -> float:
 def _report(name: str, batch: dict[str, Any], ref: dict[str, Any] | None) -> dict[str, Any]:
     rates = [_rate(r) for r in batch["runs"]]
     later = rates[1:] or rates
+    cpu = [1000 * r["cpu_seconds"] / max(1, r["cases"]) for r in batch["runs"]]
     line = {"inputs": batch["inputs"], "first_pass_per_s": rates[0], "later_passes_per_s": sum(later) / len(later),
+            "cpu_ms_per_letter": sum(cpu[1:] or cpu) / len(cpu[1:] or cpu),
             "peak_mb": batch["peak_mb"], "worker_peak_mb": batch["worker_peak_mb"],
             "process_seconds": batch["process_seconds"]}
     if ref is not None:
@@ -192,11 +217,18 @@ def _report(name: str, batch: dict[str, Any], ref: dict[str, Any] | None) -> dic
         line["reference_per_s"] = _rate(ref["runs"][0])
         line["ratio"] = line["later_passes_per_s"] / line["reference_per_s"] if line["reference_per_s"] else 0.0
     print(f"{name}: {line['inputs']} inputs, batch {line['first_pass_per_s']:.1f} letters/s first pass, "
-          f"{line['later_passes_per_s']:.1f} letters/s later passes; peak RSS {line['peak_mb']:.0f} MB main, "
+          f"{line['later_passes_per_s']:.1f} letters/s later passes ({line['cpu_ms_per_letter']:.0f} ms CPU a letter, "
+          f"all processes); peak RSS {line['peak_mb']:.0f} MB main, "
           f"{line['worker_peak_mb']:.0f} MB largest worker" +
           (f"; reference {line['reference_per_s']:.2f} letters/s on {line['reference_inputs']} inputs, "
            f"ratio {line['ratio']:.1f}x" if ref is not None else ""), flush=True)
     return line
+
+
+def _print_stages(stages: dict[str, Any]) -> None:
+    print("  per letter, one process (wall / CPU): " + ", ".join(
+        f"{k} {v:.1f} / {stages['cpu_ms_per_letter'][k]:.1f} ms" for k, v in stages["ms_per_letter"].items()),
+          flush=True)
 
 
 def _pool_against_cluster(real: list[str], passes: int, send: str, common: dict[str, Any]) -> dict[str, Any]:
@@ -257,8 +289,7 @@ def main() -> None:
                                                 "engine": "reference", "passes": 1, **common})
     results["real"] = _report("real letters", batch, ref)
     results["real"]["stages"] = _run({"kind": "stages", "inputs": real, "chunk": args.chunk})
-    print("  per letter, one process: " + ", ".join(
-        f"{k} {v:.1f} ms" for k, v in results["real"]["stages"]["ms_per_letter"].items()), flush=True)
+    _print_stages(results["real"]["stages"])
     if args.synthetic:
         with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
             letters = _synthetic(args.synthetic, Path(tmp))
@@ -267,8 +298,7 @@ def main() -> None:
                                                         "engine": "reference", "passes": 1, **common})
             results["synthetic"] = _report(f"synthetic letters ({args.synthetic})", batch, ref)
             results["synthetic"]["stages"] = _run({"kind": "stages", "inputs": letters[:500], "chunk": args.chunk})
-            print("  per letter, one process: " + ", ".join(
-                f"{k} {v:.1f} ms" for k, v in results["synthetic"]["stages"]["ms_per_letter"].items()), flush=True)
+            _print_stages(results["synthetic"]["stages"])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
 

@@ -11,6 +11,8 @@ an answer to compare against, never read by the engine).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -19,7 +21,7 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from kg import model
 from kg.rdf import CASE_BASE, DCTERMS, KG, OA, PROV, bind_prefixes
 
-__all__ = ["CaseGraph", "case_iri", "build_case_graph"]
+__all__ = ["CaseGraph", "case_iri", "build_case_graph", "case_graph_nquads", "Extra"]
 
 _UR = {"certified": KG.Certified, "modified": KG.Modified, "denied": KG.Denied}
 _IMR = {"upheld": KG.Upheld, "overturned": KG.Overturned}
@@ -55,8 +57,11 @@ class CaseGraph:
         return URIRef(f"{self.iri}{local_id}")
 
 
-def build_case_graph(case: model.CaseData) -> CaseGraph:
+def build_case_graph(case: model.CaseData, *, extra: Iterable[Extra] = ()) -> CaseGraph:
     """Turn :class:`CaseData` into RDF.  Pure: the input is not changed.
+
+    ``extra``: further facts of the case's nodes, ``(node id, predicate, value)`` (a value as
+    :data:`Extra` says), added after the case file's.
 
     >>> from kg.read.casefile import parse_case
     >>> cg = build_case_graph(parse_case({"case": "c1", "requests": [
@@ -64,63 +69,170 @@ def build_case_graph(case: model.CaseData) -> CaseGraph:
     >>> (cg.node("r1"), RDF.type, KG.TreatmentRequest) in cg.asserted
     True
     """
-    return _Builder(case).build()
+    sink = _GraphSink()
+    base = _Builder(case, sink).build(extra)
+    return CaseGraph(case_id=case.case_id, iri=base, asserted=sink.graphs[0], reviewer=sink.graphs[1])
+
+
+def case_graph_nquads(case: model.CaseData, *, extra: Iterable[Extra] = ()) -> tuple[bytes, bytes]:
+    """The asserted and the reviewer graph of :func:`build_case_graph` (the same triples) as
+    N-Quads in the case's named graphs (``<case>graph/asserted``, ``<case>graph/reviewer``),
+    written directly, without an rdflib graph: the form the batch engine and the store read,
+    each term written as pyoxigraph writes it (the differential test holds the two equal).
+
+    Raises ValueError for an IRI that N-Quads cannot carry (a node id with a space, say).
+
+    >>> from kg.read.casefile import parse_case
+    >>> asserted, reviewer = case_graph_nquads(parse_case({"case": "c1", "requests": [
+    ...     {"id": "r1", "service": "trigger_point_injection", "text": "TPI x3", "injections": 3}]}))
+    >>> print(asserted.decode().splitlines()[0])
+    <https://w3id.org/imr-kg/case/c1/> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> \
+<https://w3id.org/imr-kg/ont#Case> <https://w3id.org/imr-kg/case/c1/graph/asserted> .
+    >>> reviewer
+    b''
+    """
+    base = case_iri(case.case_id)
+    sink = _TextSink(str(base))
+    _Builder(case, sink).build(extra)
+    return sink.nquads(0), sink.nquads(1)
+
+
+#: an extra fact of a case node for :func:`build_case_graph`: (node id, predicate, value)
+Extra = tuple[str, URIRef, "_Value"]
+_ASSERTED, _REVIEWER = 0, 1
+
+
+class _GraphSink:
+    """Where the builder's triples go for :func:`build_case_graph`: two rdflib graphs (asserted, reviewer)."""
+
+    def __init__(self) -> None:
+        self.graphs = (bind_prefixes(Graph()), bind_prefixes(Graph()))
+
+    def link(self, s: URIRef, p: URIRef, o: URIRef, graph: int = _ASSERTED) -> None:
+        self.graphs[graph].add((s, p, o))
+
+    def literal(self, s: URIRef, p: URIRef, o: _Value, graph: int = _ASSERTED, kind: object = None) -> None:
+        self.graphs[graph].add((s, p, _literal(o, kind)))
+
+
+_NON_NEGATIVE = object()  # the kind of value an evidence offset is (xsd:nonNegativeInteger)
+
+
+def _literal(o: _Value, kind: object = None) -> Literal:
+    """The literal :meth:`_Builder.add` writes for a value that is not an IRI (``kind``
+    :data:`_NON_NEGATIVE`: an offset, typed ``xsd:nonNegativeInteger``)."""
+    if kind is _NON_NEGATIVE:
+        return Literal(o, datatype=XSD.nonNegativeInteger)
+    if isinstance(o, bool):
+        return Literal(o)
+    if isinstance(o, int):
+        return Literal(o, datatype=XSD.integer)
+    if isinstance(o, float):
+        return Literal(f"{o:g}", datatype=XSD.decimal)
+    if isinstance(o, _dt.date):
+        return Literal(o.isoformat(), datatype=XSD.date)
+    return Literal(str(o))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _typed_text(kind: object, value: Any) -> str:
+    """A typed literal's N-Quads text, as rdflib makes the literal (its lexical form normalised
+    for the datatype) and pyoxigraph writes it; made once for each value (offsets and dates
+    repeat).  ``kind``: :data:`_NON_NEGATIVE`, or the value's type (part of the key: 1 and True differ)."""
+    term = _literal(value, kind)
+    return f'"{_escaped(str(term))}"^^<{term.datatype}>'
+
+
+# what pyoxigraph's N-Quads writer escapes in a literal: the ECHARs, other controls and the two
+# noncharacters U+FFFE, U+FFFF as \uXXXX (checked against it for every code point)
+_ESCAPES = {i: f"\\u{i:04X}" for i in (*range(0x20), 0x7F, 0xFFFE, 0xFFFF)}
+_ESCAPES.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"})
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\\ufffe\uffff]')
+
+
+def _escaped(text: str) -> str:
+    return text.translate(_ESCAPES) if _NEEDS_ESCAPE.search(text) else text
+
+
+class _TextSink:
+    """Where the builder's triples go for :func:`case_graph_nquads`: N-Quads lines for the two
+    graphs, each line once, in the order the triples came."""
+
+    def __init__(self, base: str) -> None:
+        self.tails = (f" <{base}graph/asserted> .\n", f" <{base}graph/reviewer> .\n")
+        self.lines: tuple[dict[str, None], dict[str, None]] = ({}, {})
+        self.iris: dict[str, str] = {}  # IRI -> its N-Quads text, checked once
+
+    def iri(self, term: str) -> str:
+        text = self.iris.get(term)
+        if text is None:
+            import pyoxigraph as ox
+
+            ox.NamedNode(term)  # pyoxigraph's own check: ValueError for an IRI N-Quads cannot carry
+            text = self.iris[term] = f"<{term}>"
+        return text
+
+    def link(self, s: URIRef, p: URIRef, o: URIRef, graph: int = _ASSERTED) -> None:
+        self.lines[graph][f"{self.iri(s)} {self.iri(p)} {self.iri(o)}{self.tails[graph]}"] = None
+
+    def literal(self, s: URIRef, p: URIRef, o: _Value, graph: int = _ASSERTED, kind: object = None) -> None:
+        if kind is None and isinstance(o, str):
+            text = f'"{_escaped(o)}"'  # a plain literal: rdflib keeps the text as it is
+        else:
+            text = _typed_text(type(o) if kind is None else kind, o)
+        self.lines[graph][f"{self.iri(s)} {self.iri(p)} {text}{self.tails[graph]}"] = None
+
+    def nquads(self, graph: int) -> bytes:
+        return "".join(self.lines[graph]).encode("utf-8")
 
 
 class _Builder:
-    def __init__(self, case: model.CaseData) -> None:
+    def __init__(self, case: model.CaseData, sink: _GraphSink | _TextSink) -> None:
         self.case = case
         self.base = case_iri(case.case_id)
-        self.g = bind_prefixes(Graph())
-        self.reviewer = bind_prefixes(Graph())
+        self.out = sink
         self.v = model.vocabulary()
 
     def n(self, local: str) -> URIRef:
         return URIRef(f"{self.base}{local}")
 
-    def add(self, s: URIRef, p: URIRef, o: _Value, graph: Graph | None = None) -> None:
+    def link(self, s: URIRef, p: URIRef, o: URIRef, graph: int = _ASSERTED) -> None:
+        self.out.link(s, p, o, graph)
+
+    def add(self, s: URIRef, p: URIRef, o: _Value, graph: int = _ASSERTED) -> None:
         if o is None:
             return
-        g = self.g if graph is None else graph
         if isinstance(o, URIRef):
-            g.add((s, p, o))
-        elif isinstance(o, bool):
-            g.add((s, p, Literal(o)))
-        elif isinstance(o, int):
-            g.add((s, p, Literal(o, datatype=XSD.integer)))
-        elif isinstance(o, float):
-            g.add((s, p, Literal(f"{o:g}", datatype=XSD.decimal)))
-        elif isinstance(o, _dt.date):
-            g.add((s, p, Literal(o.isoformat(), datatype=XSD.date)))
+            self.out.link(s, p, o, graph)
         else:
-            g.add((s, p, Literal(str(o))))
+            self.out.literal(s, p, o, graph)
 
-    def evidence(self, node: URIRef, items: Iterable[model.Evidence], graph: Graph | None = None) -> None:
-        g = self.g if graph is None else graph
+    def evidence(self, node: URIRef, items: Iterable[model.Evidence], graph: int = _ASSERTED) -> None:
+        link, out = self.link, self.out
         for i, ev in enumerate(items):
             res = URIRef(f"{node}#evidence-{i + 1}")
-            g.add((node, PROV.wasDerivedFrom, res))
-            g.add((res, RDF.type, OA.SpecificResource))
-            g.add((res, OA.hasSource, self.n(f"doc/{ev.document}")))
+            link(node, PROV.wasDerivedFrom, res, graph)
+            link(res, RDF.type, OA.SpecificResource, graph)
+            link(res, OA.hasSource, self.n(f"doc/{ev.document}"), graph)
             quote = URIRef(f"{res}-quote")
-            g.add((res, OA.hasSelector, quote))
-            g.add((quote, RDF.type, OA.TextQuoteSelector))
-            g.add((quote, OA.exact, Literal(ev.quote)))
+            link(res, OA.hasSelector, quote, graph)
+            link(quote, RDF.type, OA.TextQuoteSelector, graph)
+            out.literal(quote, OA.exact, ev.quote, graph)
             if ev.start is not None and ev.end is not None:
                 pos = URIRef(f"{res}-position")
-                g.add((res, OA.hasSelector, pos))
-                g.add((pos, RDF.type, OA.TextPositionSelector))
-                g.add((pos, OA.start, Literal(ev.start, datatype=XSD.nonNegativeInteger)))
-                g.add((pos, OA.end, Literal(ev.end, datatype=XSD.nonNegativeInteger)))
+                link(res, OA.hasSelector, pos, graph)
+                link(pos, RDF.type, OA.TextPositionSelector, graph)
+                out.literal(pos, OA.start, ev.start, graph, _NON_NEGATIVE)
+                out.literal(pos, OA.end, ev.end, graph, _NON_NEGATIVE)
 
     def region(self, node: URIRef, region: str | None) -> None:
         if region:
-            self.g.add((node, KG.bodyRegion, KG[self.v.regions[region]]))
+            self.link(node, KG.bodyRegion, KG[self.v.regions[region]])
 
-    def build(self) -> CaseGraph:
-        """Every part of the case, in the order of the case file."""
+    def build(self, extra: Iterable[Extra] = ()) -> URIRef:
+        """Every part of the case, in the order of the case file, then ``extra``; the case's IRI."""
         c, case = self.case, self.base
-        self.g.add((case, RDF.type, KG.Case))
+        self.link(case, RDF.type, KG.Case)
         self.add(case, KG.caseNumber, c.case_id)
         self.add(case, RDFS.label, c.title)
         self.documents(c.documents)
@@ -134,26 +246,28 @@ class _Builder:
         for items, add in parts:
             for item in items:
                 add(item)
-        return CaseGraph(case_id=c.case_id, iri=case, asserted=self.g, reviewer=self.reviewer)
+        for local, p, o in extra:
+            self.add(self.n(local), p, o)
+        return case
 
     def documents(self, documents: Iterable[model.Document]) -> None:
-        g, case = self.g, self.base
+        case = self.base
         for d in documents:
             doc = self.n(f"doc/{d.id}")
-            g.add((case, KG.hasDocument, doc))
-            g.add((doc, RDF.type, KG.SourceDocument))
+            self.link(case, KG.hasDocument, doc)
+            self.link(doc, RDF.type, KG.SourceDocument)
             self.add(doc, DCTERMS.title, d.title)
             self.add(doc, KG.documentDate, d.date)
             self.add(doc, KG.fileName, d.file_name)
             if d.file_absent:
-                g.add((doc, KG.quotesChecked, Literal(False)))
+                self.add(doc, KG.quotesChecked, False)
 
     def part(self, link: URIRef, node: URIRef, kind: URIRef, values: dict[URIRef, _Value], *,
              region: str | None = None, evidence: Iterable[model.Evidence] = ()) -> None:
         """One part of the case: linked from the case by ``link``, of type ``kind``, with its
         ``values`` (in this order), its body region and its evidence."""
-        self.g.add((self.base, link, node))
-        self.g.add((node, RDF.type, kind))
+        self.link(self.base, link, node)
+        self.link(node, RDF.type, kind)
         for p, o in values.items():
             self.add(node, p, o)
         self.region(node, region)
@@ -164,13 +278,13 @@ class _Builder:
                   evidence=worker.evidence)
 
     def injury(self, injury: model.Injury) -> None:
-        g, inj = self.g, self.n("injury")
-        g.add((self.base, KG.hasInjury, inj))
-        g.add((inj, RDF.type, KG.Injury))
+        inj = self.n("injury")
+        self.link(self.base, KG.hasInjury, inj)
+        self.link(inj, RDF.type, KG.Injury)
         self.add(inj, KG.injuryDate, injury.date)
         self.add(inj, KG.mechanism, injury.mechanism)
         for r in injury.regions:
-            g.add((inj, KG.bodyRegion, KG[self.v.regions[r]]))
+            self.link(inj, KG.bodyRegion, KG[self.v.regions[r]])
         self.evidence(inj, injury.evidence)
 
     def diagnosis(self, dx: model.Diagnosis) -> None:
@@ -184,10 +298,10 @@ class _Builder:
                   region=st.region, evidence=st.evidence)
 
     def finding(self, f: model.Finding) -> None:
-        g, node = self.g, self.n(f.id)
-        g.add((self.base, KG.hasFinding, node))
-        g.add((node, RDF.type, KG[self.v.findings[f.kind]]))
-        g.add((node, KG.polarity, KG.Present if f.status == "present" else KG.Absent))
+        node = self.n(f.id)
+        self.link(self.base, KG.hasFinding, node)
+        self.link(node, RDF.type, KG[self.v.findings[f.kind]])
+        self.link(node, KG.polarity, KG.Present if f.status == "present" else KG.Absent)
         label = f.label or f.kind.replace("_", " ")
         label += " (present)" if f.status == "present" else " (absent)"
         if f.site:
@@ -197,7 +311,7 @@ class _Builder:
         self.add(node, KG.observedOn, f.date)
         self.region(node, f.region)
         if f.study:
-            g.add((node, KG.observedIn, self.n(f.study)))
+            self.link(node, KG.observedIn, self.n(f.study))
         self.evidence(node, f.evidence)
 
     def symptom(self, s: model.Symptom) -> None:
@@ -206,24 +320,24 @@ class _Builder:
                   region=s.region, evidence=s.evidence)
 
     def treatment(self, t: model.Treatment) -> None:
-        g, node = self.g, self.n(t.id)
-        g.add((self.base, KG.hasTreatment, node))
+        node = self.n(t.id)
+        self.link(self.base, KG.hasTreatment, node)
         self._treatment(node, t.kind, t.label, t.region, t.injections, t.substances, t.sessions)
         self.add(node, KG.durationDays, t.days)
         self.add(node, KG.spinalLevelCount, t.levels)
         for o in t.outcomes:
-            g.add((node, KG.hasOutcome, KG[self.v.outcomes[o]]))
+            self.link(node, KG.hasOutcome, KG[self.v.outcomes[o]])
         self.add(node, KG.painReliefPercent, t.relief_percent)
         self.add(node, KG.reliefDurationDays, t.relief_days)
         self.add(node, KG.performedOn, t.date)
         self.evidence(node, t.evidence)
 
     def request(self, r: model.Request) -> None:
-        g, node = self.g, self.n(r.id)
+        node = self.n(r.id)
         svc = self.n(f"{r.id}/service")
-        g.add((self.base, KG.hasRequest, node))
-        g.add((node, RDF.type, KG.TreatmentRequest))
-        g.add((node, KG.requestedService, svc))
+        self.link(self.base, KG.hasRequest, node)
+        self.link(node, RDF.type, KG.TreatmentRequest)
+        self.link(node, KG.requestedService, svc)
         self.add(node, RDFS.label, r.text)
         self.add(node, KG.requestText, r.text)
         self.add(node, KG.requestDate, r.date)
@@ -236,7 +350,7 @@ class _Builder:
         self.add(svc, KG.spinalLevelCount, r.levels)
         self.add(svc, KG.durationDays, r.days)
         if r.form is not None:
-            g.add((svc, KG.dosageForm, KG[model.DOSAGE_FORMS[r.form]]))
+            self.link(svc, KG.dosageForm, KG[model.DOSAGE_FORMS[r.form]])
         self.evidence(node, r.evidence)
         if r.ur is not None:
             self.ur_decision(node, r.id, r.ur)
@@ -244,32 +358,31 @@ class _Builder:
             self.imr_decision(node, r.id, r.imr)
 
     def ur_decision(self, request: URIRef, request_id: str, decision: model.URDecision) -> None:
-        g, ur = self.g, self.n(f"{request_id}/ur")
-        g.add((request, KG.hasURDecision, ur))
-        g.add((ur, RDF.type, KG.UtilizationReviewDecision))
-        g.add((ur, KG.urOutcome, _UR[decision.decision]))
+        ur = self.n(f"{request_id}/ur")
+        self.link(request, KG.hasURDecision, ur)
+        self.link(ur, RDF.type, KG.UtilizationReviewDecision)
+        self.link(ur, KG.urOutcome, _UR[decision.decision])
         self.add(ur, KG.decisionDate, decision.date)
         self.add(ur, KG.reasonText, decision.reason)
         self.evidence(ur, decision.evidence)
 
     def imr_decision(self, request: URIRef, request_id: str, decision: model.IMRDecision) -> None:
         """The reviewer's decision: into the reviewer graph, never the asserted one."""
-        rv, imr = self.reviewer, self.n(f"{request_id}/imr")
-        rv.add((request, KG.hasIMRDecision, imr))
-        rv.add((imr, RDF.type, KG.IMRDecision))
-        rv.add((imr, KG.imrOutcome, _IMR[decision.decision]))
-        self.add(imr, KG.decisionDate, decision.date, rv)
-        self.add(imr, KG.reviewerSpecialty, decision.specialty, rv)
-        self.add(imr, KG.citationText, decision.citation, rv)
-        self.evidence(imr, decision.evidence, rv)
+        imr = self.n(f"{request_id}/imr")
+        self.link(request, KG.hasIMRDecision, imr, _REVIEWER)
+        self.link(imr, RDF.type, KG.IMRDecision, _REVIEWER)
+        self.link(imr, KG.imrOutcome, _IMR[decision.decision], _REVIEWER)
+        self.add(imr, KG.decisionDate, decision.date, _REVIEWER)
+        self.add(imr, KG.reviewerSpecialty, decision.specialty, _REVIEWER)
+        self.add(imr, KG.citationText, decision.citation, _REVIEWER)
+        self.evidence(imr, decision.evidence, _REVIEWER)
 
     def _treatment(self, node: URIRef, kind: str, label: str | None, region: str | None,
                    injections: int | None, substances: tuple[str, ...], sessions: int | None) -> None:
-        g = self.g
-        g.add((node, RDF.type, KG[self.v.treatments[kind]]))
+        self.link(node, RDF.type, KG[self.v.treatments[kind]])
         self.add(node, RDFS.label, label or kind.replace("_", " "))
         self.region(node, region)
         self.add(node, KG.injectionCount, injections)
         self.add(node, KG.sessionCount, sessions)
         for s in substances:
-            g.add((node, KG.substance, KG[self.v.substances[s]]))
+            self.link(node, KG.substance, KG[self.v.substances[s]])

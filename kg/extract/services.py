@@ -130,13 +130,24 @@ def drug_lexicon() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def _drug_needles() -> tuple[str | None, ...]:
+    """Each name of :func:`drug_lexicon` lower-cased, or None for a name that is not ASCII."""
+    return tuple(name.lower() if name.isascii() else None for name, _, _ in drug_lexicon())
+
+
 def drug_in(text: str) -> tuple[str, str, int, int] | None:
     """The first drug named in ``text``: (name as printed, kind, start, end), or None.
 
     Of two names starting at the same place the longer wins.
     """
     best: tuple[int, int, str, str] | None = None
-    for _name, kind, rx in drug_lexicon():
+    # a name whose letters are not in the text cannot match: for ASCII text and names, matching
+    # without case is matching the lower-cased forms, so a substring test skips most regexes
+    low = text.lower() if text.isascii() else None
+    for (_name, kind, rx), needle in zip(drug_lexicon(), _drug_needles(), strict=True):
+        if low is not None and needle is not None and needle not in low:
+            continue
         m = rx.search(text)
         if m and (best is None or m.start() < best[0] or (m.start() == best[0] and m.end() > best[1])):
             best = (m.start(), m.end(), m.group(0), kind)

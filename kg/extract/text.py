@@ -22,6 +22,7 @@ Everything here is pure and reads no file; the patterns are compiled at import t
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterator
@@ -167,6 +168,9 @@ def parse_date(s: str) -> _dt.date | None:
 # ---------------------------------------------------------------------------
 # The folded summary: regexes run over single-spaced text, offsets map back
 # ---------------------------------------------------------------------------
+_WORD = re.compile(r"\S+")  # \s is what str.isspace() calls whitespace
+
+
 class Folded:
     """A span of the letter with whitespace runs folded to one space, and a map back to letter offsets.
 
@@ -178,27 +182,20 @@ class Folded:
     """
 
     def __init__(self, text: str, start: int, end: int) -> None:
-        chars: list[str] = []
+        # each run of non-space characters is kept; each whitespace run between two of them
+        # becomes one space at the run's first offset (leading and trailing whitespace go)
+        parts: list[str] = []
         pos: list[int] = []
-        i = start
-        while i < end:
-            c = text[i]
-            if c.isspace():
-                j = i
-                while j < end and text[j].isspace():
-                    j += 1
-                if chars:
-                    chars.append(" ")
-                    pos.append(i)
-                i = j
-                continue
-            chars.append(c)
-            pos.append(i)
-            i += 1
-        while chars and chars[-1] == " ":
-            chars.pop()
-            pos.pop()
-        self.s = "".join(chars)
+        last = -1  # where the previous run ended
+        for m in _WORD.finditer(text, start, end):
+            a, b = m.span()
+            if last >= 0:
+                parts.append(" ")
+                pos.append(last)
+            parts.append(m.group())
+            pos.extend(range(a, b))
+            last = b
+        self.s = "".join(parts)
         self.pos = pos
         self.text = text
 
@@ -213,7 +210,7 @@ class Folded:
         return self.pos[a], self.pos[b - 1] + 1
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sentence:
     """One sentence of a folded text: its folded offsets [start, end), its text and the first date it names."""
 
@@ -224,6 +221,9 @@ class Sentence:
 
 
 _ABBREV = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|vs|e\.g|i\.e|approx|No|St|Jr|etc|mg|Fig|al))\.$", re.I)
+_SENTENCE_END = re.compile(r"[.!?](?:[\"')\]])?\s+(?=[A-Z0-9\"(])")
+_DECIMAL_END = re.compile(r"\d\.$")
+_DIGIT = re.compile(r"\d")
 
 
 def split_sentences(f: Folded) -> list[Sentence]:
@@ -235,21 +235,30 @@ def split_sentences(f: Folded) -> list[Sentence]:
     >>> [(s.text, s.date) for s in split_sentences(Folded(t, 0, len(t)))]
     [('Seen by Dr. Lee on 1-2-16.', datetime.date(2016, 1, 2)), ('No pain.', None)]
     """
-    out: list[Sentence] = []
+    cuts: list[tuple[int, int, str]] = []
     s = f.s
     start = 0
-    for m in re.finditer(r"[.!?](?:[\"')\]])?\s+(?=[A-Z0-9\"(])", s):
+    for m in _SENTENCE_END.finditer(s):
         end = m.start() + 1
-        if _ABBREV.search(s[start:end]) or re.search(r"\d\.$", s[start:end]) and re.match(r"\d", s[m.end():]):
+        if _ABBREV.search(s, start, end) or _DECIMAL_END.search(s, start, end) and _DIGIT.match(s, m.end()):
             continue
-        out.append(Sentence(start, m.end(), s[start:m.end()].rstrip()))
+        cuts.append((start, m.end(), s[start:m.end()].rstrip()))
         start = m.end()
     if start < len(s):
-        out.append(Sentence(start, len(s), s[start:]))
-    for sent in out:
-        dm = DATE.search(sent.text)
-        sent.date = parse_date(dm.group(0)) if dm else None
+        cuts.append((start, len(s), s[start:]))
+    out = []
+    for a, b, text in cuts:
+        dm = DATE.search(text)
+        out.append(Sentence(a, b, text, parse_date(dm.group(0)) if dm else None))
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _summary(text: str, start: int, end: int) -> tuple[Folded, tuple[Sentence, ...]]:
+    """The span [start, end) of ``text`` folded, and its sentences: made once for the base
+    extractor and every area enricher reading the same letter (neither is changed by a reader)."""
+    f = Folded(text, start, end)
+    return f, tuple(split_sentences(f))
 
 
 class SummaryReader:
@@ -263,8 +272,9 @@ class SummaryReader:
 
     def __init__(self, text: str, span: Span | None, document: str) -> None:
         self.t = text
-        self.f = Folded(text, span.start, span.end) if span is not None else Folded("", 0, 0)
-        self.sents = split_sentences(self.f)
+        f, sents = _summary(text, span.start, span.end) if span is not None else _summary("", 0, 0)
+        self.f = f
+        self.sents = list(sents)
         self.doc = document
 
     def ev(self, a: int, b: int) -> Evidence:

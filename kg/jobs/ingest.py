@@ -38,6 +38,7 @@ from kg.jobs.inputs import (
     determine_inputs,
     input_files,
     letter_case_graph,
+    prepare_readers,
     read_case,
     read_each,
     read_input,
@@ -180,13 +181,16 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
     processes (forked: they inherit the compiled engine, and open no on-disk store), at most
     ``2 * workers`` chunks in flight, each chunk's cases written by this process in one update as
     the chunks come back, in input order.  Small batches are cut finer (down to one input a
-    chunk) so that every worker has chunks to do and writing goes on beside them."""
+    chunk) so that every worker has two chunks to do and writing goes on beside them (each
+    chunk costs the batch engine about 80 ms whatever its size, so no finer than that).  What
+    reading a letter loads on first use is loaded here before the fork (:func:`prepare_readers`),
+    so that the workers of every run start with it."""
     import concurrent.futures as cf
     import multiprocessing as mp
     from collections import deque
 
     total = len(files)
-    size = max(1, min(chunk, -(-total // (4 * workers))))
+    size = max(1, min(chunk, -(-total // (2 * workers))))
     chunks = [files[i:i + size] for i in range(0, total, size)]
     writer = ChunkWriter(store)
 
@@ -202,8 +206,9 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
         for i, part in enumerate(chunks):
             finish(determine_inputs(part, compiled, document_roots=document_roots), min(total, (i + 1) * size))
         return writer.summary()
-    # forked workers inherit the compiled engine; they are all forked at the first submit, before
-    # this process writes to the store
+    # forked workers inherit the compiled engine and what reading a letter loads on first use;
+    # they are all forked at the first submit, before this process writes to the store
+    prepare_readers()
     context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
                                   initializer=die_with_parent)

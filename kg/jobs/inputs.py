@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TextIO, TypeVar
 
-from rdflib import XSD, Literal
+from rdflib import Literal
 
-from kg.engine.graph import CaseGraph, build_case_graph
+from kg.engine.graph import CaseGraph, Extra, build_case_graph, case_graph_nquads
 from kg.errors import InputError, reason
 from kg.rdf import KG
 
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "terminal_progress", "input_files", "read_input",
            "read_case",
-           "unchecked_documents", "unchecked_warning", "letter_case_graph", "read_each", "CaseChunk",
-           "determine_inputs"]
+           "unchecked_documents", "unchecked_warning", "letter_case_graph", "letter_extras", "read_each",
+           "CaseChunk", "determine_inputs", "prepare_readers"]
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 LETTER_SUFFIXES = (".pdf", ".txt")
@@ -89,15 +89,52 @@ def input_files(paths: Iterable[str | Path], *, suffixes: Sequence[str] = _FOLDE
 def letter_case_graph(lc: LetterCase) -> CaseGraph:
     """The case graph of an extracted letter (:class:`kg.extract.result.LetterCase`):
     :func:`kg.engine.graph.build_case_graph` plus the refills and partial authorisation
-    that :class:`kg.extract.result.RequestDetail` adds."""
-    cg = build_case_graph(lc.case)
-    g = cg.asserted
+    that :class:`kg.extract.result.RequestDetail` adds (:func:`letter_extras`)."""
+    return build_case_graph(lc.case, extra=letter_extras(lc))
+
+
+def letter_extras(lc: LetterCase) -> tuple[Extra, ...]:
+    """What a letter's request details add to its case graph: each refill count (on the
+    request's service) and each partial authorisation (on the request)."""
+    out: list[Extra] = []
     for d in lc.details:
         if d.refills is not None:
-            g.add((cg.node(f"{d.request_id}/service"), KG.refillCount, Literal(d.refills, datatype=XSD.integer)))
+            out.append((f"{d.request_id}/service", KG.refillCount, d.refills))
         if d.partial:
-            g.add((cg.node(d.request_id), KG.partialAuthorization, Literal(True)))
-    return cg
+            out.append((d.request_id, KG.partialAuthorization, True))
+    return tuple(out)
+
+
+def _read_case_data(path: Path, document_roots: Sequence[str | Path]) -> tuple[CaseData, tuple[Extra, ...]]:
+    """A case file or a letter as case data and the extra facts its graph gets (see :func:`read_input`)."""
+    suffix = path.suffix.lower()
+    if suffix in CASE_SUFFIXES:
+        from kg.read.casefile import load_case_file
+
+        return load_case_file(path, document_roots=document_roots), ()
+    if suffix in LETTER_SUFFIXES:
+        from kg.extract.case import read_case_from_letter
+
+        lc = read_case_from_letter(str(path))
+        return lc.case, letter_extras(lc)
+    raise InputError("not a case file or a letter", source=str(path),
+                     hint="give a .yaml/.yml/.json case file or a .pdf/.txt letter")
+
+
+def prepare_readers() -> None:
+    """Load what reading a letter loads on first use: the extraction's modules and patterns,
+    the drug names (read from the ontology), the vocabulary and PDFium.  Worker processes
+    forked after it start with all of it (each would otherwise spend about half a second on it)."""
+    from kg.extract.case import extract_case  # noqa: F401 - loaded before the fork, with its patterns
+    from kg.extract.services import drug_lexicon
+    from kg.model import vocabulary
+
+    drug_lexicon()
+    vocabulary()
+    try:
+        import pypdfium2  # noqa: F401
+    except ImportError:  # reading a PDF then says so
+        pass
 
 
 def read_input(path: str | Path, *, document_roots: Sequence[str | Path] = ()) -> CaseGraph:
@@ -107,18 +144,8 @@ def read_input(path: str | Path, *, document_roots: Sequence[str | Path] = ()) -
 
     Raises :class:`kg.errors.InputError` (a :class:`CaseFileError` or :class:`LetterError`) naming the file.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in CASE_SUFFIXES:
-        from kg.read.casefile import load_case_file
-
-        return build_case_graph(load_case_file(path, document_roots=document_roots))
-    if suffix in LETTER_SUFFIXES:
-        from kg.extract.case import read_case_from_letter
-
-        return letter_case_graph(read_case_from_letter(str(path)))
-    raise InputError("not a case file or a letter", source=str(path),
-                     hint="give a .yaml/.yml/.json case file or a .pdf/.txt letter")
+    case, extra = _read_case_data(Path(path), document_roots)
+    return build_case_graph(case, extra=extra)
 
 
 def read_case(path: str, *, document_roots: Sequence[str | Path] = ()) -> CaseData:
@@ -194,7 +221,8 @@ class CaseChunk:
 
 def determine_inputs(files: Sequence[Path], engine: Engine, *,
                      document_roots: Sequence[str | Path] = ()) -> CaseChunk:
-    """Read each of ``files`` (:func:`read_input`), determine the cases all at once with the batch
+    """Read each of ``files`` (as :func:`read_input` does, but into N-Quads directly:
+    :func:`kg.engine.graph.case_graph_nquads`), determine the cases all at once with the batch
     engine (:func:`kg.batch.engine.determine_chunk`) and return their graphs as N-Quads.
 
     An input that cannot be read is reported in ``errors`` and the chunk goes on.  The same case
@@ -202,40 +230,38 @@ def determine_inputs(files: Sequence[Path], engine: Engine, *,
     on is determined by the reference engine (:func:`kg.engine.determine.determine_case`), and one
     that fails there too is reported as an error naming its input.  Pure: reads files, writes nothing.
     """
-    from kg.batch.engine import case_nquads
-
     errors: list[tuple[int, InputError]] = []
     unchecked: list[str] = []
     order: list[tuple[int, str]] = []  # (input index, case id) of every input read
-    graphs: dict[str, tuple[int, CaseGraph]] = {}  # case id -> the last input it was read from
+    cases: dict[str, tuple[int, CaseData, tuple[Extra, ...]]] = {}  # case id -> the last input it was read from
     at = [-1]  # the index of the input being read
 
-    def read(path: Path) -> CaseGraph:
+    def read(path: Path) -> tuple[CaseData, tuple[Extra, ...]]:
         at[0] += 1
-        return read_input(path, document_roots=document_roots)
+        return _read_case_data(path, document_roots)
 
-    for cg in read_each(files, read, on_error=lambda _, exc: errors.append((at[0], exc))):
-        if unchecked_documents(cg):
+    for case, extra in read_each(files, read, on_error=lambda _, exc: errors.append((at[0], exc))):
+        if unchecked_documents(case):
             unchecked.append(str(files[at[0]]))
-        graphs[cg.case_id] = (at[0], cg)
-        order.append((at[0], cg.case_id))
+        cases[case.case_id] = (at[0], case, extra)
+        order.append((at[0], case.case_id))
     asserted: dict[str, bytes] = {}
     reviewer: dict[str, bytes] = {}
-    for cid, (i, cg) in graphs.items():
+    for cid, (i, case, extra) in cases.items():
         try:
-            asserted[cid] = case_nquads(cid, {"asserted": cg.asserted})
-            reviewer[cid] = case_nquads(cid, {"reviewer": cg.reviewer})
+            asserted[cid], reviewer[cid] = case_graph_nquads(case, extra=extra)  # no rdflib graph on this path
         except (TypeError, ValueError) as exc:  # a term N-Quads cannot carry
             errors.append((i, InputError(f"cannot store the case: {reason(exc)}", source=str(files[i]))))
-    done, out = _determined(asserted, reviewer, graphs, engine, files, errors)
+    done, out = _determined(asserted, reviewer, cases, engine, files, errors)
     failed = {i for i, _ in errors}
     parts = [asserted[c] + reviewer[c] for c in asserted if c in done]
     return CaseChunk(nquads=b"".join(parts) + out, cases=tuple(c for i, c in order if i not in failed and c in done),
                      errors=tuple(e for _, e in sorted(errors, key=lambda x: x[0])), unchecked=tuple(unchecked))
 
 
-def _determined(asserted: dict[str, bytes], reviewer: dict[str, bytes], graphs: dict[str, tuple[int, CaseGraph]],
-                engine: Engine, files: Sequence[Path], errors: list[tuple[int, InputError]]) -> tuple[set[str], bytes]:
+def _determined(asserted: dict[str, bytes], reviewer: dict[str, bytes],
+                cases: dict[str, tuple[int, CaseData, tuple[Extra, ...]]], engine: Engine, files: Sequence[Path],
+                errors: list[tuple[int, InputError]]) -> tuple[set[str], bytes]:
     """The cases determined (ids) and their inferred and determination graphs as N-Quads: by the batch
     engine, the cases it fails on by the reference engine, the cases both fail on added to ``errors``."""
     from kg.batch.engine import case_nquads, determine_chunk
@@ -251,8 +277,9 @@ def _determined(asserted: dict[str, bytes], reviewer: dict[str, bytes], graphs: 
     except Exception:  # noqa: BLE001 - the chunk as a whole failed: the reference decides each case
         done, out, redo = set(), [], list(asserted)
     for cid in redo:
-        i, cg = graphs[cid]
+        i, case, extra = cases[cid]
         try:
+            cg = build_case_graph(case, extra=extra)
             g = case_graphs(cg, determine_case(cg))
             out.append(case_nquads(cid, {"inferred": g["inferred"], "determination": g["determination"]}))
             done.add(cid)
