@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from kg.errors import InputError, KgError
+from kg.jobs.changes import plan_changes, stored_results
 from kg.jobs.ingest import (
     BatchSummary,
     ChunkWriter,
@@ -45,7 +46,7 @@ from kg.jobs.ingest import (
     ingest_chunk,
     input_files,
 )
-from kg.store.store import DIGEST_GRAPH, LocalStore, Store
+from kg.store.store import LocalStore, Store
 
 if TYPE_CHECKING:
     import concurrent.futures as cf
@@ -327,10 +328,13 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
         raise InputError("determine --all --cluster works on the embedded store", source=store.location,
                          hint="run it where the store's folder is (stop imrkg serve first), or without --cluster")
     shapes = load_shapes(shapes_dir) if shapes_dir else default_shapes()
-    todo, skipped = cases_to_determine(store, shapes, force=force)
+    stored = stored_results(store)
+    todo, skipped = cases_to_determine(store, shapes, force=force, stored=stored)
     sent = tuple((p.name, p.read_bytes()) for p in sorted(Path(shapes_dir).glob("*.ttl"))) if shapes_dir else None
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
+    rewritten: list[str] = []
+    written = [0]
     total = len(todo)
     with connect(cluster, workers=workers) as client:
         size = max(min(chunk, 100), min(chunk, -(-total // (2 * _worker_count(client)))))
@@ -348,16 +352,19 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
             if isinstance(result, str):
                 failed.extend((c, result) for c in ids)
             else:
-                # the result digests go too: a later run without the cluster then writes these cases whole
-                drop = [graph_of(c, n) for c in result.determined for n in ("inferred", "determination", DIGEST_GRAPH)]
-                store.replace_graphs(drop, result.nquads, result.stamps)  # the stamps last: done means whole
+                # what changed, as the pool writes it (kg.jobs.changes): the stamps and digests last
+                plan = plan_changes(result.nquads, result.stamps, stored, force=force)
+                store.replace_graphs(plan.drop, plan.body, plan.last, remove=plan.remove)
                 determined.extend(result.determined)
+                rewritten.extend(plan.rewritten)
+                written[0] += plan.quads
                 failed.extend(result.failed)
             if progress:
                 progress(len(determined) + len(failed), total, "")
 
         _in_order(client, jobs(), len(parts), finish, address=cluster, what="cases")
-    return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed))
+    return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed),
+                        rewritten=tuple(rewritten), quads_written=written[0])
 
 
 #: per worker process: the batch engine compiled for each set of shapes sent (by their bytes)
