@@ -679,7 +679,7 @@ class RemoteStore(Store):
         from kg.store.protocol import split_nquads
 
         ids = sorted(set(case_ids))
-        parts = split_nquads(nquads, {str(graph_iri(c, n)): c for c in ids for n in GRAPH_NAMES})
+        parts = split_nquads(nquads, {str(graph_iri(c, n)): c for c in ids for n in _DROPPED})
         if not self.limits.graph_store:
             from rdflib import Dataset
 
@@ -687,7 +687,7 @@ class RemoteStore(Store):
             for c in ids:
                 ds = Dataset()
                 ds.parse(data=parts.get(c, b"").decode("utf-8"), format="nquads")
-                units.append(_Unit(drop=tuple(graph_iri(c, n) for n in GRAPH_NAMES), label=f"case {c}",
+                units.append(_Unit(drop=tuple(graph_iri(c, n) for n in _DROPPED), label=f"case {c}",
                                    graphs={URIRef(str(g.identifier)): g for g in ds.graphs() if len(g)}))
             self._write(units)
             return
@@ -698,7 +698,7 @@ class RemoteStore(Store):
                 groups.append([])
             groups[-1].append(c)
         for group in groups if ids else []:
-            self._put([graph_iri(g, n) for g in group for n in GRAPH_NAMES],
+            self._put([graph_iri(g, n) for g in group for n in _DROPPED],
                       b"".join(parts.get(g, b"") for g in group), [f"case {g}" for g in group])
 
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:

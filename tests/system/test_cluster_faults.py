@@ -147,14 +147,14 @@ def _wait_for_chunks_done(address: str, n: int, limit: float = 600) -> None:
 
 
 def test_the_scheduler_gone_mid_run_gives_a_clear_error_and_a_rerun_completes(tmp_path):
-    letters = _letters(24)
+    letters = _letters(48)  # four chunks of 12 letters: each takes longer than the pause below
     ref = _reference(tmp_path, letters)
     store = tmp_path / "store"
     port = _free_port()
     with _cluster(1, port, nanny=True) as (address, scheduler, _workers):
         running = _ingest(store, letters, "--cluster", address)
-        _wait_for_chunks_done(address, 2)  # of four (24 letters, one worker)
-        time.sleep(1)  # the writer stores them
+        _wait_for_chunks_done(address, 2)  # of four (48 letters, one worker)
+        time.sleep(0.3)  # the writer stores them
         scheduler.send_signal(signal.SIGKILL)
         proc = _finished(running)
     assert proc.returncode == 2, proc.stderr[-2000:]

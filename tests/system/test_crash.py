@@ -47,17 +47,29 @@ import sys
 from kg.store.store import LocalStore
 from kg.cli import main
 
-real_update = LocalStore.update
 done = [0]
+depth = [0]
 
-def update(self, sparql):
-    done[0] += 1
-    print(f"update-start {done[0]}", flush=True)
-    real_update(self, sparql)
-    print(f"update-end {done[0]}", flush=True)
+def counted(real):
+    # one write: an update, or a chunk's cases (a first write of them is one N-Quads load, not
+    # an update; a later one an update inside it, counted once)
+    def write(self, *args):
+        depth[0] += 1
+        if depth[0] == 1:
+            done[0] += 1
+            print(f"update-start {done[0]}", flush=True)
+        try:
+            real(self, *args)
+        finally:
+            depth[0] -= 1
+        if depth[0] == 0:
+            print(f"update-end {done[0]}", flush=True)
+    return write
 
-LocalStore.update = update
-sys.exit(main(["ingest", sys.argv[2], "--store", sys.argv[1], "--create", "--quiet"]))
+LocalStore.update = counted(LocalStore.update)
+LocalStore.replace_cases = counted(LocalStore.replace_cases)
+# three workers: the batch ingest cuts the six cases into six chunks, one case a write
+sys.exit(main(["ingest", sys.argv[2], "--store", sys.argv[1], "--create", "--quiet", "--workers", "3"]))
 """
 
 
