@@ -65,7 +65,8 @@ def test_catalogue_gives_each_section_its_kind_and_source():
     assert by_iri[MTUS + "CPMTG-FRP"].kind == "MTUS" and by_iri[MTUS + "CPMTG-HOME-HEALTH"].kind == "MTUS"
     for s in ("ODG-SHOCKWAVE", "ODG-KNEE-PRP", "ODG-ADHESIOLYSIS", "ODG-HEARING-AID"):
         assert by_iri[MTUS + s].kind == "outside the MTUS", s
-    for s in ("CPMTG-ULTRASOUND", "ACOEM-LB-SUPPORT", "ACOEM-WRIST-SPLINT", "ACOEM-ELBOW-BRACE", "ACOEM-FCE"):
+    for s in ("CPMTG-ULTRASOUND", "ACOEM-LB-SUPPORT", "ACOEM-LB-TRACTION", "ACOEM-WRIST-SPLINT", "ACOEM-ELBOW-BRACE",
+              "ACOEM-FCE"):
         assert by_iri[MTUS + s].kind == "MTUS", s
 
 
