@@ -15,9 +15,11 @@ electrodiagnostic sections read (``ontology/diagnostics.ttl``):
 * ``procedure_planned``: surgery or an injection recommended, planned or
   being considered (absent: not a surgical candidate, declines surgery);
 
-and prior MRI and CT studies the base extractor missed because the sentence
+and prior MRI, CT and X-ray studies the base extractor missed because the sentence
 names the study and its region without a result verb ("Previous diagnostic
-studies include x-rays and CT scan (10-12-2016) of the cervical spine").
+studies include x-rays and CT scan (10-12-2016) of the cervical spine"), names
+the result first ("negative hip and lumbar x-ray") or names the region only in
+the sentence before ("x-rays and an MRI were obtained during the hospital stay").
 
 Only sentences of the CLINICAL CASE SUMMARY are read, never the decision
 section; sentences about the utilization review are skipped.  Polarity comes
@@ -53,6 +55,7 @@ from kg.extract.text import (
     assert_polarity,
     compile_mentions,
     parse_date,
+    regions_in,
     split_clauses,
 )
 from kg.model import Finding, Study
@@ -146,38 +149,62 @@ def _closest(clause: str, start: int, end: int) -> str | None:
     return best[1] if best is not None else None
 
 
-_ADV_STUDY = (("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
-              ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)))
+_PRIOR_KINDS = (("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
+                ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)),
+                ("xray", re.compile(r"\bx-?\s?rays?\b|\bradiographs?\b", re.I)))
 _PRIOR_CUE = pattern("imaging", "prior_cue")
 _NOT_PRIOR = pattern("imaging", "not_prior")
+_RESULT_FIRST = pattern("imaging", "result_first")
 
 
 def _prior_studies(lc: LetterCase, reader: SummaryReader) -> list[Study]:
-    """MRI/CT studies named as done, with a region, that the case does not already hold."""
+    """MRI, CT and X-ray studies named as done, with a region, that the case does not already hold.
+
+    A study is done when its sentence has a cue of a past study ("previous", "revealed", "were
+    obtained") and no plan or request, or when a result comes before it ("negative hip and lumbar
+    x-ray"): then the regions named between the result and the study are its regions.  Otherwise
+    the region is the one named nearest the study; a sentence that names none ("x-rays and an MRI
+    were obtained during the hospital stay") takes the region of the sentence before it when that
+    sentence names exactly one, and is left out when it names none or several.
+    """
     have = {(s.kind, s.region) for s in lc.case.studies}
     ids = {s.id for s in lc.case.studies}
     out: list[Study] = []
+    previous: list[str] = []
     for sent in reader.sents:
-        if _SKIP.search(sent.text) or _NOT_PRIOR.search(sent.text) or not _PRIOR_CUE.search(sent.text):
+        named, previous = previous, regions_in(sent.text)
+        if _SKIP.search(sent.text):
             continue
-        for kind, rx in _ADV_STUDY:
+        first = {m.end(): regions_in(m.group("regions")) for m in _RESULT_FIRST.finditer(sent.text)}
+        done = _PRIOR_CUE.search(sent.text) is not None and _NOT_PRIOR.search(sent.text) is None
+        if not done and not first:
+            continue
+        for kind, rx in _PRIOR_KINDS:
             for m in rx.finditer(sent.text):
-                region = nearest_region(sent.text, m.start(), m.end())
-                if region is None or (kind, region) in have:
+                regions: list[str | None]
+                if m.start() in first:
+                    regions = list(first[m.start()]) or [nearest_region(sent.text, m.start(), m.end())]
+                elif done:
+                    region = nearest_region(sent.text, m.start(), m.end())
+                    regions = [region if region is not None or len(named) != 1 else named[0]]
+                else:
                     continue
-                have.add((kind, region))
-                n = len(out) + 1
-                while f"img-st{n}" in ids:
-                    n += 1
-                sid = f"img-st{n}"
-                ids.add(sid)
                 dm = DATE.search(sent.text, m.end(), min(len(sent.text), m.end() + 40))
-                try:
-                    evidence = reader.ev(sent.start, sent.end)
-                except ValueError:
-                    continue
-                out.append(Study(id=sid, kind=kind, region=region, date=parse_date(dm.group(0)) if dm else sent.date,
-                                 evidence=(evidence,)))
+                for region in regions:
+                    if region is None or (kind, region) in have:
+                        continue
+                    try:
+                        evidence = reader.ev(sent.start, sent.end)
+                    except ValueError:
+                        continue
+                    have.add((kind, region))
+                    n = len(out) + 1
+                    while f"img-st{n}" in ids:
+                        n += 1
+                    sid = f"img-st{n}"
+                    ids.add(sid)
+                    out.append(Study(id=sid, kind=kind, region=region,
+                                     date=parse_date(dm.group(0)) if dm else sent.date, evidence=(evidence,)))
     return out
 
 

@@ -1,5 +1,6 @@
 """kg.extract.imaging: the Special Studies facts read from a letter's case summary, and the
-derived values the imaging sections read (days since injury, region red flags, prior MRI/CT)."""
+derived values the imaging sections read (days since injury, region red flags, prior MRI/CT and
+X-rays)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,43 @@ def test_the_decision_section_and_the_ur_sentence_are_not_read():
 def test_prior_ct_without_a_result_verb_is_added_with_its_region_and_date():
     studies = [s for s in _case().case.studies if s.id.startswith("img-")]
     assert [(s.kind, s.region, s.date.isoformat()) for s in studies] == [("ct", "cervical", "2016-10-12")]
+
+
+def _studies_of(summary: str) -> list[tuple[str, str | None]]:
+    text = (f"CLINICAL CASE SUMMARY\nThe injured worker is a 39 year old female who sustained an industrial "
+            f"injury on 10-1-16. {summary}\n\nIMR ISSUES, DECISIONS AND RATIONALES\n\nX-ray of the knee: Upheld\n\n"
+            "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Special Studies.\n\n"
+            "Decision rationale: Not medically necessary.\n")
+    lc = extract_case(LetterText(text, "mini.txt"))
+    for s in lc.case.studies:
+        assert all(" ".join(lc.text.text[e.start:e.end].split()) == e.quote for e in s.evidence)
+    return sorted((s.kind, s.region) for s in lc.case.studies if s.id.startswith("img-"))
+
+
+def test_studies_obtained_take_the_one_region_of_the_sentence_before():
+    assert _studies_of("On 12/02/2016, she complained of pain in her right knee. She reported that x-rays and "
+                       "an MRI were obtained during the hospital stay.") == [("mri", "knee"), ("xray", "knee")]
+    # the sentence before names two regions: which one the studies were of is not known
+    assert _studies_of("She complained of pain in her right knee and low back. X-rays and an MRI were obtained "
+                       "during the hospital stay.") == []
+
+
+def test_a_result_named_before_the_study_makes_it_done_for_each_region_named():
+    assert _studies_of("The provider noted negative hip and lumbar x- ray under the treatment plan.") == [
+        ("xray", "hip"), ("xray", "lumbar")]
+    # a study only planned or requested is not done
+    assert _studies_of("The treatment plan included an MRI and x-ray of the right knee.") == []
+
+
+def test_prior_radiograph_only_for_an_x_ray_request_of_the_same_region():
+    cg, inf = _inferred({"case": "x", "studies": [{"id": "s1", "kind": "xray", "region": "knee"},
+                                                   {"id": "s2", "kind": "mri", "region": "knee"}],
+                         "requests": [{"id": "r1", "service": "xray", "text": "X-ray", "region": "knee"},
+                                      {"id": "r2", "service": "mri", "text": "MRI", "region": "knee"},
+                                      {"id": "r3", "service": "xray", "text": "X-ray", "region": "lumbar"}]})
+    assert list(inf.objects(cg.node("r1"), KG.priorRegionRadiograph)) == [cg.node("s1")]
+    assert list(inf.objects(cg.node("r2"), KG.priorRegionRadiograph)) == []
+    assert list(inf.objects(cg.node("r3"), KG.priorRegionRadiograph)) == []
 
 
 def test_nearest_region_prefers_the_region_the_mention_names():
