@@ -317,17 +317,18 @@ def test_a_benzodiazepine_course_within_four_weeks_is_not_thereby_indicated():
 
 
 def test_exclusions_beside_a_met_indication_do_not_block_it():
-    # muscle relaxants: the acute flare (criterion 1) is the indication; the 2-3 week limit and
-    # "not carisoprodol" are exclusions, met
+    # muscle relaxants: the acute flare (criterion 1) is the indication; the 2-3 week limits (of the
+    # use so far and of the supply requested) and "not carisoprodol" are exclusions, met
     case = _drug_case("muscle_relaxant", "Cyclobenzaprine 7.5mg #20",
                       findings=[{"id": "f-flare", "kind": "acute_exacerbation", "status": "present",
                                  "label": "flare-up of low back pain"}],
                       treatments=[{"id": "tx-mr", "kind": "muscle_relaxant", "label": "cyclobenzaprine", "weeks": 2,
                                    "outcome": ["effective"]}])
+    case["requests"][0]["days"] = 10
     (item,) = determine_case(parse_case(case)).items
     assert [(a.number, a.role, a.status) for a in item.assessments] == [
         (1, "required", "met"), (2, "exclusion", "met"), (3, "exclusion", "met"),
-        (4, "required", "not_applicable"), (5, "required", "met")]
+        (4, "required", "not_applicable"), (5, "required", "met"), (6, "exclusion", "met")]
     assert (item.conclusion, item.note) == ("medically_necessary", "")
 
 
