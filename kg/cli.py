@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from kg.clihelp import DOCUMENT_ROOT_HELP, EPILOGS, SHAPES_HELP, STORE_HELP
 from kg.errors import InputError, KgError
 
 if TYPE_CHECKING:
@@ -24,135 +25,6 @@ if TYPE_CHECKING:
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 __all__ = ["main", "build_parser"]
-
-_EPILOG_DETERMINE = """examples:
-  imrkg determine examples/seed-trigger-point-2015.yaml --format json
-  imrkg determine examples/seed-trigger-point-2015.yaml --document-root ../shared/letters
-  imrkg determine ../shared/letters/CM16-0213037.pdf
-  imrkg determine --all --workers 2          (every case in the store; resumable)
-  imrkg determine --all --engine reference   (the same, one case at a time with pySHACL)
-  imrkg determine --all --cluster tcp://HOST:8786   (chunks of cases on a Dask cluster's workers)
-
-A case file's documents are read from its folder and the --document-root folders; when they are
-absent it is determined on the quotes it carries, each marked "not checked against the document",
-with one warning on stderr.
-
-exit codes: 0 every request medically necessary, 1 none (not medically necessary or not covered),
-4 some are and some are not (a letter with mixed items), 2 bad input, 3 internal error"""
-_EPILOG_VALIDATE = """examples:
-  imrkg validate examples/seed-trigger-point-2015.yaml --format turtle
-  imrkg validate big.nt --shapes my-shapes/ --engine auto        (any RDF data: .ttl .nt .nq .trig .jsonld .rdf)
-
-A case file (.yaml, .yml, .json) is validated as a case (ontology + asserted + inferred facts, packaged
-shapes); other data against --shapes alone (a dataset's graphs as their union). --engine compiled gives
-pySHACL's results far faster, or exits 2 naming the shape and feature it does not support.
-
-exit codes (as pySHACL): 0 conforms, 1 does not conform, 2 error"""
-_EPILOG_INGEST = """examples:
-  imrkg ingest examples/ ../shared/letters          (into the default store)
-  imrkg ingest ../shared/letters --store /data/imr --create  (into another store, made if missing)
-  imrkg ingest ../shared/letters -o letters.trig    (TriG file, no store)
-  imrkg ingest ../shared/letters --engine reference (pySHACL, one case at a time, for comparison)
-  imrkg ingest /shared/letters --cluster tcp://HOST:8786 [--send bytes]   (on a Dask cluster; see the README)
-
-Into a store, each case is determined and written as four named graphs
-(<case>/graph/asserted, inferred, determination, reviewer), all or none: by default
-chunks of letters are determined by the batch engine (the reference's answers) in one
-process per core (--workers N), a chunk's cases written in one update; with --engine
-reference each case in its own.  With -o, the asserted and reviewer graphs go to TriG;
-ingesting into an existing file replaces the cases ingested again and keeps the others.
-
-exit codes: 0 every file ingested, 2 a file could not be read (each named on
-stderr; the other files are still ingested and written), 3 internal error"""
-_EPILOG_EVAL = """examples:
-  imrkg eval ../shared/letters --labels ../shared/letters/labels.json -o report.json
-  imrkg eval ../shared/letters --reasons ../shared/letters/reasons.json          (reasons, both halves)
-  imrkg eval ../shared/letters --reasons ../shared/letters/reasons.json --half check
-
-With --reasons the report measures reasons as well as decisions: on the items where engine and
-reviewer agree, the share of the reviewer's reasons the engine states as deciding, by half of the
-fixed split of the letters (write / check), by section and by reason category, and the deciding
-criteria the engine adds.
-
-exit codes: 0 report written, 2 bad input (folder or labels unreadable), 3 internal error"""
-_EPILOG_QUERIES = """example:
-  imrkg queries"""
-_EPILOG_QUERY = """examples:
-  imrkg query decisions-by-service-kind
-  imrkg query criterion-trace --param case=https://w3id.org/imr-kg/case/seed-tpi-2015/ --format csv
-  imrkg query my-question.rq --store http://localhost:8890/sparql
-  imrkg query 'SELECT ?case WHERE { ?case a kg:Case }'     (an ad-hoc query: the prefixes come declared)
-
-Tables show IRIs with the project's prefixes (kg:, mtus:, case: ...) and wrap long cells; --format csv
-and json give full IRIs.  Parameters are typed by the query's header and bound by the store, never pasted into the text.
-
-exit codes: 0 answered, 2 bad query, parameter or store, 3 internal error"""
-_EPILOG_COMPACT = """examples:
-  imrkg determine --all --workers 2 && imrkg compact     (after a large batch, on the default store)
-  imrkg compact --store /data/imr
-
-Takes a while on a large store (42 s at 100,000 determined cases) and needs the store to itself:
-stop `imrkg serve` on it first.  A remote store or "memory" has nothing to compact.
-"""
-
-_EPILOG_SERVE = """examples:
-  imrkg serve                                   (the default store on http://127.0.0.1:8000/)
-  IMRKG_UPDATE_TOKEN=... imrkg serve --store /data/imr --port 8080 --cors-origin https://audit.example.org
-
-Serves the SPARQL 1.1 protocol at /sparql (read-only unless IMRKG_UPDATE_TOKEN is set, then updates
-need 'Authorization: Bearer <token>'), the query library at /queries, determinations at /cases/<id>,
-and a query page at /.  SERVICE and LOAD are refused; queries stop at --query-timeout seconds.
-
-exit codes: 0 stopped cleanly, 2 bad option or store, 3 internal error"""
-_EPILOG_GUIDELINES = """examples:
-  imrkg guidelines
-  imrkg guidelines --format json --shapes my-sections/"""
-_EPILOG_CHECKLIST = """examples:
-  imrkg checklist trigger_point_injection --date 2016-09-01
-  imrkg checklist mri --region lumbar
-
-The list is generated from the shapes of the section in force on that date; without --date, from
-the latest encoded version of the section (the first line says which).
-
-exit codes: 0 a section applies, 1 none applies or none was in force, 2 bad input"""
-_EPILOG_SYNTH = """examples:
-  imrkg synth --cases 1000 --seed 7 --determine     (load and determine 1,000 synthetic cases)
-  imrkg synth --stats-from ../shared/letters -o stats.json   (recount the letters' statistics)
-  imrkg synth --cases 20 --seed 7 --letters synth-letters/   (write 20 synthetic letters, no store)
-
-Synthetic cases follow the distributions counted from the real letters (kept in the package as
-letter_stats.json); their ids start with 'synthetic-' and their titles say so.  With --letters DIR
-each case is written as a text letter in the 2016-2017 layout instead (DIR/<case id>.txt, marked
-SYNTHETIC in its first and last lines), for `imrkg ingest` or `imrkg run` to read back."""
-_EPILOG_AUDIT = """examples:
-  imrkg audit examples/seed-trigger-point-2015.yaml -o seed.html     (a case file or a letter)
-  imrkg audit CM16-0248698 -o audit.svg                              (a case in the store, by id)
-  imrkg audit ../shared/letters/CM16-0248698.pdf -o audit.png
-
-The output kind follows the suffix: .html (interactive, self-contained), .svg, .png, .graphml."""
-_EPILOG_REPORT = """example:
-  imrkg report -o report.html
-
-The corpus report over the store: decisions by service kind, section and month, uphold and
-overturn rates, engine-versus-reviewer agreement, the criteria most often failing, links to audits."""
-_EPILOG_RUN = """examples:
-  imrkg run                                            (the packaged examples and 20 synthetic letters)
-  imrkg run examples ../shared/letters --document-root ../shared/letters -o out   (the real letters)
-  imrkg run synth-letters/ --store memory -o out       (a throw-away store)
-
-Without inputs it runs on what the package carries: the examples, and 20 synthetic letters written
-into OUTDIR/synthetic-letters/ first.  Ingests every input (case files, letters, folders of them:
-each case determined and stored whole), writes OUTDIR/report.html with every stored case's audit
-page in OUTDIR/audits/, and prints the engine's conclusions against the reviewers' decisions, every
-input that failed and why, and the command that serves the store.
-
-exit codes: 0 every input ingested and the report written, 2 an input could not be read (each
-named on stderr; the others are still ingested and reported) or bad option, 3 internal error"""
-_STORE_HELP = ("the store: a folder (embedded store), 'memory', or an http(s) SPARQL 1.1 endpoint URL "
-               "(default: $IMRKG_STORE or ~/.local/share/imr-kg/store)")
-_SHAPES_HELP = "a folder of extra shapes (your own sections)"
-_DOCUMENT_ROOT_HELP = ("a folder case files' documents may also be read from, looked up by their path "
-                       "(repeatable; adds to $IMRKG_DOCUMENT_ROOTS)")
 
 
 def _folder(value: str) -> str:
@@ -169,7 +41,7 @@ def _cluster_option(parser: argparse.ArgumentParser) -> None:
 
 def _document_root_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--document-root", metavar="DIR", action="append", default=[], type=_folder,
-                        help=_DOCUMENT_ROOT_HELP)
+                        help=DOCUMENT_ROOT_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,15 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command(sub: Subcommands, name: str, help: str, description: str, epilog: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, description=description, epilog=epilog,
+def _command(sub: Subcommands, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=description, epilog=EPILOGS[name],
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _store_option(parser: argparse.ArgumentParser, *, quiet: bool = False, create: bool = True) -> None:
     """``--store`` (and ``--create``), the same in every command that opens the store; with ``quiet``,
     ``--quiet`` after them.  ``create=False`` for commands that never make a store."""
-    parser.add_argument("--store", metavar="LOCATION", help=_STORE_HELP)
+    parser.add_argument("--store", metavar="LOCATION", help=STORE_HELP)
     if create:
         parser.add_argument("--create", action="store_true",
                             help="make a new store in a --store folder that does not exist yet (else refused)")
@@ -213,7 +85,7 @@ def _quiet_option(parser: argparse.ArgumentParser) -> None:
 def _shapes_option(parser: argparse.ArgumentParser, *, packaged: bool = False) -> None:
     """``--shapes``; with ``packaged``, its help says the folder's shapes are used with the packaged ones."""
     extra = ", used with the packaged ones" if packaged else ""
-    parser.add_argument("--shapes", metavar="DIR", help=_SHAPES_HELP + extra)
+    parser.add_argument("--shapes", metavar="DIR", help=SHAPES_HELP + extra)
 
 
 def _add_case_commands(sub: Subcommands) -> None:
@@ -222,7 +94,7 @@ def _add_case_commands(sub: Subcommands) -> None:
 
     det = _command(sub, "determine", "determine every request of a case, criterion by criterion",
                    "Reason over a case, validate it against the guideline shapes and write the "
-                   "determination with its rationale.", _EPILOG_DETERMINE)
+                   "determination with its rationale.")
     det.add_argument("case", metavar="CASE_FILE", nargs="?",
                      help="a case file (.yaml, .yml, .json) or a letter (.pdf, .txt); or use --all")
     det.add_argument("--all", action="store_true",
@@ -240,7 +112,7 @@ def _add_case_commands(sub: Subcommands) -> None:
     _document_root_option(det)
     val = _command(sub, "validate", "the standard SHACL validation report of a case or of any RDF data",
                    "Validate a case (ontology + asserted + inferred facts, pySHACL) or any RDF data file "
-                   "against SHACL shapes, and print the SHACL validation report itself.", _EPILOG_VALIDATE)
+                   "against SHACL shapes, and print the SHACL validation report itself.")
     val.add_argument("case", metavar="DATA", help="a case file (.yaml, .yml or .json) or an RDF data file "
                                                   "(.ttl, .nt, .nq, .trig, .jsonld, .rdf ...)")
     val.add_argument("--format", choices=("text", "turtle", "json"), default="text",
@@ -257,7 +129,7 @@ def _add_letter_commands(sub: Subcommands) -> None:
     """``ingest`` and ``eval``."""
     ing = _command(sub, "ingest", "read determination letters into case graphs (TriG)",
                    "Read IMR final determination letters (PDF or text, files or folders) into "
-                   "case graphs with evidence, and write them as TriG (or Turtle for a .ttl path).", _EPILOG_INGEST)
+                   "case graphs with evidence, and write them as TriG (or Turtle for a .ttl path).")
     ing.add_argument("letters", metavar="INPUT", nargs="+",
                      help="letters (.pdf, .txt), case files (.yaml, .yml, .json) or folders of them")
     ing.add_argument("-o", "--output", metavar="FILE",
@@ -271,7 +143,7 @@ def _add_letter_commands(sub: Subcommands) -> None:
     _document_root_option(ing)
     ev = _command(sub, "eval", "measure extraction and the engine against the reviewers",
                   "Read every letter of a folder, compare the extraction with the labels and the "
-                  "engine's determinations with the reviewers' decisions, and print the figures.", _EPILOG_EVAL)
+                  "engine's determinations with the reviewers' decisions, and print the figures.")
     ev.add_argument("letters_dir", metavar="LETTERS_DIR", help="a folder of letters (.pdf, .txt)")
     ev.add_argument("--labels", metavar="FILE", help="labels.json with the letters' headings")
     ev.add_argument("--reasons", metavar="FILE", help="reasons.json with the reviewers' reasons: measure reason recall")
@@ -284,10 +156,10 @@ def _add_letter_commands(sub: Subcommands) -> None:
 def _add_query_commands(sub: Subcommands) -> None:
     """``queries`` and ``query``."""
     qs = _command(sub, "queries", "list the query library",
-                  "List the packaged SPARQL queries with the question each answers.", _EPILOG_QUERIES)
+                  "List the packaged SPARQL queries with the question each answers.")
     qs.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     q = _command(sub, "query", "run a library query (or a .rq file) against the store",
-                 "Run a SPARQL query from the library by name, or a .rq file, against the store.", _EPILOG_QUERY)
+                 "Run a SPARQL query from the library by name, or a .rq file, against the store.")
     q.add_argument("query", metavar="NAME|FILE|QUERY",
                    help="a library query name ('imrkg queries'), a .rq file, or a query text; a file or text "
                         "without the library's header may use the project's prefixes (kg:, mtus:, case: ...) "
@@ -301,12 +173,12 @@ def _add_guideline_commands(sub: Subcommands) -> None:
     """``guidelines`` and ``checklist``."""
     gl = _command(sub, "guidelines", "list the encoded guidelines, versions, sections and criteria",
                   "List every encoded guideline section with its versions (dates in force and "
-                  "their source) and criteria.", _EPILOG_GUIDELINES)
+                  "their source) and criteria.")
     gl.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     _shapes_option(gl)
     ck = _command(sub, "checklist", "what the record must document for a request to meet its guideline",
                   "Print the documentation a treating physician must put in the record for a "
-                  "request of SERVICE_KIND to meet the guideline section in force.", _EPILOG_CHECKLIST)
+                  "request of SERVICE_KIND to meet the guideline section in force.")
     ck.add_argument("service_kind", metavar="SERVICE_KIND", help="a service kind of the case-file format")
     ck.add_argument("--date", help="review date, YYYY-MM-DD (default: the latest encoded version)")
     ck.add_argument("--region", help="body region (some sections apply to one region)")
@@ -317,7 +189,7 @@ def _add_synth_command(sub: Subcommands) -> None:
     """``synth``."""
     sy = _command(sub, "synth", "load synthetic cases drawn from the real letters' statistics",
                   "Generate synthetic cases whose distributions follow the real letters, "
-                  "and load them into the store (or recount the statistics).", _EPILOG_SYNTH)
+                  "and load them into the store (or recount the statistics).")
     sy.add_argument("--cases", type=int, default=0, metavar="N", help="how many cases to load")
     sy.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same cases)")
     sy.add_argument("--stats", metavar="FILE", help="statistics to draw from (default: the packaged ones)")
@@ -334,19 +206,19 @@ def _add_output_commands(sub: Subcommands) -> None:
     """``audit``, ``report`` and ``run``."""
     au = _command(sub, "audit", "the evidence graph of one determination, as a page or a picture",
                   "Draw how a determination follows from the record: every criterion with its "
-                  "status, the facts behind it and their source quotes.", _EPILOG_AUDIT)
+                  "status, the facts behind it and their source quotes.")
     au.add_argument("case", metavar="CASE", help="a case file, a letter, or the id of a case in the store")
     au.add_argument("-o", "--output", metavar="FILE", required=True, help="FILE.html, .svg, .png or .graphml")
     _store_option(au)
     rp = _command(sub, "report", "the corpus report over the store (HTML with charts)",
-                  "Write the corpus report: decisions, agreement with the reviewers, criteria.", _EPILOG_REPORT)
+                  "Write the corpus report: decisions, agreement with the reviewers, criteria.")
     rp.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     rp.add_argument("--audits", metavar="DIR",
                     help="also write every case's audit page into DIR (linked from the report)")
     _store_option(rp)
     rn = _command(sub, "run", "the main job: ingest letters and case files, write the report and audits",
                   "Ingest the inputs into the store, determine every case, write the corpus "
-                  "report with audit pages and print a summary.", _EPILOG_RUN)
+                  "report with audit pages and print a summary.")
     rn.add_argument("inputs", metavar="INPUT", nargs="*",
                     help="case files (.yaml, .yml, .json), letters (.pdf, .txt) or folders of them (none: the "
                          "packaged examples and synthetic letters written into OUTDIR/synthetic-letters/)")
@@ -364,10 +236,10 @@ def _add_store_commands(sub: Subcommands) -> None:
                   "Merge the store's files (RocksDB full compaction). Each bulk write, such as "
                   "each group of results `imrkg determine --all` writes, leaves files every read must consult "
                   "until they are merged; compacting after a large batch makes the store smaller "
-                  "and its queries faster.", _EPILOG_COMPACT)
+                  "and its queries faster.")
     _store_option(cp, create=False)
     sv = _command(sub, "serve", "serve the store over the SPARQL 1.1 protocol, with a query page",
-                  "Run the SPARQL 1.1 endpoint and web page over the store.", _EPILOG_SERVE)
+                  "Run the SPARQL 1.1 endpoint and web page over the store.")
     _store_option(sv)
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")

@@ -23,7 +23,7 @@ STAGES: dict[str, list[str]] = {
     "viz": ["markup", "evidence", "draw", "pages", "report"],
     "jobs": ["changes", "inputs", "ingest", "cluster", "synth", "evaluate", "reasons", "run"],
     "web": ["sparql", "pages", "query_page", "app", "audit_routes"],
-    "cli": [],
+    "clihelp": [], "cli": [],
 }
 MAX_MODULE_LINES = 800
 MAX_FUNCTION_LINES = 100
