@@ -5,8 +5,9 @@ section that applies to the request and the version in force on its review
 date, then reports **every** criterion of that section as met, not met,
 not documented or not applicable, with the facts that decided it and their
 source quotes.  A request is medically necessary only when every applicable
-criterion is met.  The reviewer's IMR decision is read only to be shown beside
-the engine's conclusion; it is never an input.
+criterion is met and one of them is more than an exclusion (:func:`conclude`).
+The reviewer's IMR decision is read only to be shown beside the engine's
+conclusion; it is never an input.
 
 Nothing here mutates its input: :func:`determine_case` returns new objects
 and the determination as a new RDF graph (:func:`determination_graph`).

@@ -93,6 +93,12 @@ def rationale_text(item: RequestDetermination) -> str:
     lines.append(f"Guideline applied: {g.version_label}, section \"{g.section_label}\" "
                  f"(in force {span}{verified}).")
     lines.append("The guideline supports this service only when every applicable criterion is met.")
+    exclusions = [a for a in item.assessments if a.role == "exclusion"]
+    if exclusions:
+        one = len(exclusions) == 1
+        lines[-1] += (f" {_numbers(exclusions).capitalize()} {'is an exclusion' if one else 'are exclusions'}: "
+                      f"when met, {'it says' if one else 'they say'} only that a reason against the service does not "
+                      f"apply, which is no indication.")
     for a in item.assessments:
         lines.append(f"Criterion {a.number} ({a.label}): {_STATUS_WORDS[a.status]}. " + " ".join(a.reasons))
         for e in a.evidence:
