@@ -91,7 +91,7 @@ def test_the_map_lists_every_key_and_says_which_have_no_criterion():
     # DME_MEDICAL_NEED (ODG-DME-1) and TENS_ADJUNCT_ONLY (CPMTG-TENS-1, 4, 5) are encoded too (issue 16)
     assert rmap.unencoded_keys() == ["CHRONIC_GUIDELINE_NOT_FOR_ACUTE"]
     assert rmap.key_criteria("STANDARD_ORAL_FORM_FIRST")[:2] == (MTUS + "CPMTG-TOPICAL-4", MTUS + "CPMTG-MR-4")
-    assert rmap.key_criteria("PT_VISIT_CAP") == (MTUS + "CPMTG-PHYSMED-1",)
+    assert rmap.key_criteria("PT_VISIT_CAP") == (MTUS + "CPMTG-PHYSMED-1", MTUS + "PSTG-PHYSMED-3")
     assert rmap.key_criteria("ANCILLARY_FOLLOWS_PRIMARY") == (MTUS + "REVIEW-ANCILLARY-1",)
     assert all(rmap.rules[k] for k in ALL_KEYS)
 
@@ -187,7 +187,7 @@ def test_score_reasons_counts_stated_missed_and_added_criteria():
     assert total["by_key"] == [{"name": "MUSCLE_RELAXANT_SHORT_TERM", "items": 1, "reasons": 1, "stated": 0,
                                 "recall": 0.0, "criteria": 3},
                                {"name": "PT_VISIT_CAP", "items": 1, "reasons": 1, "stated": 1, "recall": 1.0,
-                                "criteria": 1}]
+                                "criteria": 2}]
     assert data["halves"]["write"]["recall"]["all"]["reasons"] == 3
     assert data["halves"]["check"]["recall"]["all"]["reasons"] == 0
 
