@@ -5,8 +5,9 @@ section that applies to the request and the version in force on its review
 date, then reports **every** criterion of that section as met, not met,
 not documented or not applicable, with the facts that decided it and their
 source quotes.  A request is medically necessary only when every applicable
-criterion is met.  The reviewer's IMR decision is read only to be shown beside
-the engine's conclusion; it is never an input.
+criterion is met and one of them is more than an exclusion (:func:`conclude`).
+The reviewer's IMR decision is read only to be shown beside the engine's
+conclusion; it is never an input.
 
 Nothing here mutates its input: :func:`determine_case` returns new objects
 and the determination as a new RDF graph (:func:`determination_graph`).
@@ -23,7 +24,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from kg.engine.graph import CaseGraph, build_case_graph
-from kg.engine.guidelines import definition_terms
+from kg.engine.guidelines import criterion_role, definition_terms
 from kg.engine.validate import ShapeResult, Shapes, ValidationOutcome, default_shapes, validate
 from kg.model import CaseData, vocabulary
 from kg.rdf import KG, OA, PROV, GraphReader, bind_prefixes, literal_int, sorted_terms
@@ -33,7 +34,7 @@ _TYPE, _XSD_DATE = RDF.type, XSD.date
 _FALSE = Literal(False)
 
 __all__ = ["STATUS_NAMES", "Quote", "EvidenceItem", "CriterionAssessment", "GuidelineUse",
-           "RequestDetermination", "CaseDetermination", "CaseView", "case_requests", "assemble",
+           "RequestDetermination", "CaseDetermination", "CaseView", "case_requests", "assemble", "conclude",
            "depends_on_determinations", "determine_case", "determination_graph", "determination_triples",
            "determination_stamp", "engine_version"]
 
@@ -92,7 +93,9 @@ class CriterionAssessment:
     evidence: tuple[EvidenceItem, ...]
     decided_by: tuple[str, ...]
     silence_policy: str
-    role: str = "required"  # or "indication": one of several, any met suffices
+    #: "required", "indication" (one of several, any met suffices) or "exclusion" (must be met, but
+    #: being met is no indication: :func:`kg.engine.guidelines.criterion_role`)
+    role: str = "required"
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,40 @@ def depends_on_determinations(shapes: Shapes, has_type: Callable[[URIRef, Node |
     return any(has_type(r, cls) for r in requests for cls in classes)
 
 
+def conclude(assessments: Iterable[CriterionAssessment]) -> tuple[str, str]:
+    """The conclusion a section's assessed criteria give, and the note that explains it when no
+    single criterion does ("" otherwise).
+
+    Medically necessary only when every applicable required criterion and exclusion is met, one of
+    the applicable indications (if any) is met, **and** at least one applicable criterion is not an
+    exclusion.  An exclusion met only says a reason against the service does not apply
+    (``kg:Exclusion``): a section whose applicable criteria are all exclusions, all met, shows no
+    indication, so the request is not medically necessary (medical necessity is not established)
+    and the note says why.
+
+    >>> ex = CriterionAssessment("c1", 1, "Not for chronic pain", "", "met", (), (), (), "", role="exclusion")
+    >>> conclude([ex])[0], conclude([replace(ex, role="required")])
+    ('not_medically_necessary', ('medically_necessary', ''))
+    """
+    live = [x for x in assessments if x.status != "not_applicable"]
+    must = [x for x in live if x.role != "indication"]
+    indications = [x for x in live if x.role == "indication"]
+    passes = all(x.status == "met" for x in must) and (not indications or any(x.status == "met" for x in indications))
+    if passes and any(x.role != "exclusion" for x in live):
+        return "medically_necessary", ""
+    if not passes:
+        return "not_medically_necessary", ""
+    which = ", ".join(str(x.number) for x in live)
+    if not live:
+        return "not_medically_necessary", ("No indication is documented: none of this section's criteria applies to "
+                                           "the request, so medical necessity is not established.")
+    return "not_medically_necessary", (
+        f"No indication is documented: the applicable {'criterion' if len(live) == 1 else 'criteria'} of this section "
+        f"({which}) only {'excludes' if len(live) == 1 else 'exclude'} uses the guideline advises against, and none of "
+        f"those applies. That no exclusion applies does not show the service is indicated, and the section states no "
+        f"indication the record could meet, so medical necessity is not established.")
+
+
 class CaseView:
     """What the determination reads of one case (see :func:`assemble`).
 
@@ -319,7 +356,7 @@ class _Catalogue:
                     shapes=tuple(sorted_terms(sg.subjects(KG.criterion, c))),
                     number=literal_int(sg.value(c, KG.criterionNumber)), label=str(sg.value(c, RDFS.label)),
                     statement=str(sg.value(c, KG.statement)), silence_policy=str(sg.value(c, KG.silencePolicy) or ""),
-                    role="indication" if sg.value(c, KG.role) == KG.Indication else "required",
+                    role=criterion_role(sg, c),
                     evidence_query=str(query) if query is not None else None))
             self.criteria[s] = infos
         self.uses: dict[tuple[Node, Node], GuidelineUse] = {}
@@ -436,13 +473,9 @@ class _Context:
         if section is None or version is None:
             return uncovered
         assessments = tuple(self.assess(request, c) for c in self.cat.criteria[section])
-        required = [x for x in assessments if x.status != "not_applicable" and x.role == "required"]
-        indications = [x for x in assessments if x.status != "not_applicable" and x.role == "indication"]
-        necessary = all(x.status == "met" for x in required) and (
-            not indications or any(x.status == "met" for x in indications))
-        return replace(uncovered, guideline=self.cat.uses[(section, version)],
-                       conclusion="medically_necessary" if necessary else "not_medically_necessary",
-                       note="", assessments=assessments)
+        conclusion, note = conclude(assessments)
+        return replace(uncovered, guideline=self.cat.uses[(section, version)], conclusion=conclusion,
+                       note=note, assessments=assessments)
 
     def assess(self, request: URIRef, c: _CriterionInfo) -> CriterionAssessment:
         status_of = self.cat.status

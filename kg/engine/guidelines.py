@@ -22,7 +22,22 @@ from kg.errors import InputError
 from kg.rdf import DCTERMS, KG, literal_int
 
 __all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "catalogue_document", "catalogue_text",
-           "Checklist", "checklist"]
+           "Checklist", "checklist", "criterion_role"]
+
+_ROLES: dict[Node | None, str] = {KG.Indication: "indication", KG.Exclusion: "exclusion"}
+
+
+def criterion_role(g: Graph, criterion: Node | None) -> str:
+    """How a criterion counts towards its section's conclusion (its ``kg:role``): ``"required"``
+    (the default: it must be met), ``"indication"`` (one of several, any met suffices) or
+    ``"exclusion"`` (it must be met, but being met is no indication: see ``kg:Exclusion``).
+
+    >>> from rdflib import URIRef
+    >>> g = Graph().add((URIRef("urn:c"), KG.role, KG.Exclusion))
+    >>> criterion_role(g, URIRef("urn:c")), criterion_role(g, URIRef("urn:d"))
+    ('exclusion', 'required')
+    """
+    return _ROLES.get(g.value(criterion, KG.role), "required")
 
 
 def _date(v: Node | None) -> _dt.date | None:
@@ -94,8 +109,7 @@ def catalogue(shapes: Shapes | None = None) -> tuple[SectionEntry, ...]:
             criteria.append(CriterionEntry(
                 iri=str(c), number=literal_int(g.value(c, KG.criterionNumber)), label=_label(g, c),
                 statement=str(g.value(c, KG.statement) or ""), silence_policy=str(g.value(c, KG.silencePolicy) or ""),
-                role="indication" if g.value(c, KG.role) == KG.Indication else "required",
-                applies_to=str(g.value(c, KG.appliesTo))))
+                role=criterion_role(g, c), applies_to=str(g.value(c, KG.appliesTo))))
         guidelines = [gl for gl in (g.value(v, KG.versionOf) for v in g.objects(s, KG.inVersion)) if gl is not None]
         outside = any((gl, KG.guidelineKind, KG.OutsideMTUSGuideline) in g for gl in guidelines)
         first = sorted(guidelines, key=str)[0] if guidelines else None
@@ -135,7 +149,7 @@ class Checklist:
         if self.section is None or self.version is None:
             return f"{head}:\n{self.note}\n"
         lines = [f"{head}:", f"Guideline: {self.version.label}, section \"{self.section.label}\"."]
-        required = [c for c in self.section.criteria if c.role == "required"]
+        required = [c for c in self.section.criteria if c.role != "indication"]  # required criteria and exclusions
         indications = [c for c in self.section.criteria if c.role == "indication"]
         for c in required:
             when = "" if c.applies_to == self.section.applies_to else f" (only for a {_short(c.applies_to)})"
@@ -144,6 +158,9 @@ class Checklist:
             lines.append("and at least one of:")
             for c in indications:
                 lines.append(f"[ ] {c.number}. {c.statement}")
+        if all(c.role == "exclusion" for c in self.section.criteria):
+            lines.append("Every criterion of this section only excludes uses the guideline advises against and it "
+                         "states no indication, so no record shows this service medically necessary under it.")
         return "\n".join(lines) + "\n"
 
 

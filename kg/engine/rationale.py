@@ -93,12 +93,18 @@ def rationale_text(item: RequestDetermination) -> str:
     lines.append(f"Guideline applied: {g.version_label}, section \"{g.section_label}\" "
                  f"(in force {span}{verified}).")
     lines.append("The guideline supports this service only when every applicable criterion is met.")
+    exclusions = [a for a in item.assessments if a.role == "exclusion"]
+    if exclusions:
+        one = len(exclusions) == 1
+        lines[-1] += (f" {_numbers(exclusions).capitalize()} {'is an exclusion' if one else 'are exclusions'}: "
+                      f"when met, {'it says' if one else 'they say'} only that a reason against the service does not "
+                      f"apply, which is no indication.")
     for a in item.assessments:
         lines.append(f"Criterion {a.number} ({a.label}): {_STATUS_WORDS[a.status]}. " + " ".join(a.reasons))
         for e in a.evidence:
             mark = "decisive: " if e.decisive else ""
             lines.append(f"  - {mark}{_evidence_line(e)}")
-    required = [a for a in item.assessments if a.role == "required"]
+    required = [a for a in item.assessments if a.role != "indication"]  # required criteria and exclusions
     indications = [a for a in item.assessments if a.role == "indication" and a.status != "not_applicable"]
     failing = [a for a in required if a.status in ("not_met", "not_documented")]
     if item.conclusion == "medically_necessary":
@@ -118,6 +124,9 @@ def rationale_text(item: RequestDetermination) -> str:
     missing_indication = indications and not any(a.status == "met" for a in indications)
     if missing_indication:
         why.append(f"none of the indications ({_numbers(indications)}) is documented")
+    if not why and item.note:  # no criterion fails: the note says why (only exclusions apply, none of them)
+        lines.append(f"Conclusion: {item.note} The request is not medically necessary.")
+        return "\n".join(lines)
     lines.append(f"Conclusion: {' and '.join(why)}. The request is not medically necessary.")
     lines.append("What would change the outcome:")
     for a in silent:

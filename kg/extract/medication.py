@@ -4,7 +4,8 @@ Called by :func:`kg.extract.case.extract_case` (one of ``kg.extract.case.ENRICHE
 extractor: :func:`enrich` takes a :class:`~kg.extract.result.LetterCase` and returns a new one with
 
 * the **drug request fields** the base extractor leaves empty (drug name, strength, "#60" count,
-  a course length in days such as "14 days" or "one month supply"), a carisoprodol or
+  a course length in days such as "14 days" or "one month supply", else the days its count lasts
+  at the daily doses it names, "three times a day #45"), a carisoprodol or
   celecoxib (COX-2 selective NSAID) request typed as such, and the **ingredients** of a topical or compounded product as
   ``substances`` (gabapentin, baclofen, cyclobenzaprine, non-patch lidocaine, NSAIDs other than
   diclofenac, diclofenac, capsaicin, lidocaine patch, ...), so "a compound with one
@@ -46,7 +47,7 @@ from kg.extract.services import drug_detail, drug_in
 from kg.extract.text import DATE_RX, SummaryReader, assert_polarity, compile_mentions, parse_date
 from kg.model import Diagnosis, Evidence, Finding, Request, Study, Treatment
 
-__all__ = ["enrich", "topical_ingredients", "course_days", "dosage_form"]
+__all__ = ["enrich", "topical_ingredients", "course_days", "supply_days", "dosage_form"]
 
 MEDICATION_KINDS = frozenset({
     "nsaid", "cox2_inhibitor", "muscle_relaxant", "carisoprodol", "opioid", "ppi", "h2_blocker", "topical_analgesic",
@@ -136,6 +137,36 @@ def course_days(text: str) -> int | None:
     return n * _UNIT_DAYS[m.group("u").lower().rstrip("s")]
 
 
+_DOSES = tuple(zip((4, 3, 2, 1), patterns("medication", "doses_4", "doses_3", "doses_2", "doses_1"), strict=True))
+_TWO_PER_DOSE, _REFILLS = patterns("medication", "two_per_dose", "refills")
+
+
+def supply_days(text: str, count: int | None) -> int | None:
+    """The days a request's count lasts at the daily doses it names, refills included; None when it
+    names no count or no daily dosing.
+
+    >>> supply_days("Lorzone 750mg one by mouth three times a day #45", 45)
+    15
+    >>> supply_days("Pantoprazole 40mg, one by mouth, twice a day #60 with one refill", 60)
+    60
+    >>> supply_days("Flexeril 10mg #90", 90) is None
+    True
+    """
+    if not count:
+        return None
+    per_day = next((n for n, rx in _DOSES if rx.search(text)), None)
+    if per_day is None:
+        return None
+    if _TWO_PER_DOSE.search(text):
+        per_day *= 2
+    fills = 1
+    m = _REFILLS.search(text)
+    if m is not None:
+        word = m.group("n").lower()
+        fills += int(word) if word.isdigit() else _NUMWORD.get(word) or 0
+    return -(-count * fills // per_day)  # whole days, rounded up
+
+
 def _span_days(m: re.Match[str]) -> int | None:
     """The days of a duration match (``n`` units of day, week, month or year), or None."""
     word = m.group("n").lower()
@@ -216,7 +247,7 @@ class _Enricher(SummaryReader):
                 strength = strength or head_strength or None
                 count = count or head_count or None
                 if days is None:
-                    days = course_days(head)
+                    days = course_days(head) or supply_days(head, count)
             if service in _TOPICAL and not substances:
                 substances = topical_ingredients(head) or substances
             form = r.form

@@ -205,7 +205,7 @@ class Assessed:
     criterion: str
     number: int
     label: str
-    role: str  # "required" or "indication"
+    role: str  # "required", "indication" or "exclusion"
     status: str  # met, not_met, not_documented, not_applicable
 
 
@@ -237,9 +237,10 @@ class EngineRun:
 def deciding_criteria(item: EngineItem) -> tuple[str, ...]:
     """The criteria the engine's conclusion rests on, in criterion order.
 
-    Not medically necessary: the failing (not met / not documented) required criteria, plus every
-    applicable indication when none is met.  Medically necessary: every met criterion.  Not
-    covered: none.
+    Not medically necessary: the failing (not met / not documented) required criteria and
+    exclusions, plus every applicable indication when none is met (none at all when only met
+    exclusions apply: the engine then decides on the missing indication, which no criterion
+    states).  Medically necessary: every met criterion.  Not covered: none.
 
     >>> a = lambda n, role, status: Assessed(f"c{n}", n, "", role, status)
     >>> deciding_criteria(EngineItem("c", "r1", "MRI", "not_medically_necessary", None, "s", "S", "v",
@@ -256,7 +257,7 @@ def deciding_criteria(item: EngineItem) -> tuple[str, ...]:
         return ()
     no_indication = not any(a.status == "met" for a in live if a.role == "indication")
     return tuple(a.criterion for a in live
-                 if (a.role == "required" and a.status in FAILING) or (a.role == "indication" and no_indication))
+                 if (a.role != "indication" and a.status in FAILING) or (a.role == "indication" and no_indication))
 
 
 def _engine_items(lc: LetterCase, det: CaseDetermination) -> tuple[EngineItem, ...]:

@@ -37,6 +37,7 @@ from rdflib import RDF, RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.engine.graph import CaseGraph, case_iri
+from kg.engine.guidelines import criterion_role
 from kg.rdf import KG, OA, PROV
 from kg.viz.markup import clean_text
 
@@ -207,7 +208,7 @@ def evidence_graph(source: "CaseGraph | Store", case_id: str | None = None) -> "
                        number=number, status=status, statement=clean_text(guide.value(crit, KG.statement) or ""),
                        explanation=clean_text(det.value(x, KG.explanation) or ""),
                        decided_by=" ".join(sorted(local_name(s) for s in det.objects(x, KG.decidedBy))),
-                       role="indication" if guide.value(crit, KG.role) == KG.Indication else "required")
+                       role=criterion_role(guide, crit))
             g.add_edge(gnode, cnode, relation="has_criterion")
             notes = {det.value(n, KG.noteOnFact): clean_text(det.value(n, KG.notCountedBecause) or "")
                      for n in det.objects(x, KG.hasEvidenceNote)}

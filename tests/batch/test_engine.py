@@ -277,6 +277,40 @@ def test_compact_merges_the_batch_writes_and_keeps_every_quad(tmp_path, capsys):
     assert not (tmp_path / "no-such-store").exists()
 
 
+def test_met_exclusions_alone_are_no_indication_in_the_batch_engine_too():
+    """The engine rule of kg:Exclusion on small cases, batch against reference: a barbiturate for
+    pain of 14 days (its only criterion, an exclusion, met) and a two-week benzodiazepine course
+    (both exclusions met) are not medically necessary, with the same note; chronic pain makes the
+    barbiturate's exclusion not met."""
+    from kg.batch.engine import compile_engine, determine_chunk
+    from kg.engine.determine import determine_case
+    from kg.engine.graph import build_case_graph
+    from kg.read.casefile import parse_case
+
+    def case(cid: str, service: str, text: str, onset: str, **extra: object) -> dict:
+        request = {"id": "r1", "service": service, "text": text, "date": "2016-11-01",
+                   "ur": {"decision": "denied", "date": "2016-11-10"}}
+        return {"case": cid, "symptoms": [{"id": "sx", "label": "headache", "onset": onset}],
+                "requests": [{**request, **extra}]}
+
+    cgs = [build_case_graph(parse_case(c)) for c in (
+        case("fx-bca-acute", "butalbital_combination", "Fioricet #30", "2016-10-18"),
+        case("fx-bca-chronic", "butalbital_combination", "Fioricet #30", "2015-06-01"),
+        case("fx-benzo", "benzodiazepine", "Diazepam 5mg #14", "2016-10-18", days=14))]
+    result = determine_chunk(_nquads(cgs, "asserted"), _nquads(cgs, "reviewer"), compile_engine(), keep=True)
+    assert result.failed == ()
+    fast = {d.case_id: d.items for d in result.determinations}
+    got = {cid: [(i.conclusion, [(a.number, a.role, a.status) for a in i.assessments], i.note[:27])
+                 for i in items] for cid, items in fast.items()}
+    assert got == {
+        "fx-bca-acute": [("not_medically_necessary", [(1, "exclusion", "met")], "No indication is documented")],
+        "fx-bca-chronic": [("not_medically_necessary", [(1, "exclusion", "not_met")], "")],
+        "fx-benzo": [("not_medically_necessary", [(1, "exclusion", "met"), (2, "exclusion", "not_applicable")],
+                      "No indication is documented")]}
+    for cg in cgs:
+        assert fast[cg.case_id] == determine_case(cg).items
+
+
 def test_unsupported_shapes_fall_back_to_the_reference(tmp_path):
     """A user's section with SHACL the compiler does not handle is refused by the compiler
     (naming the shape) and determined by pySHACL instead, not judged differently."""

@@ -268,3 +268,81 @@ def test_ancillary_service_alone_is_not_judged_by_the_rule():
     case["requests"] = case["requests"][1:]
     (assist,) = determine_case(parse_case(case)).items
     assert assist.conclusion == "not_covered"
+
+
+# --- sections whose applicable criteria are all exclusions (kg:Exclusion) -------------------------
+def _drug_case(service: str, text: str, **extra: Any) -> dict[str, Any]:
+    """A case of one drug request: headache since 2016-10-18, requested 2016-11-01 (14 days)."""
+    case: dict[str, Any] = {
+        "case": f"fx-{service}", "symptoms": [{"id": "sx-head", "label": "headache", "onset": "2016-10-18"}],
+        "requests": [{"id": "r1", "service": service, "text": text, "date": "2016-11-01",
+                      "ur": {"decision": "denied", "date": "2016-11-10"}}]}
+    case.update(extra)
+    return case
+
+
+def test_met_exclusions_alone_are_no_indication():
+    # the barbiturate section's only criterion, "not for chronic pain", is an exclusion: 14 days of
+    # pain meets it, which shows no indication, so the request is not medically necessary
+    det = determine_case(parse_case(_drug_case("butalbital_combination", "Fioricet #30")))
+    (item,) = det.items
+    assert item.guideline.section == "https://w3id.org/imr-kg/mtus/CPMTG-BCA"
+    assert [(a.criterion.rsplit("/", 1)[-1], a.role, a.status) for a in item.assessments] == [
+        ("CPMTG-BCA-1", "exclusion", "met")]
+    assert item.conclusion == "not_medically_necessary"
+    assert item.note.startswith("No indication is documented: the applicable criterion of this section (1) only "
+                                "excludes uses the guideline advises against")
+    text = to_json_data(det)["items"][0]["rationale"]
+    assert text.splitlines()[-1] == f"Conclusion: {item.note} The request is not medically necessary."
+
+
+def test_a_failing_exclusion_is_the_reason_and_no_note_is_added():
+    case = _drug_case("butalbital_combination", "Fioricet #30")
+    case["symptoms"][0]["onset"] = "2015-06-01"  # chronic pain: the exclusion applies
+    (item,) = determine_case(parse_case(case)).items
+    assert [(a.number, a.status) for a in item.assessments] == [(1, "not_met")]
+    assert (item.conclusion, item.note) == ("not_medically_necessary", "")
+
+
+def test_a_benzodiazepine_course_within_four_weeks_is_not_thereby_indicated():
+    case = _drug_case("benzodiazepine", "Diazepam 5mg #14",
+                      treatments=[{"id": "tx-bz", "kind": "benzodiazepine", "label": "diazepam", "days": 10}])
+    case["requests"][0]["days"] = 14
+    (item,) = determine_case(parse_case(case)).items
+    assert [(a.number, a.role, a.status) for a in item.assessments] == [(1, "exclusion", "met"),
+                                                                      (2, "exclusion", "met")]
+    assert item.conclusion == "not_medically_necessary"
+    assert item.note.startswith("No indication is documented: the applicable criteria of this section (1, 2) only "
+                                "exclude uses")
+
+
+def test_exclusions_beside_a_met_indication_do_not_block_it():
+    # muscle relaxants: the acute flare (criterion 1) is the indication; the 2-3 week limits (of the
+    # use so far and of the supply requested) and "not carisoprodol" are exclusions, met
+    case = _drug_case("muscle_relaxant", "Cyclobenzaprine 7.5mg #20",
+                      findings=[{"id": "f-flare", "kind": "acute_exacerbation", "status": "present",
+                                 "label": "flare-up of low back pain"}],
+                      treatments=[{"id": "tx-mr", "kind": "muscle_relaxant", "label": "cyclobenzaprine", "weeks": 2,
+                                   "outcome": ["effective"]}])
+    case["requests"][0]["days"] = 10
+    (item,) = determine_case(parse_case(case)).items
+    assert [(a.number, a.role, a.status) for a in item.assessments] == [
+        (1, "required", "met"), (2, "exclusion", "met"), (3, "exclusion", "met"),
+        (4, "required", "not_applicable"), (5, "required", "met"), (6, "exclusion", "met")]
+    assert (item.conclusion, item.note) == ("medically_necessary", "")
+
+
+def test_conclude_without_any_applicable_criterion_is_no_indication():
+    from dataclasses import replace
+
+    from kg.engine.determine import CriterionAssessment, conclude
+
+    base = CriterionAssessment("c1", 1, "x", "", "not_applicable", (), (), (), "")
+    conclusion, note = conclude([base, replace(base, number=2, role="exclusion")])
+    assert conclusion == "not_medically_necessary"
+    assert note == ("No indication is documented: none of this section's criteria applies to the request, so "
+                    "medical necessity is not established.")
+    assert conclude([replace(base, status="met"), replace(base, number=2, role="exclusion", status="met")]) == (
+        "medically_necessary", "")
+    assert conclude([replace(base, status="met"), replace(base, number=2, role="exclusion",
+                                                          status="not_documented")]) == ("not_medically_necessary", "")

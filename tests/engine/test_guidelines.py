@@ -32,6 +32,17 @@ def test_checklist_picks_the_version_by_date():
     assert none.section is None and "was in force on 2019-01-01" in none.note
 
 
+def test_a_checklist_of_exclusions_only_says_no_record_shows_the_service_necessary():
+    text = checklist("butalbital_combination", day=dt.date(2016, 12, 1)).render().splitlines()
+    assert text[1] == ('Guideline: MTUS Chronic Pain Medical Treatment Guidelines (2016), section '
+                       '"Barbiturate-containing analgesic agents".')
+    assert text[2].startswith("[ ] 1. Barbiturate-containing analgesics are not recommended for chronic pain")
+    assert text[3] == ("Every criterion of this section only excludes uses the guideline advises against and it states "
+                       "no indication, so no record shows this service medically necessary under it.")
+    mr = [c.role for c in next(s for s in catalogue() if s.iri.endswith("/CPMTG-MR")).criteria]
+    assert mr == ["required", "exclusion", "exclusion", "required", "required", "exclusion"]
+
+
 def test_checklist_follows_a_users_own_section():
     shapes = load_shapes(ROOT / "tests" / "data" / "shapes")
     result = checklist("arthroscopic_surgery", day=dt.date(2016, 3, 1), shapes=shapes)

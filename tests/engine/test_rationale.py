@@ -211,3 +211,19 @@ def test_evidence_that_did_not_count_says_why_other_limb_or_normal_value():
         "not-counted-1", "not-counted-2"}
     counted = URIRef(f"{item.request}/determination/criterion-1")
     assert list(g.objects(counted, KG.hasEvidenceNote)) == []
+
+
+def test_exclusions_are_named_and_a_no_indication_conclusion_gives_the_note():
+    note = "No indication is documented: the applicable criterion of this section (1) only excludes uses."
+    text = rationale_text(request("not_medically_necessary", criterion(1, "met", role="exclusion"),
+                                  criterion(2, "not_applicable", role="exclusion"), note=note))
+    lines = text.splitlines()
+    assert lines[2] == ("The guideline supports this service only when every applicable criterion is met. "
+                        "Criteria 1 and 2 are exclusions: when met, they say only that a reason against the service "
+                        "does not apply, which is no indication.")
+    assert lines[-1] == f"Conclusion: {note} The request is not medically necessary."
+    one = rationale_text(request("not_medically_necessary", criterion(1, "not_met", role="exclusion"))).splitlines()
+    assert one[2].endswith("Criterion 1 is an exclusion: when met, it says only that a reason against the service does "
+                           "not apply, which is no indication.")
+    assert one[-2:] == ["What would change the outcome:", "  - criterion 1 is contradicted by the record; more "
+                        "documentation would not change it, only different clinical facts: Statement 1."]

@@ -153,3 +153,26 @@ def test_refills_are_no_continuation_unless_the_summary_says_the_supply_was_auth
     lc = _case(LETTER_REFILLS.replace(" Ibuprofen 600mg #90 was authorized by the Claims Administrator.\n", "\n"))
     assert not [t for t in lc.case.treatments if t.id.startswith("med-")]
     assert {a.number: a.status for a in determine_case(lc.case).items[0].assessments}[2] == "not_applicable"
+
+
+LETTER_MR = ("CLINICAL CASE SUMMARY\nThe injured worker is a 45 year old female who sustained an industrial injury on "
+             "9-2-16. On 10-20-16 she reported a flare-up of low back pain with muscle spasm. On 11-10-16, utilization "
+             "review denied the requests.\n\n"
+             "IMR ISSUES, DECISIONS AND RATIONALES\n\nLorzone 750mg one by mouth three times a day #45: Upheld\n\n"
+             "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle "
+             "relaxants.\n\nDecision rationale: Not medically necessary.\n\n"
+             "Cyclobenzaprine 7.5mg, one twice a day #60 with one refill: Upheld\n\n"
+             "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle "
+             "relaxants.\n\nDecision rationale: Not medically necessary.\n\n"
+             "Flexeril 10mg #90: Upheld\n\n"
+             "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle "
+             "relaxants.\n\nDecision rationale: Not medically necessary.\n")
+
+
+def test_the_days_a_requested_count_lasts_decide_the_short_course():
+    # 45 tablets at three a day last 15 days; 60 and a refill at two a day, 60 days; "#90" alone, unknown
+    lc = _case(LETTER_MR)
+    assert [(r.count, r.days) for r in lc.case.requests] == [(45, 15), (60, 60), (90, None)]
+    det = determine_case(lc.case)
+    short = [next(a.status for a in i.assessments if a.criterion.endswith("/CPMTG-MR-6")) for i in det.items]
+    assert short == ["met", "not_met", "not_documented"]

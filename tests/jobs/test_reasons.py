@@ -185,7 +185,7 @@ def test_score_reasons_counts_stated_missed_and_added_criteria():
     assert total["recall"]["all"] == {"items": 1, "reasons": 3, "stated": 1, "recall": 0.3333,
                                       "missed": {"not_encoded": 1, "not_in_section": 1, "not_deciding": 0}}
     assert total["by_key"] == [{"name": "MUSCLE_RELAXANT_SHORT_TERM", "items": 1, "reasons": 1, "stated": 0,
-                                "recall": 0.0, "criteria": 2},
+                                "recall": 0.0, "criteria": 3},
                                {"name": "PT_VISIT_CAP", "items": 1, "reasons": 1, "stated": 1, "recall": 1.0,
                                 "criteria": 2}]
     assert data["halves"]["write"]["recall"]["all"]["reasons"] == 3
