@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -23,12 +24,21 @@ COUNTS = """SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o }
   FILTER(STRSTARTS(STR(?g), "https://w3id.org/imr-kg/case/")) } GROUP BY ?g"""
 
 
-def _poll(url: str) -> dict[str, set[str]]:
+def _poll(url: str, retries: int = 0) -> dict[str, set[str]]:
+    """Every case graph the endpoint serves, by case; ``retries``: how often a 503 (busy, or past
+    the timeout on a loaded machine: the server asks to retry) is asked again."""
     body = urllib.parse.urlencode({"query": COUNTS}).encode()
     req = urllib.request.Request(f"{url}/sparql", data=body, method="POST",
                                  headers={"Accept": "application/sparql-results+json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        rows = json.loads(resp.read())["results"]["bindings"]
+    for attempt in range(retries + 1):
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                rows = json.loads(resp.read())["results"]["bindings"]
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == retries:
+                raise
+            time.sleep(float(exc.headers.get("Retry-After", "1")))
     cases: dict[str, set[str]] = {}
     for r in rows:
         graph = r["g"]["value"]
@@ -41,7 +51,7 @@ def _poll(url: str) -> dict[str, set[str]]:
 def test_a_reader_sees_only_whole_cases_while_a_batch_writes_through_the_endpoint(tmp_path, on_disk):
     store = LocalStore(tmp_path / "store" if on_disk else None)
     inputs = [EXAMPLES] + sorted(LETTERS.glob("CM17-001*.pdf"))[:8]
-    with LoopbackServer(create_app(store, allow_update_token="secret", query_timeout=8,
+    with LoopbackServer(create_app(store, allow_update_token="secret", query_timeout=30,
                                            max_body_bytes=20_000_000)) as srv:
         writer = RemoteStore(f"{srv.url}/sparql", token="secret")
         errors: list[BaseException] = []
@@ -57,7 +67,7 @@ def test_a_reader_sees_only_whole_cases_while_a_batch_writes_through_the_endpoin
         seen: set[str] = set()
         polls = 0
         while thread.is_alive() or polls == 0:
-            cases = _poll(srv.url)
+            cases = _poll(srv.url, retries=20)
             for case, graphs in cases.items():
                 assert {"asserted", "inferred", "determination"} <= graphs, (case, graphs)  # whole cases only
             assert seen <= set(cases), f"cases disappeared: {seen - set(cases)}"
