@@ -166,7 +166,7 @@ def load_reason_map(path: str | Path | None = None) -> ReasonMap:
 
     >>> m = load_reason_map()
     >>> m.key_criteria("PT_VISIT_CAP")
-    ('https://w3id.org/imr-kg/mtus/CPMTG-PHYSMED-1',)
+    ('https://w3id.org/imr-kg/mtus/CPMTG-PHYSMED-1', 'https://w3id.org/imr-kg/mtus/PSTG-PHYSMED-3')
     >>> "CHRONIC_GUIDELINE_NOT_FOR_ACUTE" in m.unencoded_keys()
     True
     """
