@@ -41,7 +41,7 @@ areas read, each ``enrich(lc: LetterCase) -> LetterCase``: :mod:`kg.extract.imag
 Every fact carries :class:`~kg.model.Evidence` whose ``start``/``end``
 slice ``LetterText.text`` to the quote (whitespace folded).  Nothing here
 reads files or the network at import time; the drug lexicon is read from the
-packaged ontology on first use.
+packaged ontology, and the phrase lexicon from :mod:`kg.extract.lexicon`'s file, on first use.
 """
 
 from __future__ import annotations

@@ -169,9 +169,10 @@ def _prior_studies(lc: LetterCase, reader: SummaryReader) -> list[Study]:
     have = {(s.kind, s.region) for s in lc.case.studies}
     ids = {s.id for s in lc.case.studies}
     out: list[Study] = []
-    before = ""  # the sentence before, skipped or not: its regions are read only when a study needs them
+    previous = ""  # the sentence before, skipped or not: its regions are read only when a study falls back on them
     for sent in reader.sents:
-        text, before_text, before = sent.text, before, sent.text
+        text, before = sent.text, previous
+        previous = text
         if _SKIP.search(text):
             continue
         first = {m.end(): regions_in(m.group("regions")) for m in _RESULT_FIRST.finditer(text)}
@@ -184,7 +185,7 @@ def _prior_studies(lc: LetterCase, reader: SummaryReader) -> list[Study]:
         except ValueError:
             continue
         for kind, m in mentions:
-            regions = _study_regions(text, m, first, done, before_text)
+            regions = _study_regions(text, m, first, done, before)
             dm = DATE.search(text, m.end(), min(len(text), m.end() + 40)) if regions else None
             for region in regions:
                 if region is None or (kind, region) in have:

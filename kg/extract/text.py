@@ -16,7 +16,8 @@ the letter text to its quote.
   :class:`SummaryReader`;
 * polarity: :func:`assert_polarity`, :func:`split_clauses`.
 
-Everything here is pure and reads no file; the patterns are compiled at import time (cheap).
+Everything here is pure; the lexicon's patterns are read and compiled on first use
+(:class:`~kg.extract.lexicon.LazyPattern`), the others at import time (cheap).
 """
 
 from __future__ import annotations
