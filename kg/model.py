@@ -89,6 +89,7 @@ TREATMENT_KINDS: Mapping[str, str] = {
     "postoperative_physical_therapy": "PostoperativePhysicalTherapy",
     "manual_therapy": "ManualTherapy",
     "electrical_stimulation": "ElectricalStimulation",
+    "hyperstimulation_analgesia": "HyperstimulationAnalgesia",
     "traction": "Traction",
     "heat_cold_therapy": "HeatColdTherapy",
     "therapeutic_ultrasound": "TherapeuticUltrasound",

@@ -28,6 +28,8 @@ __all__ = [
 # Service kinds
 # ---------------------------------------------------------------------------
 _SERVICE_RULES: tuple[tuple[str, str], ...] = (
+    ("hyperstimulation_analgesia",
+     r"hyperstimulation|intense neurostimulation|high[- ]intensity neurostimulation|\bLINT\b"),
     ("other_study", r"impedance imaging|\bTPII\b"),
     ("assistant_surgeon", r"assistant surgeon|\bPA assist|surgical assistant"),
     ("preoperative_clearance", r"(?:medical|pre-?op\w*) clearance"),
@@ -238,8 +240,8 @@ _REFILLS = re.compile(rf"(?P<n>{NUM_RX})\s+refills?|with\s+(?P<m>{NUM_RX})\s+ref
 _VISIT_KINDS = frozenset({
     "physical_therapy", "postoperative_physical_therapy", "occupational_therapy", "chiropractic", "acupuncture",
     "manual_therapy", "electrical_stimulation", "traction", "heat_cold_therapy", "therapeutic_ultrasound",
-    "infrared_therapy", "shockwave_therapy", "biofeedback", "psychological_treatment", "office_visit",
-    "home_health_care", "functional_restoration_program",
+    "infrared_therapy", "shockwave_therapy", "hyperstimulation_analgesia", "biofeedback", "psychological_treatment",
+    "office_visit", "home_health_care", "functional_restoration_program",
 })
 
 

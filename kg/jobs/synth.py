@@ -214,6 +214,7 @@ SERVICE_TEXT: dict[str, str] = {
     "heat_cold_therapy": "Hot/cold pack",
     "home_health_care": "Home health aide four hours a day",
     "home_medical_equipment": "Shower chair",
+    "hyperstimulation_analgesia": "Localized intense neurostimulation therapy",
     "infrared_therapy": "Infrared heat treatment",
     "inpatient_rehabilitation": "Inpatient rehabilitation stay",
     "manual_therapy": "Massage therapy",

@@ -113,3 +113,37 @@ def test_shockwave_names_its_region_and_the_low_back_is_not_met():
         (MTUS + "ODG-SHOCKWAVE-1", "not_met"), (MTUS + "ODG-SHOCKWAVE-2", "not_documented")]
     (item,) = determine_case(_case("shockwave_therapy", "Unknown shockwave treatments")).items
     assert [a.status for a in item.assessments] == ["not_documented", "not_documented"]
+
+
+def test_localized_intense_neurostimulation_is_not_tens_and_odg_does_not_recommend_it():
+    from kg.extract.services import classify_service
+
+    # the service is the neurostimulation; the study it follows (TPII) is context, not the service
+    text = "Localized intense neurostimulation therapy [following TPII]"
+    assert classify_service(text) == "hyperstimulation_analgesia"
+    assert classify_service("Trigger points impedance imaging (TPII)") == "other_study"
+    assert classify_service("TENS unit, one-month home trial") == "tens"
+    (item,) = determine_case(_case("hyperstimulation_analgesia", text, "lumbar")).items
+    assert item.guideline.section == MTUS + "ODG-HYPERSTIMULATION" and item.guideline.outside_mtus
+    assert [(a.criterion, a.status) for a in item.assessments] == [(MTUS + "ODG-HYPERSTIMULATION-1", "not_met")]
+    assert item.conclusion == "not_medically_necessary"
+    (item,) = determine_case(_case("other_study", "Trigger points impedance imaging (TPII)")).items
+    assert item.guideline.section == MTUS + "ODG-TPII" and item.guideline.outside_mtus
+    assert [(a.criterion, a.status) for a in item.assessments] == [(MTUS + "ODG-TPII-1", "not_met")]
+    # another study of the same kind that is not impedance imaging stays uncovered
+    (item,) = determine_case(_case("other_study", "Thermography of both hands")).items
+    assert item.conclusion == "not_covered"
+
+
+def test_biofeedback_is_mtus_and_infrared_therapy_is_outside_it():
+    by_iri = {s.iri: s for s in catalogue()}
+    assert by_iri[MTUS + "CPMTG-BIOFEEDBACK"].kind == "MTUS"
+    for s in ("ODG-INFRARED", "ODG-HYPERSTIMULATION", "ODG-TPII"):
+        assert by_iri[MTUS + s].kind == "outside the MTUS", s
+    case = _case("infrared_therapy", "Infrared therapy x4", "lumbar", injury={"date": "2015-01-05"})
+    (item,) = determine_case(case).items
+    assert item.guideline.section == MTUS + "ODG-INFRARED"
+    assert [(a.criterion, a.status) for a in item.assessments] == [
+        (MTUS + "ODG-INFRARED-1", "met"), (MTUS + "ODG-INFRARED-2", "not_met"),
+        (MTUS + "ODG-INFRARED-3", "not_documented")]
+    assert rationale_text(item).splitlines()[1].startswith("The MTUS does not address this service (infrared therapy)")

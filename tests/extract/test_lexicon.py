@@ -79,3 +79,41 @@ def test_lazy_mentions_are_the_rule_table_anchored_at_a_word_start() -> None:
     mentions = list(lexicon.LazyMentions("case", "finding_rules"))
     assert [(kind, rx.pattern, rx.flags & re.I, mode) for kind, rx, mode in mentions] == \
         [(kind, rf"\b(?:{rx})", re.I, mode) for kind, rx, mode in rows]
+
+
+# Text built to make a backtracking regex explode: runs of the tokens the patterns are made of
+# (numbers, doses, sides, study names, frequency words, spaces and punctuation).  A few thousand
+# characters each: enough for exponential backtracking to take minutes, short enough that a
+# pattern linear or quadratic in the text (a bounded repeat, a scan to the next comma) stays fast.
+HOSTILE = tuple(token * (3_000 // len(token)) for token in (
+    "1 ", "a", " ", "- ", "10/325 mg ", "#60 ", "x-ray of the ", "right left ", "twice a day for ", "1 refill ",
+    "normal ", "was obtained, ", "MRI ", "(", "lidocaine ", "trigger point ", "evaluation "))
+
+
+def _all_regexes() -> list[tuple[str, re.Pattern[str]]]:
+    from kg.extract.services import _SERVICE_RX
+
+    out = []
+    for area, name in _entries():
+        data = tomllib.loads(lexicon.LEXICON_FILE.read_text(encoding="utf-8"))[area][name]
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            out += [(f"[[{area}.{name}]] {kind}", re.compile(rx, re.I)) for kind, rx, _ in lexicon.rules(area, name)]
+        else:
+            out.append((f"[{area}] {name}", lexicon.pattern(area, name)))
+    return out + [(f"service {kind}", rx) for kind, rx in _SERVICE_RX]
+
+
+def test_no_pattern_backtracks_on_hostile_text() -> None:
+    import time
+
+    # a hang guard, not a speed figure: each pattern scans the hostile texts (about 50 kB) in
+    # milliseconds; a pattern with catastrophic backtracking takes minutes or more
+    slow = []
+    for where, rx in _all_regexes():
+        start = time.perf_counter()
+        for text in HOSTILE:
+            for _ in rx.finditer(text):
+                pass
+        if time.perf_counter() - start > 5:
+            slow.append(where)
+    assert not slow, f"patterns that backtrack on hostile text: {slow}"
