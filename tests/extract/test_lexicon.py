@@ -94,8 +94,9 @@ def _all_regexes() -> list[tuple[str, re.Pattern[str]]]:
     from kg.extract.services import _SERVICE_RX
 
     out = []
+    lexicon_data = tomllib.loads(lexicon.LEXICON_FILE.read_text(encoding="utf-8"))
     for area, name in _entries():
-        data = tomllib.loads(lexicon.LEXICON_FILE.read_text(encoding="utf-8"))[area][name]
+        data = lexicon_data[area][name]
         if isinstance(data, list) and data and isinstance(data[0], dict):
             out += [(f"[[{area}.{name}]] {kind}", re.compile(rx, re.I)) for kind, rx, _ in lexicon.rules(area, name)]
         else:
