@@ -225,3 +225,25 @@ def test_service_description_by_accept_and_read_only(store):
     with Server(create_app(store, allow_federation=True)) as srv:
         g, service = _description(httpx.get(srv.url + "/sparql"))
         assert SD.BasicFederatedQuery in set(g.objects(service, SD.feature))
+
+
+def test_updates_flush_the_store_every_flush_bytes():
+    """The server flushes the store's write buffers once ``flush_bytes`` of update text are applied
+    (a long-running writer otherwise keeps them in memory: issue 20's soak), and only then."""
+    from kg.store.store import LocalStore
+    from kg.web.sparql import ServiceOptions, SparqlService
+
+    class Counted(LocalStore):
+        flushes = 0
+
+        def flush(self) -> None:
+            Counted.flushes += 1
+            super().flush()
+
+    update = "INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> " + '"' + "x" * 80 + '" } }'  # 121 characters
+    service = SparqlService(Counted(None), ServiceOptions(allow_update_token="t", flush_bytes=300))
+    seen = []
+    for _ in range(7):
+        service.update(update)
+        seen.append(Counted.flushes)
+    assert seen == [0, 0, 1, 1, 1, 2, 2]  # at 363 and 363 more characters, never between
