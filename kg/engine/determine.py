@@ -24,7 +24,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from kg.engine.graph import CaseGraph, build_case_graph
-from kg.engine.guidelines import criterion_role, definition_terms
+from kg.engine.guidelines import criterion_role, definition_terms, exclusions_only
 from kg.engine.validate import ShapeResult, Shapes, ValidationOutcome, default_shapes, validate
 from kg.model import CaseData, vocabulary
 from kg.rdf import KG, OA, PROV, GraphReader, bind_prefixes, literal_int, sorted_terms
@@ -243,15 +243,10 @@ def conclude(assessments: Iterable[CriterionAssessment]) -> tuple[str, str]:
         return "medically_necessary", ""
     if not passes:
         return "not_medically_necessary", ""
-    which = ", ".join(str(x.number) for x in live)
     if not live:
         return "not_medically_necessary", ("No indication is documented: none of this section's criteria applies to "
                                            "the request, so medical necessity is not established.")
-    return "not_medically_necessary", (
-        f"No indication is documented: the applicable {'criterion' if len(live) == 1 else 'criteria'} of this section "
-        f"({which}) only {'excludes' if len(live) == 1 else 'exclude'} uses the guideline advises against, and none of "
-        f"those applies. That no exclusion applies does not show the service is indicated, and the section states no "
-        f"indication the record could meet, so medical necessity is not established.")
+    return "not_medically_necessary", exclusions_only([x.number for x in live])
 
 
 class CaseView:

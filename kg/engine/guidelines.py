@@ -22,7 +22,7 @@ from kg.errors import InputError
 from kg.rdf import DCTERMS, KG, literal_int
 
 __all__ = ["CriterionEntry", "SectionEntry", "VersionEntry", "catalogue", "catalogue_document", "catalogue_text",
-           "Checklist", "checklist", "criterion_role"]
+           "Checklist", "checklist", "criterion_role", "exclusions_only"]
 
 _ROLES: dict[Node | None, str] = {KG.Indication: "indication", KG.Exclusion: "exclusion"}
 
@@ -38,6 +38,27 @@ def criterion_role(g: Graph, criterion: Node | None) -> str:
     ('exclusion', 'required')
     """
     return _ROLES.get(g.value(criterion, KG.role), "required")
+
+
+def exclusions_only(numbers: Sequence[int] | None = None) -> str:
+    """Why a section whose criteria only exclude (every one ``"exclusion"``, see :func:`criterion_role`)
+    shows no medical necessity: for a determination, whose applicable criteria are ``numbers``, all
+    met; or, without ``numbers``, for the section as a checklist lists it.
+
+    >>> exclusions_only([1, 2]).split(" uses")[0]
+    'No indication is documented: the applicable criteria of this section (1, 2) only exclude'
+    >>> exclusions_only().split(" uses")[0]
+    'Every criterion of this section only excludes'
+    """
+    against = "uses the guideline advises against"
+    if numbers is None:
+        return (f"Every criterion of this section only excludes {against} and it states no indication, so no record "
+                "shows this service medically necessary under it.")
+    one = len(numbers) == 1
+    return (f"No indication is documented: the applicable {'criterion' if one else 'criteria'} of this section "
+            f"({', '.join(str(n) for n in numbers)}) only {'excludes' if one else 'exclude'} {against}, and none of "
+            f"those applies. That no exclusion applies does not show the service is indicated, and the section states "
+            f"no indication the record could meet, so medical necessity is not established.")
 
 
 def _date(v: Node | None) -> _dt.date | None:
@@ -159,8 +180,7 @@ class Checklist:
             for c in indications:
                 lines.append(f"[ ] {c.number}. {c.statement}")
         if all(c.role == "exclusion" for c in self.section.criteria):
-            lines.append("Every criterion of this section only excludes uses the guideline advises against and it "
-                         "states no indication, so no record shows this service medically necessary under it.")
+            lines.append(exclusions_only())
         return "\n".join(lines) + "\n"
 
 

@@ -41,7 +41,7 @@ areas read, each ``enrich(lc: LetterCase) -> LetterCase``: :mod:`kg.extract.imag
 Every fact carries :class:`~kg.model.Evidence` whose ``start``/``end``
 slice ``LetterText.text`` to the quote (whitespace folded).  Nothing here
 reads files or the network at import time; the drug lexicon is read from the
-packaged ontology on first use.
+packaged ontology, and the phrase lexicon from :mod:`kg.extract.lexicon`'s file, on first use.
 """
 
 from __future__ import annotations
@@ -53,13 +53,12 @@ from typing import Callable, Iterable, Sequence
 from kg.errors import LetterError
 from kg.extract import imaging, medication, procedures, therapy
 from kg.extract.dispute import read_requests
-from kg.extract.lexicon import pattern, patterns, rules
+from kg.extract.lexicon import LazyMentions, LazyPattern, lazy_patterns
 from kg.extract.result import LetterCase
 from kg.extract.text import (
     DATE_RX,
     SummaryReader,
     assert_polarity,
-    compile_mentions,
     parse_date,
     regions_in,
     split_clauses,
@@ -99,10 +98,9 @@ ENRICHERS: tuple[Callable[[LetterCase], LetterCase], ...] = (
 # Finding mentions: (kind, regex, mode).  mode "sign": present unless negated;
 # "function": a neurological function whose deficit is present when an abnormal
 # value is given and absent when a normal one is; "nerve_tension": SLR etc.
-_FINDING_RULES: tuple[tuple[str, str, str], ...] = rules("case", "finding_rules")
-_FINDING_RX = compile_mentions(_FINDING_RULES)
-_NOT_EXAM = pattern("case", "not_exam")
-_SYMMETRIC_LOW_REFLEXES, _SIDED = patterns("case", "symmetric_low_reflexes", "sided")
+_FINDING_RX = LazyMentions("case", "finding_rules")
+_NOT_EXAM = LazyPattern("case", "not_exam")
+_SYMMETRIC_LOW_REFLEXES, _SIDED = lazy_patterns("case", "symmetric_low_reflexes", "sided")
 
 
 # ---------------------------------------------------------------------------
@@ -161,7 +159,7 @@ ICD10_TABLE: tuple[tuple[str, str, dict[str, str]], ...] = (
     (r"occipital neuralgia", "other", {"*": "M54.81"}),
 )
 _ICD_RX = tuple((re.compile(rf"\b(?:{rx})", re.I), kind, codes) for rx, kind, codes in ICD10_TABLE)
-_DX_HEAD, _DX_NOUN, _DX_SPLIT = patterns("case", "dx_head", "dx_noun", "dx_split")
+_DX_HEAD, _DX_NOUN, _DX_SPLIT = lazy_patterns("case", "dx_head", "dx_noun", "dx_split")
 
 
 # ---------------------------------------------------------------------------
@@ -174,8 +172,8 @@ _STUDY_RX = (
     ("bone_scan", re.compile(r"bone scan", re.I)),
     ("xray", re.compile(r"x-?rays?|radiographs?|radiographic", re.I)),
 )
-_STUDY_SKIP = pattern("case", "study_skip")
-_RESULT = pattern("case", "result")
+_STUDY_SKIP = LazyPattern("case", "study_skip")
+_RESULT = LazyPattern("case", "result")
 _IMAGING_FINDINGS = (
     ("disc_bulge", r"disc (?:bulg\w*|protrusion|herniation|extrusion)|bulg\w+ disc|herniated|protrusion|\bHNP\b"),
     ("foraminal_stenosis", r"foraminal (?:stenosis|narrowing)"),

@@ -46,30 +46,28 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from kg.extract.lexicon import pattern, rules
+from kg.extract.lexicon import LazyMentions, LazyPattern
 from kg.extract.result import LetterCase
 from kg.extract.text import (
     DATE,
     REGION_RX,
     SummaryReader,
     assert_polarity,
-    compile_mentions,
     parse_date,
     regions_in,
     split_clauses,
 )
 from kg.model import Finding, Study
 
-__all__ = ["enrich", "RULES"]
+__all__ = ["enrich"]
 
 # (kind, regex, polarity mode for assert_polarity)
-RULES: tuple[tuple[str, str, str], ...] = rules("imaging", "rules")
-_RULE_RX = compile_mentions(RULES)
+_RULE_RX = LazyMentions("imaging", "rules")
 
 # Sentences about the UR decision or a request restate the dispute, not the record.
-_SKIP = pattern("imaging", "skip")
+_SKIP = LazyPattern("imaging", "skip")
 # Red flags that are only being ruled out or were ruled out do not count.
-_RULED_OUT = pattern("imaging", "ruled_out")
+_RULED_OUT = LazyPattern("imaging", "ruled_out")
 _NO_RED = re.compile(r"\bno (?:acute |compression |displaced )?(?:fracture|dislocation)s?\b|\bhealed\b|\bold\b", re.I)
 
 
@@ -149,12 +147,13 @@ def _closest(clause: str, start: int, end: int) -> str | None:
     return best[1] if best is not None else None
 
 
-_PRIOR_KINDS = (("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
-                ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)),
-                ("xray", re.compile(r"\bx-?\s?rays?\b|\bradiographs?\b", re.I)))
-_PRIOR_CUE = pattern("imaging", "prior_cue")
-_NOT_PRIOR = pattern("imaging", "not_prior")
-_RESULT_FIRST = pattern("imaging", "result_first")
+_PRIOR_KINDS: tuple[tuple[str, re.Pattern[str] | LazyPattern], ...] = (
+    ("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
+    ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)),
+    ("xray", LazyPattern("imaging", "prior_xray")))
+_PRIOR_CUE = LazyPattern("imaging", "prior_cue")
+_NOT_PRIOR = LazyPattern("imaging", "not_prior")
+_RESULT_FIRST = LazyPattern("imaging", "result_first")
 
 
 def _prior_studies(lc: LetterCase, reader: SummaryReader) -> list[Study]:
@@ -170,42 +169,56 @@ def _prior_studies(lc: LetterCase, reader: SummaryReader) -> list[Study]:
     have = {(s.kind, s.region) for s in lc.case.studies}
     ids = {s.id for s in lc.case.studies}
     out: list[Study] = []
-    previous: list[str] = []
+    previous = ""  # the sentence before, skipped or not: its regions are read only when a study falls back on them
     for sent in reader.sents:
-        named, previous = previous, regions_in(sent.text)
-        if _SKIP.search(sent.text):
+        text, before = sent.text, previous
+        previous = text
+        if _SKIP.search(text):
             continue
-        first = {m.end(): regions_in(m.group("regions")) for m in _RESULT_FIRST.finditer(sent.text)}
-        done = _PRIOR_CUE.search(sent.text) is not None and _NOT_PRIOR.search(sent.text) is None
-        if not done and not first:
+        first = {m.end(): regions_in(m.group("regions")) for m in _RESULT_FIRST.finditer(text)}
+        done = _PRIOR_CUE.search(text) is not None and _NOT_PRIOR.search(text) is None
+        mentions = [(kind, m) for kind, rx in _PRIOR_KINDS for m in rx.finditer(text)] if done or first else []
+        if not mentions:
             continue
-        for kind, rx in _PRIOR_KINDS:
-            for m in rx.finditer(sent.text):
-                regions: list[str | None]
-                if m.start() in first:
-                    regions = list(first[m.start()]) or [nearest_region(sent.text, m.start(), m.end())]
-                elif done:
-                    region = nearest_region(sent.text, m.start(), m.end())
-                    regions = [region if region is not None or len(named) != 1 else named[0]]
-                else:
+        try:
+            evidence = reader.ev(sent.start, sent.end)
+        except ValueError:
+            continue
+        for kind, m in mentions:
+            regions = _study_regions(text, m, first, done, before)
+            dm = DATE.search(text, m.end(), min(len(text), m.end() + 40)) if regions else None
+            for region in regions:
+                if region is None or (kind, region) in have:
                     continue
-                dm = DATE.search(sent.text, m.end(), min(len(sent.text), m.end() + 40))
-                for region in regions:
-                    if region is None or (kind, region) in have:
-                        continue
-                    try:
-                        evidence = reader.ev(sent.start, sent.end)
-                    except ValueError:
-                        continue
-                    have.add((kind, region))
-                    n = len(out) + 1
-                    while f"img-st{n}" in ids:
-                        n += 1
-                    sid = f"img-st{n}"
-                    ids.add(sid)
-                    out.append(Study(id=sid, kind=kind, region=region,
-                                     date=parse_date(dm.group(0)) if dm else sent.date, evidence=(evidence,)))
+                have.add((kind, region))
+                out.append(Study(id=_free_study_id(ids, len(out) + 1), kind=kind, region=region,
+                                 date=parse_date(dm.group(0)) if dm else sent.date, evidence=(evidence,)))
     return out
+
+
+def _study_regions(text: str, m: re.Match[str], first: dict[int, list[str]], done: bool,
+                   before: str) -> list[str | None]:
+    """The regions of the study named at ``m`` in the sentence ``text`` (see :func:`_prior_studies`):
+    those between a result stated first (``first``, by the result's end) and the study, else, when
+    the sentence cues a done study, the nearest one or the one region of the sentence ``before``."""
+    if m.start() in first:
+        return list(first[m.start()]) or [nearest_region(text, m.start(), m.end())]
+    if not done:
+        return []
+    region = nearest_region(text, m.start(), m.end())
+    if region is None:
+        named = regions_in(before)
+        if len(named) == 1:
+            return [named[0]]
+    return [region]
+
+
+def _free_study_id(ids: set[str], n: int) -> str:
+    """The first study id ``img-st<k>``, k from ``n`` up, that ``ids`` does not hold; added to ``ids``."""
+    while f"img-st{n}" in ids:
+        n += 1
+    ids.add(f"img-st{n}")
+    return f"img-st{n}"
 
 
 def _polarity(kind: str, clause: str, start: int, end: int, mode: str) -> str | None:

@@ -41,10 +41,10 @@ import datetime as _dt
 import re
 from typing import Iterable
 
-from kg.extract.lexicon import pattern, patterns, rules
+from kg.extract.lexicon import LazyMentions, LazyPattern, lazy_patterns
 from kg.extract.result import LetterCase
 from kg.extract.services import drug_detail, drug_in
-from kg.extract.text import DATE_RX, SummaryReader, assert_polarity, compile_mentions, parse_date
+from kg.extract.text import DATE_RX, SummaryReader, assert_polarity, parse_date
 from kg.model import Diagnosis, Evidence, Finding, Request, Study, Treatment
 
 __all__ = ["enrich", "topical_ingredients", "course_days", "supply_days", "dosage_form"]
@@ -55,7 +55,7 @@ MEDICATION_KINDS = frozenset({
 _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
 # Oral liquids, and the oral suspension compounding kits sold under brand names (ranitidine,
 # gabapentin, tramadol, cyclobenzaprine, diphenhydramine kits): drugs also made as tablets.
-_LIQUID = pattern("medication", "liquid")
+_LIQUID = LazyPattern("medication", "liquid")
 _COMPOUNDED_KIT = re.compile(r"\b(?:Deprizine|Fanatrex|Synapryn|Tabradol|Dicopanol)\b|\bcompound(?:ed)?\b", re.I)
 
 
@@ -116,7 +116,7 @@ def topical_ingredients(text: str) -> tuple[str, ...]:
 _NUMWORD = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
             "ten": 10, "eleven": 11, "twelve": 12, "several": None, "a": 1, "an": 1}
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
-_SPAN = pattern("medication", "span")
+_SPAN = LazyPattern("medication", "span")
 
 
 def course_days(text: str) -> int | None:
@@ -137,8 +137,8 @@ def course_days(text: str) -> int | None:
     return n * _UNIT_DAYS[m.group("u").lower().rstrip("s")]
 
 
-_DOSES = tuple(zip((4, 3, 2, 1), patterns("medication", "doses_4", "doses_3", "doses_2", "doses_1"), strict=True))
-_TWO_PER_DOSE, _REFILLS = patterns("medication", "two_per_dose", "refills")
+_DOSES = tuple(zip((4, 3, 2, 1), lazy_patterns("medication", "doses_4", "doses_3", "doses_2", "doses_1"), strict=True))
+_TWO_PER_DOSE, _REFILLS = lazy_patterns("medication", "two_per_dose", "refills")
 
 
 def supply_days(text: str, count: int | None) -> int | None:
@@ -178,31 +178,30 @@ def _span_days(m: re.Match[str]) -> int | None:
 # Finding rules: (kind, mention regex, mode) -- mode as in kg.extract.text.assert_polarity,
 # or "present" (present unless the record says it is not).
 # ---------------------------------------------------------------------------
-_FINDING_RULES: tuple[tuple[str, str, str], ...] = rules("medication", "finding_rules")
-_FINDING_RX = compile_mentions(_FINDING_RULES)
-_NOT_FACT = pattern("medication", "not_fact")
-_NEUROPATHIC = pattern("medication", "neuropathic")
+_FINDING_RX = LazyMentions("medication", "finding_rules")
+_NOT_FACT = LazyPattern("medication", "not_fact")
+_NEUROPATHIC = LazyPattern("medication", "neuropathic")
 _CO_DRUGS: tuple[tuple[str, str], ...] = (
     ("aspirin", r"aspirin|\bASA\b|Ecotrin"),
     ("anticoagulant", r"warfarin|Coumadin|Eliquis|apixaban|Xarelto|rivaroxaban|Pradaxa|dabigatran|Plavix|clopidogrel|"
                       r"heparin|Lovenox|enoxaparin|anticoagula\w+|blood thinners?"),
 )
-(_USE, _EFFECT_POS, _EFFECT_NEG, _FUNCTION_POS, _FUNCTION_NEG) = patterns(
+(_USE, _EFFECT_POS, _EFFECT_NEG, _FUNCTION_POS, _FUNCTION_NEG) = lazy_patterns(
     "medication", "use", "effect_pos", "effect_neg", "function_pos", "function_neg")
 _DURATION = re.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approximately\s+|about\s+|at least\s+|"
                        r"over\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?|"
                        r"several)\s*(?:\+\s*)?(?P<u>day|week|month|year)s?\b|"
                        r"since\s+(?P<since>" + DATE_RX + r"|\d{1,2}/\d{4}|(?:19|20)\d{2})", re.I)
-_FIRST_TIME = pattern("medication", "first_time")
+_FIRST_TIME = LazyPattern("medication", "first_time")
 
 
 _KIND_WORDS = {"nsaid": r"NSAIDs?|anti-inflammator\w+", "opioid": r"opioids?|narcotics?",
                "muscle_relaxant": r"muscle relaxants?", "anticonvulsant": r"anticonvulsants?|AEDs?",
                "antidepressant": r"antidepressants?", "benzodiazepine": r"benzodiazepines?"}
 # Continuation words: use that is already under way (long-term or ongoing use, its efficacy so far).
-_ONGOING = pattern("medication", "ongoing")
+_ONGOING = LazyPattern("medication", "ongoing")
 # Refills as the IMR-eligible part of a partial authorisation: they continue the authorised supply.
-_REFILLS_REMAINING = pattern("medication", "refills_remaining")
+_REFILLS_REMAINING = LazyPattern("medication", "refills_remaining")
 
 
 class _Enricher(SummaryReader):

@@ -28,14 +28,14 @@ import dataclasses
 import re
 from typing import Iterator
 
-from kg.extract.lexicon import pattern
+from kg.extract.lexicon import LazyPattern
 from kg.extract.result import LetterCase
 from kg.extract.text import Sentence, SummaryReader, assert_polarity, first_region, regions_in
 from kg.model import Evidence, Finding, Request, Study, Treatment
 
 __all__ = ["enrich", "spinal_levels"]
 
-_SKIP = pattern("procedures", "skip")
+_SKIP = LazyPattern("procedures", "skip")
 _LEVEL = re.compile(r"\b[CTL][1-7](?:\s*-\s*[CTLS]?[1-7])?\b")
 
 

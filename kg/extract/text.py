@@ -14,9 +14,10 @@ the letter text to its quote.
 * dates: :data:`DATE_RX`, :data:`DATE`, :func:`parse_date`;
 * folded text and sentences: :class:`Folded`, :class:`Sentence`, :func:`split_sentences`,
   :class:`SummaryReader`;
-* polarity: :func:`assert_polarity`, :func:`split_clauses`, :func:`compile_mentions`.
+* polarity: :func:`assert_polarity`, :func:`split_clauses`.
 
-Everything here is pure and reads no file; the patterns are compiled at import time (cheap).
+Everything here is pure; the lexicon's patterns are read and compiled on first use
+(:class:`~kg.extract.lexicon.LazyPattern`), the others at import time (cheap).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from kg.extract.lexicon import pattern, patterns
+from kg.extract.lexicon import LazyPattern, lazy_patterns
 from kg.model import Evidence
 from kg.read.letter import Span
 
@@ -36,7 +37,7 @@ __all__ = [
     "REGION_RX", "regions_in", "first_region",
     "DATE_RX", "DATE", "parse_date",
     "Folded", "Sentence", "split_sentences", "SummaryReader",
-    "assert_polarity", "split_clauses", "compile_mentions",
+    "assert_polarity", "split_clauses",
 ]
 
 
@@ -290,11 +291,11 @@ class SummaryReader:
 # ---------------------------------------------------------------------------
 # Assertion (polarity)
 # ---------------------------------------------------------------------------
-_PRE_NEG = pattern("text", "pre_neg")
-_POST_NEG = pattern("text", "post_neg")
+_PRE_NEG = LazyPattern("text", "pre_neg")
+_POST_NEG = LazyPattern("text", "post_neg")
 _POST_POS = re.compile(r"^[^.;]{0,30}?\b(?:was|were|is|are)\s+positive\b", re.I)
 _PRE_POS = re.compile(r"\bpositive(?:\s+for)?\s*$", re.I)
-(_UNCERTAIN, _CLAUSE_BREAK, _ABNORMAL, _NORMAL, _NEG_AFTER_FUNCTION, _NEG_BEFORE_FUNCTION) = patterns(
+(_UNCERTAIN, _CLAUSE_BREAK, _ABNORMAL, _NORMAL, _NEG_AFTER_FUNCTION, _NEG_BEFORE_FUNCTION) = lazy_patterns(
     "text", "uncertain", "clause_break", "abnormal", "normal", "neg_after_function", "neg_before_function")
 
 
@@ -407,12 +408,3 @@ def split_clauses(sentence: str) -> Iterator[tuple[int, str]]:
         last = m.end()
     yield last, sentence[last:]
 
-
-def compile_mentions(rules: tuple[tuple[str, str, str], ...]) -> tuple[tuple[str, re.Pattern[str], str], ...]:
-    """Mention rules ``(kind, regex, polarity mode)`` with each regex compiled case-insensitively,
-    anchored at a word start.
-
-    >>> [(k, rx.pattern, mode) for k, rx, mode in compile_mentions((("swelling", "swelling|edema", "sign"),))]
-    [('swelling', '\\\\b(?:swelling|edema)', 'sign')]
-    """
-    return tuple((kind, re.compile(rf"\b(?:{rx})", re.I), mode) for kind, rx, mode in rules)

@@ -57,7 +57,7 @@ import dataclasses
 import re
 from typing import Iterable
 
-from kg.extract.lexicon import pattern, patterns
+from kg.extract.lexicon import LazyPattern, lazy_patterns
 from kg.extract.result import LetterCase
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number, regions_in
 from kg.model import Diagnosis, Finding, Treatment
@@ -77,25 +77,25 @@ _UNIT = r"(?:sessions?|visits?|treatments?|reports?|appointments?)"
 _COUNT = re.compile(rf"(?<![\w-])(?P<n>{NUM_RX}|"
                     rf"#\s*\d{{1,2}})(?![\w-])\s*(?:\(\s*\d{{1,2}}\s*\)\s*)?(?:[\w()-]+\s+){{0,4}}?{_UNIT}\b", re.I)
 _COUNT_AFTER = re.compile(rf"^\s*(?:x|times|#)\s*(?P<n>\d{{1,2}})\b|^\s*\(\s*(?P<p>\d{{1,2}})\s*{_UNIT}?\s*\)", re.I)
-_REQUESTED = pattern("therapy", "requested")
-_AUTHORIZED = pattern("therapy", "authorized")
+_REQUESTED = LazyPattern("therapy", "requested")
+_AUTHORIZED = LazyPattern("therapy", "authorized")
 _NEGATED_AUTH = re.compile(r"\bnon-?\s?certif\w*|\bnot (?:been )?(?:authoriz|certif|approv)\w*|\bdenied\b", re.I)
-_THIS_REVIEW = pattern("therapy", "this_review")
+_THIS_REVIEW = LazyPattern("therapy", "this_review")
 
-_FI, _NO_FI, _FAILED, _PARTIAL, _EFFECTIVE = patterns("therapy", "fi", "no_fi", "failed", "partial", "effective")
+_FI, _NO_FI, _FAILED, _PARTIAL, _EFFECTIVE = lazy_patterns("therapy", "fi", "no_fi", "failed", "partial", "effective")
 _NEGATED = re.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
-_UNDOCUMENTED = pattern("therapy", "undocumented")
+_UNDOCUMENTED = LazyPattern("therapy", "undocumented")
 _UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
 # a clause saying the care has not been given yet: "has not undergone conservative care as 6 sessions
 # of physical therapy was certified", "had not started physical therapy yet"
-_NOT_DONE = pattern("therapy", "not_done")
+_NOT_DONE = LazyPattern("therapy", "not_done")
 # a self-directed home program named, and a statement that it is not enough (the exception the
 # schedule's "fading ... plus active self-directed home physical medicine" leaves)
-_HOME = pattern("therapy", "home")
-_HOME_NOT_ENOUGH = pattern("therapy", "home_not_enough")
+_HOME = LazyPattern("therapy", "home")
+_HOME_NOT_ENOUGH = LazyPattern("therapy", "home_not_enough")
 # an examination documented as normal: full range of motion of a region, or no abnormal findings
 # at all ("neurological examination was normal" speaks of the nerves only and is not read here)
-_FULL_ROM, _NORMAL_EXAM, _NOT_FULL = patterns("therapy", "full_rom", "normal_exam", "not_full")
+_FULL_ROM, _NORMAL_EXAM, _NOT_FULL = lazy_patterns("therapy", "full_rom", "normal_exam", "not_full")
 _CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 

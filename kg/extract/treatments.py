@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from kg.extract.lexicon import pattern
+from kg.extract.lexicon import LazyPattern
 from kg.extract.services import DRUG_KINDS, GENERIC_DRUG_WORDS, classify_service, drug_in, drug_lexicon
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number
 from kg.model import Treatment
@@ -41,7 +41,7 @@ _OUTCOME_RULES: tuple[tuple[str, str], ...] = (
 _OUTCOME_RX = tuple((o, re.compile(rx, re.I)) for o, rx in _OUTCOME_RULES)
 # "without documentation of objective functional improvement" says the record is silent: the words
 # after it state no outcome either way, so they are blanked before the outcome rules run.
-_SILENCE = pattern("treatments", "silence")
+_SILENCE = LazyPattern("treatments", "silence")
 
 
 def _outcomes(text: str) -> tuple[str, ...]:
@@ -66,7 +66,7 @@ def _outcomes(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-_TX_HEAD = pattern("treatments", "tx_head")
+_TX_HEAD = LazyPattern("treatments", "tx_head")
 _TX_COUNT = re.compile(
     rf"(?P<n>{NUM_RX})\s+(?:[\w()]+\s+){{0,4}}?(?:sessions?|visits?|treatments?)|"
     rf"(?:sessions?|visits?|treatments?)\s*(?:x|times|#)\s*(?P<m>\d{{1,2}})|\btimes\s+(?P<t>{NUM_RX})\b|"

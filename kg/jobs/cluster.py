@@ -150,9 +150,10 @@ def _in_order(client: Client, jobs: Iterable[tuple[Callable[..., Any], tuple[Any
 
     limit = 2 * _worker_count(client)
     pending: deque[tuple[int, Future]] = deque()
-    done = [0]
+    done = 0  # chunks finished, counted by take
 
     def take() -> None:
+        nonlocal done
         j, fut = pending.popleft()
         try:
             result = fut.result()
@@ -164,7 +165,7 @@ def _in_order(client: Client, jobs: Iterable[tuple[Callable[..., Any], tuple[Any
                 raise ClusterError(f"a worker could not do a chunk of {what}: {type(exc).__name__}: {exc}") from None
             raise
         finish(j, result)
-        done[0] += 1
+        done += 1
 
     try:
         for i, (fn, args) in enumerate(jobs):
@@ -176,7 +177,7 @@ def _in_order(client: Client, jobs: Iterable[tuple[Callable[..., Any], tuple[Any
     except KgError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever distributed raises for a lost scheduler
-        raise ClusterError(f"the Dask scheduler at {address} went away after {done[0]} of {count} chunks of {what} "
+        raise ClusterError(f"the Dask scheduler at {address} went away after {done} of {count} chunks of {what} "
                            f"({type(exc).__name__}: {exc}); {_AGAIN}") from None
 
 
@@ -334,7 +335,7 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
     rewritten: list[str] = []
-    written = [0]
+    written = 0  # quads written, counted by finish
     total = len(todo)
     with connect(cluster, workers=workers) as client:
         size = max(min(chunk, 100), min(chunk, -(-total // (2 * _worker_count(client)))))
@@ -348,6 +349,7 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
                                          store.export_graphs([graph_of(c, "reviewer") for c in ids]), sent)
 
         def finish(i: int, result: ChunkResult | str) -> None:
+            nonlocal written
             ids = parts[i]
             if isinstance(result, str):
                 failed.extend((c, result) for c in ids)
@@ -357,14 +359,14 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
                 store.replace_graphs(plan.drop, plan.body, plan.last, remove=plan.remove)
                 determined.extend(result.determined)
                 rewritten.extend(plan.rewritten)
-                written[0] += plan.quads
+                written += plan.quads
                 failed.extend(result.failed)
             if progress:
                 progress(len(determined) + len(failed), total, "")
 
         _in_order(client, jobs(), len(parts), finish, address=cluster, what="cases")
     return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed),
-                        rewritten=tuple(rewritten), quads_written=written[0])
+                        rewritten=tuple(rewritten), quads_written=written)
 
 
 #: per worker process: the batch engine compiled for each set of shapes sent (by their bytes)

@@ -710,7 +710,7 @@ def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: 
     Returns the cases determined, those that failed and the quads written."""
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
-    written = [0]
+    written = 0  # quads written, counted by finish
     total = len(todo)
 
     def payload(cid: str) -> tuple[str, str, str]:
@@ -718,13 +718,14 @@ def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: 
                 store.case_graph(cid, "reviewer").serialize(format="nt"))
 
     def finish(cid: str, result: dict[str, str] | str) -> None:
+        nonlocal written
         if isinstance(result, str):
             failed.append((cid, result))
         else:
             graphs = {n: Graph().parse(data=text, format="nt") if text.strip() else Graph()
                       for n, text in result.items()}
             store.put_case(cid, graphs)
-            written[0] += sum(len(g) for g in graphs.values())
+            written += sum(len(g) for g in graphs.values())
             determined.append(cid)
         if progress:
             progress(len(determined) + len(failed), total, "")
@@ -732,4 +733,4 @@ def _determine_each(store: Store, todo: list[str], *, workers: int, shapes_dir: 
     if progress:
         progress(0, total, "")
     _run_bounded(todo, payload, _determine_one, finish, workers=workers, init=_worker_init, init_arg=shapes_dir)
-    return determined, failed, written[0]
+    return determined, failed, written

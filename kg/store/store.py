@@ -96,6 +96,15 @@ def graph_iri(case_id: str, name: str) -> URIRef:
     return URIRef(f"{case_iri(case_id)}graph/{name}")
 
 
+def _emptied_graphs(case_id: str) -> tuple[URIRef, ...]:
+    """The named graphs that writing or deleting a case empties: its four graphs and its digests.
+
+    >>> [g.rsplit("/", 1)[-1] for g in _emptied_graphs("c1")]
+    ['asserted', 'inferred', 'determination', 'reviewer', 'digest']
+    """
+    return tuple(graph_iri(case_id, n) for n in _DROPPED)
+
+
 def _insert_data(graphs: Mapping[URIRef, Graph], *, template: bool = False, chunk: int = 200) -> str:
     """The update that inserts ``graphs``: one ``INSERT DATA`` operation, or with ``template`` a
     sequence of operations (``;``-separated, so still one request) that Virtuoso accepts too: the
@@ -184,7 +193,7 @@ def _case_unit(case_id: str, graphs: Mapping[str, Graph]) -> _Unit:
     unknown = set(graphs) - set(GRAPH_NAMES)
     if unknown:
         raise ValueError(f"unknown graph names {sorted(unknown)}")
-    return _Unit(drop=tuple(graph_iri(case_id, n) for n in _DROPPED),
+    return _Unit(drop=_emptied_graphs(case_id),
                  graphs={graph_iri(case_id, n): g for n, g in graphs.items()}, label=f"case {case_id}")
 
 
@@ -286,12 +295,12 @@ class Store:
         the cases' graphs), such as :func:`kg.jobs.inputs.determine_inputs` returns."""
         from kg.store.protocol import nquads_insert
 
-        drop = [f"DROP SILENT GRAPH <{graph_iri(c, n)}>" for c in sorted(set(case_ids)) for n in _DROPPED]
+        drop = [f"DROP SILENT GRAPH <{g}>" for c in sorted(set(case_ids)) for g in _emptied_graphs(c)]
         self.update(" ;\n".join(drop + [nquads_insert(nquads)] if nquads.strip() else drop))
 
     def delete_case(self, case_id: str) -> None:
         """Remove every graph of a case."""
-        self.update(_replace_update({}, [graph_iri(case_id, n) for n in _DROPPED]))
+        self.update(_replace_update({}, _emptied_graphs(case_id)))
 
     def put_guidelines(self, graph: Graph) -> None:
         """Replace the guidelines graph (ontology and shapes) with ``graph``."""
@@ -698,7 +707,8 @@ class RemoteStore(Store):
         from kg.store.protocol import split_nquads
 
         ids = sorted(set(case_ids))
-        parts = split_nquads(nquads, {str(graph_iri(c, n)): c for c in ids for n in _DROPPED})
+        emptied = {c: _emptied_graphs(c) for c in ids}  # each case's graphs: the split, the updates, the PUTs
+        parts = split_nquads(nquads, {str(g): c for c, graphs in emptied.items() for g in graphs})
         if not self.limits.graph_store:
             from rdflib import Dataset
 
@@ -706,18 +716,18 @@ class RemoteStore(Store):
             for c in ids:
                 ds = Dataset()
                 ds.parse(data=parts.get(c, b"").decode("utf-8"), format="nquads")
-                units.append(_Unit(drop=tuple(graph_iri(c, n) for n in _DROPPED), label=f"case {c}",
+                units.append(_Unit(drop=emptied[c], label=f"case {c}",
                                    graphs={URIRef(str(g.identifier)): g for g in ds.graphs() if len(g)}))
             self._write(units)
             return
         cap = self.limits.max_graph_store_bytes or 64 * 2 ** 20
         groups: list[list[str]] = [[]]
-        for c in ids:  # at most 25 cases (100 graphs named in the URL) a request, under the cap
+        for c in ids:  # at most 25 cases (125 graphs named in the URL) a request, under the cap
             if groups[-1] and (len(groups[-1]) == 25 or sum(len(parts.get(g, b"")) for g in groups[-1] + [c]) > cap):
                 groups.append([])
             groups[-1].append(c)
         for group in groups if ids else []:
-            self._put([graph_iri(g, n) for g in group for n in _DROPPED],
+            self._put([g for c in group for g in emptied[c]],
                       b"".join(parts.get(g, b"") for g in group), [f"case {g}" for g in group])
 
     def query(self, sparql: str, params: Mapping[str, Node] | None = None) -> QueryResult:

@@ -1,9 +1,11 @@
-"""The extraction lexicon (kg/extract/lexicon.toml): every entry is read by its module, and
-every entry compiles."""
+"""The extraction lexicon (kg/extract/lexicon.toml): every entry is read by its module, every
+entry compiles, and importing the extractors reads none of it."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -24,7 +26,8 @@ def test_each_section_is_a_module_and_each_entry_is_read_by_it() -> None:
     assert len(entries) >= 40
     for area, name in entries:
         source = (EXTRACT / f"{area}.py").read_text(encoding="utf-8")
-        assert re.search(rf'\b(?:patterns?|rules)\(\s*"{area}",[^)]*"{name}"', source), (area, name)
+        assert re.search(rf'\b(?:LazyPattern|lazy_patterns|LazyMentions)\(\s*"{area}",[^)]*"{name}"', source), \
+            (area, name)
 
 
 @pytest.mark.parametrize(("area", "name"), _entries())
@@ -48,6 +51,34 @@ def test_a_piece_that_is_not_text_is_named(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(lexicon, "_lexicon", lambda: {"imaging": {"skip": [1, 2]}})
     with pytest.raises(ValueError, match=r"\[imaging\] skip must be a string or a list of strings"):
         lexicon.pattern("imaging", "skip")
+
+
+def test_importing_the_extractors_reads_no_lexicon() -> None:
+    """The area modules hold lazy patterns: the file is read on the first match, not at import."""
+    code = ("import kg.cli, kg.jobs.ingest, kg.extract.case, kg.extract.text, kg.extract.imaging,"
+            " kg.extract.therapy, kg.extract.medication, kg.extract.procedures, kg.extract.treatments;"
+            "from kg.extract import lexicon;"
+            "before = lexicon._lexicon.cache_info().currsize;"
+            "lexicon.LazyPattern('imaging', 'skip').search('utilization review');"
+            "print(before, lexicon._lexicon.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "1"]
+
+
+def test_a_lazy_pattern_matches_as_its_compiled_pattern() -> None:
+    lazy, rx = lexicon.LazyPattern("text", "clause_break"), lexicon.pattern("text", "clause_break")
+    text = "Tenderness was noted; there was no spasm, but the gait was antalgic"
+    assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in rx.finditer(text)] != []
+    assert lazy.split(text) == rx.split(text)
+    assert lazy.compiled.pattern == rx.pattern
+    assert lazy.search == lazy.compiled.search  # after the first use, the compiled pattern's own method
+
+
+def test_lazy_mentions_are_the_rule_table_anchored_at_a_word_start() -> None:
+    rows = lexicon.rules("case", "finding_rules")
+    mentions = list(lexicon.LazyMentions("case", "finding_rules"))
+    assert [(kind, rx.pattern, rx.flags & re.I, mode) for kind, rx, mode in mentions] == \
+        [(kind, rf"\b(?:{rx})", re.I, mode) for kind, rx, mode in rows]
 
 
 # Text built to make a backtracking regex explode: runs of the tokens the patterns are made of

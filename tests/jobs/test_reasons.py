@@ -134,6 +134,31 @@ def test_an_unstated_visit_count_names_the_count_criteria_of_course_requests_onl
     assert (crit, pats) == ((), ("request-not-specified",))
 
 
+def test_no_exceptional_factors_names_the_not_recommended_criteria_of_listed_services_only():
+    """A listed service needs factors to go against the guideline's advice, which its
+    not-recommended criterion states; elsewhere the phrase names no criterion."""
+    rmap = load_reason_map()
+    crit, pats = rmap.reason_criteria("no exceptional factors to justify it", ["LISTED_NOT_RECOMMENDED"])
+    assert pats == ("no-exceptional-factors", "listed-no-exceptional-factors")
+    assert crit == rmap.key_criteria("LISTED_NOT_RECOMMENDED")
+    crit, pats = rmap.reason_criteria("no exceptional factors", ["COMPOUND_WITH_NONRECOMMENDED_INGREDIENT"])
+    assert MTUS + "CPMTG-TOPICAL-3" in crit
+    assert rmap.reason_criteria("no exceptional factors", ["DME_MEDICAL_NEED"]) == ((), ("no-exceptional-factors",))
+
+
+def test_every_not_recommended_criterion_is_a_listed_not_recommended_reason():
+    """The key's rule is "the guideline lists the service as not recommended": every criterion the
+    shapes mark kg:notRecommended states exactly that, so the key names each of them."""
+    from rdflib import Literal
+
+    from kg.engine.validate import default_shapes
+    from kg.rdf import KG
+
+    marked = {str(c) for c in default_shapes().graph.subjects(KG.notRecommended, Literal(True))}
+    assert MTUS + "CPMTG-ULTRASOUND-1" in marked and MTUS + "ODG-TPII-1" in marked
+    assert marked <= set(load_reason_map().key_criteria("LISTED_NOT_RECOMMENDED"))
+
+
 def test_a_bad_map_is_an_input_error_naming_the_file(tmp_path):
     bad = tmp_path / "map.toml"
     bad.write_text('[keys.X]\ncriteria = ["nope:Y"]\n', encoding="utf-8")
