@@ -258,8 +258,7 @@ class Store:
         """Release the store (flush to disk where that applies)."""
 
     def flush(self) -> None:
-        """Write what the store holds in memory for recent writes to disk, where that applies
-        (a remote store manages its own memory)."""
+        """Write recent writes held in memory to disk, where that applies."""
 
     def compact(self) -> bool:
         """Reorganise the store's files for reading, where the store is ours to reorganise;
@@ -546,16 +545,9 @@ class LocalStore(Store):
             self._store.load(last, format=ox.RdfFormat.N_QUADS)
 
     def flush(self) -> None:
-        """Write RocksDB's in-memory write buffers (memtables) to the store's files and free them.
-
-        pyoxigraph 0.5 opens RocksDB with a 128 MiB write buffer for each of its 12 column
-        families and no total cap (``write_buffer_size=134217728``, ``db_write_buffer_size=0``,
-        ``max_total_wal_size=0`` in the store's ``OPTIONS`` file) and does not let us set them, so
-        RocksDB flushes by itself only after about a gigabyte of writes.  Until then a
-        long-running writer's process holds every version it wrote, deleted ones included, as
-        resident memory, the write-ahead log grows, and reads merge the buffers in.  Issue 20's
-        hour soak ended with a 274 MB write-ahead log and the server at 566 MiB; 60 updates of
-        5,000 triples each on that store: 464 MiB resident unflushed, 81 MiB flushing after each."""
+        """Write RocksDB's write buffers to the store's files and free them: pyoxigraph 0.5 gives
+        each of 12 column families a 128 MiB buffer with no total cap, so a serving writer kept
+        every version it wrote in memory (issue 20: a 274 MB write-ahead log after an hour)."""
         store = getattr(self, "_store", None)
         if store is not None and self.path is not None:
             try:
