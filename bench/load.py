@@ -79,9 +79,10 @@ def build_store(folder: Path, *, letters: bool) -> float:
 
 
 def start_server(store: str, port: int, max_concurrency: int, query_timeout: float,
-                 update_token: str | None = None) -> subprocess.Popen:
-    """``imrkg serve`` on loopback, returned once /health answers; read-only unless ``update_token``."""
-    env = dict(os.environ)
+                 update_token: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``imrkg serve`` on loopback, returned once /health answers; read-only unless ``update_token``;
+    ``env`` is added to the server's environment."""
+    env = {**os.environ, **(env or {})}
     env.pop("IMRKG_UPDATE_TOKEN", None)
     if update_token is not None:
         env["IMRKG_UPDATE_TOKEN"] = update_token

@@ -20,6 +20,8 @@ and the server's resident memory (VmRSS) at the bucket's end; then errors by sta
 passes and the case count, and the two soak targets: p99 of the last ten buckets within 1.5x of
 the first ten, memory growth from the end of the first bucket to the end under 10%.
 
+``--no-writer`` and ``--no-readers`` run one side alone, to split a growth between them.
+
     python bench/soak.py                      # two minutes
     python bench/soak.py --duration 3600      # the hour of the issue
 """
@@ -70,9 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     ap.add_argument("--empty-start", action="store_true",
                     help="start from the examples alone instead of a store already holding the letters")
+    ap.add_argument("--no-writer", action="store_true", help="no ingest: the readers alone (to split causes)")
+    ap.add_argument("--no-readers", action="store_true", help="no query clients: the writer alone")
+    ap.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set in the server's environment (a diagnostic, e.g. MALLOC_ARENA_MAX=2); repeatable")
     args = ap.parse_args(argv)
     if args.duration <= 0 or args.bucket <= 0 or args.clients < 1:
         ap.error("--duration, --bucket and --clients must be positive")
+    if any("=" not in item for item in args.server_env):
+        ap.error("--server-env takes NAME=VALUE")
 
     tmp = Path(tempfile.mkdtemp(prefix="imrkg-soak-"))
     store = str(tmp / "store")
@@ -81,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"store filled in {filled:.0f} s ({'examples only' if args.empty_start else 'examples and letters'})",
           flush=True)
     port = free_port()
-    server = start_server(store, port, args.clients, 30, update_token=TOKEN)
+    server_env = dict(item.split("=", 1) for item in args.server_env)
+    server = start_server(store, port, args.clients, 30, update_token=TOKEN, env=server_env)
     url = f"http://{HOST}:{port}/sparql"
     start = time.monotonic()
     stop_at = start + args.duration
@@ -148,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         with urllib.request.urlopen(f"http://{HOST}:{port}/queries", timeout=60) as resp:  # noqa: S310 - loopback
             library = json.loads(resp.read())
         paths = [f"/queries/{urllib.parse.quote(q['name'])}" for q in library if not q["parameters"]]
-        threads = [threading.Thread(target=client, args=(i, paths), daemon=True) for i in range(args.clients)]
-        threads.append(threading.Thread(target=writer, daemon=True))
+        threads = [] if args.no_readers else [threading.Thread(target=client, args=(i, paths), daemon=True)
+                                              for i in range(args.clients)]
+        if not args.no_writer:
+            threads.append(threading.Thread(target=writer, daemon=True))
         for t in threads:
             t.start()
         print(f"soak: {args.clients} clients, {args.duration:g} s, imrkg serve pid {server.pid} on port {port}")

@@ -432,7 +432,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _compact(args: argparse.Namespace) -> int:
-    from kg.store.store import compact_store
+    from kg.store.compaction import compact_store
 
     done = compact_store(args.store)
     if not done.done:

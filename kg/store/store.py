@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from kg.store.protocol import ServerLimits
 
 __all__ = ["GUIDELINES_GRAPH", "GRAPH_NAMES", "DIGEST_GRAPH", "StoreError", "QueryResult", "Store", "LocalStore",
-           "RemoteStore", "open_store", "default_location", "case_graphs", "graph_iri", "query_form", "Compaction",
-           "compact_store", "disk_size", "QueryCancelled", "query_deadline", "nquads_of", "graph_replacement"]
+           "RemoteStore", "open_store", "default_location", "case_graphs", "graph_iri", "query_form",
+           "QueryCancelled", "query_deadline", "nquads_of", "graph_replacement"]
 
 GUIDELINES_GRAPH = URIRef("https://w3id.org/imr-kg/graph/guidelines")
 GRAPH_NAMES = ("asserted", "inferred", "determination", "reviewer")
@@ -256,6 +256,9 @@ class Store:
 
     def close(self) -> None:
         """Release the store (flush to disk where that applies)."""
+
+    def flush(self) -> None:
+        """Write recent writes held in memory to disk, where that applies."""
 
     def compact(self) -> bool:
         """Reorganise the store's files for reading, where the store is ours to reorganise;
@@ -541,14 +544,22 @@ class LocalStore(Store):
         if last:
             self._store.load(last, format=ox.RdfFormat.N_QUADS)
 
-    def close(self) -> None:
-        """Flush to disk and release the store's lock (the object is unusable afterwards)."""
+    def flush(self) -> None:
+        """Write RocksDB's write buffers to the store's files and free them: pyoxigraph 0.5 gives
+        each of 12 column families a 128 MiB buffer with no total cap, so a serving writer kept
+        every version it wrote in memory (issue 20: a 274 MB write-ahead log after an hour)."""
         store = getattr(self, "_store", None)
         if store is not None and self.path is not None:
             try:
                 store.flush()
             except OSError as exc:
                 raise _write_error(self.location, exc) from None
+
+    def close(self) -> None:
+        """Flush to disk and release the store's lock (the object is unusable afterwards)."""
+        if getattr(self, "_store", None) is not None:
+            try:
+                self.flush()
             finally:
                 del self._store  # dropping the last reference closes the database
 
@@ -762,37 +773,3 @@ def open_store(location: str | Path | None = None, *, create: bool = True) -> St
         raise InputError("there is no store here", source=text,
                          hint="give the folder of an existing store with --store")
     return LocalStore(text)
-
-
-def disk_size(location: str | Path) -> int:
-    """Bytes under ``location`` if it is a folder (0 otherwise)."""
-    root = Path(location)
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
-
-
-@dataclass(frozen=True)
-class Compaction:
-    """What :func:`compact_store` did: whether the store was compacted (only an on-disk embedded
-    store is), how long it took and its size on disk before and after, in bytes."""
-
-    location: str
-    done: bool
-    seconds: float
-    size_before: int
-    size_after: int
-
-
-def compact_store(location: str | Path | None = None) -> Compaction:
-    """Open the existing store at ``location`` (see :func:`open_store`, with ``create=False``),
-    compact it (:meth:`Store.compact`) and close it.  Raises :class:`kg.errors.InputError` for a
-    folder that holds no store and :class:`StoreError` when compaction fails."""
-    import time
-
-    with open_store(location, create=False) as store:
-        where = store.location
-        before = disk_size(where)
-        start = time.perf_counter()
-        done = store.compact()
-        seconds = time.perf_counter() - start
-    return Compaction(location=where, done=done, seconds=seconds, size_before=before,
-                      size_after=disk_size(where) if done else before)

@@ -8,7 +8,8 @@ from rdflib import Graph, Literal, URIRef
 
 from kg.cli import main
 from kg.errors import InputError
-from kg.store.store import GRAPH_NAMES, Store, compact_store, graph_iri, open_store
+from kg.store.compaction import compact_store
+from kg.store.store import GRAPH_NAMES, Store, graph_iri, open_store
 
 P = URIRef("https://w3id.org/imr-kg/ont#note")
 

@@ -225,3 +225,49 @@ def test_service_description_by_accept_and_read_only(store):
     with Server(create_app(store, allow_federation=True)) as srv:
         g, service = _description(httpx.get(srv.url + "/sparql"))
         assert SD.BasicFederatedQuery in set(g.objects(service, SD.feature))
+
+
+def test_updates_flush_the_store_every_flush_bytes():
+    """The server flushes the store's write buffers once ``flush_bytes`` of update text are applied
+    (a long-running writer otherwise keeps them in memory: issue 20's soak), and only then."""
+    from kg.store.store import LocalStore
+    from kg.web.sparql import ServiceOptions, SparqlService
+
+    class Counted(LocalStore):
+        flushes = 0
+
+        def flush(self) -> None:
+            Counted.flushes += 1
+            super().flush()
+
+    update = "INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> " + '"' + "x" * 80 + '" } }'  # 121 characters
+    service = SparqlService(Counted(None), ServiceOptions(allow_update_token="t", flush_bytes=300))
+    seen = []
+    for _ in range(7):
+        service.update(update)
+        seen.append(Counted.flushes)
+    assert seen == [0, 0, 1, 1, 1, 2, 2]  # at 363 and 363 more characters, never between
+
+
+def test_a_failed_flush_keeps_the_applied_update_and_is_logged(caplog):
+    """A flush that fails (a full disk) does not turn an applied update into an error: the update
+    is in the store, the failure is logged, and the next update tries the flush again."""
+    from kg.store.store import LocalStore, StoreError
+    from kg.web.sparql import ServiceOptions, SparqlService
+
+    class Full(LocalStore):
+        tries = 0
+
+        def flush(self) -> None:
+            Full.tries += 1
+            raise StoreError("the disk holding the store at memory is full")
+
+    store = Full(None)
+    service = SparqlService(store, ServiceOptions(allow_update_token="t", flush_bytes=1))
+    with caplog.at_level("ERROR", logger="kg.web.serve"):
+        service.update("INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> 1 } }")
+        service.update("INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> 2 } }")
+    assert Full.tries == 2
+    assert store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:g> { ?s ?p ?o } }").rows[0][0].toPython() == 2
+    assert [r.getMessage() for r in caplog.records] == \
+        ["the update was applied, but writing the store's buffers to disk failed"] * 2
