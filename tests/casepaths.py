@@ -2,11 +2,26 @@
 
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 SEED_CASE = EXAMPLES / "seed-trigger-point-2015.yaml"
 MET_CASE = EXAMPLES / "tpi-repeat-all-criteria-met.yaml"
 LETTERS = ROOT.parent / "shared" / "letters"
+#: why a test that needs the real letters is skipped in a checkout without them (a clean clone)
+LETTERS_MISSING = f"needs the real letters at {LETTERS} (../shared/letters beside the checkout)"
+#: the letters are there: their folder holds ``labels.json``, which comes with them
+HAS_LETTERS = (LETTERS / "labels.json").is_file()
+#: marks a test that reads the real letters (or the seed example's letter among them)
+needs_letters = pytest.mark.skipif(not HAS_LETTERS, reason=LETTERS_MISSING)
+
+
+def require_letters() -> None:
+    """Skip the calling test or fixture (:func:`pytest.skip`) unless the real letters are there;
+    for fixtures, where a mark does not reach."""
+    if not HAS_LETTERS:
+        pytest.skip(LETTERS_MISSING)
 
 
 def edx_notes_case() -> dict:

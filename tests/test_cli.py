@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from casepaths import LETTERS, MET_CASE, ROOT, SEED_CASE
+from casepaths import LETTERS, MET_CASE, ROOT, SEED_CASE, needs_letters
 
 from kg.cli import build_parser, main
 
@@ -131,6 +131,7 @@ def test_audit_and_report_commands(tmp_path, capsys):
     assert "cannot write" in capsys.readouterr().err
 
 
+@needs_letters
 def test_eval_reasons_reports_one_half_of_the_split(tmp_path):
     """``imrkg eval --reasons --half check`` runs only the check half's letters and says so."""
     for name in ("CM16-0213037.pdf", "CM16-0228949.pdf"):  # check half, write half
@@ -156,7 +157,7 @@ def test_eval_half_without_reasons_is_bad_input(tmp_path):
 
 def test_determine_without_the_document_marks_quotes_not_checked(monkeypatch, capsys):
     """The seed example without its letter's folder: determined on its quotes, each marked, one
-    warning; the exit code follows the decision.  With --document-root the quotes are checked."""
+    warning; the exit code follows the decision."""
     monkeypatch.delenv("IMRKG_DOCUMENT_ROOTS")
     for fmt in ("json", "markdown", "text"):
         assert main(["determine", str(SEED_CASE), "--format", fmt]) == 1
@@ -171,6 +172,12 @@ def test_determine_without_the_document_marks_quotes_not_checked(monkeypatch, ca
                                   for q in quotes)
         else:
             assert "(seed-trigger-point-2015.txt, not checked against the document)" in out
+
+
+@needs_letters
+def test_determine_with_the_document_root_checks_the_quotes(monkeypatch, capsys):
+    """The seed example with --document-root naming its letter's folder: no warning, every quote checked."""
+    monkeypatch.delenv("IMRKG_DOCUMENT_ROOTS")
     assert main(["determine", str(SEED_CASE), "--format", "json", "--document-root", str(LETTERS)]) == 1
     out, err = capsys.readouterr()
     assert "warning" not in err

@@ -17,7 +17,7 @@ import os
 from collections import Counter
 
 import pytest
-from casepaths import EXAMPLES, LETTERS
+from casepaths import EXAMPLES, LETTERS, require_letters
 from rdflib import Graph, URIRef
 
 from kg.rdf import KG
@@ -97,6 +97,7 @@ def _sample(shown: list[set[tuple]]) -> list[int]:
 def corpus() -> dict:
     """The batch engine over 1,000 synthetic cases and every letter (plus the examples); the
     reference over the letters and the synthetic sample."""
+    require_letters()
     from kg.batch.engine import compile_engine, determine_chunk
     from kg.jobs.ingest import input_files
 

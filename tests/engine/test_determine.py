@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
-from casepaths import MET_CASE, ROOT, SEED_CASE
+from casepaths import LETTERS, MET_CASE, ROOT, SEED_CASE, needs_letters
 
 from kg.engine.determine import determine_case
 from kg.engine.graph import build_case_graph
@@ -70,6 +70,7 @@ def test_seed_criterion_3_lists_therapies_without_outcome(seed):
     assert "No failed trial of an NSAID or a muscle relaxant is documented." in a.reasons
 
 
+@needs_letters
 def test_seed_criterion_4_not_met_by_radiculitis_and_sensory_deficit(seed):
     a = assessment(seed, 4)
     decisive = sorted(e.fact.rsplit("/", 1)[-1] for e in a.evidence if e.decisive)
@@ -78,7 +79,7 @@ def test_seed_criterion_4_not_met_by_radiculitis_and_sensory_deficit(seed):
     (quote,) = sensory.quotes
     assert quote.exact == "There is decreased sensation at the C3 and C4 dermatomes bilaterally."
     assert quote.file_name == "seed-trigger-point-2015.txt"
-    letter = (ROOT.parent / "shared" / "letters" / "seed-trigger-point-2015.txt").read_text(encoding="utf-8")
+    letter = (LETTERS / "seed-trigger-point-2015.txt").read_text(encoding="utf-8")
     assert " ".join(letter[quote.start:quote.end].split()) == quote.exact
     assert a.decided_by == ("https://w3id.org/imr-kg/mtus/CPMTG-TPI-4-against",)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from casepaths import MET_CASE, SEED_CASE
+from casepaths import MET_CASE, SEED_CASE, needs_letters
 from rdflib import RDF, Graph, URIRef
 
 from kg.engine.graph import build_case_graph
@@ -101,6 +101,7 @@ def test_ontology_is_consistent_under_hermit():
     check_consistency()
 
 
+@needs_letters
 def test_fast_path_infers_exactly_what_hermit_infers(hermit_results):
     rules = default_rules()
     compared = 0

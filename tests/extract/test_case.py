@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from casepaths import LETTERS, needs_letters
 from rdflib import RDF
 
 from kg.engine.determine import determine_case
@@ -20,9 +21,7 @@ from kg.model import DIAGNOSIS_KINDS, FINDING_KINDS, REGIONS, STUDY_KINDS, TREAT
 from kg.rdf import KG, PROV
 from kg.read.letter import LetterText, parse_letter, read_letter_text
 
-LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
 SEED = LETTERS / "seed-trigger-point-2015.txt"
-needs_letters = pytest.mark.skipif(not (LETTERS / "labels.json").is_file(), reason="shared/letters not present")
 
 
 def _letter(name: str) -> Path:

@@ -6,17 +6,13 @@ beside the clone) check the end-to-end determination of the physical medicine se
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from casepaths import LETTERS, needs_letters
 
 from kg.engine.determine import determine_case
 from kg.extract.case import evidence_of, extract_case, read_case_from_letter
 from kg.extract.therapy import _outcomes, enrich
 from kg.read.letter import LetterText
-
-LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
-needs_letters = pytest.mark.skipif(not (LETTERS / "labels.json").is_file(), reason="shared/letters not present")
 
 
 def _letter(summary: str, service: str, decision: str = "Upheld") -> LetterText:

@@ -13,13 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from casepaths import EXAMPLES, LETTERS, ROOT
+from casepaths import EXAMPLES, LETTERS, ROOT, needs_letters
 
 from kg.jobs.cluster import ClusterError, determine_on_cluster, ingest_on_cluster
 from kg.jobs.ingest import determine_all, ingest, input_files
 from kg.store.store import LocalStore
-
-needs_letters = pytest.mark.skipif(not (LETTERS / "labels.json").is_file(), reason="shared/letters not present")
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from casepaths import LETTERS, needs_letters, require_letters
 
 from kg.cli import main
 from kg.errors import InputError
 from kg.jobs.evaluate import engine_figures, evaluate, render_report
 
-LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
 LABELS = LETTERS / "labels.json"
-needs_letters = pytest.mark.skipif(not LABELS.is_file(), reason="shared/letters not present")
 
 # Ten letters: the seed (trigger point injections), letters with
 # overturned items, the 21-item letter, partial authorisations, and the letters
@@ -28,8 +27,7 @@ SUBSET = ["seed-trigger-point-2015.txt", "CM16-0213037.pdf", "CM16-0229336.pdf",
 
 @pytest.fixture(scope="module")
 def subset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not LABELS.is_file():
-        pytest.skip("shared/letters not present")
+    require_letters()
     folder = tmp_path_factory.mktemp("subset")
     for name in SUBSET:
         shutil.copy(LETTERS / name, folder / name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from casepaths import EXAMPLES, LETTERS, MET_CASE, SEED_CASE
+from casepaths import EXAMPLES, LETTERS, MET_CASE, SEED_CASE, needs_letters
 
 from kg.cli import main
 from kg.jobs.ingest import ingest
@@ -40,6 +40,7 @@ def test_a_bad_input_is_named_and_the_batch_goes_on(tmp_path):
     assert store.case_ids() == ["tpi-repeat-met"]
 
 
+@needs_letters
 def test_cli_ingest_query_and_exit_codes(tmp_path, capsys):
     store = str(tmp_path / "s")
     bad = tmp_path / "bad.yaml"

@@ -16,12 +16,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from casepaths import EXAMPLES, LETTERS
+from casepaths import EXAMPLES, LETTERS, needs_letters
 
 from kg.jobs.ingest import ingest, input_files
 from kg.store.store import GRAPH_NAMES, LocalStore
 
-needs_letters = pytest.mark.skipif(not (LETTERS / "labels.json").is_file(), reason="shared/letters not present")
 STATUSES = """PREFIX kg: <https://w3id.org/imr-kg/ont#>
 SELECT ?case ?assessment ?status WHERE { GRAPH ?g { ?assessment kg:status ?status } BIND(STR(?g) AS ?case) }"""
 

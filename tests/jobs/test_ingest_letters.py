@@ -8,13 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from casepaths import LETTERS, needs_letters
 from rdflib import Dataset, URIRef
 
 from kg.cli import main
 from kg.jobs.ingest import ingest_dataset, write_dataset
 
-LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
-needs_letters = pytest.mark.skipif(not (LETTERS / "labels.json").is_file(), reason="shared/letters not present")
 CASES = ("CM16-0213037", "CM16-0237844")
 
 

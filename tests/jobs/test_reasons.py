@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from casepaths import LETTERS, ROOT
+from casepaths import LETTERS, ROOT, needs_letters
 
 from kg.errors import InputError
 from kg.jobs.reasons import (
@@ -29,7 +29,6 @@ from kg.jobs.reasons import (
 )
 
 REASONS = LETTERS / "reasons.json"
-needs_letters = pytest.mark.skipif(not REASONS.is_file(), reason="shared/letters not present")
 MTUS = "https://w3id.org/imr-kg/mtus/"
 ALL_KEYS = {
     "CONTINUE_NEEDS_FUNCTIONAL_GAIN", "CONSERVATIVE_CARE_FIRST", "PT_VISIT_CAP", "RED_FLAGS_FOR_IMAGING",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casepaths import EXAMPLES, LETTERS
+from casepaths import EXAMPLES, LETTERS, needs_letters
 
 from kg.cli import main
 from kg.jobs.run import run
@@ -12,6 +12,7 @@ TWO_LETTERS = [str(LETTERS / "CM16-0213037.pdf"), str(LETTERS / "CM16-0219557.pd
 CASES = ["CM16-0213037", "CM16-0219557", "seed-tpi-2015", "tpi-repeat-met"]
 
 
+@needs_letters
 def test_run_prints_the_summary_and_writes_report_and_audits(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(EXAMPLES), *TWO_LETTERS, "--store", "memory", "-o", str(out), "--quiet"]) == 0

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from casepaths import MET_CASE, SEED_CASE
+from casepaths import LETTERS, MET_CASE, SEED_CASE, needs_letters
 
 from kg.errors import CaseFileError
 from kg.read.casefile import load_case_file
@@ -28,6 +28,7 @@ def write(tmp_path: Path, text: str, name: str = "case.yaml") -> Path:
     return path
 
 
+@needs_letters
 def test_seed_case_reads_with_offsets_checked_against_the_letter():
     case = load_case_file(SEED_CASE)
     assert case.case_id == "seed-tpi-2015"
@@ -36,7 +37,7 @@ def test_seed_case_reads_with_offsets_checked_against_the_letter():
     assert (sens.kind, sens.status) == ("dermatomal_sensory_deficit", "present")
     (ev,) = sens.evidence
     assert ev.document == "seed-letter"
-    letter = (SEED_CASE.parent.parent.parent / "shared" / "letters" / "seed-trigger-point-2015.txt").read_text()
+    letter = (LETTERS / "seed-trigger-point-2015.txt").read_text()
     assert " ".join(letter[ev.start:ev.end].split()) == ev.quote  # the span crosses a line break
 
 

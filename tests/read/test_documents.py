@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from casepaths import LETTERS, SEED_CASE
+from casepaths import LETTERS, SEED_CASE, needs_letters
 
 from kg.cli import main
 from kg.errors import CaseFileError
@@ -211,7 +211,7 @@ def test_crlf_documents_keep_the_offsets_of_reading_in_text_mode(case_dir):
     assert (ev.start, ev.end) == (16, 37)
 
 
-@pytest.mark.skipif(not (LETTERS / "seed-trigger-point-2015.txt").is_file(), reason="shared/letters not present")
+@needs_letters
 def test_the_examples_reach_the_letters_only_through_an_allowed_root(tmp_path, monkeypatch, capsys):
     """The seed example names its letter by file name: it is found in an allowed document root
     (here the letters folder beside the checkout), never by knowing where the checkout is; the same

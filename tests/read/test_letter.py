@@ -14,15 +14,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from casepaths import LETTERS, needs_letters
 
 from kg.errors import LetterError
 from kg.read.letter import LetterRecord, LetterText, Span, parse_letter, read_letter_text
 
-LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
 LABELS = LETTERS / "labels.json"
 SEED = LETTERS / "seed-trigger-point-2015.txt"
 
-needs_letters = pytest.mark.skipif(not LABELS.is_file(), reason="shared/letters not present")
 
 # Where labels.json disagrees with the PDF the PDF is right. Each entry says how the
 # label is wrong, so the comparison accepts the PDF's value only in that way:

@@ -16,14 +16,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from casepaths import LETTERS
+from casepaths import LETTERS, needs_letters
 from letterdata import SYNTHETIC_2016
 
 from kg.read import pages
 from kg.read.pages import pdf_pages, pdfium_pages, pypdf_pages
 
 PDFS = sorted(LETTERS.glob("*.pdf"))
-needs_letters = pytest.mark.skipif(not PDFS, reason="shared/letters not present")
 #: offsets into the letter's text (they differ between the readers, the text they point at does not)
 OFFSETS = {"span", "start", "end", "page_starts"}
 OA = "http://www.w3.org/ns/oa#"

@@ -229,7 +229,9 @@ UNORDERED_ON_LETTERS = UNORDERED
 def letter_stores(tmp_path_factory):
     """A second, fresh Virtuoso (so the five-case corpus above does not mix in) and an embedded
     store, each given ten letters of ../shared/letters by :func:`kg.jobs.ingest.ingest`."""
-    from casepaths import LETTERS
+    from casepaths import LETTERS, require_letters
+
+    require_letters()
 
     from kg.jobs.ingest import ingest
 

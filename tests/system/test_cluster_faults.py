@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 import pytest
-from casepaths import LETTERS, ROOT
+from casepaths import LETTERS, ROOT, needs_letters
 from storecheck import graph_counts as _graphs
 from storecheck import whole_cases_only as _whole_cases_only
 
 DASK = Path(sys.executable).with_name("dask")
-pytestmark = [pytest.mark.skipif(not (LETTERS / "labels.json").is_file(), reason="shared/letters not present"),
+pytestmark = [needs_letters,
               pytest.mark.skipif(not DASK.exists(), reason="the dask command is not installed beside this Python")]
 
 

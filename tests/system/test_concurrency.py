@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from casepaths import EXAMPLES, LETTERS, LoopbackServer, corpus_case_graphs
+from casepaths import EXAMPLES, LETTERS, LoopbackServer, corpus_case_graphs, needs_letters
 
 from kg.jobs.ingest import ingest
 from kg.store.store import LocalStore, RemoteStore, StoreError
@@ -47,6 +47,7 @@ def _poll(url: str, retries: int = 0) -> dict[str, set[str]]:
     return cases
 
 
+@needs_letters
 @pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "disk"])
 def test_a_reader_sees_only_whole_cases_while_a_batch_writes_through_the_endpoint(tmp_path, on_disk):
     store = LocalStore(tmp_path / "store" if on_disk else None)

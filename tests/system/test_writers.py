@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from casepaths import LETTERS, ROOT, corpus_case_graphs
+from casepaths import LETTERS, ROOT, corpus_case_graphs, needs_letters
 
 from kg.store.store import RemoteStore, StoreError
 
@@ -93,9 +93,6 @@ def _ingest(url: str, *inputs: Path, token: str = TOKEN) -> subprocess.Completed
     env = {**os.environ, "IMRKG_STORE_TOKEN": token}
     return subprocess.run([sys.executable, "-m", "kg.cli", "ingest", *map(str, inputs), "--store", f"{url}/sparql",
                            "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
-
-
-needs_letters = pytest.mark.skipif(not LETTER.exists(), reason=f"{LETTER} is not beside the checkout")
 
 
 @needs_letters

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
-from casepaths import corpus_store
+from casepaths import corpus_store, needs_letters
 
 from kg.viz.draw import audit_png, audit_svg, graph_svg, layout, write_graphml
 
@@ -20,6 +20,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 COLOURS = {"met": "#2e7d32", "not_met": "#c62828", "not_documented": "#b33c00", "not_applicable": "#757575"}
 
 
+@needs_letters
 def test_graphml_parses_and_holds_the_nodes(seed_graph, seed_nodes, tmp_path):
     out = tmp_path / "seed.graphml"
     write_graphml(seed_graph, out)
@@ -35,6 +36,7 @@ def test_graphml_parses_and_holds_the_nodes(seed_graph, seed_nodes, tmp_path):
     assert (edge["relation"], edge["derived"], edge["value"]) == ("computed_from", "daysSinceInjury", "1873")
 
 
+@needs_letters
 def test_static_svg_parses_and_draws_every_node_with_its_status_colour(seed_graph, seed_nodes, seed_status,
                                                                         svg_nodes):
     text = audit_svg(seed_graph)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from casepaths import corpus_store
+from casepaths import LETTERS, corpus_store, needs_letters
 from rdflib import Literal
 
 from kg.rdf import KG
@@ -17,9 +17,9 @@ from kg.viz.pages import audit_html
 from kg.viz.report import report_html
 
 ROOT = Path(__file__).resolve().parents[2]
-LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
 
 
+@needs_letters
 def test_seed_evidence_graph_has_exactly_the_expected_nodes_and_paths(seed_graph, seed_nodes, seed_status):
     g = seed_graph
     assert set(g.nodes) == seed_nodes and g.number_of_nodes() == 36 and g.number_of_edges() == 43
@@ -120,6 +120,7 @@ def test_a_fact_that_did_not_count_says_why_from_the_stored_graph_to_the_audit_p
         1 for _, _, e in g.edges(data=True) if e.get("not_counted"))
 
 
+@needs_letters
 def test_each_derived_value_shows_the_dated_facts_and_quotes_it_was_computed_from(seed_graph):
     page = audit_html(seed_graph, letter_href="letter")
     detail = page.split('<div class="detail" data-criterion="req-tpi/2" hidden>')[1].split('<div class="detail"')[0]

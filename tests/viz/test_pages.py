@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from casepaths import LETTERS, needs_letters
 from rdflib import Literal, URIRef
 
 from kg.engine.determine import determine_case
@@ -27,7 +28,6 @@ from kg.viz.evidence import evidence_graph
 from kg.viz.pages import audit_html
 
 ROOT = Path(__file__).resolve().parents[2]
-LETTERS = Path(__file__).resolve().parents[3] / "shared" / "letters"
 SEED = ROOT / "examples" / "seed-trigger-point-2015.yaml"
 BIG = LETTERS / "CM16-0248698.pdf"  # 21 disputed items
 RGB = {"met": "rgb(46, 125, 50)", "not_met": "rgb(198, 40, 40)", "not_documented": "rgb(179, 60, 0)",
@@ -56,6 +56,7 @@ def test_letter_text_is_escaped_everywhere(seed_cg, svg_nodes):
     svg_nodes(audit_svg(g))
 
 
+@needs_letters
 def test_twenty_items_are_grouped_and_collapsed(svg_nodes):
     g = evidence_graph(read_input(LETTERS / "CM16-0248698.pdf"))
     requests = list(g.successors("case"))
@@ -140,6 +141,7 @@ def test_seed_case_audit_page(open_page):
     assert problems == []
 
 
+@needs_letters
 def test_letter_with_twenty_items(open_page):
     cg = read_input(BIG)
     data = to_json_data(determine_case(cg))

@@ -11,7 +11,7 @@ from urllib.parse import urldefrag, urljoin
 
 import httpx
 import pytest
-from casepaths import LETTERS, LoopbackServer, axe_violations, corpus_store
+from casepaths import LETTERS, LoopbackServer, axe_violations, corpus_store, require_letters
 
 from kg.web.app import create_app
 from kg.web.audit_routes import add_audit_routes
@@ -23,6 +23,7 @@ _TIMEOUT = 60.0
 
 @pytest.fixture(scope="module")
 def server():
+    require_letters()
     from kg.engine.determine import determine_case
     from kg.jobs.ingest import read_input
     from kg.store.store import case_graphs
