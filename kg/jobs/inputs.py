@@ -117,6 +117,8 @@ def _read_case_data(path: Path, document_roots: Sequence[str | Path]) -> tuple[C
 
         lc = read_case_from_letter(str(path))
         return lc.case, letter_extras(lc)
+    if not path.exists():
+        raise InputError("not found", source=str(path), hint="check the path")
     raise InputError("not a case file or a letter", source=str(path),
                      hint="give a .yaml/.yml/.json case file or a .pdf/.txt letter")
 

@@ -41,11 +41,15 @@ STATS_FILE = Path(__file__).with_name("letter_stats.json")
 
 def letter_statistics(letters_dir: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:
     """Count the distributions of a folder of letters (read with :mod:`kg.extract.case`)."""
-    from kg.errors import LetterError
+    from kg.errors import InputError, LetterError
     from kg.extract.case import read_case_from_letter
     from kg.jobs.ingest import LETTER_SUFFIXES
 
-    files = sorted(p for p in Path(letters_dir).iterdir() if p.suffix.lower() in LETTER_SUFFIXES)
+    folder = Path(letters_dir)
+    if not folder.is_dir():
+        raise InputError("not a folder of letters", source=str(folder),
+                         hint="give --stats-from the folder that holds the letters (.pdf, .txt)")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in LETTER_SUFFIXES)
     c: dict[str, Counter] = {k: Counter() for k in (
         "items_per_letter", "service_kind", "overturned_by_kind", "age", "sex", "specialty", "decision_month",
         "injury_to_request_days", "finding", "treatment", "treatment_outcome", "sessions", "partial")}

@@ -104,6 +104,14 @@ def test_ingest_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "nothere.pdf: file not found" in capsys.readouterr().err
 
 
+def test_ingest_missing_folder_says_not_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder that is not there is reported as not found (not as a file of the wrong kind)."""
+    missing = tmp_path / "no-such-folder"
+    assert main(["ingest", str(missing), "--store", "memory", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing}: not found (check the path)" in err and "not a case file" not in err
+
+
 @needs_letters
 def test_determine_letter_json(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["determine", str(LETTERS / "seed-trigger-point-2015.txt"), "--format", "json"])

@@ -54,6 +54,15 @@ def test_load_and_cli(tmp_path, capsys):
     assert main(["synth", "--store", "memory"]) == 2
 
 
+def test_stats_from_a_missing_folder_is_bad_input(tmp_path, capsys):
+    """``--stats-from`` a folder that is not there: exit 2 naming it, no traceback, nothing written."""
+    missing = tmp_path / "no-such-letters"
+    assert main(["synth", "--stats-from", str(missing), "-o", str(tmp_path / "stats.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing}: not a folder of letters" in err and "Traceback" not in err
+    assert not (tmp_path / "stats.json").exists()
+
+
 # ---------------------------------------------------------------------------
 # Synthetic letters: written in the 2016-2017 layout, read back by our own reader
 # ---------------------------------------------------------------------------
