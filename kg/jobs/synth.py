@@ -90,6 +90,9 @@ def letter_statistics(letters_dir: str | Path, *, progress: Progress | None = No
                 c["injury_to_request_days"][(r.date - case.injury.date).days // 90 * 90] += 1
     if progress:
         progress(len(files), len(files), "")
+    if not letters:
+        raise InputError(f"no letter could be read there ({len(files)} .pdf/.txt file(s))", source=str(folder),
+                         hint="give --stats-from a folder of IMR determination letters")
     return {"source": "imr-kg letter statistics, counted by kg.jobs.synth.letter_statistics from the published letters",
             "letters": letters,
             **{k: {str(key): n for key, n in sorted(v.items(), key=lambda kv: str(kv[0]))} for k, v in c.items()}}

@@ -61,6 +61,11 @@ def test_stats_from_a_missing_folder_is_bad_input(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{missing}: not a folder of letters" in err and "Traceback" not in err
     assert not (tmp_path / "stats.json").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["synth", "--stats-from", str(empty), "-o", str(tmp_path / "stats.json"), "--quiet"]) == 2
+    assert f"{empty}: no letter could be read there (0 .pdf/.txt file(s))" in capsys.readouterr().err
+    assert not (tmp_path / "stats.json").exists()
 
 
 # ---------------------------------------------------------------------------
