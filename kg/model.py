@@ -362,7 +362,8 @@ class IMRDecision:
 class Request:
     """One requested service under review: its kind (a key of :data:`TREATMENT_KINDS` or the
     vocabulary), the request text as written, the details the criteria read (region, date,
-    injections, sessions, frequency, substances, count, drug, strength, levels, days, and the
+    injections, sessions, frequency, substances, count, drug, strength, amount (how much of a drug
+    when there is no count), levels, days, and the
     dosage form when it is not the ordinary tablet: a ``DOSAGE_FORMS`` key), and the
     UR decision and, kept apart, the IMR decision on it."""
 
@@ -378,6 +379,7 @@ class Request:
     count: int | None = None
     drug: str | None = None
     strength: str | None = None
+    amount: str | None = None
     levels: int | None = None
     days: int | None = None
     form: str | None = None

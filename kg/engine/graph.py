@@ -347,6 +347,7 @@ class _Builder:
         self.add(svc, KG.dispenseQuantity, r.count)
         self.add(svc, KG.drugName, r.drug)
         self.add(svc, KG.drugStrength, r.strength)
+        self.add(svc, KG.dispenseAmount, r.amount)
         self.add(svc, KG.spinalLevelCount, r.levels)
         self.add(svc, KG.durationDays, r.days)
         if r.form is not None:

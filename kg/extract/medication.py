@@ -56,6 +56,7 @@ _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
 # Oral liquids, and the oral suspension compounding kits sold under brand names (ranitidine,
 # gabapentin, tramadol, cyclobenzaprine, diphenhydramine kits): drugs also made as tablets.
 _LIQUID = LazyPattern("medication", "liquid")
+_AMOUNT = LazyPattern("medication", "amount")
 _COMPOUNDED_KIT = re.compile(r"\b(?:Deprizine|Fanatrex|Synapryn|Tabradol|Dicopanol)\b|\bcompound(?:ed)?\b", re.I)
 
 
@@ -238,6 +239,7 @@ class _Enricher(SummaryReader):
             if service == "nsaid" and re.search(r"celecoxib|Celebrex", head, re.I):
                 service = "cox2_inhibitor"
             drug, strength, count, days, substances = r.drug, r.strength, r.count, r.days, r.substances
+            amount = r.amount
             if service in MEDICATION_KINDS:
                 # the whole text's reading (made by the dispute reader: for a partial authorisation the
                 # remaining, IMR-eligible count) first, then the head's
@@ -247,13 +249,16 @@ class _Enricher(SummaryReader):
                 count = count or head_count or None
                 if days is None:
                     days = course_days(head) or supply_days(head, count)
+                if amount is None and count is None:
+                    m = _AMOUNT.search(head)
+                    amount = " ".join(m.group(0).split()) if m else None
             if service in _TOPICAL and not substances:
                 substances = topical_ingredients(head) or substances
             form = r.form
             if form is None and service in MEDICATION_KINDS and service not in _TOPICAL:
                 form = dosage_form(head)
-            out.append(dataclasses.replace(r, service=service, drug=drug, strength=strength, count=count, days=days,
-                                           substances=substances, form=form))
+            out.append(dataclasses.replace(r, service=service, drug=drug, strength=strength, count=count, amount=amount,
+                                           days=days, substances=substances, form=form))
         return tuple(out)
 
     # -- findings -----------------------------------------------------------

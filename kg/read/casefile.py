@@ -492,8 +492,8 @@ class _CaseReader:
     def request(self, where: str, line: int | None, item: Any) -> Request:
         m = self.mapping(item, where, line,
                          ("id", "service", "text", "region", "date", "injections", "sessions", "frequency",
-                          "substance", "count", "drug", "strength", "levels", "weeks", "days", "form", "ur", "imr",
-                          "evidence"), ("id", "service", "text"))
+                          "substance", "count", "drug", "strength", "amount", "levels", "weeks", "days", "form", "ur",
+                          "imr", "evidence"), ("id", "service", "text"))
         ur = imr = None
         if m.get("ur") is not None:
             w = f"{where}.ur"
@@ -516,7 +516,8 @@ class _CaseReader:
                        sessions=self.integer(m, "sessions", where), frequency=self.text(m, "frequency", where),
                        substances=self.choices(m, "substance", where, self.vocab.substances),
                        count=self.integer(m, "count", where, maximum=100000), drug=self.text(m, "drug", where),
-                       strength=self.text(m, "strength", where), levels=self.integer(m, "levels", where, maximum=10),
+                       strength=self.text(m, "strength", where), amount=self.text(m, "amount", where),
+                       levels=self.integer(m, "levels", where, maximum=10),
                        days=self.days(m, where), form=self.choice(m, "form", where, DOSAGE_FORMS), ur=ur, imr=imr,
                        evidence=self.evidence(m, where))
 

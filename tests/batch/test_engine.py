@@ -283,7 +283,8 @@ def test_met_exclusions_alone_are_no_indication_in_the_batch_engine_too():
     """The engine rule of kg:Exclusion on small cases, batch against reference: a barbiturate for
     pain of 14 days (its only criterion, an exclusion, met) and a two-week benzodiazepine course
     (both exclusions met) are not medically necessary, with the same note; chronic pain makes the
-    barbiturate's exclusion not met."""
+    barbiturate's exclusion not met (and a request without its strength leaves the request criterion
+    not documented)."""
     from kg.batch.engine import compile_engine, determine_chunk
     from kg.engine.determine import determine_case
     from kg.engine.graph import build_case_graph
@@ -296,19 +297,22 @@ def test_met_exclusions_alone_are_no_indication_in_the_batch_engine_too():
                 "requests": [{**request, **extra}]}
 
     cgs = [build_case_graph(parse_case(c)) for c in (
-        case("fx-bca-acute", "butalbital_combination", "Fioricet #30", "2016-10-18"),
-        case("fx-bca-chronic", "butalbital_combination", "Fioricet #30", "2015-06-01"),
-        case("fx-benzo", "benzodiazepine", "Diazepam 5mg #14", "2016-10-18", days=14))]
+        case("fx-bca-acute", "butalbital_combination", "Fioricet 50/325/40mg #30", "2016-10-18",
+             strength="50/325/40mg", count=30),
+        case("fx-bca-chronic", "butalbital_combination", "Fioricet #30", "2015-06-01", count=30),
+        case("fx-benzo", "benzodiazepine", "Diazepam 5mg #14", "2016-10-18", strength="5mg", count=14, days=14))]
     result = determine_chunk(_nquads(cgs, "asserted"), _nquads(cgs, "reviewer"), compile_engine(), keep=True)
     assert result.failed == ()
     fast = {d.case_id: d.items for d in result.determinations}
     got = {cid: [(i.conclusion, [(a.number, a.role, a.status) for a in i.assessments], i.note[:27])
                  for i in items] for cid, items in fast.items()}
     assert got == {
-        "fx-bca-acute": [("not_medically_necessary", [(1, "exclusion", "met")], "No indication is documented")],
-        "fx-bca-chronic": [("not_medically_necessary", [(1, "exclusion", "not_met")], "")],
-        "fx-benzo": [("not_medically_necessary", [(1, "exclusion", "met"), (2, "exclusion", "not_applicable")],
-                      "No indication is documented")]}
+        "fx-bca-acute": [("not_medically_necessary", [(1, "exclusion", "met"), (2, "exclusion", "met")],
+                          "No indication is documented")],
+        "fx-bca-chronic": [("not_medically_necessary",
+                            [(1, "exclusion", "not_met"), (2, "exclusion", "not_documented")], "")],
+        "fx-benzo": [("not_medically_necessary", [(1, "exclusion", "met"), (2, "exclusion", "not_applicable"),
+                                                  (3, "exclusion", "met")], "No indication is documented")]}
     for cg in cgs:
         assert fast[cg.case_id] == determine_case(cg).items
 

@@ -13,6 +13,7 @@ from casepaths import LETTERS, MET_CASE, ROOT, SEED_CASE, needs_letters
 from kg.engine.determine import determine_case
 from kg.engine.graph import build_case_graph
 from kg.engine.rationale import to_json_data
+from kg.extract.services import drug_detail
 from kg.read.casefile import load_case_file, parse_case
 
 CASE = "https://w3id.org/imr-kg/case/"
@@ -273,11 +274,14 @@ def test_ancillary_service_alone_is_not_judged_by_the_rule():
 
 # --- sections whose applicable criteria are all exclusions (kg:Exclusion) -------------------------
 def _drug_case(service: str, text: str, **extra: Any) -> dict[str, Any]:
-    """A case of one drug request: headache since 2016-10-18, requested 2016-11-01 (14 days)."""
+    """A case of one drug request: headache since 2016-10-18, requested 2016-11-01 (14 days), with
+    the strength and count its text prints."""
+    _, strength, count, _ = drug_detail(text)
+    request = {"id": "r1", "service": service, "text": text, "date": "2016-11-01", "strength": strength, "count": count,
+               "ur": {"decision": "denied", "date": "2016-11-10"}}
     case: dict[str, Any] = {
         "case": f"fx-{service}", "symptoms": [{"id": "sx-head", "label": "headache", "onset": "2016-10-18"}],
-        "requests": [{"id": "r1", "service": service, "text": text, "date": "2016-11-01",
-                      "ur": {"decision": "denied", "date": "2016-11-10"}}]}
+        "requests": [{k: v for k, v in request.items() if v is not None}]}
     case.update(extra)
     return case
 
@@ -285,23 +289,23 @@ def _drug_case(service: str, text: str, **extra: Any) -> dict[str, Any]:
 def test_met_exclusions_alone_are_no_indication():
     # the barbiturate section's only criterion, "not for chronic pain", is an exclusion: 14 days of
     # pain meets it, which shows no indication, so the request is not medically necessary
-    det = determine_case(parse_case(_drug_case("butalbital_combination", "Fioricet #30")))
+    det = determine_case(parse_case(_drug_case("butalbital_combination", "Fioricet 50/325/40mg #30")))
     (item,) = det.items
     assert item.guideline.section == "https://w3id.org/imr-kg/mtus/CPMTG-BCA"
     assert [(a.criterion.rsplit("/", 1)[-1], a.role, a.status) for a in item.assessments] == [
-        ("CPMTG-BCA-1", "exclusion", "met")]
+        ("CPMTG-BCA-1", "exclusion", "met"), ("CPMTG-BCA-2", "exclusion", "met")]
     assert item.conclusion == "not_medically_necessary"
-    assert item.note.startswith("No indication is documented: the applicable criterion of this section (1) only "
-                                "excludes uses the guideline advises against")
+    assert item.note.startswith("No indication is documented: the applicable criteria of this section (1, 2) "
+                                "only exclude uses the guideline advises against")
     text = to_json_data(det)["items"][0]["rationale"]
     assert text.splitlines()[-1] == f"Conclusion: {item.note} The request is not medically necessary."
 
 
 def test_a_failing_exclusion_is_the_reason_and_no_note_is_added():
-    case = _drug_case("butalbital_combination", "Fioricet #30")
+    case = _drug_case("butalbital_combination", "Fioricet 50/325/40mg #30")
     case["symptoms"][0]["onset"] = "2015-06-01"  # chronic pain: the exclusion applies
     (item,) = determine_case(parse_case(case)).items
-    assert [(a.number, a.status) for a in item.assessments] == [(1, "not_met")]
+    assert [(a.number, a.status) for a in item.assessments] == [(1, "not_met"), (2, "met")]
     assert (item.conclusion, item.note) == ("not_medically_necessary", "")
 
 
@@ -311,9 +315,10 @@ def test_a_benzodiazepine_course_within_four_weeks_is_not_thereby_indicated():
     case["requests"][0]["days"] = 14
     (item,) = determine_case(parse_case(case)).items
     assert [(a.number, a.role, a.status) for a in item.assessments] == [(1, "exclusion", "met"),
-                                                                      (2, "exclusion", "met")]
+                                                                      (2, "exclusion", "met"),
+                                                                      (3, "exclusion", "met")]
     assert item.conclusion == "not_medically_necessary"
-    assert item.note.startswith("No indication is documented: the applicable criteria of this section (1, 2) only "
+    assert item.note.startswith("No indication is documented: the applicable criteria of this section (1, 2, 3) only "
                                 "exclude uses")
 
 
@@ -329,7 +334,7 @@ def test_exclusions_beside_a_met_indication_do_not_block_it():
     (item,) = determine_case(parse_case(case)).items
     assert [(a.number, a.role, a.status) for a in item.assessments] == [
         (1, "required", "met"), (2, "exclusion", "met"), (3, "exclusion", "met"),
-        (4, "required", "not_applicable"), (5, "required", "met"), (6, "exclusion", "met")]
+        (4, "required", "not_applicable"), (5, "required", "met"), (6, "exclusion", "met"), (7, "exclusion", "met")]
     assert (item.conclusion, item.note) == ("medically_necessary", "")
 
 

@@ -37,10 +37,11 @@ def test_a_checklist_of_exclusions_only_says_no_record_shows_the_service_necessa
     assert text[1] == ('Guideline: MTUS Chronic Pain Medical Treatment Guidelines (2016), section '
                        '"Barbiturate-containing analgesic agents".')
     assert text[2].startswith("[ ] 1. Barbiturate-containing analgesics are not recommended for chronic pain")
-    assert text[3] == ("Every criterion of this section only excludes uses the guideline advises against and it states "
+    assert text[3].startswith("[ ] 2. The request names the drug's strength and how much of it is asked for")
+    assert text[4] == ("Every criterion of this section only excludes uses the guideline advises against and it states "
                        "no indication, so no record shows this service medically necessary under it.")
     mr = [c.role for c in next(s for s in catalogue() if s.iri.endswith("/CPMTG-MR")).criteria]
-    assert mr == ["required", "exclusion", "exclusion", "required", "required", "exclusion"]
+    assert mr == ["required", "exclusion", "exclusion", "required", "required", "exclusion", "exclusion"]
 
 
 def test_checklist_follows_a_users_own_section():

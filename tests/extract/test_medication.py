@@ -176,3 +176,33 @@ def test_the_days_a_requested_count_lasts_decide_the_short_course():
     det = determine_case(lc.case)
     short = [next(a.status for a in i.assessments if a.criterion.endswith("/CPMTG-MR-6")) for i in det.items]
     assert short == ["met", "not_met", "not_documented"]
+
+
+LETTER_AMOUNTS = ("CLINICAL CASE SUMMARY\nThe injured worker is a 50 year old male who sustained an industrial "
+                  "injury on 1-2-16. He reports low back pain. On 11-10-16, utilization review determined the "
+                  "requests were not medically necessary.\n\n"
+                  "IMR ISSUES, DECISIONS AND RATIONALES\n\n"
+                  "Ketoprofen 20% in cream base 240g: Upheld\n\n"
+                  "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Topical "
+                  "analgesics.\n\nDecision rationale: Not medically necessary.\n\n"
+                  "Tabradol 1mg/ml oral suspension: Upheld\n\n"
+                  "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle "
+                  "relaxants.\n\nDecision rationale: Not medically necessary.\n\n"
+                  "Tabradol (unknown quantity): Upheld\n\n"
+                  "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle "
+                  "relaxants.\n\nDecision rationale: Not medically necessary.\n\n"
+                  "Cyclobenzaprine 7.5mg #20: Upheld\n\n"
+                  "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Muscle "
+                  "relaxants.\n\nDecision rationale: Not medically necessary.\n")
+
+
+def test_a_request_without_a_count_keeps_its_amount_and_the_request_criterion_reads_both():
+    # a weight after the strength is the amount ("240g"); a volume inside a strength ("1mg/ml") is not; with a
+    # count there is no amount; "(unknown quantity)" names neither strength nor quantity
+    lc = _case(LETTER_AMOUNTS)
+    assert [(r.strength, r.count, r.amount) for r in lc.case.requests] == [
+        ("20%", None, "240g"), ("1mg/ml", None, None), (None, None, None), ("7.5mg", 20, None)]
+    det = determine_case(lc.case)
+    last = {"CPMTG-TOPICAL-5", "CPMTG-MR-7"}
+    statuses = [next(a.status for a in i.assessments if a.criterion.rsplit("/", 1)[-1] in last) for i in det.items]
+    assert statuses == ["met", "not_documented", "not_documented", "met"]

@@ -124,13 +124,17 @@ def test_a_pattern_refines_a_coarse_key_and_the_keys_are_the_fallback():
 def test_an_unstated_visit_count_names_the_count_criteria_of_course_requests_only():
     """A course request without a number of visits cannot be counted against the trial or the
     cap, which the count criteria state as 'not documented'; a drug's unspecified quantity is not
-    about them."""
+    about them, but about the drug sections' request criterion."""
     rmap = load_reason_map()
     crit, pats = rmap.reason_criteria("quantity not specified", ["ACUPUNCTURE_CRITERIA"])
     assert pats == ("request-not-specified", "visits-not-specified")
     assert MTUS + "AMTG-ACUPUNCTURE-3" in crit and MTUS + "CPMTG-PHYSMED-1" in crit
+    assert MTUS + "CPMTG-MR-7" in crit and MTUS + "OTG-OPIOIDS-7" in crit
     crit, pats = rmap.reason_criteria("quantity not specified", ["OPIOID_SAFEGUARDS"])
-    assert (crit, pats) == ((), ("request-not-specified",))
+    assert pats == ("request-not-specified",)
+    assert MTUS + "OTG-OPIOIDS-7" in crit and MTUS + "CPMTG-PHYSMED-1" not in crit
+    assert rmap.reason_criteria("start date of use not established", ["OPIOID_SAFEGUARDS"]) == (
+        (), ("drug-history-not-given",))
 
 
 def test_no_exceptional_factors_names_the_not_recommended_criteria_of_listed_services_only():
