@@ -600,6 +600,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from kg.web.app import run
     from kg.web.audit_routes import add_audit_routes
+    from kg.web.sparql import limit_malloc_arenas
 
     if not 0 <= args.port <= 65535:
         raise InputError(f"port {args.port} is out of range (0 to 65535)", source="--port")
@@ -614,6 +615,7 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", source="imrkg serve",
                          hint="choose another --port or --host") from None
+    limit_malloc_arenas()  # before the store's threads start (issue 20: memory kept in idle arenas)
     store = _open_store(args)
     try:
         run(store, host=args.host, port=args.port, extend=lambda app: add_audit_routes(app, store),

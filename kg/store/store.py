@@ -265,6 +265,16 @@ class Store:
         returns whether anything was done (a remote store manages its own files)."""
         return False
 
+    @property
+    def reopenable(self) -> bool:
+        """Whether :meth:`reopen` does anything: the store's handle is ours to close and open again."""
+        return False
+
+    def reopen(self) -> bool:
+        """Close the store's handle and open it again, where the store is ours to hold (the data
+        stays); returns whether that was done (a remote store manages its own memory)."""
+        return False
+
     def __enter__(self) -> "Store":
         return self
 
@@ -554,6 +564,41 @@ class LocalStore(Store):
                 store.flush()
             except OSError as exc:
                 raise _write_error(self.location, exc) from None
+
+    @property
+    def reopenable(self) -> bool:
+        """An on-disk store can be reopened; an in-memory one cannot (its data would go)."""
+        return self.path is not None
+
+    def reopen(self) -> bool:
+        """Flush, close the on-disk database and open it again in the same folder; returns whether
+        that was done (``False`` for an in-memory store, whose data would go with its handle).
+
+        What RocksDB holds for the open database goes with the old handle: its block caches (32 MiB
+        shared by eleven indexes, 128 MiB more for the strings' index in pyoxigraph 0.5), the
+        table readers of files since compacted away and the write buffers.  Under a writer and
+        readers at once those fill and scatter over the heap (issue 20).  Call it only when no
+        query of this store is running: each query holds the database open until it is read.
+        Nothing is done (``False``) while something else holds the pyoxigraph handle.  Raises
+        :class:`StoreError` when the folder cannot be opened again (the store is then unusable)."""
+        import gc
+        import sys
+
+        import pyoxigraph as ox
+
+        if self.path is None or sys.getrefcount(self._store) > 2:  # the attribute and the argument
+            return False
+        self.flush()
+        del self._store
+        try:
+            self._store = ox.Store(str(self.path))
+        except OSError:
+            gc.collect()  # a result in a reference cycle still holding the database: let it go
+            try:
+                self._store = ox.Store(str(self.path))
+            except OSError as exc:
+                raise StoreError(f"cannot open the store at {self.location} again: {exc}") from None
+        return True
 
     def close(self) -> None:
         """Flush to disk and release the store's lock (the object is unusable afterwards)."""

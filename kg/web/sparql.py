@@ -18,8 +18,12 @@ First module of :mod:`kg.web`; :mod:`kg.web.app` puts HTTP routes over it.  What
   writes (:meth:`SparqlService.replace_graphs`) take bodies up to ``max_graph_bytes``; each
   replaces all the graphs it names in one update, so a reader sees all of them or none.  Once
   ``flush_bytes`` of update text have been applied the store's write buffers are flushed to disk
-  (:meth:`kg.store.store.Store.flush`), so a server that writes for hours keeps a flat memory
-  and read latency.
+  (:meth:`kg.store.store.Store.flush`), so a server that writes for hours keeps its read latency.
+  Once ``reopen_bytes`` of update text have been applied the store's handle is closed and opened
+  again (:meth:`kg.store.store.Store.reopen`) and the allocator's free pages are returned to the
+  system, so its memory stays bounded too: the update waits for the queries running (at most
+  ``query_timeout``; if they are still running it leaves the reopen to a later update), and
+  queries arriving meanwhile wait for the reopen (milliseconds) instead of being refused.
 * At most ``result_limit`` rows (or triples) are returned, and the caller is told whether the
   result was truncated.
 * At most ``max_concurrency`` queries run at once; a request beyond that gets 503 at once
@@ -38,8 +42,9 @@ import logging
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -48,7 +53,7 @@ from kg.errors import InputError, KgError
 from kg.store.store import QueryCancelled, QueryResult, RemoteStore, Store, StoreError, query_deadline, query_form
 
 __all__ = ["ServeError", "check_sparql", "RESULT_TYPES", "GRAPH_TYPES", "parse_accept", "serialize_result",
-           "ServiceOptions", "SparqlService", "SD_NS", "service_description"]
+           "ServiceOptions", "SparqlService", "SD_NS", "service_description", "limit_malloc_arenas"]
 
 # One logger for the whole endpoint (this module and kg.web.app), under its long-standing name.
 log = logging.getLogger("kg.web.serve")
@@ -321,10 +326,51 @@ class ServiceOptions:
     #: update text between flushes of the store's write buffers; those buffers grow by several
     #: times the text (12 indexes; in the soak, a 23 MB write-ahead log from under 4 MB of text)
     flush_bytes: int = 1_000_000
+    #: update text between reopenings of the store's handle (what RocksDB caches for an open
+    #: database fills under a writer and readers together: issue 20's soak, RSS +199 % in an hour)
+    reopen_bytes: int = 10_000_000
 
 
 class _Timeout(Exception):
     pass
+
+
+def _libc() -> Any:
+    """The C library, for glibc's allocator controls (``None`` where it cannot be loaded)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
+def _return_free_memory() -> None:
+    """Give the C allocator's free pages back to the system (glibc's ``malloc_trim``; elsewhere
+    nothing).  RocksDB frees its caches when a store is reopened, but glibc keeps what was freed
+    inside its per-thread arenas until asked."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+#: glibc's mallopt parameter for the number of malloc arenas (malloc.h's ``M_ARENA_MAX``)
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Let glibc's allocator create at most ``arenas`` arenas from now on, unless ``MALLOC_ARENA_MAX``
+    is set (the operator's choice stands); returns whether the limit was set.  Call it before the
+    store is opened, while the process has one thread: arenas made before stay.
+
+    Every query runs in a thread of its own, and glibc gives threads up to eight arenas a core; what
+    one arena frees only that arena reuses, so with a writer beside the readers the free memory
+    kept in them grew all through issue 20's soak while the memory in use stayed flat."""
+    import os
+
+    mallopt = getattr(_libc(), "mallopt", None)
+    if os.environ.get("MALLOC_ARENA_MAX") or mallopt is None:
+        return False
+    return bool(mallopt(_M_ARENA_MAX, arenas))
 
 
 def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
@@ -354,6 +400,10 @@ class SparqlService:
         self._slots = threading.BoundedSemaphore(self.options.max_concurrency)
         self._write_lock = threading.Lock()  # one update at a time
         self._unflushed = 0  # bytes of update text applied since the store's last flush (under the lock)
+        self._unreopened = 0  # ... since the store's handle was last opened (under the lock)
+        self._gate = threading.Condition()  # queries in flight, and a reopen waiting for them to end
+        self._in_flight = 0
+        self._draining = False
         if isinstance(self.store, RemoteStore):
             import copy
 
@@ -400,11 +450,15 @@ class SparqlService:
 
         def work() -> None:
             try:
-                with query_deadline(deadline):
-                    try:
-                        box.append(_outcome(fn))
-                    except QueryCancelled:
+                with self._entered():
+                    if time.monotonic() > deadline:  # waited out its time behind a reopen
                         box.append(("timeout", None))
+                        return
+                    with query_deadline(deadline):
+                        try:
+                            box.append(_outcome(fn))
+                        except QueryCancelled:
+                            box.append(("timeout", None))
             finally:
                 done.set()
                 self._slots.release()
@@ -413,6 +467,19 @@ class SparqlService:
         if not done.wait(self.options.query_timeout):
             raise _Timeout()
         return box[0]
+
+    @contextmanager
+    def _entered(self) -> Iterator[None]:
+        """Within the block, a query counts as in flight; it enters only when no reopen is under way."""
+        with self._gate:
+            self._gate.wait_for(lambda: not self._draining)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._in_flight -= 1
+                self._gate.notify_all()
 
     # -- what the routes ask --------------------------------------------------------
     def query(self, sparql: str, params: Mapping[str, Node] | None = None, *,
@@ -449,6 +516,9 @@ class SparqlService:
             with self._write_lock:
                 self.store.update(sparql)
                 self._unflushed += len(sparql)
+                self._unreopened += len(sparql)
+                if self._unreopened >= self.options.reopen_bytes:
+                    self._reopen()
                 if self._unflushed >= self.options.flush_bytes:
                     self._flush()
         except InputError as exc:
@@ -467,6 +537,32 @@ class SparqlService:
             self._unflushed = 0
         except StoreError:
             log.exception("the update was applied, but writing the store's buffers to disk failed")
+
+    def _reopen(self) -> None:
+        """Reopen the store's handle (under the write lock) once no query is in flight, holding new
+        queries back meanwhile; then return the freed memory.  Queries still running after
+        ``query_timeout`` (abandoned ones that cannot be stopped) leave it to a later update.  A
+        failure is logged, not raised: the update before it stands."""
+        if not self.store.reopenable:
+            self._unreopened = 0
+            return
+        with self._gate:
+            self._draining = True
+            try:
+                idle = self._gate.wait_for(lambda: self._in_flight == 0, timeout=self.options.query_timeout)
+                if idle:
+                    self._unreopened = 0
+                    if self.store.reopen():
+                        self._unflushed = 0  # reopening flushed the store
+            except StoreError:
+                log.exception("the update was applied, but reopening the store failed")
+                return
+            finally:
+                self._draining = False
+                self._gate.notify_all()
+        if idle:
+            _return_free_memory()
+            log.info("reopened the store after %d MB of updates", self.options.reopen_bytes // 1_000_000)
 
     def replace_graphs(self, graphs: list[str], body: bytes, media_type: str) -> None:
         """The Graph Store write: empty each named graph in ``graphs`` and put ``body``'s content in

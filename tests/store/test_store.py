@@ -95,6 +95,26 @@ def test_compact_store(tmp_path):
         assert store.case_ids() == ["c1"]
 
 
+def test_reopen_keeps_the_data_and_opens_a_new_handle(tmp_path):
+    """Reopening an on-disk store closes its database and opens the folder again: the cases written
+    before are read back, later writes land; an in-memory store is left as it is (issue 20)."""
+    with open_store(tmp_path / "s") as store:
+        store.put_case("c1", {"asserted": _graph("c1", "a")})
+        assert store.reopenable and store.reopen() is True
+        store.put_case("c2", {"asserted": _graph("c2", "b")})
+        assert store.reopen() is True
+        assert store.case_ids() == ["c1", "c2"]
+        held = store._store  # something else holding the handle: the database cannot be closed
+        assert store.reopen() is False and store._store is held
+        del held
+        assert store.reopen() is True and store.case_ids() == ["c1", "c2"]
+    with open_store("memory") as store:
+        store.put_case("c1", {"asserted": _graph("c1", "a")})
+        handle = store._store
+        assert not store.reopenable and store.reopen() is False
+        assert store._store is handle and store.case_ids() == ["c1"]
+
+
 def test_cli_compact_exit_codes(tmp_path, capsys):
     store = str(tmp_path / "s")
     assert main(["ingest", str(MET_CASE), "--store", store, "--create", "--quiet"]) == 0

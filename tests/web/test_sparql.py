@@ -249,6 +249,129 @@ def test_updates_flush_the_store_every_flush_bytes():
     assert seen == [0, 0, 1, 1, 1, 2, 2]  # at 363 and 363 more characters, never between
 
 
+def _reopen_counted(path):
+    """A LocalStore at ``path`` counting its reopenings."""
+    from kg.store.store import LocalStore
+
+    class Counted(LocalStore):
+        reopens = 0
+
+        def reopen(self) -> bool:
+            type(self).reopens += 1
+            return super().reopen()
+
+    return Counted(path)
+
+
+UPDATE_121 = "INSERT DATA { GRAPH <urn:g> { <urn:s> <urn:p> " + '"' + "x" * 80 + '" } }'  # 121 characters
+
+
+def test_updates_reopen_the_store_and_return_free_memory_every_reopen_bytes(tmp_path, monkeypatch):
+    """Once ``reopen_bytes`` of update text are applied the server reopens an on-disk store's handle
+    (RocksDB's caches go with it: issue 20) and returns the allocator's free pages, and only then;
+    an in-memory store is never reopened (its data would go)."""
+    import kg.web.sparql as sparql
+
+    trims = []
+    monkeypatch.setattr(sparql, "_return_free_memory", lambda: trims.append(1))
+    store = _reopen_counted(tmp_path / "s")
+    service = sparql.SparqlService(store, sparql.ServiceOptions(allow_update_token="t", reopen_bytes=300))
+    seen = []
+    for _ in range(7):
+        service.update(UPDATE_121)
+        seen.append((type(store).reopens, len(trims)))
+    assert seen == [(0, 0), (0, 0), (1, 1), (1, 1), (1, 1), (2, 2), (2, 2)]
+    assert service.query("SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }", check=False)[0].rows[0][0].toPython() == 1
+    memory = _reopen_counted(None)
+    service = sparql.SparqlService(memory, sparql.ServiceOptions(allow_update_token="t", reopen_bytes=1))
+    service.update(UPDATE_121)
+    assert type(memory).reopens == 0 and len(trims) == 2
+
+
+def test_a_reopen_waits_for_the_query_in_flight_and_holds_new_queries_back(tmp_path):
+    """The update that reopens the store waits for the running query to end before closing the
+    handle, and a query arriving meanwhile waits for the reopen, then runs: nobody is refused."""
+    from kg.web.sparql import ServiceOptions, SparqlService
+
+    store = _reopen_counted(tmp_path / "s")
+    service = SparqlService(store, ServiceOptions(allow_update_token="t", reopen_bytes=1, query_timeout=60))
+    running, release = threading.Event(), threading.Event()
+    seen: dict[str, int] = {}
+
+    def first() -> int:
+        running.set()
+        release.wait(30)
+        seen["first"] = type(store).reopens
+        return len(store.case_ids())
+
+    answers: list[int] = []
+    reader = threading.Thread(target=lambda: answers.append(service.call(first)))
+    reader.start()
+    assert running.wait(30)
+    writer = threading.Thread(target=service.update, args=(UPDATE_121,))
+    writer.start()
+    with service._gate:  # the writer is waiting for the query to end
+        assert service._gate.wait_for(lambda: service._draining, timeout=30)
+    late = threading.Thread(target=lambda: answers.append(service.call(lambda: type(store).reopens)))
+    late.start()
+    release.set()
+    for t in (reader, writer, late):
+        t.join(30)
+    assert seen == {"first": 0} and type(store).reopens == 1
+    assert sorted(answers) == [0, 1]  # the first query's case count, the late query's reopen count
+
+
+def test_a_reopen_is_left_to_a_later_update_while_a_query_cannot_be_stopped(tmp_path):
+    """A query still running after ``query_timeout`` (abandoned: its client had a 503) keeps the
+    store open: the update waits that long, stands, and leaves the reopen to the next update."""
+    from kg.web.sparql import ServeError, ServiceOptions, SparqlService
+
+    store = _reopen_counted(tmp_path / "s")
+    service = SparqlService(store, ServiceOptions(allow_update_token="t", reopen_bytes=1, query_timeout=0.2))
+    release = threading.Event()
+    try:
+        service.call(lambda: release.wait(30))
+    except ServeError as exc:
+        assert exc.status == 503
+    service.update(UPDATE_121)
+    assert type(store).reopens == 0
+    release.set()
+    with service._gate:
+        assert service._gate.wait_for(lambda: service._in_flight == 0, timeout=30)
+    service.update(UPDATE_121.replace("urn:s", "urn:t"))
+    assert type(store).reopens == 1 and store.count() == 2
+
+
+def test_the_allocator_controls_call_glibc_and_respect_malloc_arena_max(monkeypatch):
+    """``limit_malloc_arenas`` asks glibc (``mallopt(M_ARENA_MAX, 2)``) unless the operator set
+    ``MALLOC_ARENA_MAX``; ``_return_free_memory`` is ``malloc_trim(0)``; without them nothing is done."""
+    import kg.web.sparql as sparql
+
+    calls = []
+
+    class Glibc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append(("mallopt", param, value))
+            return 1
+
+        def malloc_trim(self, pad: int) -> int:
+            calls.append(("malloc_trim", pad))
+            return 1
+
+    monkeypatch.setattr(sparql, "_libc", Glibc)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert sparql.limit_malloc_arenas() is True
+    sparql._return_free_memory()
+    assert calls == [("mallopt", -8, 2), ("malloc_trim", 0)]
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert sparql.limit_malloc_arenas() is False and len(calls) == 2
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.setattr(sparql, "_libc", lambda: None)  # no C library to ask (not glibc)
+    assert sparql.limit_malloc_arenas() is False
+    sparql._return_free_memory()
+    assert len(calls) == 2
+
+
 def test_a_failed_flush_keeps_the_applied_update_and_is_logged(caplog):
     """A flush that fails (a full disk) does not turn an applied update into an error: the update
     is in the store, the failure is logged, and the next update tries the flush again."""
