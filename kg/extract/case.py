@@ -51,7 +51,7 @@ import re
 from typing import Callable, Iterable, Sequence
 
 from kg.errors import LetterError
-from kg.extract import imaging, medication, procedures, therapy
+from kg.extract import imaging, medication, procedures, sieve, therapy
 from kg.extract.dispute import read_requests
 from kg.extract.lexicon import LazyMentions, LazyPattern, lazy_patterns
 from kg.extract.result import LetterCase
@@ -158,7 +158,7 @@ ICD10_TABLE: tuple[tuple[str, str, dict[str, str]], ...] = (
     (r"myalgia|myositis", "myofascial_pain", {"*": "M79.10"}),
     (r"occipital neuralgia", "other", {"*": "M54.81"}),
 )
-_ICD_RX = tuple((re.compile(rf"\b(?:{rx})", re.I), kind, codes) for rx, kind, codes in ICD10_TABLE)
+_ICD_RX = tuple((sieve.compile(rf"\b(?:{rx})", re.I), kind, codes) for rx, kind, codes in ICD10_TABLE)
 _DX_HEAD, _DX_NOUN, _DX_SPLIT = lazy_patterns("case", "dx_head", "dx_noun", "dx_split")
 
 
@@ -166,11 +166,11 @@ _DX_HEAD, _DX_NOUN, _DX_SPLIT = lazy_patterns("case", "dx_head", "dx_noun", "dx_
 # Studies
 # ---------------------------------------------------------------------------
 _STUDY_RX = (
-    ("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
-    ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)),
-    ("emg_ncs", re.compile(r"\bEMG\b|\bNCS\b|\bNCV\b|electromyogra\w*|nerve conduction|electrodiagnostic", re.I)),
-    ("bone_scan", re.compile(r"bone scan", re.I)),
-    ("xray", re.compile(r"x-?rays?|radiographs?|radiographic", re.I)),
+    ("mri", sieve.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
+    ("ct", sieve.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)),
+    ("emg_ncs", sieve.compile(r"\bEMG\b|\bNCS\b|\bNCV\b|electromyogra\w*|nerve conduction|electrodiagnostic", re.I)),
+    ("bone_scan", sieve.compile(r"bone scan", re.I)),
+    ("xray", sieve.compile(r"x-?rays?|radiographs?|radiographic", re.I)),
 )
 _STUDY_SKIP = LazyPattern("case", "study_skip")
 _RESULT = LazyPattern("case", "result")
@@ -189,11 +189,11 @@ _IMAGING_FINDINGS = (
 # ---------------------------------------------------------------------------
 def _case_id(record: LetterRecord, text: LetterText) -> str:
     """The case id: the letter's case number, else a name made from its file name."""
-    if record.case_number is not None and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", record.case_number.text):
+    if record.case_number is not None and sieve.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", record.case_number.text):
         return record.case_number.text
     stem = text.source.rsplit("/", 1)[-1]
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._") or "letter"
+    stem = sieve.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._") or "letter"
     return stem[:100]
 
 
@@ -215,13 +215,13 @@ class _Extractor(SummaryReader):
     def worker(self) -> Worker | None:
         """The worker's age and sex, from the summary's first "NN year old male/female"."""
         s = self.f.s
-        age_m = re.search(r"\b(\d{2})[- ]years?[- ]old\b", s, re.I)
+        age_m = sieve.search(r"\b(\d{2})[- ]years?[- ]old\b", s, re.I)
         sex_m = None
         if age_m:
-            sex_m = re.compile(r"\b(male|female|man|woman|gentleman|"
-                               r"lady)\b", re.I).search(s, age_m.end(), age_m.end() + 40)
+            sex_m = sieve.compile(r"\b(male|female|man|woman|gentleman|"
+                                  r"lady)\b", re.I).search(s, age_m.end(), age_m.end() + 40)
         if sex_m is None:
-            sex_m = re.search(r"\b(male|female)\b", s, re.I)
+            sex_m = sieve.search(r"\b(male|female)\b", s, re.I)
         if age_m is None and sex_m is None:
             return None
         sex = None
@@ -239,7 +239,7 @@ class _Extractor(SummaryReader):
             age = None
         return Worker(age=age, sex=sex, evidence=tuple(evidence))
 
-    _INJURY = re.compile(
+    _INJURY = sieve.compile(
         rf"(?:industrial(?:-work)? injury|work[- ]related injury|date of injury|injury date|occupational claim|"
         rf"date of injury|suffered an industrial injury|industrial injury date)\s*(?:on|of|from|was|dated)?\s*"
         rf"(?P<date>{DATE_RX})", re.I)
@@ -262,14 +262,14 @@ class _Extractor(SummaryReader):
         if m and summary_date == date:
             evidence.append(self.ev(m.start(), m.end()))
         mechanism = None
-        mm = re.search(r"mechanism of injury (?:is|was) (?:detailed|described|reported|documented) as (?:a |an |"
-                       r"the )?(?P<m>[^.]+)\.", s, re.I) \
-            or re.search(r"mechanism of injury(?: occurred)?(?: was| is)?:? (?P<m>(?:when|while|from|due to|"
-                         r"after)[^.]+)\.", s, re.I) \
-            or re.search(rf"injury (?:on |of )?(?:{DATE_RX}),? (?P<m>(?:when|while|after) [^.]+)\.", s, re.I) \
-            or re.search(r"reported (?P<m>[^.]{5,120}?) when (?:bending|lifting|pushing|pulling|carrying|he |"
-                         r"she )[^.]*\.", s, re.I)
-        if mm and not re.search(r"\bnot (?:detailed|documented|provided)|unclear|unknown", mm.group(0), re.I):
+        mm = sieve.search(r"mechanism of injury (?:is|was) (?:detailed|described|reported|documented) as (?:a |an |"
+                          r"the )?(?P<m>[^.]+)\.", s, re.I) \
+            or sieve.search(r"mechanism of injury(?: occurred)?(?: was| is)?:? (?P<m>(?:when|while|from|due to|"
+                            r"after)[^.]+)\.", s, re.I) \
+            or sieve.search(rf"injury (?:on |of )?(?:{DATE_RX}),? (?P<m>(?:when|while|after) [^.]+)\.", s, re.I) \
+            or sieve.search(r"reported (?P<m>[^.]{5,120}?) when (?:bending|lifting|pushing|pulling|carrying|he |"
+                            r"she )[^.]*\.", s, re.I)
+        if mm and not sieve.search(r"\bnot (?:detailed|documented|provided)|unclear|unknown", mm.group(0), re.I):
             mechanism = " ".join(mm.group("m").split()).rstrip(" .")
             evidence.append(self.ev(mm.start("m"), mm.end("m")))
         regions: list[str] = []
@@ -290,12 +290,12 @@ class _Extractor(SummaryReader):
         for sent in self.sents:
             for head in _DX_HEAD.finditer(sent.text):
                 a = sent.start + head.end()
-                stop = re.compile(r"\.\s|\.$| (?:who|which|that) |\. |, (?:who|with|as well)|"
-                                  r"\bsecondary to\b").search(s, a, sent.end)
+                stop = sieve.compile(r"\.\s|\.$| (?:who|which|that) |\. |, (?:who|with|as well)|"
+                                     r"\bsecondary to\b").search(s, a, sent.end)
                 b = stop.start() if stop else sent.end
                 b = min(b, a + 400)
                 seg = s[a:b]
-                protected = re.sub(r"muscle, fascia and tendon", "muscle\x00 fascia and tendon", seg, flags=re.I)
+                protected = sieve.sub(r"muscle, fascia and tendon", "muscle\x00 fascia and tendon", seg, flags=re.I)
                 pos = 0
                 for piece in _DX_SPLIT.split(protected) + [""]:
                     if piece == "":
@@ -307,8 +307,8 @@ class _Extractor(SummaryReader):
                     lab = piece.replace("\x00", ",").strip(" .,:")
                     lab_start = a + idx + (len(piece) - len(piece.lstrip(" .,:")))
                     lab_end = lab_start + len(lab)
-                    lab = re.sub(r"^(?:the |a |an |diagnos[ie]s (?:of|include[sd]?) |diagnosis of |"
-                                 r"as having )", "", lab, flags=re.I)
+                    lab = sieve.sub(r"^(?:the |a |an |diagnos[ie]s (?:of|include[sd]?) |diagnosis of |"
+                                    r"as having )", "", lab, flags=re.I)
                     if not lab or len(lab.split()) > 14 or not _DX_NOUN.search(lab):
                         continue
                     key = lab.lower()
@@ -340,13 +340,13 @@ class _Extractor(SummaryReader):
                 for kind, rx, mode in _FINDING_RX:
                     for m in rx.finditer(clause):
                         if kind == "muscle_spasm" and \
-                                re.search(r"relax", clause[max(0, m.start() - 25):m.start()], re.I):
+                                sieve.search(r"relax", clause[max(0, m.start() - 25):m.start()], re.I):
                             continue
                         if kind == "dermatomal_sensory_deficit" and \
-                                re.search(r"\bburning|tingling", clause[m.start():m.end() + 5], re.I):
+                                sieve.search(r"\bburning|tingling", clause[m.start():m.end() + 5], re.I):
                             continue
                         if kind == "motor_deficit" and \
-                                re.search(r"\bgrip\b", clause[max(0, m.start() - 10):m.end() + 10], re.I):
+                                sieve.search(r"\bgrip\b", clause[max(0, m.start() - 10):m.end() + 10], re.I):
                             continue
                         polarity = assert_polarity(clause, m.start(), m.end(), mode)
                         if polarity is None:
@@ -368,10 +368,10 @@ class _Extractor(SummaryReader):
                         out.append(Finding(id=self.next_id("f"), kind=kind, status=polarity, label=label,
                                            region=region_list[0] if region_list else None, date=sent.date,
                                            evidence=(self.ev(c_a, c_b),)))
-            for m in re.finditer(r"(?P<v>\d{1,2}(?:\.\d)?(?:\s*-\s*\d{1,2})?)\s*(?:/\s*10|out of (?:10|ten)|on a (?:10|"
-                                 r"ten)[- ]point\b|on (?:a|the) (?:pain )?scale of (?:0 to |1 to |0-|"
-                                 r"1-)?10)", sent.text, re.I):
-                if not re.search(r"pain|VAS|rated|level|scale", sent.text, re.I):
+            for m in sieve.finditer(r"(?P<v>\d{1,2}(?:\.\d)?(?:\s*-\s*\d{1,2})?)\s*(?:/\s*10|out of (?:10|ten)|"
+                                    r"on a (?:10|ten)[- ]point\b|on (?:a|the) (?:pain )?scale of (?:0 to |1 to |0-|"
+                                    r"1-)?10)", sent.text, re.I):
+                if not sieve.search(r"pain|VAS|rated|level|scale", sent.text, re.I):
                     continue
                 value = m.group("v").replace(" ", "")
                 region_list = regions_in(sent.text)
@@ -381,9 +381,9 @@ class _Extractor(SummaryReader):
         return out
 
     # -- symptoms -----------------------------------------------------------------
-    _COMPLAINT = re.compile(r"\b(?:complain(?:s|ed|ing)? of|complaints? of|reported|reports|presented with|"
-                            r"symptoms (?:included|include)|continues to have|has (?:persistent|ongoing|continued)|"
-                            r"noted (?:to have )?(?:persistent|ongoing|continued)|c/o)\b", re.I)
+    _COMPLAINT = sieve.compile(r"\b(?:complain(?:s|ed|ing)? of|complaints? of|reported|reports|presented with|"
+                               r"symptoms (?:included|include)|continues to have|has (?:persistent|ongoing|continued)|"
+                               r"noted (?:to have )?(?:persistent|ongoing|continued)|c/o)\b", re.I)
 
     def symptoms(self) -> list[Symptom]:
         """The symptoms the worker complains of, one per region and record date."""
@@ -396,8 +396,8 @@ class _Extractor(SummaryReader):
             if m is None:
                 continue
             rest = sent.text[m.end():]
-            if not re.search(r"pain|ache|numbness|tingling|stiffness|weakness|spasm|swelling|headache|discomfort|"
-                             r"symptoms", rest, re.I):
+            if not sieve.search(r"pain|ache|numbness|tingling|stiffness|weakness|spasm|swelling|headache|discomfort|"
+                                r"symptoms", rest, re.I):
                 continue
             regions: list[str | None] = [*regions_in(rest)] or [None]
             for region in regions:
@@ -460,7 +460,7 @@ class _Extractor(SummaryReader):
                 by_sentence.setdefault(si, []).append((sid, kind))
                 res_text = sent.text[res.end():]
                 for fkind, frx in _IMAGING_FINDINGS:
-                    fm = re.search(frx, res_text, re.I)
+                    fm = sieve.search(frx, res_text, re.I)
                     if fm:
                         findings.append(Finding(
                             id=self.next_id("f"), kind=fkind, status="present", label=" ".join(fm.group(0).split()),
@@ -468,16 +468,16 @@ class _Extractor(SummaryReader):
                             evidence=(self.ev(sent.start + res.end() + fm.start(),
                                               sent.start + res.end() + fm.end()),)))
                 if kind == "emg_ncs":
-                    rm = re.search(r"radiculopathy", res_text, re.I)
+                    rm = sieve.search(r"radiculopathy", res_text, re.I)
                     if rm:
-                        pol = "absent" if re.search(r"\b(?:no|without|negative "
-                                                    r"for)\b[^.]{0,40}$", res_text[:rm.start()], re.I) \
+                        pol = "absent" if sieve.search(r"\b(?:no|without|negative "
+                                                       r"for)\b[^.]{0,40}$", res_text[:rm.start()], re.I) \
                             else "present"
                         findings.append(Finding(
                             id=self.next_id("f"), kind="electrodiagnostic_radiculopathy", status=pol,
                             label="radiculopathy", region=study.region, date=sent.date, study=sid,
                             evidence=(self.ev(sent.start + m.start(), sent.end),)))
-                    elif re.search(r"\b(?:normal|negative|unremarkable)\b", sent.text[m.end():], re.I):
+                    elif sieve.search(r"\b(?:normal|negative|unremarkable)\b", sent.text[m.end():], re.I):
                         findings.append(Finding(
                             id=self.next_id("f"), kind="electrodiagnostic_radiculopathy", status="absent",
                             label="normal electrodiagnostic study", region=study.region, date=sent.date, study=sid,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
+from kg.extract import sieve
 from kg.extract.result import RequestDetail
 from kg.extract.services import DRUG_KINDS, STRENGTH, classify_service, drug_detail, parse_quantity
 from kg.extract.text import DATE, DATE_RX, NUM_RX, Sentence, SummaryReader, first_region, parse_date, parse_number
@@ -35,8 +36,9 @@ def _ur(reader: SummaryReader,
         evidence.append(reader.ev_letter(d.span.start, d.span.end))
     ur_sent = None
     for sent in reader.sents:
-        if re.search(r"utilization review|\bUR\b", sent.text, re.I) and \
-                re.search(r"denied|non-?certif\w*|modified|not medically necessary|determined|dated", sent.text, re.I):
+        if sieve.search(r"utilization review|\bUR\b", sent.text, re.I) and \
+                sieve.search(r"denied|non-?certif\w*|modified|not medically necessary|determined|dated", sent.text,
+                             re.I):
             ur_sent = sent
             break
     reason = None
@@ -48,8 +50,8 @@ def _ur(reader: SummaryReader,
         idx = reader.sents.index(ur_sent)
         end = ur_sent.end
         for nxt in reader.sents[idx + 1: idx + 4]:
-            if re.search(r"guideline|no (?:documentation|mention|evidence)|not (?:established|supported|recommended)|"
-                         r"Therefore|In addition|Additionally|due to", nxt.text, re.I):
+            if sieve.search(r"guideline|no (?:documentation|mention|evidence)|not (?:established|supported|"
+                            r"recommended)|Therefore|In addition|Additionally|due to", nxt.text, re.I):
                 end = nxt.end
             else:
                 break
@@ -65,11 +67,12 @@ def _ur(reader: SummaryReader,
 # UR's own dates ("The request was previously reviewed on ...") are not request dates.
 _RFA = r"(?:request for authori[sz]ation|authori[sz]ation request|\bRFA\b)(?:\s+form)?"
 _RFA_DATE = (
-    re.compile(rf"{_RFA}\s*\(?\s*(?:date\s+)?(?:(?:was|is|were)\s+)?(?:noted\s+(?:to\s+be\s+|as\s+)?)?"
-               rf"(?:(?:dated|signed|submitted|received|made)\s+)?(?:of\s+|on\s+)?(?:dated\s*)?(?P<d>{DATE_RX})", re.I),
-    re.compile(rf"\bOn (?P<d>{DATE_RX}),? (?:a |the )?(?:{_RFA} (?:requested|was (?:received|submitted|made|signed))|"
-               rf"request (?:for authori[sz]ation )?was (?:received|submitted|made))", re.I),
-    re.compile(rf"\bthe request was (?:received|submitted) on (?P<d>{DATE_RX})", re.I),
+    sieve.compile(rf"{_RFA}\s*\(?\s*(?:date\s+)?(?:(?:was|is|were)\s+)?(?:noted\s+(?:to\s+be\s+|as\s+)?)?"
+                  rf"(?:(?:dated|signed|submitted|received|made)\s+)?(?:of\s+|on\s+)?(?:dated\s*)?(?P<d>{DATE_RX})",
+                  re.I),
+    sieve.compile(rf"\bOn (?P<d>{DATE_RX}),? (?:a |the )?(?:{_RFA} (?:requested|was (?:received|submitted|made|"
+                  rf"signed))|request (?:for authori[sz]ation )?was (?:received|submitted|made))", re.I),
+    sieve.compile(rf"\bthe request was (?:received|submitted) on (?P<d>{DATE_RX})", re.I),
 )
 
 
@@ -131,14 +134,14 @@ def read_requests(reader: SummaryReader, record: LetterRecord) -> tuple[list[Req
             evidence=(reader.ev_letter(item.decision.span.start, item.decision.span.end),))
         injections = None
         if kind == "trigger_point_injection":
-            im = re.search(rf"(?P<n>{NUM_RX})\s+(?:trigger point )?injections?|x\s*(?P<m>\d)\b", svc.text, re.I)
+            im = sieve.search(rf"(?P<n>{NUM_RX})\s+(?:trigger point )?injections?|x\s*(?P<m>\d)\b", svc.text, re.I)
             if im:
                 injections = parse_number(im.group("n") or im.group("m"))
         substances: list[str] = []
-        if re.search(r"lidocaine|bupivacaine|marcaine|ropivacaine", svc.text, re.I) and "injection" in kind:
+        if sieve.search(r"lidocaine|bupivacaine|marcaine|ropivacaine", svc.text, re.I) and "injection" in kind:
             substances.append("local_anesthetic")
-        if re.search(r"dexamethasone|triamcinolone|kenalog|depo-medrol|methylprednisolone|steroid|cortisone", svc.text,
-                     re.I) and "injection" in kind:
+        if sieve.search(r"dexamethasone|triamcinolone|kenalog|depo-medrol|methylprednisolone|steroid|cortisone",
+                        svc.text, re.I) and "injection" in kind:
             substances.append("corticosteroid")
         requests.append(Request(
             id=rid, service=kind, text=item.service.text, region=region, date=rfa_date,

@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from kg.extract import sieve
 from kg.extract.lexicon import LazyMentions, LazyPattern
 from kg.extract.result import LetterCase
 from kg.extract.text import (
@@ -68,7 +69,8 @@ _RULE_RX = LazyMentions("imaging", "rules")
 _SKIP = LazyPattern("imaging", "skip")
 # Red flags that are only being ruled out or were ruled out do not count.
 _RULED_OUT = LazyPattern("imaging", "ruled_out")
-_NO_RED = re.compile(r"\bno (?:acute |compression |displaced )?(?:fracture|dislocation)s?\b|\bhealed\b|\bold\b", re.I)
+_NO_RED = sieve.compile(r"\bno (?:acute |compression |displaced )?(?:fracture|dislocation)s?\b|\bhealed\b|\bold\b",
+                        re.I)
 
 
 def enrich(lc: LetterCase) -> LetterCase:
@@ -124,7 +126,7 @@ def nearest_region(clause: str, start: int, end: int) -> str | None:
     >>> nearest_region("cervical radiculopathy, and de Quervain's fracture of the right wrist", 41, 49)
     'wrist_hand'
     """
-    after = re.match(r"\s*(?:of|to|in|at|on)\b[^,;]{0,40}", clause[end:], re.I)
+    after = sieve.match(r"\s*(?:of|to|in|at|on)\b[^,;]{0,40}", clause[end:], re.I)
     if after is not None:  # "fracture of the right foot": the region the mention names wins
         named = _closest(after.group(0), 0, 0)
         if named is not None:
@@ -138,8 +140,8 @@ def _closest(clause: str, start: int, end: int) -> str | None:
     for key, words, levels in REGION_RX:
         hits = list(words.finditer(clause)) + (list(levels.finditer(clause)) if levels is not None else [])
         for h in hits:
-            if key == "lumbar" and h.group(0).lower() == "back" and re.search(r"(?:upper|"
-                                                                              r"mid)[- ]$", clause[:h.start()], re.I):
+            if key == "lumbar" and h.group(0).lower() == "back" and \
+                    sieve.search(r"(?:upper|mid)[- ]$", clause[:h.start()], re.I):
                 continue
             d = start - h.end() if h.end() <= start else max(0, h.start() - end)
             if best is None or d < best[0]:
@@ -148,8 +150,8 @@ def _closest(clause: str, start: int, end: int) -> str | None:
 
 
 _PRIOR_KINDS: tuple[tuple[str, re.Pattern[str] | LazyPattern], ...] = (
-    ("mri", re.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
-    ("ct", re.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)),
+    ("mri", sieve.compile(r"\bMRI\b|magnetic resonance imaging", re.I)),
+    ("ct", sieve.compile(r"\bCT\b(?: scan)?|computed tomography", re.I)),
     ("xray", LazyPattern("imaging", "prior_xray")))
 _PRIOR_CUE = LazyPattern("imaging", "prior_cue")
 _NOT_PRIOR = LazyPattern("imaging", "not_prior")
@@ -227,9 +229,9 @@ def _polarity(kind: str, clause: str, start: int, end: int, mode: str) -> str | 
         before = clause[max(0, start - 40):start]
         if _RULED_OUT.search(before) or _NO_RED.search(clause[max(0, start - 30):end]):
             return None
-    if kind == "procedure_planned" and re.search(r"\bnot (?:a )?(?:surgical )?candidate|\bdeclin\w+|"
-                                                 r"\bdoes not (?:want|wish)",
-                                                 clause, re.I):
+    if kind == "procedure_planned" and sieve.search(r"\bnot (?:a )?(?:surgical )?candidate|\bdeclin\w+|"
+                                                    r"\bdoes not (?:want|wish)",
+                                                    clause, re.I):
         return "absent"
     if _NO_MENTION.search(clause[:start]):
         return None  # "the note made no mention of paresthesias": silence, not a finding either way
@@ -237,4 +239,4 @@ def _polarity(kind: str, clause: str, start: int, end: int, mode: str) -> str | 
 
 
 # "made no mention of ...", "did not mention ...": the record is silent on what follows
-_NO_MENTION = re.compile(r"\b(?:no|without)\s+mention\s+of\b|\bdid\s+not\s+mention\b|\bnot\s+mentioned\b", re.I)
+_NO_MENTION = sieve.compile(r"\b(?:no|without)\s+mention\s+of\b|\bdid\s+not\s+mention\b|\bnot\s+mentioned\b", re.I)

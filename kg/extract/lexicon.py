@@ -33,6 +33,8 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
+from kg.extract import sieve
+
 __all__ = ["LEXICON_FILE", "LazyMentions", "LazyPattern", "lazy_patterns", "pattern", "rules"]
 
 #: the lexicon's data file
@@ -65,7 +67,7 @@ def _entry(area: str, name: str) -> Any:
 
 def pattern(area: str, name: str) -> re.Pattern[str]:
     """The pattern ``name`` of section ``[area]``, compiled ignoring case."""
-    return re.compile(_text(_entry(area, name), f"[{area}] {name}"), re.I)
+    return sieve.compile(_text(_entry(area, name), f"[{area}] {name}"), re.I)
 
 
 def rules(area: str, name: str) -> tuple[tuple[str, str, str], ...]:
@@ -133,7 +135,8 @@ class LazyMentions:
     @cached_property
     def compiled(self) -> tuple[tuple[str, re.Pattern[str], str], ...]:
         """The compiled rows, in the file's order."""
-        return tuple((kind, re.compile(rf"\b(?:{rx})", re.I), mode) for kind, rx, mode in rules(self.area, self.name))
+        return tuple((kind, sieve.compile(rf"\b(?:{rx})", re.I), mode)
+                     for kind, rx, mode in rules(self.area, self.name))
 
     def __iter__(self) -> Iterator[tuple[str, re.Pattern[str], str]]:
         return iter(self.compiled)

@@ -41,6 +41,7 @@ import datetime as _dt
 import re
 from typing import Iterable
 
+from kg.extract import sieve
 from kg.extract.lexicon import LazyMentions, LazyPattern, lazy_patterns
 from kg.extract.result import LetterCase
 from kg.extract.services import drug_detail, drug_in
@@ -57,7 +58,7 @@ _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
 # gabapentin, tramadol, cyclobenzaprine, diphenhydramine kits): drugs also made as tablets.
 _LIQUID = LazyPattern("medication", "liquid")
 _AMOUNT = LazyPattern("medication", "amount")
-_COMPOUNDED_KIT = re.compile(r"\b(?:Deprizine|Fanatrex|Synapryn|Tabradol|Dicopanol)\b|\bcompound(?:ed)?\b", re.I)
+_COMPOUNDED_KIT = sieve.compile(r"\b(?:Deprizine|Fanatrex|Synapryn|Tabradol|Dicopanol)\b|\bcompound(?:ed)?\b", re.I)
 
 
 def dosage_form(text: str) -> str | None:
@@ -89,8 +90,8 @@ _INGREDIENTS: tuple[tuple[str, str], ...] = (
     ("other_topical", r"menthol|camphor|dextromethorphan|amitriptyline|dexamethasone|ketamine|clonidine|tramadol|"
                       r"Salonpas|Terocin|Mentherm|hyaluronic"),
 )
-_ANESTHETIC = re.compile(r"lidocaine|Lidoderm|bupivacaine|prilocaine|Anecream|Terocin|Lidopro", re.I)
-_PATCH = re.compile(r"\bpatch(?:es)?\b|Lidoderm", re.I)
+_ANESTHETIC = sieve.compile(r"lidocaine|Lidoderm|bupivacaine|prilocaine|Anecream|Terocin|Lidopro", re.I)
+_PATCH = sieve.compile(r"\bpatch(?:es)?\b|Lidoderm", re.I)
 
 
 def topical_ingredients(text: str) -> tuple[str, ...]:
@@ -106,11 +107,11 @@ def topical_ingredients(text: str) -> tuple[str, ...]:
     """
     found: set[str] = set()
     for key, rx in _INGREDIENTS:
-        if re.search(rf"\b(?:{rx})", text, re.I):
+        if sieve.search(rf"\b(?:{rx})", text, re.I):
             found.add(key)
     if _ANESTHETIC.search(text):
-        found.add("lidocaine_patch" if _PATCH.search(text) and not re.search(r"cream|gel|lotion|ointment", text, re.I)
-                  else "lidocaine_non_patch")
+        patch = _PATCH.search(text) and not sieve.search(r"cream|gel|lotion|ointment", text, re.I)
+        found.add("lidocaine_patch" if patch else "lidocaine_non_patch")
     return tuple(sorted(found))
 
 
@@ -128,8 +129,8 @@ def course_days(text: str) -> int | None:
     >>> course_days("One month supply of Trezix")
     30
     """
-    m = re.search(r"(?P<n>\d{1,3}|one|two|three)[- ](?P<u>day|week|month)s?(?:'s?)?\s+supply", text, re.I) \
-        or re.search(r"\b(?:for\s+)?(?P<n>\d{1,3})\s+(?P<u>days?|weeks?)\b(?!\s*(?:ago|prior))", text, re.I)
+    m = sieve.search(r"(?P<n>\d{1,3}|one|two|three)[- ](?P<u>day|week|month)s?(?:'s?)?\s+supply", text, re.I) \
+        or sieve.search(r"\b(?:for\s+)?(?P<n>\d{1,3})\s+(?P<u>days?|weeks?)\b(?!\s*(?:ago|prior))", text, re.I)
     if m is None:
         return None
     n = _NUMWORD.get(m.group("n").lower()) if not m.group("n").isdigit() else int(m.group("n"))
@@ -189,10 +190,10 @@ _CO_DRUGS: tuple[tuple[str, str], ...] = (
 )
 (_USE, _EFFECT_POS, _EFFECT_NEG, _FUNCTION_POS, _FUNCTION_NEG) = lazy_patterns(
     "medication", "use", "effect_pos", "effect_neg", "function_pos", "function_neg")
-_DURATION = re.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approximately\s+|about\s+|at least\s+|"
-                       r"over\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?|"
-                       r"several)\s*(?:\+\s*)?(?P<u>day|week|month|year)s?\b|"
-                       r"since\s+(?P<since>" + DATE_RX + r"|\d{1,2}/\d{4}|(?:19|20)\d{2})", re.I)
+_DURATION = sieve.compile(r"(?:for|over|x)\s+(?:the\s+)?(?:past\s+|last\s+|approximately\s+|about\s+|at least\s+|"
+                          r"over\s+)?(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?|"
+                          r"several)\s*(?:\+\s*)?(?P<u>day|week|month|year)s?\b|"
+                          r"since\s+(?P<since>" + DATE_RX + r"|\d{1,2}/\d{4}|(?:19|20)\d{2})", re.I)
 _FIRST_TIME = LazyPattern("medication", "first_time")
 
 
@@ -232,11 +233,11 @@ class _Enricher(SummaryReader):
         for r in self.lc.case.requests:
             text = " ".join(r.text.split())
             # the IMR-eligible part of a partial authorisation is what the text names first
-            head = re.split(r"\bwas the original request\b", text)[0]
+            head = sieve.split(r"\bwas the original request\b", text)[0]
             service = r.service
-            if service == "muscle_relaxant" and re.search(r"carisoprodol|\bSoma\b", head, re.I):
+            if service == "muscle_relaxant" and sieve.search(r"carisoprodol|\bSoma\b", head, re.I):
                 service = "carisoprodol"
-            if service == "nsaid" and re.search(r"celecoxib|Celebrex", head, re.I):
+            if service == "nsaid" and sieve.search(r"celecoxib|Celebrex", head, re.I):
                 service = "cox2_inhibitor"
             drug, strength, count, days, substances = r.drug, r.strength, r.count, r.days, r.substances
             amount = r.amount
@@ -278,8 +279,8 @@ class _Enricher(SummaryReader):
                     if pol is None:
                         continue
                     if kind == "drug_screen":
-                        if re.search(r"inconsistent|positive for (?!(?:the "
-                                     r")?prescribed)", sent.text[m.end():m.end() + 80], re.I):
+                        if sieve.search(r"inconsistent|positive for (?!(?:the "
+                                        r")?prescribed)", sent.text[m.end():m.end() + 80], re.I):
                             continue  # an inconsistent screen is aberrant behaviour, matched by its own rule
                         if pol == "absent":
                             continue  # "no drug screen" is silence on monitoring, not a result
@@ -311,11 +312,11 @@ class _Enricher(SummaryReader):
         for sent in self.sents:
             if _NOT_FACT.search(sent.text):
                 continue
-            m = re.search(r"(?:urine )?(?:drug (?:screen|test)|toxicology)\w*|\bUDS\b", sent.text, re.I)
-            if m is None or not re.search(r"consistent|inconsistent|positive|negative|performed|showed|revealed|dated|"
-                                          r"on \d", sent.text, re.I):
+            m = sieve.search(r"(?:urine )?(?:drug (?:screen|test)|toxicology)\w*|\bUDS\b", sent.text, re.I)
+            if m is None or not sieve.search(r"consistent|inconsistent|positive|negative|performed|showed|revealed|"
+                                             r"dated|on \d", sent.text, re.I):
                 continue
-            if re.search(r"\b(?:no|not|never)\b[^.]{0,30}$", sent.text[:m.start()], re.I):
+            if sieve.search(r"\b(?:no|not|never)\b[^.]{0,30}$", sent.text[:m.start()], re.I):
                 continue
             out.append(Study(id=self.next_id("uds"), kind="urine_drug_test", date=sent.date,
                              result=" ".join(sent.text[m.start():].split())[:200],
@@ -338,7 +339,7 @@ class _Enricher(SummaryReader):
         for t in case.treatments:
             if t.kind in first_time and all(self.only_prescription(e) for e in t.evidence):
                 continue  # the prescription at issue, not prior use
-            if t.kind == "nsaid" and t.label and re.search(r"celecoxib|Celebrex", t.label, re.I):
+            if t.kind == "nsaid" and t.label and sieve.search(r"celecoxib|Celebrex", t.label, re.I):
                 t = dataclasses.replace(t, kind="cox2_inhibitor")  # the same drug as a celecoxib request
             if t.kind in kinds_requested:
                 t = self.describe(t)
@@ -349,7 +350,7 @@ class _Enricher(SummaryReader):
             if _NOT_FACT.search(sent.text):
                 continue
             for kind, rx in _CO_DRUGS:
-                m = re.search(rf"\b(?:{rx})", sent.text, re.I)
+                m = sieve.search(rf"\b(?:{rx})", sent.text, re.I)
                 if m is None or kind in have or not _USE.search(sent.text):
                     continue
                 if assert_polarity(sent.text, m.start(), m.end(), "sign") != "present":
@@ -378,7 +379,7 @@ class _Enricher(SummaryReader):
                 continue
             if not _REFILLS_REMAINING.search(" ".join(r.text.split())):
                 continue
-            drug = re.compile(rf"(?<![\w-]){re.escape(r.drug)}(?![\w-])[^.;]*?\bwas authori[sz]ed\b", re.I)
+            drug = sieve.compile(rf"(?<![\w-]){re.escape(r.drug)}(?![\w-])[^.;]*?\bwas authori[sz]ed\b", re.I)
             sent = next((x for x in self.sents if drug.search(x.text)), None)
             if sent is None:
                 continue
@@ -400,7 +401,7 @@ class _Enricher(SummaryReader):
             words += [_KIND_WORDS[kind]] if kind in _KIND_WORDS else []
             if not words:
                 continue
-            rx = re.compile(rf"(?<![\w-])(?:{'|'.join(words)})(?![\w-])", re.I)
+            rx = sieve.compile(rf"(?<![\w-])(?:{'|'.join(words)})(?![\w-])", re.I)
             for sent in self.sents:
                 m = rx.search(sent.text)
                 if m is None or _FIRST_TIME.search(sent.text):
@@ -429,7 +430,7 @@ class _Enricher(SummaryReader):
                 m = _FIRST_TIME.search(sent.text)
                 if m is None:
                     continue
-                if re.search(r"not (?:using|taking) any medications?", m.group(0), re.I):
+                if sieve.search(r"not (?:using|taking) any medications?", m.group(0), re.I):
                     kinds.add(r.service)
                     continue
                 tail = sent.text[m.end():m.end() + 60]
@@ -448,9 +449,9 @@ class _Enricher(SummaryReader):
         for sent in self.sents:
             s, t = self.f.span(sent.start, sent.end)
             if s <= e.start < t:
-                return bool(re.search(r"\bprescribed\b|\bdispensed\b", sent.text, re.I)) and \
-                    not re.search(r"\bcontinu\w*|\bsince\b|\bfor (?:the )?(?:past |last )?\w+ (?:weeks?|months?|"
-                                  r"years?)|\bhas been\b|\bongoing\b|\bcurrent\w*|\brefill", sent.text, re.I)
+                return bool(sieve.search(r"\bprescribed\b|\bdispensed\b", sent.text, re.I)) and \
+                    not sieve.search(r"\bcontinu\w*|\bsince\b|\bfor (?:the )?(?:past |last )?\w+ (?:weeks?|months?|"
+                                     r"years?)|\bhas been\b|\bongoing\b|\bcurrent\w*|\brefill", sent.text, re.I)
         return False
 
     def describe(self, t: Treatment) -> Treatment:
@@ -462,13 +463,13 @@ class _Enricher(SummaryReader):
         pat = "|".join([re.escape(n) for n in names if len(n) >= 3] + ([kind_words] if kind_words else []))
         if not pat:
             return t
-        rx = re.compile(rf"(?<![\w-])(?:{pat})(?![\w-])", re.I)
+        rx = sieve.compile(rf"(?<![\w-])(?:{pat})(?![\w-])", re.I)
         outcomes = list(t.outcomes)
         days = t.days
         relief = t.relief_percent
         evidence = list(t.evidence)
         for sent in self.sents:
-            if _NOT_FACT.search(sent.text) and not re.search(r"\bcontinu\w*|\bhas been\b", sent.text, re.I):
+            if _NOT_FACT.search(sent.text) and not sieve.search(r"\bcontinu\w*|\bhas been\b", sent.text, re.I):
                 continue
             m = rx.search(sent.text)
             if m is None:
@@ -478,7 +479,7 @@ class _Enricher(SummaryReader):
             window = sent.text[m.start():m.end() + 120]
             if days is None:
                 dm = _DURATION.search(window) or _DURATION.search(sent.text[max(0, m.start() - 60):m.start()])
-                if dm is not None and not re.search(r"\bago\b", sent.text[dm.end():dm.end() + 5], re.I):
+                if dm is not None and not sieve.search(r"\bago\b", sent.text[dm.end():dm.end() + 5], re.I):
                     if dm.group("since"):
                         since = parse_date(dm.group("since")) or _year_month(dm.group("since"))
                         if since is not None and self.review is not None and since < self.review:
@@ -488,7 +489,7 @@ class _Enricher(SummaryReader):
                         days = _span_days(dm)
                         used = days is not None
             # effect statements must be in the clause naming the drug (or a sentence naming no other drug)
-            clause = re.split(r";|\bbut\b|\bhowever\b", sent.text[m.start():])[0]
+            clause = sieve.split(r";|\bbut\b|\bhowever\b", sent.text[m.start():])[0]
             if drug_here is not None and drug_here[1] != t.kind and drug_here[2] < m.start():
                 clause = sent.text[m.start():m.start() + len(clause)]
             neg = _EFFECT_NEG.search(clause)
@@ -542,10 +543,10 @@ class _Enricher(SummaryReader):
 
 def _year_month(s: str) -> _dt.date | None:
     """The date a "08/2016" or "2016" names: the month's first day, or the year's last (a lower bound)."""
-    m = re.fullmatch(r"(\d{1,2})/(\d{4})", s.strip())
+    m = sieve.fullmatch(r"(\d{1,2})/(\d{4})", s.strip())
     if m and 1 <= int(m.group(1)) <= 12:
         return _dt.date(int(m.group(2)), int(m.group(1)), 1)
-    m = re.fullmatch(r"((?:19|20)\d{2})", s.strip())
+    m = sieve.fullmatch(r"((?:19|20)\d{2})", s.strip())
     return _dt.date(int(m.group(1)), 12, 31) if m else None  # a lower bound on the use
 
 

@@ -28,6 +28,7 @@ import dataclasses
 import re
 from typing import Iterator
 
+from kg.extract import sieve
 from kg.extract.lexicon import LazyPattern
 from kg.extract.result import LetterCase
 from kg.extract.text import Sentence, SummaryReader, assert_polarity, first_region, regions_in
@@ -36,7 +37,7 @@ from kg.model import Evidence, Finding, Request, Study, Treatment
 __all__ = ["enrich", "spinal_levels"]
 
 _SKIP = LazyPattern("procedures", "skip")
-_LEVEL = re.compile(r"\b[CTL][1-7](?:\s*-\s*[CTLS]?[1-7])?\b")
+_LEVEL = sieve.compile(r"\b[CTL][1-7](?:\s*-\s*[CTLS]?[1-7])?\b")
 
 
 def spinal_levels(text: str) -> int | None:
@@ -45,7 +46,7 @@ def spinal_levels(text: str) -> int | None:
     >>> spinal_levels("Facet joint injections L4-5, L5-S1"), spinal_levels("Lumbar epidural injection")
     (2, None)
     """
-    found = {re.sub(r"\s+", "", m.group(0)) for m in _LEVEL.finditer(text)}
+    found = {sieve.sub(r"\s+", "", m.group(0)) for m in _LEVEL.finditer(text)}
     return len(found) or None
 
 
@@ -103,34 +104,34 @@ class _Enricher(SummaryReader):
         )
         for i, sent in self.facts():
             for kind, rx, mode, fixed in rules:
-                for m in re.finditer(rx, sent.text, re.I):
+                for m in sieve.finditer(rx, sent.text, re.I):
                     pol = assert_polarity(sent.text, m.start(), m.end(), mode)
                     if pol is None:
                         continue
-                    if kind == "mechanical_symptom" and not re.search(r"knee|menisc", " ".join(
+                    if kind == "mechanical_symptom" and not sieve.search(r"knee|menisc", " ".join(
                             s.text for s in self.sents[max(0, i - 2):i + 1]), re.I):
                         continue
                     region = fixed if fixed and kind != "facet_sign" else (
                         first_region(sent.text) or fixed) if kind == "facet_sign" else self.region_near(i, sent)
                     self.add(kind, pol, sent, m, region)
-            cuff = re.search(r"rotator cuff (?:strength|power)[^.;]{0,25}?\b[0-4](?:\+|-)?\s*/\s*5|"
-                             r"rotator cuff weakness",
-                             sent.text, re.I)
+            cuff = sieve.search(r"rotator cuff (?:strength|power)[^.;]{0,25}?\b[0-4](?:\+|-)?\s*/\s*5|"
+                                r"rotator cuff weakness",
+                                sent.text, re.I)
             if cuff:
                 self.add("shoulder_lesion_sign", "present", sent, cuff, "shoulder")
-            fracture = re.search(r"\b(?:fracture|dislocation)\b", sent.text, re.I)
+            fracture = sieve.search(r"\b(?:fracture|dislocation)\b", sent.text, re.I)
             if fracture and "wrist_hand" in regions_in(sent.text) \
                     and assert_polarity(sent.text, fracture.start(), fracture.end(), "sign") == "present" \
                     and not any(f.kind == "red_flag" and f.status == "present" and f.region == "wrist_hand"
                                 for f in (*self.lc.case.findings, *self.findings)):
                 self.add("red_flag", "present", sent, fracture, "wrist_hand")
-            drop = re.search(r"\bfoot drop\b", sent.text, re.I)
+            drop = sieve.search(r"\bfoot drop\b", sent.text, re.I)
             if drop and assert_polarity(sent.text, drop.start(), drop.end(), "sign") == "present":
                 self.add("motor_deficit", "present", sent, drop, "ankle_foot")
-            median = re.search(r"(?:numbness|decreased sensation|diminished sensation|paresthesias?|tingling|"
-                               r"hypoesthesia)[^.;]{0,40}?(?:radial (?:three )?digits|median nerve|thumb|index finger|"
-                               r"middle finger)",
-                               sent.text, re.I)
+            median = sieve.search(r"(?:numbness|decreased sensation|diminished sensation|paresthesias?|tingling|"
+                                  r"hypoesthesia)[^.;]{0,40}?(?:radial (?:three )?digits|median nerve|thumb|"
+                                  r"index finger|middle finger)",
+                                  sent.text, re.I)
             if median and assert_polarity(sent.text, median.start(), median.start() + 9, "sign") == "present":
                 self.add("median_nerve_deficit", "present", sent, median, "wrist_hand")
 
@@ -138,10 +139,11 @@ class _Enricher(SummaryReader):
         """A normal electrodiagnostic study mentioned in passing: no radiculopathy, or no carpal tunnel syndrome."""
         base = self.lc.case.studies
         for _i, sent in self.facts():
-            m = re.search(r"\b(?:normal|negative|unremarkable)\s+(?:electrodiagnostic|EMG|NCS|NCV|nerve conduction)"
-                          r"(?:\s*(?:/|and)\s*(?:EMG|NCS|NCV|nerve conduction))?(?:\s+(?:stud(?:y|ies)|tests?|"
-                          r"testing))?(?:\s+of\s+(?:the\s+|both\s+)?(?P<limb>lower|upper)\s+(?:limbs?|extremit\w+))?",
-                          sent.text, re.I)
+            m = sieve.search(r"\b(?:normal|negative|unremarkable)\s+(?:electrodiagnostic|EMG|NCS|NCV|nerve conduction)"
+                             r"(?:\s*(?:/|and)\s*(?:EMG|NCS|NCV|nerve conduction))?(?:\s+(?:stud(?:y|ies)|tests?|"
+                             r"testing))?(?:\s+of\s+(?:the\s+|both\s+)?(?P<limb>lower|upper)\s+(?:limbs?|"
+                             r"extremit\w+))?",
+                             sent.text, re.I)
             if m is None:
                 continue
             limb = (m.group("limb") or "").lower()
@@ -180,8 +182,8 @@ class _Enricher(SummaryReader):
         for i, sent in self.facts():
             if any(sent is s for _, s, _, _ in mri_sents):
                 continue
-            m = re.search(r"\bMRI\b|magnetic resonance", sent.text)
-            if m and re.search(r"\b(?:documented|revealed|showed|demonstrated|noted)\b", sent.text[m.end():], re.I):
+            m = sieve.search(r"\bMRI\b|magnetic resonance", sent.text)
+            if m and sieve.search(r"\b(?:documented|revealed|showed|demonstrated|noted)\b", sent.text[m.end():], re.I):
                 region = first_region(sent.text)
                 new_id = self.next_id("st")
                 self.studies.append(Study(id=new_id, kind="mri", region=region, date=sent.date,
@@ -190,29 +192,29 @@ class _Enricher(SummaryReader):
                 mri_sents.append((i, sent, region, new_id))
         for _i, sent, region, sid in mri_sents:
             text = sent.text
-            if region in (None, "knee") and re.search(r"menisc", text, re.I):
-                m = re.search(r"(?:menisc\w*\s+(?:\w+\s+){0,2}?tear\w*|"
-                              r"tear\w*\s+(?:\w+\s+){0,10}?menisc\w*)", text, re.I)
+            if region in (None, "knee") and sieve.search(r"menisc", text, re.I):
+                m = sieve.search(r"(?:menisc\w*\s+(?:\w+\s+){0,2}?tear\w*|"
+                                 r"tear\w*\s+(?:\w+\s+){0,10}?menisc\w*)", text, re.I)
                 if m:
                     self.add("meniscal_tear_imaging", "present", sent, m, "knee", sid)
-                elif re.search(r"menisc\w* (?:are |is |were )?intact|"
-                               r"no (?:evidence of )?(?:a )?menisc\w* tear", text, re.I):
-                    m2 = re.search(r"menisc\w*", text, re.I)
+                elif sieve.search(r"menisc\w* (?:are |is |were )?intact|"
+                                  r"no (?:evidence of )?(?:a )?menisc\w* tear", text, re.I):
+                    m2 = sieve.search(r"menisc\w*", text, re.I)
                     assert m2 is not None
                     self.add("meniscal_tear_imaging", "absent", sent, m2, "knee", sid)
             if region in (None, "shoulder"):
-                lesion = re.compile(r"(?:supraspinatus|infraspinatus|subscapularis|rotator cuff|labral|labrum|Bankart|"
-                                    r"SLAP)[^.;]{0,40}?tear|tear[^.;]{0,60}?(?:supraspinatus|infraspinatus|"
-                                    r"subscapularis|rotator cuff|labr\w+)|SLAP lesion|Bankart lesion", re.I)
+                lesion = sieve.compile(r"(?:supraspinatus|infraspinatus|subscapularis|rotator cuff|labral|labrum|"
+                                       r"Bankart|SLAP)[^.;]{0,40}?tear|tear[^.;]{0,60}?(?:supraspinatus|infraspinatus|"
+                                       r"subscapularis|rotator cuff|labr\w+)|SLAP lesion|Bankart lesion", re.I)
                 for m in lesion.finditer(text):
-                    neg = re.search(r"\bno (?:evidence (?:of|for) )?(?:a |an )?(?:[\w-]+ "
-                                    r"){0,3}$", text[max(0, m.start() - 40):m.start()], re.I)
+                    neg = sieve.search(r"\bno (?:evidence (?:of|for) )?(?:a |an )?(?:[\w-]+ "
+                                       r"){0,3}$", text[max(0, m.start() - 40):m.start()], re.I)
                     self.add("shoulder_lesion_imaging", "absent" if neg else "present", sent, m, "shoulder", sid)
         # the treating physician's own reading of an MRI ("his interpretation of the MRI revealed a SLAP lesion")
         for _i, sent in self.facts():
-            if re.search(r"interpretation of the MRI", sent.text, re.I):
-                m = re.search(r"SLAP lesion|labral tear|rotator cuff tear", sent.text, re.I)
-                if m and not re.search(r"\bno\b", sent.text[:m.start()], re.I):
+            if sieve.search(r"interpretation of the MRI", sent.text, re.I):
+                m = sieve.search(r"SLAP lesion|labral tear|rotator cuff tear", sent.text, re.I)
+                if m and not sieve.search(r"\bno\b", sent.text[:m.start()], re.I):
                     self.add("shoulder_lesion_imaging", "present", sent, m, "shoulder")
 
     # -- treatments -----------------------------------------------------------------
@@ -224,7 +226,7 @@ class _Enricher(SummaryReader):
                                                           r"psychological (?:consultation|assessment|testing)"),
                              ("psychological_treatment", r"psych appointments|psychotherapy|psychological (?:care|"
                                                          r"treatment)(?! evaluation)|counseling sessions")):
-                m = re.search(rx, sent.text, re.I)
+                m = sieve.search(rx, sent.text, re.I)
                 if m and _SKIP.search(sent.text[max(0, m.start() - 60):m.end() + 30]):
                     continue
                 if m and kind not in seen:
@@ -242,12 +244,12 @@ class _Enricher(SummaryReader):
                                                "positive_nerve_tension_sign") and f.evidence:
                 quote = f.evidence[0].quote
                 region = None
-                if f.kind == "positive_nerve_tension_sign" and re.search(r"straight[- ]leg|\bSLR\b|slump|"
-                                                                         r"Lasegue", quote, re.I):
+                if f.kind == "positive_nerve_tension_sign" and sieve.search(r"straight[- ]leg|\bSLR\b|slump|"
+                                                                            r"Lasegue", quote, re.I):
                     region = "lumbar"
-                elif re.search(r"lower (?:extremit|limb)|\blegs?\b|thighs?|calf|calves", quote, re.I):
+                elif sieve.search(r"lower (?:extremit|limb)|\blegs?\b|thighs?|calf|calves", quote, re.I):
                     region = "lumbar"
-                elif re.search(r"upper (?:extremit|limb)|\barms?\b", quote, re.I):
+                elif sieve.search(r"upper (?:extremit|limb)|\barms?\b", quote, re.I):
                     region = "cervical"
                 if region is not None:
                     f = dataclasses.replace(f, region=region)
@@ -260,12 +262,12 @@ class _Enricher(SummaryReader):
         for r in self.lc.case.requests:
             text = " ".join(r.text.split())
             if r.service == "epidural_steroid_injection":
-                if re.search(r"transforaminal", text, re.I):
+                if sieve.search(r"transforaminal", text, re.I):
                     r = dataclasses.replace(r, service="transforaminal_epidural_steroid_injection")
-                elif re.search(r"interlaminar|caudal", text, re.I):
+                elif sieve.search(r"interlaminar|caudal", text, re.I):
                     r = dataclasses.replace(r, service="interlaminar_epidural_steroid_injection")
-            if r.service == "psychological_treatment" and re.search(r"partial hospitali[sz]ation|day treatment|"
-                                                                    r"intensive outpatient", text, re.I):
+            if r.service == "psychological_treatment" and sieve.search(r"partial hospitali[sz]ation|day treatment|"
+                                                                       r"intensive outpatient", text, re.I):
                 r = dataclasses.replace(r, service="partial_hospitalization")
             if r.levels is None and r.service in ("epidural_steroid_injection",
                                                   "transforaminal_epidural_steroid_injection",

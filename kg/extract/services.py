@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from kg.extract import sieve
 from kg.extract.text import NUM_RX, WORD_NUMBERS, parse_number
 from kg.model import TREATMENT_KINDS
 
@@ -89,7 +90,7 @@ _SERVICE_RULES: tuple[tuple[str, str], ...] = (
     ("home_health_care", r"home health|nurse"),
     ("transportation", r"transportation"),
 )
-_SERVICE_RX = tuple((kind, re.compile(rx, re.I)) for kind, rx in _SERVICE_RULES)
+_SERVICE_RX = tuple((kind, sieve.compile(rx, re.I)) for kind, rx in _SERVICE_RULES)
 
 
 # ---------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def drug_lexicon() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
         for name in names:
             if len(name) < 3:
                 continue
-            rx = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.I)
+            rx = sieve.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.I)
             out.append((name, kind, rx))
     out.sort(key=lambda t: (-len(t[0]), t[0].lower()))
     return tuple(out)
@@ -159,9 +160,9 @@ def drug_in(text: str) -> tuple[str, str, int, int] | None:
 
 
 
-_TOPICAL_FORM = re.compile(r"\b(?:gel|cream|patch(?:es)?|topical|lotion|ointment|transdermal)\b", re.I)
-_TOPICAL_NSAID = re.compile(r"\b(?:Flector|Pennsaid)\b", re.I)
-_COMPOUND = re.compile(r"\d+(?:\.\d+)?\s*%.*(?:cream|gel|base|ointment|patch|\d+\s*%)|cream base|compound", re.I)
+_TOPICAL_FORM = sieve.compile(r"\b(?:gel|cream|patch(?:es)?|topical|lotion|ointment|transdermal)\b", re.I)
+_TOPICAL_NSAID = sieve.compile(r"\b(?:Flector|Pennsaid)\b", re.I)
+_COMPOUND = sieve.compile(r"\d+(?:\.\d+)?\s*%.*(?:cream|gel|base|ointment|patch|\d+\s*%)|cream base|compound", re.I)
 
 
 def classify_service(text: str) -> str:
@@ -183,22 +184,22 @@ def classify_service(text: str) -> str:
     ('lab_test', 'preoperative_clearance')
     """
     t = " ".join(text.split())
-    associated = re.match(r"^Associated surgical service:\s*", t, re.I) is not None
-    t = re.sub(r"^Associated surgical service:\s*", "", t, flags=re.I)
+    associated = sieve.match(r"^Associated surgical service:\s*", t, re.I) is not None
+    t = sieve.sub(r"^Associated surgical service:\s*", "", t, flags=re.I)
     if associated:
         inner = classify_service(t)
         # tests done because of the surgery (labs, EKG, chest X-ray, urinalysis) are its pre-operative work-up
         if inner in ("lab_test", "ekg", "xray", "other_study", "other") and \
-                re.search(r"\blabs?\b|\bEKG\b|\bECG\b|x-?ray|\bUA\b|urinalysis|\bCBC\b|clearance", t, re.I):
+                sieve.search(r"\blabs?\b|\bEKG\b|\bECG\b|x-?ray|\bUA\b|urinalysis|\bCBC\b|clearance", t, re.I):
             return "preoperative_clearance"
         return "postoperative_physical_therapy" if inner == "physical_therapy" else inner
-    t = re.sub(r"^Retrospective\s+", "", t, flags=re.I)
-    if _COMPOUND.search(t) and not re.search(r"patch", t, re.I):
+    t = sieve.sub(r"^Retrospective\s+", "", t, flags=re.I)
+    if _COMPOUND.search(t) and not sieve.search(r"patch", t, re.I):
         return "compounded_topical"
-    if re.search(r"\bPTT\b|\bPT/INR\b|\bINR\b", t):  # prothrombin time: a laboratory test, not therapy
+    if sieve.search(r"\bPTT\b|\bPT/INR\b|\bINR\b", t):  # prothrombin time: a laboratory test, not therapy
         return "lab_test"
     drug = drug_in(t)
-    if (drug is not None and drug[1] == "nsaid" and (_TOPICAL_FORM.search(t) or re.search(r"\d\s*%", t))) \
+    if (drug is not None and drug[1] == "nsaid" and (_TOPICAL_FORM.search(t) or sieve.search(r"\d\s*%", t))) \
             or _TOPICAL_NSAID.search(t):
         return "topical_analgesic"  # a diclofenac gel, patch or "1.5%" solution is a topical NSAID, not an oral one
     for kind, rx in _SERVICE_RX:
@@ -207,7 +208,7 @@ def classify_service(text: str) -> str:
             continue
         if drug is not None and drug[2] < m.start() and kind not in ("acupuncture",):
             break  # a drug named first: the request is for the drug ("Lidocaine 5% patch")
-        if kind == "physical_therapy" and re.match(r"Associated surgical service", text.strip(), re.I):
+        if kind == "physical_therapy" and sieve.match(r"Associated surgical service", text.strip(), re.I):
             return "postoperative_physical_therapy"
         return kind
     if drug is not None:
@@ -219,24 +220,24 @@ def classify_service(text: str) -> str:
 # ---------------------------------------------------------------------------
 # Quantities
 # ---------------------------------------------------------------------------
-_FREQ = re.compile(
+_FREQ = sieve.compile(
     rf"(?P<a>{NUM_RX})(?:\s*(?:-|to)\s*(?P<a2>{NUM_RX}))?\s*(?:times|x)\s*(?:a|per|each|weekly|/)?\s*(?:week|wk)?\w*"
     rf"\s*(?:for|over|x|times)\s*(?P<b>{NUM_RX})(?:\s*(?:-|to)\s*{NUM_RX})?\s*(?:weeks?|wks?)", re.I)
-_VISITS_WEEKLY = re.compile(rf"(?P<a>{NUM_RX})\s*(?:additional\s+)?(?:visits?|sessions?)\s*(?:a|per)\s*week\s*(?:for|"
-                            rf"over|x|times)\s*(?P<b>{NUM_RX})\s*weeks?", re.I)
-_FREQ_WEEKLY = re.compile(rf"(?P<a>{NUM_RX}|twice|once)\s*(?:times\s*)?(?:a|per)?\s*week(?:ly)?\s*(?:for|over|times|"
-                          rf"x)\s*(?P<b>{NUM_RX})\s*weeks?", re.I)
-_TIMES_N = re.compile(rf"(?P<a>{NUM_RX})\s*(?:times|x)\s*(?P<b>{NUM_RX})(?!\s*(?:mg|%|weeks?))\b", re.I)
-_TWO_X = re.compile(r"\b(?P<a>\d)\s*x\s*(?P<b>\d{1,2})\b", re.I)
-_N_SESSIONS = re.compile(rf"(?:{NUM_RX}\s*(?:-|to)\s*)?(?P<n>{NUM_RX})\s*(?:\(\d+\)\s*)?(?:additional\s+)?"
-                         rf"(?:[\w-]+\s+){{0,3}}?(?:sessions?|visits?|treatments?)\b", re.I)
-_SESSIONS_N = re.compile(r"(?:sessions?|visits?|treatments?)\s*(?:,\s*|of\s+|x\s*|#\s*)?\(?(?P<n>\d{1,2})\)?", re.I)
-_TIMES_ONLY = re.compile(r"\b(?:times|x)\s*(?P<n>\d{1,2})\b(?!\s*(?:weeks?|mg))", re.I)
-_PAREN_N = re.compile(r"\((?P<n>\d{1,2})\)")
-_HASH_N = re.compile(r"#\s*(?P<n>\d{1,4})")
+_VISITS_WEEKLY = sieve.compile(rf"(?P<a>{NUM_RX})\s*(?:additional\s+)?(?:visits?|sessions?)\s*(?:a|"
+                               rf"per)\s*week\s*(?:for|over|x|times)\s*(?P<b>{NUM_RX})\s*weeks?", re.I)
+_FREQ_WEEKLY = sieve.compile(rf"(?P<a>{NUM_RX}|twice|once)\s*(?:times\s*)?(?:a|per)?\s*week(?:ly)?\s*(?:for|over|times|"
+                             rf"x)\s*(?P<b>{NUM_RX})\s*weeks?", re.I)
+_TIMES_N = sieve.compile(rf"(?P<a>{NUM_RX})\s*(?:times|x)\s*(?P<b>{NUM_RX})(?!\s*(?:mg|%|weeks?))\b", re.I)
+_TWO_X = sieve.compile(r"\b(?P<a>\d)\s*x\s*(?P<b>\d{1,2})\b", re.I)
+_N_SESSIONS = sieve.compile(rf"(?:{NUM_RX}\s*(?:-|to)\s*)?(?P<n>{NUM_RX})\s*(?:\(\d+\)\s*)?(?:additional\s+)?"
+                            rf"(?:[\w-]+\s+){{0,3}}?(?:sessions?|visits?|treatments?)\b", re.I)
+_SESSIONS_N = sieve.compile(r"(?:sessions?|visits?|treatments?)\s*(?:,\s*|of\s+|x\s*|#\s*)?\(?(?P<n>\d{1,2})\)?", re.I)
+_TIMES_ONLY = sieve.compile(r"\b(?:times|x)\s*(?P<n>\d{1,2})\b(?!\s*(?:weeks?|mg))", re.I)
+_PAREN_N = sieve.compile(r"\((?P<n>\d{1,2})\)")
+_HASH_N = sieve.compile(r"#\s*(?P<n>\d{1,4})")
 #: a drug strength ("10/325mg", "5%", "0.025%")
-STRENGTH = re.compile(r"\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)*\s*(?:mg|mcg|g|grams|ml|%)(?:/\s*ml)?", re.I)
-_REFILLS = re.compile(rf"(?P<n>{NUM_RX})\s+refills?|with\s+(?P<m>{NUM_RX})\s+refills?", re.I)
+STRENGTH = sieve.compile(r"\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)*\s*(?:mg|mcg|g|grams|ml|%)(?:/\s*ml)?", re.I)
+_REFILLS = sieve.compile(rf"(?P<n>{NUM_RX})\s+refills?|with\s+(?P<m>{NUM_RX})\s+refills?", re.I)
 _VISIT_KINDS = frozenset({
     "physical_therapy", "postoperative_physical_therapy", "occupational_therapy", "chiropractic", "acupuncture",
     "manual_therapy", "electrical_stimulation", "traction", "heat_cold_therapy", "therapeutic_ultrasound",
@@ -260,7 +261,7 @@ def parse_quantity(text: str, kind: str) -> tuple[int | None, str | None]:
     if kind not in _VISIT_KINDS:
         return None, None
     t = " ".join(text.split())
-    explicit = re.search(r"\((?P<n>\d{1,2})\s*(?:sessions?|visits?)?\)", t)
+    explicit = sieve.search(r"\((?P<n>\d{1,2})\s*(?:sessions?|visits?)?\)", t)
     for rx in (_FREQ, _FREQ_WEEKLY, _VISITS_WEEKLY):
         m = rx.search(t)
         if m:
@@ -296,7 +297,7 @@ def drug_detail(text: str) -> tuple[str | None, str | None, int | None, int | No
     t = " ".join(text.split())
     drug = drug_in(t)
     if drug is None:
-        m = re.match(r"(?:Retrospective\s+)?([A-Z][A-Za-z-]+)", t)
+        m = sieve.match(r"(?:Retrospective\s+)?([A-Z][A-Za-z-]+)", t)
         name = m.group(1) if m and STRENGTH.search(t) else None
     else:
         name = drug[0]

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from kg.extract import sieve
 from kg.extract.lexicon import LazyPattern, lazy_patterns
 from kg.model import Evidence
 from kg.read.letter import Span
@@ -87,7 +88,7 @@ _REGION_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
 )
 #: (region key, words regex, spinal levels regex or None), most specific region first
 REGION_RX = tuple(
-    (key, re.compile(rf"\b(?:{words})\b", re.I), re.compile(rf"\b(?:{levels})\b") if levels else None)
+    (key, sieve.compile(rf"\b(?:{words})\b", re.I), sieve.compile(rf"\b(?:{levels})\b") if levels else None)
     for key, words, levels in _REGION_PATTERNS)
 
 
@@ -104,7 +105,7 @@ def regions_in(text: str) -> list[str]:
         hits = [m for m in words.finditer(text)]
         if key == "lumbar":
             hits = [m for m in hits if not (m.group(0).lower() == "back"
-                                            and re.search(r"(?:upper|mid)[- ]$", text[:m.start()], re.I))]
+                                            and sieve.search(r"(?:upper|mid)[- ]$", text[:m.start()], re.I))]
         if levels is not None:
             hits += list(levels.finditer(text))
         if hits:
@@ -138,7 +139,7 @@ _MONTH_RX = "|".join(list(_MONTHS) + ["jan", "feb", "mar", "apr", "jun", "jul", 
 DATE_RX = (rf"(?:\d{{1,2}}\s?[/-]\s?\d{{1,2}}\s?[/-]\s?(?:\d{{4}}|\d{{2}})(?![\d/])"
            rf"|(?:{_MONTH_RX})\.?\s+\d{{1,2}},?\s+\d{{4}})")
 #: :data:`DATE_RX` compiled, case-insensitive
-DATE = re.compile(DATE_RX, re.I)
+DATE = sieve.compile(DATE_RX, re.I)
 
 
 def parse_date(s: str) -> _dt.date | None:
@@ -148,14 +149,14 @@ def parse_date(s: str) -> _dt.date | None:
     (datetime.date(2016, 10, 13), datetime.date(2016, 10, 20), datetime.date(2016, 10, 10))
     """
     s = s.strip()
-    m = re.fullmatch(r"(\d{1,2})\s?[/-]\s?(\d{1,2})\s?[/-]\s?(\d{4}|\d{2})", s)
+    m = sieve.fullmatch(r"(\d{1,2})\s?[/-]\s?(\d{1,2})\s?[/-]\s?(\d{4}|\d{2})", s)
     try:
         if m:
             mo, d, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
             if y < 100:
                 y += 2000 if y < 70 else 1900
             return _dt.date(y, mo, d)
-        m = re.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})", s)
+        m = sieve.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})", s)
         if m:
             name = m.group(1).lower()
             month = _MONTHS.get(name) or next((v for k, v in _MONTHS.items() if k.startswith(name[:3])), None)
@@ -169,7 +170,7 @@ def parse_date(s: str) -> _dt.date | None:
 # ---------------------------------------------------------------------------
 # The folded summary: regexes run over single-spaced text, offsets map back
 # ---------------------------------------------------------------------------
-_WORD = re.compile(r"\S+")  # \s is what str.isspace() calls whitespace
+_WORD = sieve.compile(r"\S+")  # \s is what str.isspace() calls whitespace
 
 
 class Folded:
@@ -221,10 +222,10 @@ class Sentence:
     date: _dt.date | None = None
 
 
-_ABBREV = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|vs|e\.g|i\.e|approx|No|St|Jr|etc|mg|Fig|al))\.$", re.I)
-_SENTENCE_END = re.compile(r"[.!?](?:[\"')\]])?\s+(?=[A-Z0-9\"(])")
-_DECIMAL_END = re.compile(r"\d\.$")
-_DIGIT = re.compile(r"\d")
+_ABBREV = sieve.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|vs|e\.g|i\.e|approx|No|St|Jr|etc|mg|Fig|al))\.$", re.I)
+_SENTENCE_END = sieve.compile(r"[.!?](?:[\"')\]])?\s+(?=[A-Z0-9\"(])")
+_DECIMAL_END = sieve.compile(r"\d\.$")
+_DIGIT = sieve.compile(r"\d")
 
 
 def split_sentences(f: Folded) -> list[Sentence]:
@@ -293,8 +294,8 @@ class SummaryReader:
 # ---------------------------------------------------------------------------
 _PRE_NEG = LazyPattern("text", "pre_neg")
 _POST_NEG = LazyPattern("text", "post_neg")
-_POST_POS = re.compile(r"^[^.;]{0,30}?\b(?:was|were|is|are)\s+positive\b", re.I)
-_PRE_POS = re.compile(r"\bpositive(?:\s+for)?\s*$", re.I)
+_POST_POS = sieve.compile(r"^[^.;]{0,30}?\b(?:was|were|is|are)\s+positive\b", re.I)
+_PRE_POS = sieve.compile(r"\bpositive(?:\s+for)?\s*$", re.I)
 (_UNCERTAIN, _CLAUSE_BREAK, _ABNORMAL, _NORMAL, _NEG_AFTER_FUNCTION, _NEG_BEFORE_FUNCTION) = lazy_patterns(
     "text", "uncertain", "clause_break", "abnormal", "normal", "neg_after_function", "neg_before_function")
 
@@ -342,12 +343,12 @@ def _function_polarity(clause: str, start: int, end: int) -> str | None:
     neg = _NEG_BEFORE_FUNCTION.search(before)
     if neg is not None and _ABNORMAL.search(clause, end, min(len(clause), end + 45)) is not None:
         return "absent"
-    if neg is not None and re.match(r"\s*(?:deficits?|loss|weakness|changes?|asymmetry)\b", after, re.I):
+    if neg is not None and sieve.match(r"\s*(?:deficits?|loss|weakness|changes?|asymmetry)\b", after, re.I):
         return "absent"
-    if neg is not None and re.search(r"\b(?:deficits?|loss|weakness|asymmetry|abnormalit\w+|decreased?|diminished|"
-                                     r"reduced)\b", before[neg.start():], re.I):
+    if neg is not None and sieve.search(r"\b(?:deficits?|loss|weakness|asymmetry|abnormalit\w+|decreased?|diminished|"
+                                        r"reduced)\b", before[neg.start():], re.I):
         return "absent"  # "no deficits in sensory and motor nerve distributions"
-    copula = re.match(r"\s*(?:is|are|was|were)\s+(?:\w+\s+){0,2}?", after, re.I)
+    copula = sieve.match(r"\s*(?:is|are|was|were)\s+(?:\w+\s+){0,2}?", after, re.I)
     if copula is not None:  # "reflexes are 2+", "sensation was slightly diminished"
         for rx, value in ((_ABNORMAL, "present"), (_NORMAL, "absent")):
             if rx.match(after, copula.end()):
@@ -364,8 +365,8 @@ def _function_polarity(clause: str, start: int, end: int) -> str | None:
                 best = (d, value)
     if best is not None:
         return best[1]
-    if re.search(r"\b(?:no|without)\b[^.]{0,40}$", before, re.I) and \
-            re.search(r"deficit|loss|change", after[:20], re.I):
+    if sieve.search(r"\b(?:no|without)\b[^.]{0,40}$", before, re.I) and \
+            sieve.search(r"deficit|loss|change", after[:20], re.I):
         return "absent"
     return None
 
@@ -374,10 +375,10 @@ def _test_polarity(clause: str, before: str, after: str) -> str | None:
     """Polarity of a provocative or nerve tension test: "positive" and "negative" near the mention decide."""
     if _PRE_POS.search(before[-25:]) or _POST_POS.search(after):
         return "present"
-    if re.search(r"\bnegative\b(?:(?!\bpositive\b)[^;,]){0,35}$", before, re.I) or _POST_NEG.search(after) or \
-            re.match(r"^[^.;]{0,15}\bnegative\b", after, re.I):
+    if sieve.search(r"\bnegative\b(?:(?!\bpositive\b)[^;,]){0,35}$", before, re.I) or _POST_NEG.search(after) or \
+            sieve.match(r"^[^.;]{0,15}\bnegative\b", after, re.I):
         return "absent"
-    if re.search(r"\bpositive\b", clause, re.I) and not re.search(r"\bnegative\b", clause, re.I):
+    if sieve.search(r"\bpositive\b", clause, re.I) and not sieve.search(r"\bnegative\b", clause, re.I):
         return "present"
     return None
 
@@ -389,7 +390,7 @@ def _sign_polarity(before: str, after: str) -> str:
         neg = m
     if neg is not None and len(before) - neg.end() <= 45:
         between = before[neg.end():]
-        if not re.search(r"\b(?:with|there (?:was|were|is)|and (?:there|he|she))\b", between, re.I):
+        if not sieve.search(r"\b(?:with|there (?:was|were|is)|and (?:there|he|she))\b", between, re.I):
             return "absent"
     if _POST_NEG.search(after):
         return "absent"

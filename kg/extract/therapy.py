@@ -57,6 +57,7 @@ import dataclasses
 import re
 from typing import Iterable
 
+from kg.extract import sieve
 from kg.extract.lexicon import LazyPattern, lazy_patterns
 from kg.extract.result import LetterCase
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number, regions_in
@@ -66,26 +67,26 @@ __all__ = ["enrich", "DISCIPLINES"]
 
 # Discipline key (a treatment kind) -> pattern naming it.  Chiropractic first: "chirophysio".
 DISCIPLINES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("chiropractic", re.compile(r"\bchiro\w*(?:\s+physio\s?therap\w*)?|\bmanipulation|\bmanual therapy|"
-                                r"\bchiropractor", re.I)),
-    ("acupuncture", re.compile(r"\bacupuncture|\belectro-?acupuncture", re.I)),
-    ("occupational_therapy", re.compile(r"\boccupational therap\w*|\bOT\b", re.I)),
-    ("physical_therapy", re.compile(r"\bphysical therap\w*|\bPT\b|\bphysio\s?therap\w*|\btherapeutic exercises?|"
-                                    r"\bhand therapy|\bphysical medicine", re.I)),
+    ("chiropractic", sieve.compile(r"\bchiro\w*(?:\s+physio\s?therap\w*)?|\bmanipulation|\bmanual therapy|"
+                                   r"\bchiropractor", re.I)),
+    ("acupuncture", sieve.compile(r"\bacupuncture|\belectro-?acupuncture", re.I)),
+    ("occupational_therapy", sieve.compile(r"\boccupational therap\w*|\bOT\b", re.I)),
+    ("physical_therapy", sieve.compile(r"\bphysical therap\w*|\bPT\b|\bphysio\s?therap\w*|\btherapeutic exercises?|"
+                                       r"\bhand therapy|\bphysical medicine", re.I)),
 )
 _UNIT = r"(?:sessions?|visits?|treatments?|reports?|appointments?)"
-_COUNT = re.compile(rf"(?<![\w-])(?P<n>{NUM_RX}|"
-                    rf"#\s*\d{{1,2}})(?![\w-])\s*(?:\(\s*\d{{1,2}}\s*\)\s*)?(?:[\w()-]+\s+){{0,4}}?{_UNIT}\b", re.I)
-_COUNT_AFTER = re.compile(rf"^\s*(?:x|times|#)\s*(?P<n>\d{{1,2}})\b|^\s*\(\s*(?P<p>\d{{1,2}})\s*{_UNIT}?\s*\)", re.I)
+_COUNT = sieve.compile(rf"(?<![\w-])(?P<n>{NUM_RX}|"
+                       rf"#\s*\d{{1,2}})(?![\w-])\s*(?:\(\s*\d{{1,2}}\s*\)\s*)?(?:[\w()-]+\s+){{0,4}}?{_UNIT}\b", re.I)
+_COUNT_AFTER = sieve.compile(rf"^\s*(?:x|times|#)\s*(?P<n>\d{{1,2}})\b|^\s*\(\s*(?P<p>\d{{1,2}})\s*{_UNIT}?\s*\)", re.I)
 _REQUESTED = LazyPattern("therapy", "requested")
 _AUTHORIZED = LazyPattern("therapy", "authorized")
-_NEGATED_AUTH = re.compile(r"\bnon-?\s?certif\w*|\bnot (?:been )?(?:authoriz|certif|approv)\w*|\bdenied\b", re.I)
+_NEGATED_AUTH = sieve.compile(r"\bnon-?\s?certif\w*|\bnot (?:been )?(?:authoriz|certif|approv)\w*|\bdenied\b", re.I)
 _THIS_REVIEW = LazyPattern("therapy", "this_review")
 
 _FI, _NO_FI, _FAILED, _PARTIAL, _EFFECTIVE = lazy_patterns("therapy", "fi", "no_fi", "failed", "partial", "effective")
-_NEGATED = re.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
+_NEGATED = sieve.compile(r"\b(?:no|not|never|without|denie[sd]|nor|neither)\b(?:\s+\w+){0,3}\s*$", re.I)
 _UNDOCUMENTED = LazyPattern("therapy", "undocumented")
-_UR_DECISION = re.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
+_UR_DECISION = sieve.compile(r"\butilization review\b|\bUR\b|\bnot medically necessary\b|\bdetermined\b", re.I)
 # a clause saying the care has not been given yet: "has not undergone conservative care as 6 sessions
 # of physical therapy was certified", "had not started physical therapy yet"
 _NOT_DONE = LazyPattern("therapy", "not_done")
@@ -96,7 +97,7 @@ _HOME_NOT_ENOUGH = LazyPattern("therapy", "home_not_enough")
 # an examination documented as normal: full range of motion of a region, or no abnormal findings
 # at all ("neurological examination was normal" speaks of the nerves only and is not read here)
 _FULL_ROM, _NORMAL_EXAM, _NOT_FULL = lazy_patterns("therapy", "full_rom", "normal_exam", "not_full")
-_CRPS = re.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
+_CRPS = sieve.compile(r"\bCRPS\b|complex regional pain syndrome|reflex sympathetic dystrophy|\bRSD\b", re.I)
 
 
 def _outcomes(text: str) -> tuple[str, ...]:
@@ -138,7 +139,7 @@ def _count_before(clause: str, at: int) -> int | None:
     if best is not None:
         return best[1]
     tail = clause[at:]
-    word = re.match(r"\S+(?:\s+therap\w*)?", tail)
+    word = sieve.match(r"\S+(?:\s+therap\w*)?", tail)
     after = _COUNT_AFTER.match(tail[word.end():] if word else tail)
     if after:
         n = int(after.group("n") or after.group("p"))
@@ -179,8 +180,8 @@ def _clauses(text: str) -> Iterable[tuple[int, str]]:
     """(offset, text) of the clauses of a therapy sentence: split at ';', 'but', 'however', and at
     ', and' before a new statement ("..., and she completed 6 sessions")."""
     last = 0
-    for m in re.finditer(r";|\bbut\b|\bhowever\b|, and (?=(?:the |she |he |they |it )?(?:was|were|had|has|is|received|"
-                         r"completed))", text, re.I):
+    for m in sieve.finditer(r";|\bbut\b|\bhowever\b|, and (?=(?:the |she |he |they |it )?(?:was|were|had|has|is|"
+                            r"received|completed))", text, re.I):
         yield last, text[last:m.start()]
         last = m.end()
     yield last, text[last:]
@@ -218,7 +219,7 @@ class _Reader(SummaryReader):
             mentions = _discipline_mentions(text)
             if not mentions:
                 # "It helped with her range of motion." right after a therapy sentence
-                if last_kind and re.match(r"\s*(?:It|This|The (?:therapy|treatment|sessions?))\b", text) and \
+                if last_kind and sieve.match(r"\s*(?:It|This|The (?:therapy|treatment|sessions?))\b", text) and \
                         not _REQUESTED.search(text):
                     o = _outcomes(text)
                     if o:
@@ -242,13 +243,14 @@ class _Reader(SummaryReader):
                         continue
                     if requested:
                         # "previously approved for 8 sessions" in a sentence that also names the request
-                        if n is not None and re.search(r"\b(?:previously|prior|already|had|has had|completed|attended|"
-                                                       r"undergone|received)\b", clause[max(0, a - 80):a + 80], re.I) \
+                        if n is not None and sieve.search(r"\b(?:previously|prior|already|had|has had|completed|"
+                                                          r"attended|undergone|received)\b",
+                                                          clause[max(0, a - 80):a + 80], re.I) \
                                 and not _REQUESTED.search(clause[max(0, a - 60):b + 60]):
                             prior.append(self._treatment(kind, n, _outcomes(clause), c_a, c_b, clause))
                         continue
                     o = _outcomes(clause)
-                    if n is None and not o and not re.search(
+                    if n is None and not o and not sieve.search(
                             r"\b(?:prior|previous|previously|had|has had|completed|attended|undergone|underwent|"
                             r"received|included|includes|include|tried|to date|course)\b", text, re.I):
                         continue
@@ -293,7 +295,7 @@ class _Reader(SummaryReader):
             r"(?:#|,\s*#)\s*(?P<n>\d{1,2})\s+(?:was|were)\s+(?:authoriz|certif|approv)\w*",
         )
         for p in pats:
-            for m in re.finditer(p, clause, re.I):
+            for m in sieve.finditer(p, clause, re.I):
                 n = parse_number(m.group("n").lstrip("#").strip())
                 if n is not None and 0 < n <= 60:
                     return n
@@ -351,7 +353,7 @@ class _Reader(SummaryReader):
                                          ("limited_range_of_motion", "absent", _FULL_ROM)):
                     m = rx.search(clause)
                     if m is None or _NOT_FULL.search(clause[max(0, m.start() - 20):m.start()]) or \
-                            re.search(r"\b(?:not|less|nearly|almost)\b", m.group(0), re.I):
+                            sieve.search(r"\b(?:not|less|nearly|almost)\b", m.group(0), re.I):
                         continue
                     a = sent.start + coff
                     out.append(Finding(id=self.next_id("ther-f"), kind=kind, status=status,
@@ -363,8 +365,8 @@ class _Reader(SummaryReader):
         """A complex regional pain syndrome diagnosis, when the summary names one (not ruled out)."""
         for sent in self.sents:
             m = _CRPS.search(sent.text)
-            if m and not re.search(r"\brule out\b|\br/o\b|\bno\b|"
-                                   r"\bnegative\b", sent.text[max(0, m.start() - 30):m.start()], re.I):
+            if m and not sieve.search(r"\brule out\b|\br/o\b|\bno\b|"
+                                      r"\bnegative\b", sent.text[max(0, m.start() - 30):m.start()], re.I):
                 return [Diagnosis(id=self.next_id("ther-dx"), label="complex regional pain syndrome", kind="crps",
                                   evidence=(self.ev(sent.start + m.start(), sent.start + m.end()),))]
         return []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from kg.extract import sieve
 from kg.extract.lexicon import LazyPattern
 from kg.extract.services import DRUG_KINDS, GENERIC_DRUG_WORDS, classify_service, drug_in, drug_lexicon
 from kg.extract.text import NUM_RX, SummaryReader, first_region, parse_number
@@ -38,7 +39,7 @@ _OUTCOME_RULES: tuple[tuple[str, str], ...] = (
     ("effective", r"(?<!no )(?:with|reported|noted|providing|provided|gave|good|significant) (?:pain )?(?:relief|"
                   r"improvement|benefit)|helpful|helped|relieve[sd]? the pain|improved"),
 )
-_OUTCOME_RX = tuple((o, re.compile(rx, re.I)) for o, rx in _OUTCOME_RULES)
+_OUTCOME_RX = tuple((o, sieve.compile(rx, re.I)) for o, rx in _OUTCOME_RULES)
 # "without documentation of objective functional improvement" says the record is silent: the words
 # after it state no outcome either way, so they are blanked before the outcome rules run.
 _SILENCE = LazyPattern("treatments", "silence")
@@ -67,7 +68,7 @@ def _outcomes(text: str) -> tuple[str, ...]:
 
 
 _TX_HEAD = LazyPattern("treatments", "tx_head")
-_TX_COUNT = re.compile(
+_TX_COUNT = sieve.compile(
     rf"(?P<n>{NUM_RX})\s+(?:[\w()]+\s+){{0,4}}?(?:sessions?|visits?|treatments?)|"
     rf"(?:sessions?|visits?|treatments?)\s*(?:x|times|#)\s*(?P<m>\d{{1,2}})|\btimes\s+(?P<t>{NUM_RX})\b|"
     rf"\((?P<p>\d{{1,2}})\s*(?:sessions?|visits?)\)|\bx\s*(?P<x>\d{{1,2}})\b", re.I)
@@ -86,7 +87,7 @@ _TX_WORDS: tuple[tuple[str, str], ...] = (
 _NOT_TREATMENTS = ("other", "consultation", "office_visit", "mri", "ct", "xray", "emg_ncs", "lab_test", "other_study",
                    "bone_scan", "urine_drug_test", "eeg", "ekg", "evoked_potentials", "functional_capacity_evaluation",
                    "preoperative_clearance", "assistant_surgeon", "psychological_evaluation", "transportation")
-_ITEM_BREAK = re.compile(r",\s*(?:and\s+)?|;\s*|\s+and\s+(?!tendon)|\s+as well as\s+")
+_ITEM_BREAK = sieve.compile(r",\s*(?:and\s+)?|;\s*|\s+and\s+(?!tendon)|\s+as well as\s+")
 
 
 def _list_items(seg: str) -> list[tuple[int, int]]:
@@ -149,12 +150,12 @@ class _History:
         seen: set[tuple[str, str]] = set()
         s = self.r.f.s
         for sent in self.r.sents:
-            if re.search(r"\butilization review\b|\bUR\b|\brequest(?:ed|s)?\b|\bauthoriz\w*|\bdenied\b|"
-                         r"\bnon-?certif\w*|\bplan\b|\brecommend\w*|\bwill\b|\bneeds?\b", sent.text, re.I):
+            if sieve.search(r"\butilization review\b|\bUR\b|\brequest(?:ed|s)?\b|\bauthoriz\w*|\bdenied\b|"
+                            r"\bnon-?certif\w*|\bplan\b|\brecommend\w*|\bwill\b|\bneeds?\b", sent.text, re.I):
                 continue
             heads = list(_TX_HEAD.finditer(sent.text))
-            completed = list(re.finditer(rf"(?:completed|attended|had|received|underwent|"
-                                         rf"finished)\s+(?:{NUM_RX})\s+", sent.text, re.I))
+            completed = list(sieve.finditer(rf"(?:completed|attended|had|received|underwent|"
+                                            rf"finished)\s+(?:{NUM_RX})\s+", sent.text, re.I))
             if not heads and not completed:
                 continue
             a = sent.start + (heads[0].end() if heads else completed[0].start())
@@ -162,23 +163,24 @@ class _History:
             seg = s[a:b].rstrip(". ")
             for p0, p1 in _list_items(seg):
                 frag = seg[p0:p1]
-                if not frag.strip() or re.fullmatch(r"\s*(?:diagnostics?|diagnostic (?:testing|imaging|studies)|"
-                                                    r"imaging|x-?rays?|MRI|follow[- ]up|consultations?|"
-                                                    r"other modalities|modalities|labs?|medications?|"
-                                                    r"medication therapy|medication management|"
-                                                    r"pain medications?)\s*", frag, re.I):
-                    if re.fullmatch(r"\s*(?:medications?|medication therapy|medication management|"
-                                    r"pain medications?)\s*", frag, re.I):
+                if not frag.strip() or sieve.fullmatch(r"\s*(?:diagnostics?|diagnostic (?:testing|imaging|studies)|"
+                                                       r"imaging|x-?rays?|MRI|follow[- ]up|consultations?|"
+                                                       r"other modalities|modalities|labs?|medications?|"
+                                                       r"medication therapy|medication management|"
+                                                       r"pain medications?)\s*", frag, re.I):
+                    if sieve.fullmatch(r"\s*(?:medications?|medication therapy|medication management|"
+                                       r"pain medications?)\s*", frag, re.I):
                         self._add_tx(out, seen, "other_medication", frag, a + p0, a + p1, None, ())
                     continue
                 kind = self._tx_kind(frag)
                 if kind is None:
                     continue
                 lead = s[max(sent.start, a + p0 - 40):a + p0] + frag[:40]
-                if re.search(r"\b(?:no|never|not had|without|denie[sd])\s+(?:any\s+)?(?:prior|previous|past|"
-                             r"history of)?\s*(?:[\w-]+\s+){0,2}$", s[max(sent.start, a + p0 - 40):a + p0], re.I) or \
-                        re.match(r"\s*(?:no|never)\s+(?:prior|previous|past)?", frag, re.I) and \
-                        re.match(r"\s*(?:no|never)\b", lead[-len(frag[:40]):], re.I):
+                if sieve.search(r"\b(?:no|never|not had|without|denie[sd])\s+(?:any\s+)?(?:prior|previous|past|"
+                                r"history of)?\s*(?:[\w-]+\s+){0,2}$", s[max(sent.start, a + p0 - 40):a + p0],
+                                re.I) or \
+                        sieve.match(r"\s*(?:no|never)\s+(?:prior|previous|past)?", frag, re.I) and \
+                        sieve.match(r"\s*(?:no|never)\b", lead[-len(frag[:40]):], re.I):
                     continue  # "no prior chiropractic therapy": the record says it was not given
                 cm = _TX_COUNT.search(frag)
                 sessions = None
@@ -192,11 +194,11 @@ class _History:
     def _drug_treatments(self, out: list[Treatment], seen: set[tuple[str, str]]) -> None:
         """Add the drugs named in medication sentences ("taking Norco and naproxen") to ``out``."""
         for sent in self.r.sents:
-            if not re.search(r"medication|prescri|taking|regimen|tried|trial of|was on\b|using\b|"
-                             r"treatment", sent.text, re.I):
+            if not sieve.search(r"medication|prescri|taking|regimen|tried|trial of|was on\b|using\b|"
+                                r"treatment", sent.text, re.I):
                 continue
-            if re.search(r"\butilization review\b|\bUR\b|\brequest\w*|\bauthoriz\w*|\bdenied\b|\bnon-?certif\w*|"
-                         r"\bplan\b|\brecommend\w*|\bwill\b", sent.text, re.I):
+            if sieve.search(r"\butilization review\b|\bUR\b|\brequest\w*|\bauthoriz\w*|\bdenied\b|\bnon-?certif\w*|"
+                            r"\bplan\b|\brecommend\w*|\bwill\b", sent.text, re.I):
                 continue
             for name, kind, rx in drug_lexicon():
                 if name.lower() in GENERIC_DRUG_WORDS:
@@ -213,7 +215,7 @@ class _History:
         if drug is not None and drug[0].lower() not in GENERIC_DRUG_WORDS:
             return drug[1]
         for rx, tx_kind in _TX_WORDS:
-            if re.search(rx, frag, re.I):
+            if sieve.search(rx, frag, re.I):
                 return tx_kind
         kind = classify_service(frag)
         if kind in _NOT_TREATMENTS:
