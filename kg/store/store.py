@@ -17,19 +17,20 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.engine.graph import CaseGraph, case_iri
-from kg.errors import InputError, KgError
+from kg.errors import InputError
 from kg.rdf import CASE_BASE, OxigraphTerms, from_oxigraph
+from kg.store.faults import QueryCancelled, StoreError, query_deadline
+from kg.store.faults import check_deadline as _check_deadline
+from kg.store.faults import fault_kind as _fault_kind
+from kg.store.faults import write_error as _write_error
 from kg.store.protocol import query_form, too_large_hint, values_in_where
 
 if TYPE_CHECKING:
@@ -47,12 +48,6 @@ GRAPH_NAMES = ("asserted", "inferred", "determination", "reviewer")
 #: the graph of a case's result digests (kg.jobs.changes); writing a case empties it with the others
 DIGEST_GRAPH = "digest"
 _DROPPED = GRAPH_NAMES + (DIGEST_GRAPH,)
-
-
-class StoreError(KgError):
-    """The store cannot be opened, read or written (the CLI exits with code 2)."""
-
-    exit_code = 2
 
 
 def default_location() -> Path:
@@ -352,63 +347,9 @@ def _from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node
         raise StoreError(f"unexpected term in a result: {term!r}") from None
 
 
-def _fault_kind(exc: OSError) -> str | None:
-    """``"full"`` for a full disk, ``"permission"`` for a folder that cannot be written, else None."""
-    import errno
-
-    text = str(exc)
-    if exc.errno == errno.ENOSPC or "No space left" in text:
-        return "full"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) or "Permission denied" in text \
-            or "Read-only file system" in text:
-        return "permission"
-    return None
-
-
-def _write_error(location: str, exc: OSError) -> StoreError:
-    """A failed write as a :class:`StoreError` that says what happened and what to do.  The store
-    keeps every update finished before it (each case is one update: whole or absent)."""
-    text = str(exc)
-    again = "then run the same command again: the cases already written are kept, the rest are written"
-    kind = _fault_kind(exc)
-    if kind == "full":
-        return StoreError(f"the disk holding the store at {location} is full: {text}. Free some space there "
-                          f"(or give --store a folder on another disk), {again}")
-    if kind == "permission":
-        return StoreError(f"the store at {location} cannot be written (permission lost): {text}. Make its folder "
-                          f"writable by this user again, {again}")
-    return StoreError(f"cannot write to the store at {location}: {text}; {again}")
-
-
-class QueryCancelled(StoreError):
-    """A query passed the deadline :func:`query_deadline` set for its thread and was stopped."""
-
-
-_DEADLINE = threading.local()
-
 #: a first write of cases of fewer quads than this is one bulk load (see LocalStore.replace_cases):
 #: well under the million quads of pyoxigraph's bulk-load batch, each batch one RocksDB ingestion
 _ONE_INGESTION = 500_000
-
-
-@contextmanager
-def query_deadline(at: float | None) -> Iterator[None]:
-    """Within the block, a :class:`LocalStore` query run by this thread stops with
-    :class:`QueryCancelled` once ``time.monotonic()`` passes ``at`` (checked as each result row or
-    triple is read: the embedded store computes results lazily, so the work stops there; a query
-    that computes everything before its first row, such as one aggregate, finishes that first)."""
-    before = getattr(_DEADLINE, "at", None)
-    _DEADLINE.at = at
-    try:
-        yield
-    finally:
-        _DEADLINE.at = before
-
-
-def _check_deadline() -> None:
-    at = getattr(_DEADLINE, "at", None)
-    if at is not None and time.monotonic() > at:
-        raise QueryCancelled("the query passed its deadline and was stopped")
 
 
 class LocalStore(Store):

@@ -548,6 +548,7 @@ class SparqlService:
             return
         with self._gate:
             self._draining = True
+            self._gate.notify_all()  # whoever waits on the gate sees the reopen coming
             try:
                 idle = self._gate.wait_for(lambda: self._in_flight == 0, timeout=self.options.query_timeout)
                 if idle:

@@ -15,11 +15,11 @@ from casepaths import ROOT
 STAGES: dict[str, list[str]] = {
     "errors": [], "resources": [], "rdf": [], "model": [],
     "read": ["documents", "casefile", "pages", "letter"],
-    "extract": ["lexicon", "text", "services", "result", "dispute", "treatments", "imaging", "therapy", "medication",
+    "extract": ["sieve", "lexicon", "text", "services", "result", "dispute", "treatments", "imaging", "therapy", "medication",
                 "procedures", "case"],
     "engine": ["graph", "reason", "validate", "guidelines", "determine", "rationale"],
     "batch": ["shacl", "validate", "compile", "engine"],
-    "store": ["protocol", "store", "compaction", "query"],
+    "store": ["protocol", "faults", "store", "compaction", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
     "jobs": ["changes", "inputs", "ingest", "cluster", "synth", "evaluate", "reasons", "run"],
     "web": ["sparql", "pages", "query_page", "app", "audit_routes"],
