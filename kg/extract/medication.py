@@ -51,8 +51,9 @@ from kg.model import Diagnosis, Evidence, Finding, Request, Study, Treatment
 __all__ = ["enrich", "topical_ingredients", "course_days", "supply_days", "dosage_form"]
 
 MEDICATION_KINDS = frozenset({
-    "nsaid", "cox2_inhibitor", "muscle_relaxant", "carisoprodol", "opioid", "ppi", "h2_blocker", "topical_analgesic",
-    "compounded_topical", "anticonvulsant", "antidepressant", "benzodiazepine", "sleep_aid", "butalbital_combination"})
+    "nsaid", "cox2_inhibitor", "muscle_relaxant", "carisoprodol", "baclofen", "opioid", "ppi", "h2_blocker",
+    "topical_analgesic", "compounded_topical", "anticonvulsant", "antidepressant", "benzodiazepine", "sleep_aid",
+    "butalbital_combination"})
 _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
 # Oral liquids, and the oral suspension compounding kits sold under brand names (ranitidine,
 # gabapentin, tramadol, cyclobenzaprine, diphenhydramine kits): drugs also made as tablets.
@@ -227,7 +228,7 @@ class _Enricher(SummaryReader):
 
     # -- requests -----------------------------------------------------------
     def requests(self) -> tuple[Request, ...]:
-        """The requests with the drug fields the base extractor left empty, and a carisoprodol or
+        """The requests with the drug fields the base extractor left empty, and a carisoprodol, baclofen or
         celecoxib request typed as such, a topical's ingredients as substances."""
         out = []
         for r in self.lc.case.requests:
@@ -237,6 +238,8 @@ class _Enricher(SummaryReader):
             service = r.service
             if service == "muscle_relaxant" and sieve.search(r"carisoprodol|\bSoma\b", head, re.I):
                 service = "carisoprodol"
+            elif service == "muscle_relaxant" and sieve.search(r"baclofen|Lioresal", head, re.I):
+                service = "baclofen"
             if service == "nsaid" and sieve.search(r"celecoxib|Celebrex", head, re.I):
                 service = "cox2_inhibitor"
             drug, strength, count, days, substances = r.drug, r.strength, r.count, r.days, r.substances
@@ -330,7 +333,7 @@ class _Enricher(SummaryReader):
         with the co-medications that bear on GI risk."""
         case = self.lc.case
         kinds_requested = {r.service for r in requests if r.service in MEDICATION_KINDS}
-        if "carisoprodol" in kinds_requested:
+        if kinds_requested & {"carisoprodol", "baclofen"}:
             kinds_requested.add("muscle_relaxant")
         if "cox2_inhibitor" in kinds_requested:
             kinds_requested.add("nsaid")
@@ -394,7 +397,7 @@ class _Enricher(SummaryReader):
         medication was not documented"): a continuation, with neither its duration nor its effect known."""
         out: list[Treatment] = []
         for r in requests:
-            kind = "muscle_relaxant" if r.service == "carisoprodol" else r.service
+            kind = "muscle_relaxant" if r.service in ("carisoprodol", "baclofen") else r.service
             if kind not in MEDICATION_KINDS or kind in _TOPICAL or kind in skip or r.service in skip:
                 continue
             words = [re.escape(r.drug)] if r.drug and len(r.drug) >= 3 else []

@@ -334,7 +334,8 @@ def test_exclusions_beside_a_met_indication_do_not_block_it():
     (item,) = determine_case(parse_case(case)).items
     assert [(a.number, a.role, a.status) for a in item.assessments] == [
         (1, "required", "met"), (2, "exclusion", "met"), (3, "exclusion", "met"),
-        (4, "required", "not_applicable"), (5, "required", "met"), (6, "exclusion", "met"), (7, "exclusion", "met")]
+        (4, "required", "not_applicable"), (5, "required", "met"), (6, "exclusion", "met"), (7, "exclusion", "met"),
+        (8, "required", "not_applicable")]
     assert (item.conclusion, item.note) == ("medically_necessary", "")
 
 

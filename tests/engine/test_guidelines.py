@@ -41,7 +41,7 @@ def test_a_checklist_of_exclusions_only_says_no_record_shows_the_service_necessa
     assert text[4] == ("Every criterion of this section only excludes uses the guideline advises against and it states "
                        "no indication, so no record shows this service medically necessary under it.")
     mr = [c.role for c in next(s for s in catalogue() if s.iri.endswith("/CPMTG-MR")).criteria]
-    assert mr == ["required", "exclusion", "exclusion", "required", "required", "exclusion", "exclusion"]
+    assert mr == ["required", "exclusion", "exclusion", "required", "required", "exclusion", "exclusion", "required"]
 
 
 def test_checklist_follows_a_users_own_section():

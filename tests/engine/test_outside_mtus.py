@@ -110,9 +110,11 @@ def test_shockwave_names_its_region_and_the_low_back_is_not_met():
     (item,) = determine_case(_case("shockwave_therapy", "Shockwave therapy, lumbar", "lumbar")).items
     assert item.guideline.section == MTUS + "ODG-SHOCKWAVE"
     assert [(a.criterion, a.status) for a in item.assessments] == [
-        (MTUS + "ODG-SHOCKWAVE-1", "not_met"), (MTUS + "ODG-SHOCKWAVE-2", "not_documented")]
+        (MTUS + "ODG-SHOCKWAVE-1", "not_met"), (MTUS + "ODG-SHOCKWAVE-2", "not_documented"),
+        (MTUS + "ODG-SHOCKWAVE-3", "not_documented")]
     (item,) = determine_case(_case("shockwave_therapy", "Unknown shockwave treatments")).items
-    assert [a.status for a in item.assessments] == ["not_documented", "not_documented"]
+    assert [a.status for a in item.assessments] == ["not_documented", "not_documented", "not_documented"]
+    assert item.assessments[2].reasons == ("No number of sessions stated.",)
 
 
 def test_localized_intense_neurostimulation_is_not_tens_and_odg_does_not_recommend_it():

@@ -206,3 +206,18 @@ def test_a_request_without_a_count_keeps_its_amount_and_the_request_criterion_re
     last = {"CPMTG-TOPICAL-5", "CPMTG-MR-7"}
     statuses = [next(a.status for a in i.assessments if a.criterion.rsplit("/", 1)[-1] in last) for i in det.items]
     assert statuses == ["met", "not_documented", "not_documented", "met"]
+
+
+def test_a_baclofen_request_is_typed_baclofen_and_judged_on_its_own_indication():
+    letter = LETTER.replace("Norco 10/325mg #60: Upheld", "Baclofen 10mg #30: Upheld").replace(
+        "Section(s): 3.3.", "Section(s): Muscle relaxants.")
+    lc = _case(letter)
+    baclofen, cream = lc.case.requests
+    assert (baclofen.service, baclofen.drug, baclofen.strength, baclofen.count) == ("baclofen", "Baclofen", "10mg", 30)
+    assert cream.service == "compounded_topical"
+    item = determine_case(lc.case).items[0]
+    status = {a.criterion.rsplit("/", 1)[-1]: a.status for a in item.assessments}
+    # no multiple sclerosis, spinal cord injury or trigeminal neuralgia in this summary
+    assert status["CPMTG-MR-8"] == "not_documented"
+    assert status["CPMTG-MR-3"] == "met"
+    assert item.conclusion == "not_medically_necessary"

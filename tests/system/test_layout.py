@@ -15,8 +15,8 @@ from casepaths import ROOT
 STAGES: dict[str, list[str]] = {
     "errors": [], "resources": [], "rdf": [], "model": [],
     "read": ["documents", "casefile", "pages", "letter"],
-    "extract": ["sieve", "lexicon", "text", "services", "result", "dispute", "treatments", "imaging", "therapy", "medication",
-                "procedures", "case"],
+    "extract": ["sieve", "lexicon", "text", "services", "result", "dispute", "treatments", "imaging", "therapy",
+                "medication", "procedures", "case"],
     "engine": ["graph", "reason", "validate", "guidelines", "determine", "rationale"],
     "batch": ["shacl", "validate", "compile", "engine"],
     "store": ["protocol", "faults", "store", "compaction", "query"],
