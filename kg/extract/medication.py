@@ -55,6 +55,9 @@ MEDICATION_KINDS = frozenset({
     "topical_analgesic", "compounded_topical", "anticonvulsant", "antidepressant", "benzodiazepine", "sleep_aid",
     "butalbital_combination"})
 _TOPICAL = frozenset({"topical_analgesic", "compounded_topical"})
+# Muscle relaxants a section judges by name (kg:CarisoprodolTherapy, kg:BaclofenTherapy): requested
+# as such, they are still muscle relaxants for the drugs already taken and their ongoing use.
+_NAMED_MUSCLE_RELAXANTS = frozenset({"carisoprodol", "baclofen"})
 # Oral liquids, and the oral suspension compounding kits sold under brand names (ranitidine,
 # gabapentin, tramadol, cyclobenzaprine, diphenhydramine kits): drugs also made as tablets.
 _LIQUID = LazyPattern("medication", "liquid")
@@ -333,7 +336,7 @@ class _Enricher(SummaryReader):
         with the co-medications that bear on GI risk."""
         case = self.lc.case
         kinds_requested = {r.service for r in requests if r.service in MEDICATION_KINDS}
-        if kinds_requested & {"carisoprodol", "baclofen"}:
+        if kinds_requested & _NAMED_MUSCLE_RELAXANTS:
             kinds_requested.add("muscle_relaxant")
         if "cox2_inhibitor" in kinds_requested:
             kinds_requested.add("nsaid")
@@ -397,7 +400,7 @@ class _Enricher(SummaryReader):
         medication was not documented"): a continuation, with neither its duration nor its effect known."""
         out: list[Treatment] = []
         for r in requests:
-            kind = "muscle_relaxant" if r.service in ("carisoprodol", "baclofen") else r.service
+            kind = "muscle_relaxant" if r.service in _NAMED_MUSCLE_RELAXANTS else r.service
             if kind not in MEDICATION_KINDS or kind in _TOPICAL or kind in skip or r.service in skip:
                 continue
             words = [re.escape(r.drug)] if r.drug and len(r.drug) >= 3 else []
