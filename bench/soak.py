@@ -18,7 +18,8 @@ query library (``GET /queries/<name>``) and protocol queries (``POST /sparql``) 
 Printed per ``--bucket`` seconds (default 60: per minute): requests, errors, p50 and p99 latency
 and the server's resident memory (VmRSS) at the bucket's end; then errors by status, the ingest
 passes and the case count, and the two soak targets: p99 of the last ten buckets within 1.5x of
-the first ten, memory growth from the end of the first bucket to the end under 10%.
+the first ten, memory growth (the peak resident memory of the last ten buckets against the
+first ten's) under 10%; the end against the first bucket is printed beside it.
 
 ``--no-writer`` and ``--no-readers`` run one side alone, to split a growth between them.
 
@@ -188,18 +189,30 @@ def main(argv: list[str] | None = None) -> int:
     first, last = [p for p in p99s[:10] if p], [p for p in p99s[-10:] if p]
     ratio = (max(last) / max(first)) if first and last else None
     mems = [memory[i] for i in range(b) if memory.get(i)]
-    growth = (mems[-1] / mems[0] - 1) if len(mems) >= 2 else None
+    # The server's memory is a sawtooth: RocksDB's caches fill and are emptied at every reopen of the
+    # store (ServiceOptions.reopen_bytes), and the first bucket is taken before they first fill.  The
+    # target compares the peaks of the same windows the p99 target uses (last ten buckets against the
+    # first ten), so a bounded sawtooth reads as no growth and a leak as growth; the end against the
+    # first bucket is printed beside it.
+    growth = (max(mems[-10:]) / max(mems[:10]) - 1) if len(mems) >= 2 else None
+    growth_from_first = (mems[-1] / mems[0] - 1) if len(mems) >= 2 else None
     print(f"errors by status: {dict(errors) or 'none'}")
     print(f"ingest passes: {len(passes)} ({', '.join(f'exit {c} in {s:.0f} s' for c, s in passes)}); "
           f"cases in the store: {cases}")
     print(f"p99 last ten buckets / first ten: {'-' if ratio is None else f'{ratio:.2f}'} (target <= 1.5); "
-          f"memory growth: {'-' if growth is None else f'{100 * growth:.1f}%'} (target < 10%)")
+          f"memory growth, peak of the last ten buckets / first ten: "
+          f"{'-' if growth is None else f'{100 * growth:.1f}%'} (target < 10%)")
+    print(f"memory at the end / at the end of the first bucket: "
+          f"{'-' if growth_from_first is None else f'{100 * growth_from_first:+.1f}%'}; "
+          f"lowest {'-' if not mems else f'{min(mems) / 1024:.0f}'} MiB, "
+          f"highest {'-' if not mems else f'{max(mems) / 1024:.0f}'} MiB")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "buckets": [{"requests": len(buckets.get(i, [])) + bucket_errors[i], "errors": bucket_errors[i],
                          "p50": pct(buckets.get(i, []), .5), "p99": p99s[i], "rss_kib": memory.get(i)}
                         for i in range(b)],
-            "errors": dict(errors), "passes": passes, "cases": cases, "p99_ratio": ratio, "memory_growth": growth},
+            "errors": dict(errors), "passes": passes, "cases": cases, "p99_ratio": ratio, "memory_growth": growth,
+            "memory_growth_from_first_bucket": growth_from_first},
             indent=1), encoding="utf-8")
     return 1 if errors else 0
 
