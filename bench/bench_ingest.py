@@ -170,7 +170,7 @@ def _stages(inputs: list[str], chunk: int) -> dict[str, Any]:
 
 
 def _child(args: argparse.Namespace) -> None:
-    job = json.loads(args.child)
+    job = json.loads(sys.stdin.read())  # the job on stdin: 10,000 paths do not fit in an argument list
     if job["kind"] == "stages":
         out = _stages(job["inputs"], job["chunk"])
     elif job["kind"] == "cluster":
@@ -185,8 +185,8 @@ def _child(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------
 def _run(job: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)], capture_output=True, text=True,
-                          check=False, cwd=ROOT)
+    proc = subprocess.run([sys.executable, __file__, "--child", job["kind"]], input=json.dumps(job),
+                          capture_output=True, text=True, check=False, cwd=ROOT)
     if proc.returncode:
         raise SystemExit(f"bench child failed: {proc.stderr[-2000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
