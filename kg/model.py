@@ -199,18 +199,13 @@ class Vocabulary:
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
     """The core vocabulary plus every ``kg:caseFileKey`` in the packaged ontology (read once)."""
-    from rdflib import Graph
-
-    from kg.rdf import KG
-    from kg.resources import data_files
+    from kg.rdf import KG, ontology_graph
 
     lists: dict[str, dict[str, str]] = {
         "findings": dict(FINDING_KINDS), "diagnoses": dict(DIAGNOSIS_KINDS), "treatments": dict(TREATMENT_KINDS),
         "studies": dict(STUDY_KINDS), "outcomes": dict(OUTCOMES), "substances": dict(SUBSTANCES),
         "regions": dict(REGIONS)}
-    g = Graph()
-    for path in data_files("ontology"):
-        g.parse(path, format="turtle")
+    g = ontology_graph()
     ont = str(KG)
     for term, key in g.subject_objects(KG.caseFileKey):
         target = str(g.value(term, KG.caseFileList) or "")

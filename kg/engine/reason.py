@@ -44,12 +44,9 @@ __all__ = ["RuleSet", "compile_rules", "default_rules", "load_ontology", "infer"
 @lru_cache(maxsize=1)
 def load_ontology() -> Graph:
     """The packaged ontology as an rdflib graph (parsed once per process; do not mutate)."""
-    from kg.resources import data_files
+    from kg.rdf import ontology_graph
 
-    g = Graph()
-    for path in data_files("ontology"):
-        g.parse(path, format="turtle")
-    return g
+    return ontology_graph()
 
 
 @dataclass(frozen=True)

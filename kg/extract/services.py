@@ -111,15 +111,12 @@ def drug_lexicon() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
 
     Read from the packaged ontology on the first call (not at import time), then cached.
     """
-    from rdflib import RDFS, Graph
+    from rdflib import RDFS
     from rdflib.namespace import SKOS
 
-    from kg.rdf import KG
-    from kg.resources import data_files
+    from kg.rdf import KG, ontology_graph
 
-    g = Graph()
-    for path in data_files("ontology"):
-        g.parse(path, format="turtle")
+    g = ontology_graph()
     out: list[tuple[str, str, re.Pattern[str]]] = []
     for kind in DRUG_KINDS:
         cls = KG[TREATMENT_KINDS[kind]]
