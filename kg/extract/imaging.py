@@ -125,13 +125,28 @@ def nearest_region(clause: str, start: int, end: int) -> str | None:
 
     >>> nearest_region("cervical radiculopathy, and de Quervain's fracture of the right wrist", 41, 49)
     'wrist_hand'
+    >>> clause = "right knee medial meniscus tear, and vertebral unspecified type fracture"
+    >>> print(nearest_region(clause, clause.index("fracture"), len(clause)))
+    None
     """
     after = sieve.match(r"\s*(?:of|to|in|at|on)\b[^,;]{0,40}", clause[end:], re.I)
     if after is not None:  # "fracture of the right foot": the region the mention names wins
         named = _closest(after.group(0), 0, 0)
         if named is not None:
             return named
+    # "vertebral fracture", "rib fracture": the mention's own words name a structure outside the
+    # regions, so a region named elsewhere in the clause is not its region
+    phrase = _PHRASE_START.split(clause[:start])[-1]
+    if _UNREGIONED.search(phrase) and _closest(phrase, len(phrase), len(phrase)) is None:
+        return None
     return _closest(clause, start, end)
+
+
+# where the words qualifying a mention begin: after the last comma, semicolon, "and" or "with"
+_PHRASE_START = sieve.compile(r"[,;]|\band\b|\bwith\b", re.I)
+# structures named in a mention's own words that belong to no region key: the spine without a level
+# (which of its regions is not said), the ribs and the sternum
+_UNREGIONED = sieve.compile(r"\bvertebra\w*|\bspin(?:e|al)\b|\bribs?\b|\bstern(?:um|al)\b", re.I)
 
 
 def _closest(clause: str, start: int, end: int) -> str | None:

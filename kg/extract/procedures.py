@@ -29,6 +29,7 @@ import re
 from typing import Iterator
 
 from kg.extract import sieve
+from kg.extract.imaging import nearest_region
 from kg.extract.lexicon import LazyPattern
 from kg.extract.result import LetterCase
 from kg.extract.text import Sentence, SummaryReader, assert_polarity, first_region, regions_in
@@ -121,6 +122,7 @@ class _Enricher(SummaryReader):
                 self.add("shoulder_lesion_sign", "present", sent, cuff, "shoulder")
             fracture = sieve.search(r"\b(?:fracture|dislocation)\b", sent.text, re.I)
             if fracture and "wrist_hand" in regions_in(sent.text) \
+                    and nearest_region(sent.text, fracture.start(), fracture.end()) == "wrist_hand" \
                     and assert_polarity(sent.text, fracture.start(), fracture.end(), "sign") == "present" \
                     and not any(f.kind == "red_flag" and f.status == "present" and f.region == "wrist_hand"
                                 for f in (*self.lc.case.findings, *self.findings)):

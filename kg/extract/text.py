@@ -80,7 +80,7 @@ _REGION_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
      r"L[1-5](?:\s?-\s?[LS]?[1-5])?"),
     ("shoulder", r"shoulders?|rotator cuff|acromio\w*|subacromial|labral|scapul\w*", None),
     ("elbow", r"elbows?|epicondyl\w*|olecranon|radial head|radius head", None),
-    ("wrist_hand", r"wrists?|hands?|fingers?|thumbs?|forearms?|carpal|digits?|interphalangeal|radius", None),
+    ("wrist_hand", r"wrists?|hands?|fingers?|thumbs?|forearms?|carpal|digits?|interphalangeal|radius|ulna", None),
     ("hip", r"hips?|groin|trochanter\w*|pelvi\w*", None),
     ("knee", r"knees?|menisc\w*|patell\w*|ACL|cruciate", None),
     ("ankle_foot", r"ankles?|feet|foot|toes?|heel|Lisfranc|plantar|calcane\w*|metatars\w*", None),

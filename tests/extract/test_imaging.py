@@ -97,6 +97,25 @@ def test_nearest_region_prefers_the_region_the_mention_names():
     assert nearest_region("numbness", 0, 8) is None
 
 
+def test_a_fracture_of_a_structure_outside_the_regions_is_no_red_flag_of_a_region_named_beside_it():
+    # a sentence of the kind the summaries write: several diagnoses, each of its own region
+    sent = ("He is being treated for neck strain, left index finger sprain, right knee contusion, right knee "
+            "meniscus tear, and vertebral fracture nondisplaced. There is also a right ulna fracture and a "
+            "lumbar strain.")
+    lt = LetterText("CLINICAL CASE SUMMARY\nThe injured worker is a 40 year old male injured on 1-2-16. " + sent
+                    + "\n\nIMR ISSUES, DECISIONS AND RATIONALES\n\nMRI of the right knee: Upheld\n\n"
+                    "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Special Studies.\n\n"
+                    "Decision rationale: Not medically necessary.\n", "mini.txt")
+    flags = sorted((f.region or "", "vertebral" in f.evidence[0].quote, "ulna" in f.evidence[0].quote)
+                   for f in extract_case(lt).case.findings if f.kind == "red_flag")
+    # the vertebral fracture has no region (not the knee, not the finger); the ulna is the forearm
+    assert flags == [("", True, False), ("wrist_hand", False, True)]
+    text = "right knee meniscus tear, and vertebral fracture"
+    assert nearest_region(text, text.index("fracture"), len(text)) is None
+    text = "rib fracture with right shoulder pain"
+    assert nearest_region(text, text.index("fracture"), text.index("fracture") + 8) is None
+
+
 def _inferred(case: dict):
     cg = build_case_graph(parse_case(case))
     return cg, infer(cg.asserted)
