@@ -100,7 +100,8 @@ ENRICHERS: tuple[Callable[[LetterCase], LetterCase], ...] = (
 # value is given and absent when a normal one is; "nerve_tension": SLR etc.
 _FINDING_RX = LazyMentions("case", "finding_rules")
 _NOT_EXAM = LazyPattern("case", "not_exam")
-_SYMMETRIC_LOW_REFLEXES, _SIDED = lazy_patterns("case", "symmetric_low_reflexes", "sided")
+_SYMMETRIC_LOW_REFLEXES, _SIDED, _FELT_SENSATION = lazy_patterns("case", "symmetric_low_reflexes", "sided",
+                                                                "felt_sensation")
 
 
 # ---------------------------------------------------------------------------
@@ -342,9 +343,10 @@ class _Extractor(SummaryReader):
                         if kind == "muscle_spasm" and \
                                 sieve.search(r"relax", clause[max(0, m.start() - 25):m.start()], re.I):
                             continue
-                        if kind == "dermatomal_sensory_deficit" and \
-                                sieve.search(r"\bburning|tingling", clause[m.start():m.end() + 5], re.I):
-                            continue
+                        if kind == "dermatomal_sensory_deficit" and (
+                                sieve.search(r"\bburning|tingling", clause[m.start():m.end() + 5], re.I)
+                                or _FELT_SENSATION.search(clause[max(0, m.start() - 25):m.end() + 40])):
+                            continue  # a sensation the worker feels (burning, a foreign body), not the sensory exam
                         if kind == "motor_deficit" and \
                                 sieve.search(r"\bgrip\b", clause[max(0, m.start() - 10):m.end() + 10], re.I):
                             continue
@@ -365,8 +367,11 @@ class _Extractor(SummaryReader):
                             c_a = max(a, a + m.start() - 100)
                             c_b = min(a + len(clause), a + m.end() + 100)
                         label = " ".join(m.group(0).split())
+                        region = region_list[0] if region_list else None
+                        if kind == "positive_nerve_tension_sign":
+                            region = "lumbar"  # the leg-raise and slump tests stretch the lumbosacral roots
                         out.append(Finding(id=self.next_id("f"), kind=kind, status=polarity, label=label,
-                                           region=region_list[0] if region_list else None, date=sent.date,
+                                           region=region, date=sent.date,
                                            evidence=(self.ev(c_a, c_b),)))
             for m in sieve.finditer(r"(?P<v>\d{1,2}(?:\.\d)?(?:\s*-\s*\d{1,2})?)\s*(?:/\s*10|out of (?:10|ten)|"
                                     r"on a (?:10|ten)[- ]point\b|on (?:a|the) (?:pain )?scale of (?:0 to |1 to |0-|"

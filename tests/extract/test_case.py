@@ -370,3 +370,24 @@ def test_request_date_is_the_request_for_authorization(sentence: str, day: date 
     UR's review date is not a request date (issue 15, conservative care counted to the request)."""
     lc = extract_case(LetterText(_summary_letter(sentence), "rfa.txt"))
     assert [r.date for r in lc.case.requests] == [day]
+
+
+@pytest.mark.parametrize(("sentence", "sensory"), [
+    ("The worker complained of hypersensitivity pain and sensation persistent with a foreign body.", []),
+    ("She reported a foreign body sensation in the right thumb.", []),
+    ("There was decreased sensation over the right thumb.", [("present", "wrist_hand")]),
+])
+def test_a_sensation_the_worker_feels_is_no_sensory_deficit(sentence: str, sensory: list[tuple[str, str]]) -> None:
+    """'sensation persistent with a foreign body' is a symptom, not the sensory examination; a
+    decreased sensation is still a sensory deficit (issue 15, negation and attribution)."""
+    lc = extract_case(LetterText(_summary_letter(sentence, "MRI of the right thumb"), "sensation.txt"))
+    assert [(f.status, f.region) for f in lc.case.findings if f.kind == "dermatomal_sensory_deficit"] == sensory
+
+
+def test_a_straight_leg_raise_is_a_sign_of_the_lumbar_roots_whatever_the_clause_names_first() -> None:
+    """The leg-raise test stretches the lumbosacral roots: a foot drop named beside it does not make
+    it a sign of the foot (issue 15, attribution)."""
+    lc = extract_case(LetterText(_summary_letter("Findings: left foot drop, straight leg raise positive on the "
+                                                 "left, and a left leg limp."), "slr.txt"))
+    assert [(f.status, f.region) for f in lc.case.findings if f.kind == "positive_nerve_tension_sign"] == [
+        ("present", "lumbar")]
