@@ -56,9 +56,12 @@ _SERVICE_RULES: tuple[tuple[str, str], ...] = (
     ("infrared_therapy", r"infrared"),
     ("traction", r"traction|spinolator"),
     ("tens", r"\bTENS\b|transcutaneous electrical"),
+    ("neuromuscular_stimulation", r"\bNMES\b|neuromuscular (?:electrical )?stimulat\w*"),
+    ("galvanic_stimulation", r"galvanic"),
     ("electrical_stimulation", r"electrical stimulation|e-stim|neurostimulation|\bEMS\b|interferential"),
     ("heat_cold_therapy", r"\bice\b|heat pads?|hot/cold"),
     ("therapeutic_ultrasound", r"^ultrasound\b|therapeutic ultrasound"),
+    ("laser_therapy", r"\blow[- ]level laser|\bLLLT\b|\bcold laser|\blaser (?:therapy|treatments?|sessions?)\b"),
     ("functional_restoration_program", r"functional restoration|work hardening|work conditioning|chronic pain program"),
     ("carpal_tunnel_release", r"carpal tunnel release"),
     ("arthroscopic_surgery", r"arthroscop\w*|meniscectomy|rotator cuff repair|\bRCR\b"),
@@ -237,7 +240,8 @@ STRENGTH = sieve.compile(r"\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)*\s*(?:mg|mcg|g|
 _REFILLS = sieve.compile(rf"(?P<n>{NUM_RX})\s+refills?|with\s+(?P<m>{NUM_RX})\s+refills?", re.I)
 _VISIT_KINDS = frozenset({
     "physical_therapy", "postoperative_physical_therapy", "occupational_therapy", "chiropractic", "acupuncture",
-    "manual_therapy", "electrical_stimulation", "traction", "heat_cold_therapy", "therapeutic_ultrasound",
+    "manual_therapy", "electrical_stimulation", "neuromuscular_stimulation", "galvanic_stimulation", "laser_therapy",
+    "traction", "heat_cold_therapy", "therapeutic_ultrasound",
     "infrared_therapy", "shockwave_therapy", "hyperstimulation_analgesia", "biofeedback", "psychological_treatment",
     "office_visit", "home_health_care", "functional_restoration_program",
 })

@@ -4,9 +4,12 @@ covers is not covered."""
 
 from __future__ import annotations
 
+import pytest
+
 from kg.engine.determine import determination_graph, determine_case
 from kg.engine.guidelines import catalogue
 from kg.engine.rationale import rationale_text, to_json_data
+from kg.extract.services import classify_service
 from kg.rdf import KG
 from kg.read.casefile import parse_case
 
@@ -93,6 +96,28 @@ def test_a_service_the_mtus_does_not_recommend_is_not_met_whatever_the_record_ho
     assert item.guideline.section == MTUS + "CPMTG-ULTRASOUND" and item.guideline.kind == "MTUS"
     assert [(a.criterion, a.status) for a in item.assessments] == [(MTUS + "CPMTG-ULTRASOUND-1", "not_met")]
     assert item.assessments[0].reasons == ("The request is for therapeutic ultrasound.",)
+
+
+@pytest.mark.parametrize(("text", "section"), [
+    ("Neuromuscular electrical stimulation unit, 30 day rental", "CPMTG-NMES"),
+    ("NMES 2 times a week for 4 weeks", "CPMTG-NMES"),
+    ("High-voltage galvanic stimulation 8 sessions", "CPMTG-GALVANIC"),
+    ("Low level laser therapy 6 sessions", "CPMTG-LASER"),
+    ("Cold laser treatments for the right shoulder", "CPMTG-LASER"),
+    ("Electrical stimulation 1 times 8", "CPMTG-TENS"),
+])
+def test_a_modality_the_guideline_names_goes_to_its_own_heading_before_the_tens_section(text: str,
+                                                                                       section: str) -> None:
+    """NMES and galvanic stimulation are electrical stimulation, so the TENS section applies to them
+    too; their own headings (not recommended) come first.  Other electrical stimulation stays with
+    TENS.  The service kind is the letter extractor's, from the request text."""
+    case = _case(classify_service(text), text, "lumbar",
+                 treatments=[{"id": "tx-pt", "kind": "physical_therapy", "outcome": ["failed"]}])
+    (item,) = determine_case(case).items
+    assert item.guideline.section == MTUS + section and item.guideline.kind == "MTUS"
+    if section != "CPMTG-TENS":
+        assert [(a.criterion, a.status) for a in item.assessments] == [(MTUS + section + "-1", "not_met")]
+        assert item.conclusion == "not_medically_necessary"
 
 
 def test_neuroplasty_is_judged_under_odg_and_radiofrequency_ablation_is_not():
