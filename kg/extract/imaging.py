@@ -142,11 +142,8 @@ def nearest_region(clause: str, start: int, end: int) -> str | None:
     return _closest(clause, start, end)
 
 
-# where the words qualifying a mention begin: after the last comma, semicolon, "and" or "with"
-_PHRASE_START = sieve.compile(r"[,;]|\band\b|\bwith\b", re.I)
-# structures named in a mention's own words that belong to no region key: the spine without a level
-# (which of its regions is not said), the ribs and the sternum
-_UNREGIONED = sieve.compile(r"\bvertebra\w*|\bspin(?:e|al)\b|\bribs?\b|\bstern(?:um|al)\b", re.I)
+# where the words qualifying a mention begin, and structures outside the region keys
+_PHRASE_START, _UNREGIONED = LazyPattern("imaging", "phrase_start"), LazyPattern("imaging", "unregioned")
 
 
 def _closest(clause: str, start: int, end: int) -> str | None:

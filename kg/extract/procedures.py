@@ -32,7 +32,7 @@ from kg.extract import sieve
 from kg.extract.imaging import nearest_region
 from kg.extract.lexicon import LazyPattern
 from kg.extract.result import LetterCase
-from kg.extract.text import Sentence, SummaryReader, assert_polarity, first_region, regions_in
+from kg.extract.text import Sentence, SummaryReader, assert_polarity, first_region
 from kg.model import Evidence, Finding, Request, Study, Treatment
 
 __all__ = ["enrich", "spinal_levels"]
@@ -121,8 +121,7 @@ class _Enricher(SummaryReader):
             if cuff:
                 self.add("shoulder_lesion_sign", "present", sent, cuff, "shoulder")
             fracture = sieve.search(r"\b(?:fracture|dislocation)\b", sent.text, re.I)
-            if fracture and "wrist_hand" in regions_in(sent.text) \
-                    and nearest_region(sent.text, fracture.start(), fracture.end()) == "wrist_hand" \
+            if fracture and nearest_region(sent.text, fracture.start(), fracture.end()) == "wrist_hand" \
                     and assert_polarity(sent.text, fracture.start(), fracture.end(), "sign") == "present" \
                     and not any(f.kind == "red_flag" and f.status == "present" and f.region == "wrist_hand"
                                 for f in (*self.lc.case.findings, *self.findings)):
@@ -242,14 +241,12 @@ class _Enricher(SummaryReader):
         """The base findings, with a region given to radicular signs that have none."""
         out = []
         for f in self.lc.case.findings:
-            if f.region is None and f.kind in ("dermatomal_sensory_deficit", "reflex_deficit", "motor_deficit",
-                                               "positive_nerve_tension_sign") and f.evidence:
+            # (a positive leg-raise test always has its region: the base extractor gives it the low back)
+            if f.region is None and f.kind in ("dermatomal_sensory_deficit", "reflex_deficit", "motor_deficit") \
+                    and f.evidence:
                 quote = f.evidence[0].quote
                 region = None
-                if f.kind == "positive_nerve_tension_sign" and sieve.search(r"straight[- ]leg|\bSLR\b|slump|"
-                                                                            r"Lasegue", quote, re.I):
-                    region = "lumbar"
-                elif sieve.search(r"lower (?:extremit|limb)|\blegs?\b|thighs?|calf|calves", quote, re.I):
+                if sieve.search(r"lower (?:extremit|limb)|\blegs?\b|thighs?|calf|calves", quote, re.I):
                     region = "lumbar"
                 elif sieve.search(r"upper (?:extremit|limb)|\barms?\b", quote, re.I):
                     region = "cervical"
