@@ -231,13 +231,18 @@ def _add_output_commands(sub: Subcommands) -> None:
 
 
 def _add_store_commands(sub: Subcommands) -> None:
-    """``compact`` and ``serve``."""
+    """``compact``, ``upgrade`` and ``serve``."""
     cp = _command(sub, "compact", "compact the on-disk store (after a large batch: smaller, faster queries)",
                   "Merge the store's files (RocksDB full compaction). Each bulk write, such as "
                   "each group of results `imrkg determine --all` writes, leaves files every read must consult "
                   "until they are merged; compacting after a large batch makes the store smaller "
                   "and its queries faster.")
     _store_option(cp, create=False)
+    up = _command(sub, "upgrade", "add what a store written by an earlier imr-kg lacks (the per-item summaries)",
+                  "Add the per-item summaries the aggregate library queries count by to a store written "
+                  "before they existed, from the determinations and reviewer decisions it holds (the "
+                  "SPARQL update queries/updates/add-summaries.ru, one request). Running it again adds nothing.")
+    _store_option(up, create=False)
     sv = _command(sub, "serve", "serve the store over the SPARQL 1.1 protocol, with a query page",
                   "Run the SPARQL 1.1 endpoint and web page over the store.")
     _store_option(sv)
@@ -443,6 +448,17 @@ def _compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def _upgrade(args: argparse.Namespace) -> int:
+    from kg.store.upgrade import upgrade_store
+
+    done = upgrade_store(args.store)
+    state = "summaries added" if done.needed else "nothing lacked"
+    print(f"imrkg upgrade: {done.location}: {state} in {done.seconds:.1f} s; it holds "
+          f"{done.determination_summaries:,} determination and {done.review_summaries:,} review summaries",
+          file=sys.stderr)
+    return 0
+
+
 def _queries(args: argparse.Namespace) -> int:
     from kg.store.query import format_library, library
 
@@ -644,7 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"determine": _determine, "validate": _validate, "ingest": _ingest, "eval": _eval,
                "queries": _queries, "query": _query, "serve": _serve, "guidelines": _guidelines,
                "checklist": _checklist, "synth": _synth, "audit": _audit, "report": _report,
-               "run": _run, "compact": _compact}[args.command]
+               "run": _run, "compact": _compact, "upgrade": _upgrade}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:  # the reader (e.g. `head`) went away: not an error of ours

@@ -82,6 +82,13 @@ exit codes: 0 answered, 2 bad query, parameter or store, 3 internal error""",
 Takes a while on a large store (42 s at 100,000 determined cases) and needs the store to itself:
 stop `imrkg serve` on it first.  A remote store or "memory" has nothing to compact.
 """,
+    "upgrade": """examples:
+  imrkg upgrade                                 (the default store)
+  imrkg upgrade --store http://localhost:8890/sparql
+
+A library query that counts by the summaries refuses a store that lacks them and names this command.
+Needs the store to itself on disk (stop `imrkg serve` first); a remote store needs update rights.
+""",
     "serve": """examples:
   imrkg serve                                   (the default store on http://127.0.0.1:8000/)
   IMRKG_UPDATE_TOKEN=... imrkg serve --store /data/imr --port 8080 --cors-origin https://audit.example.org

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KG", "OA", "PROV", "DCTERMS", "MTUS", "CASE_BASE", "PREFIXES", "bind_prefixes", "prefixed",
            "from_oxigraph", "OxigraphTerms", "to_oxigraph", "oxigraph_quad", "GraphReader", "literal_int",
-           "sorted_terms", "ontology_graph"]
+           "sorted_terms", "ontology_graph", "summary_text"]
 
 
 class _Namespace(Namespace):
@@ -77,6 +77,25 @@ def prefixed(iri: str) -> str:
         if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):
             best = prefix
     return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"
+
+
+def summary_text(*fields: str) -> str:
+    """The text of an item's summary literal (``kg:determinationSummary``, ``kg:reviewSummary``):
+    its fields joined by ``|``, an absent one empty.  The aggregate queries count the items per
+    summary and split the few distinct summaries after (``STRBEFORE``/``STRAFTER``), which reads
+    one predicate per item instead of joining several.  No IRI holds a ``|`` (RFC 3987); only the
+    last field may be free text, which may then hold one, as the split stops before it.
+
+    >>> summary_text("https://w3id.org/imr-kg/ont#Upheld", "2016-02-03", "", "Orthopedic Surgery")
+    'https://w3id.org/imr-kg/ont#Upheld|2016-02-03||Orthopedic Surgery'
+    >>> summary_text("a|b", "c")
+    Traceback (most recent call last):
+    ValueError: a summary field other than the last holds '|': 'a|b'
+    """
+    for f in fields[:-1]:
+        if "|" in f:
+            raise ValueError(f"a summary field other than the last holds '|': {f!r}")
+    return "|".join(fields)
 
 
 # ---------------------------------------------------------------------------

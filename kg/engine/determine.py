@@ -27,7 +27,7 @@ from kg.engine.graph import CaseGraph, build_case_graph
 from kg.engine.guidelines import criterion_role, definition_terms, exclusions_only
 from kg.engine.validate import ShapeResult, Shapes, ValidationOutcome, default_shapes, validate
 from kg.model import CaseData, vocabulary
-from kg.rdf import KG, OA, PROV, GraphReader, bind_prefixes, literal_int, sorted_terms
+from kg.rdf import KG, OA, PROV, GraphReader, bind_prefixes, literal_int, sorted_terms, summary_text
 
 # rdflib's RDF and XSD namespaces build a new term on every attribute access; hot paths use these
 _TYPE, _XSD_DATE = RDF.type, XSD.date
@@ -564,6 +564,7 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 _STATUS_IRI = {v: k for k, v in STATUS_NAMES.items()}
 _CONCLUSION_IRI = {v: k for k, v in CONCLUSION_NAMES.items()}
+_FAILING = {"not_met": KG.notMetCriterion, "not_documented": KG.notDocumentedCriterion}
 
 
 def determination_graph(det: CaseDetermination, *, rationales: dict[str, str] | None = None) -> Graph:
@@ -584,12 +585,18 @@ def determination_triples(det: CaseDetermination, *, rationales: dict[str, str] 
         yield d, KG.determinationFor, URIRef(item.request)
         yield d, KG.conclusion, _CONCLUSION_IRI[item.conclusion]
         yield d, KG.engineVersion, Literal(det.engine_version)
-        if item.guideline is not None:
-            yield d, KG.usedSection, URIRef(item.guideline.section)
-            yield d, KG.usedVersion, URIRef(item.guideline.version)
-            yield d, KG.guidelineKind, KG.OutsideMTUSGuideline if item.guideline.outside_mtus else KG.MTUSGuideline
-            if item.guideline.evidence_step:
-                yield d, KG.evidenceStep, Literal(item.guideline.evidence_step)
+        g = item.guideline
+        summary: tuple[str, ...] = (_CONCLUSION_IRI[item.conclusion], "", "", "", "")
+        if g is not None:
+            kind = KG.OutsideMTUSGuideline if g.outside_mtus else KG.MTUSGuideline
+            yield d, KG.usedSection, URIRef(g.section)
+            yield d, KG.usedVersion, URIRef(g.version)
+            yield d, KG.guidelineKind, kind
+            if g.evidence_step:
+                yield d, KG.evidenceStep, Literal(g.evidence_step)
+            summary = (_CONCLUSION_IRI[item.conclusion], kind, g.section, g.version, g.evidence_step)
+        # the same facts in one literal on the request, for counting at corpus scale
+        yield URIRef(item.request), KG.determinationSummary, Literal(summary_text(*summary))
         if item.note:
             yield d, RDFS.comment, Literal(item.note)
         if rationales and item.request in rationales:
@@ -603,6 +610,8 @@ def determination_triples(det: CaseDetermination, *, rationales: dict[str, str] 
             yield node, KG.explanation, Literal(" ".join(a.reasons))
             for shape in a.decided_by:
                 yield node, KG.decidedBy, URIRef(shape)
+            if a.status in _FAILING:  # the determination's own link to the criterion, for counting
+                yield d, _FAILING[a.status], URIRef(a.criterion)
             for n, e in enumerate(a.evidence, start=1):
                 yield node, KG.evidence, URIRef(e.fact)
                 if e.not_counted:  # why the fact did not count for the criterion (kg:EvidenceNote)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from kg import model
-from kg.rdf import CASE_BASE, DCTERMS, KG, OA, PROV, bind_prefixes
+from kg.rdf import CASE_BASE, DCTERMS, KG, OA, PROV, bind_prefixes, summary_text
 
 __all__ = ["CaseGraph", "case_iri", "build_case_graph", "case_graph_nquads", "Extra"]
 
@@ -356,7 +356,7 @@ class _Builder:
         if r.ur is not None:
             self.ur_decision(node, r.id, r.ur)
         if r.imr is not None:
-            self.imr_decision(node, r.id, r.imr)
+            self.imr_decision(node, r.id, r.imr, KG[self.v.treatments[r.service]])
 
     def ur_decision(self, request: URIRef, request_id: str, decision: model.URDecision) -> None:
         ur = self.n(f"{request_id}/ur")
@@ -367,9 +367,15 @@ class _Builder:
         self.add(ur, KG.reasonText, decision.reason)
         self.evidence(ur, decision.evidence)
 
-    def imr_decision(self, request: URIRef, request_id: str, decision: model.IMRDecision) -> None:
-        """The reviewer's decision: into the reviewer graph, never the asserted one."""
+    def imr_decision(self, request: URIRef, request_id: str, decision: model.IMRDecision, service: URIRef) -> None:
+        """The reviewer's decision: into the reviewer graph, never the asserted one.  With it, on
+        the request, its outcome and a summary literal (outcome, decision date, the service's kind,
+        the reviewer's specialty) that the aggregate queries count items by."""
         imr = self.n(f"{request_id}/imr")
+        outcome = _IMR[decision.decision]
+        self.link(request, KG.reviewOutcome, outcome, _REVIEWER)
+        summary = (outcome, decision.date.isoformat() if decision.date else "", service, decision.specialty or "")
+        self.add(request, KG.reviewSummary, summary_text(*summary), _REVIEWER)
         self.link(request, KG.hasIMRDecision, imr, _REVIEWER)
         self.link(imr, RDF.type, KG.IMRDecision, _REVIEWER)
         self.link(imr, KG.imrOutcome, _IMR[decision.decision], _REVIEWER)

@@ -32,6 +32,7 @@ from rdflib.term import Node
 from kg.errors import InputError, did_you_mean
 from kg.rdf import CASE_BASE, PREFIXES, prefixed
 from kg.store.store import QueryResult, Store
+from kg.store.upgrade import lacks_summaries, reads_summaries
 
 __all__ = ["Parameter", "LibraryQuery", "library", "load_query", "ad_hoc_query", "format_library", "parse_parameters",
            "case_iri", "bind_parameters", "PAGING", "paged_text", "run_query", "format_result"]
@@ -273,6 +274,10 @@ def run_query(store: Store, name_or_file: str, params: Mapping[str, str] | None 
     it with ``limit`` and ``offset``, see :data:`PAGING`)."""
     query = _find(name_or_file)
     raw = params or {}
+    if reads_summaries(query.text) and lacks_summaries(store):
+        raise InputError("the store was written by an earlier imr-kg and lacks the per-item summaries this "
+                         "query counts by, so it would answer with no rows", source=query.name,
+                         hint=f"run 'imrkg upgrade --store {store.location}' once to add them")
     return store.query(paged_text(query, raw), bind_parameters(query, raw))
 
 
