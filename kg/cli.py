@@ -454,7 +454,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     done = upgrade_store(args.store)
     state = "summaries added" if done.needed else "nothing lacked"
     print(f"imrkg upgrade: {done.location}: {state} in {done.seconds:.1f} s; it holds "
-          f"{done.determination_summaries:,} determination and {done.review_summaries:,} review summaries",
+          f"{done.determination_summaries:,} determination summaries and {done.review_summaries:,} reviewer outcomes",
           file=sys.stderr)
     return 0
 

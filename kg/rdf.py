@@ -80,7 +80,7 @@ def prefixed(iri: str) -> str:
 
 
 def summary_text(*fields: str) -> str:
-    """The text of an item's summary literal (``kg:determinationSummary``, ``kg:reviewSummary``):
+    """The text of an item's summary literal (``kg:determinationSummary``, ``kg:outcomeByMonth`` ...):
     its fields joined by ``|``, an absent one empty.  The aggregate queries count the items per
     summary and split the few distinct summaries after (``STRBEFORE``/``STRAFTER``), which reads
     one predicate per item instead of joining several.  No IRI holds a ``|`` (RFC 3987); only the

@@ -369,13 +369,17 @@ class _Builder:
 
     def imr_decision(self, request: URIRef, request_id: str, decision: model.IMRDecision, service: URIRef) -> None:
         """The reviewer's decision: into the reviewer graph, never the asserted one.  With it, on
-        the request, its outcome and a summary literal (outcome, decision date, the service's kind,
-        the reviewer's specialty) that the aggregate queries count items by."""
+        the request, its outcome and the outcome paired with the decision month, the service's
+        kind and the reviewer's specialty (``outcome IRI|value``), which the aggregate queries
+        count items by."""
         imr = self.n(f"{request_id}/imr")
         outcome = _IMR[decision.decision]
         self.link(request, KG.reviewOutcome, outcome, _REVIEWER)
-        summary = (outcome, decision.date.isoformat() if decision.date else "", service, decision.specialty or "")
-        self.add(request, KG.reviewSummary, summary_text(*summary), _REVIEWER)
+        if decision.date is not None:
+            self.add(request, KG.outcomeByMonth, summary_text(outcome, decision.date.isoformat()[:7]), _REVIEWER)
+        self.add(request, KG.outcomeByServiceKind, summary_text(outcome, service), _REVIEWER)
+        if decision.specialty:
+            self.add(request, KG.outcomeBySpecialty, summary_text(outcome, decision.specialty), _REVIEWER)
         self.link(request, KG.hasIMRDecision, imr, _REVIEWER)
         self.link(imr, RDF.type, KG.IMRDecision, _REVIEWER)
         self.link(imr, KG.imrOutcome, _IMR[decision.decision], _REVIEWER)

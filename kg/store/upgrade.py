@@ -1,8 +1,9 @@
 """Bringing a store written by an earlier imr-kg up to what today's queries read.
 
 The aggregate library queries count items by one-hop summaries written with each determination
-and reviewer decision (``kg:determinationSummary``, ``kg:reviewSummary``, ``kg:reviewOutcome``,
-``kg:notMetCriterion``, ``kg:notDocumentedCriterion``; see ``ontology/imr.ttl``).  A store written
+and reviewer decision (``kg:determinationSummary``, ``kg:notMetCriterion``,
+``kg:notDocumentedCriterion``; ``kg:reviewOutcome`` and the ``kg:outcomeBy...`` literals; see
+``ontology/imr.ttl``).  A store written
 before they existed answers those queries with no rows; :func:`lacks_summaries` notices that and
 :func:`upgrade_store` adds them from the facts already stored, with the SPARQL update
 ``queries/updates/add-summaries.ru`` (one request, so a failure leaves the store as it was; running
@@ -22,12 +23,12 @@ from kg.store.store import Store, open_store
 __all__ = ["SUMMARY_TERMS", "Upgrade", "lacks_summaries", "reads_summaries", "upgrade_store", "upgrade_text"]
 
 #: the terms a store written before the summaries lacks
-SUMMARY_TERMS = (KG.determinationSummary, KG.reviewSummary, KG.reviewOutcome, KG.notMetCriterion,
-                 KG.notDocumentedCriterion)
+SUMMARY_TERMS = (KG.determinationSummary, KG.notMetCriterion, KG.notDocumentedCriterion, KG.reviewOutcome,
+                 KG.outcomeByMonth, KG.outcomeByServiceKind, KG.outcomeBySpecialty)
 
 #: (what a store holds, the summary written with it): a store with the first and none of the second
 #: was written before the summaries
-_WRITTEN_WITH = ((KG.determinationFor, KG.determinationSummary), (KG.hasIMRDecision, KG.reviewSummary))
+_WRITTEN_WITH = ((KG.determinationFor, KG.determinationSummary), (KG.hasIMRDecision, KG.reviewOutcome))
 
 
 def upgrade_text() -> str:
@@ -38,7 +39,7 @@ def upgrade_text() -> str:
 def reads_summaries(query_text: str) -> bool:
     """Does a query's text name one of :data:`SUMMARY_TERMS` (as ``kg:...`` or a full IRI)?
 
-    >>> reads_summaries("SELECT * WHERE { ?r kg:reviewSummary ?s }"), reads_summaries("SELECT * { ?s ?p ?o }")
+    >>> reads_summaries("SELECT * WHERE { ?r kg:outcomeByMonth ?s }"), reads_summaries("SELECT * { ?s ?p ?o }")
     (True, False)
     """
     return any(f"kg:{t[len(str(KG)):]}" in query_text or f"<{t}>" in query_text for t in SUMMARY_TERMS)
@@ -56,7 +57,8 @@ def lacks_summaries(store: Store) -> bool:
 @dataclass(frozen=True)
 class Upgrade:
     """What :func:`upgrade_store` did: whether the store lacked the summaries before, how long the
-    update took, and how many determination and review summaries the store holds after it."""
+    update took, and how many determination summaries and reviewer outcomes (one a decision) the
+    store holds after it."""
 
     location: str
     needed: bool
@@ -82,4 +84,4 @@ def upgrade_store(location: str | Path | None = None) -> Upgrade:
         seconds = time.perf_counter() - start
         return Upgrade(location=store.location, needed=needed, seconds=seconds,
                        determination_summaries=_count(store, str(KG.determinationSummary)),
-                       review_summaries=_count(store, str(KG.reviewSummary)))
+                       review_summaries=_count(store, str(KG.reviewOutcome)))

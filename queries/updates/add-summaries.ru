@@ -2,8 +2,8 @@
 # question:   For every stored determination and reviewer decision that lacks them, write the
 #             one-hop facts the aggregate queries count by, from the facts already stored: the
 #             determination summary on the request and the not-met and not-documented criteria on
-#             the determination (determination graph), the reviewer's outcome and review summary
-#             on the request (reviewer graph).  The same triples imr-kg writes today (a test holds
+#             the determination (determination graph), the reviewer's outcome and the outcome
+#             paired with month, service kind and specialty on the request (reviewer graph).  The same triples imr-kg writes today (a test holds
 #             an upgraded store equal to one written fresh).  Run by 'imrkg upgrade'; running it
 #             twice adds nothing.
 # parameters: none
@@ -31,18 +31,21 @@ WHERE { SELECT ?g ?d ?c WHERE { GRAPH ?g { ?d kg:hasAssessment ?a . ?a kg:status
 INSERT { GRAPH ?g { ?d kg:notDocumentedCriterion ?c } }
 WHERE { SELECT ?g ?d ?c WHERE { GRAPH ?g { ?d kg:hasAssessment ?a . ?a kg:status kg:NotDocumented ; kg:assesses ?c } } } ;
 
-# the reviewer's decision: outcome|decision date|service kind|specialty (the service's kind is
-# its one class in the case's asserted graph)
-INSERT { GRAPH ?r { ?req kg:reviewOutcome ?o ; kg:reviewSummary ?summary } }
+# the reviewer's decision: its outcome, and the outcome paired with the decision month, the
+# service's kind (its one class in the case's asserted graph) and the reviewer's specialty
+INSERT { GRAPH ?r { ?req kg:reviewOutcome ?o ; kg:outcomeByMonth ?month ; kg:outcomeByServiceKind ?service ;
+                                          kg:outcomeBySpecialty ?specialty } }
 WHERE {
   GRAPH ?r {
     ?req kg:hasIMRDecision ?imr . ?imr kg:imrOutcome ?o .
     OPTIONAL { ?imr kg:decisionDate ?date }
-    OPTIONAL { ?imr kg:reviewerSpecialty ?specialty }
-    FILTER NOT EXISTS { ?req kg:reviewSummary ?written }
+    OPTIONAL { ?imr kg:reviewerSpecialty ?sp FILTER(STR(?sp) != "") }
+    FILTER NOT EXISTS { ?req kg:reviewOutcome ?written }
   }
   GRAPH ?a { ?req kg:requestedService ?svc . ?svc rdf:type ?kind }
   FILTER(STR(?a) = CONCAT(STRBEFORE(STR(?r), "graph/reviewer"), "graph/asserted"))
-  BIND(CONCAT(STR(?o), "|", COALESCE(STR(?date), ""), "|", STR(?kind), "|", COALESCE(STR(?specialty), ""))
-       AS ?summary)
+  # an unbound date or specialty leaves its literal unbound, and the template skips it
+  BIND(CONCAT(STR(?o), "|", SUBSTR(STR(?date), 1, 7)) AS ?month)
+  BIND(CONCAT(STR(?o), "|", STR(?kind)) AS ?service)
+  BIND(CONCAT(STR(?o), "|", STR(?sp)) AS ?specialty)
 }

@@ -67,8 +67,12 @@ def test_a_store_written_today_has_one_summary_per_determination_and_decision(fr
     with open_store(where, create=False) as s:
         assert not lacks_summaries(s)
         assert _count(s, str(KG.determinationSummary)) == _count(s, str(KG.determinationFor)) == 41
-        assert _count(s, str(KG.reviewSummary)) == _count(s, str(KG.reviewOutcome)) \
+        assert _count(s, str(KG.reviewOutcome)) == _count(s, str(KG.outcomeByServiceKind)) \
             == _count(s, str(KG.hasIMRDecision)) == 41
+        dated = _count(s, str(KG.outcomeByMonth))
+        assert dated == int(str(s.query("PREFIX kg: <https://w3id.org/imr-kg/ont#> SELECT (COUNT(*) AS ?n) "
+                                        "WHERE { ?i kg:imrOutcome ?o ; kg:decisionDate ?d }").rows[0][0])) == 41
+        assert _count(s, str(KG.outcomeBySpecialty)) == _count(s, str(KG.reviewerSpecialty)) == 40
         failing = int(str(s.query(
             "PREFIX kg: <https://w3id.org/imr-kg/ont#> SELECT (COUNT(*) AS ?n) WHERE "
             "{ ?a kg:status ?st FILTER(?st IN (kg:NotMet, kg:NotDocumented)) }").rows[0][0]))
@@ -79,7 +83,8 @@ def test_a_store_written_today_has_one_summary_per_determination_and_decision(fr
     kg = str(KG)
     assert got == {
         ("reviewOutcome", f"{kg}Upheld"),
-        ("reviewSummary", f"{kg}Upheld|2017-03-01|{kg}MobilityAid|"),
+        ("outcomeByMonth", f"{kg}Upheld|2017-03"),
+        ("outcomeByServiceKind", f"{kg}Upheld|{kg}MobilityAid"),
         ("determinationSummary", next(q.object.value for q in odg if q.predicate.value.endswith("nSummary"))),
     }
     summary = next(v for p, v in got if p == "determinationSummary").split("|")
@@ -104,7 +109,7 @@ def test_upgrade_adds_exactly_what_is_written_today_and_only_once(fresh, old):
     cli = subprocess.run([sys.executable, "-m", "kg.cli", "upgrade", "--store", str(old)],
                          capture_output=True, text=True)
     assert cli.returncode == 0, cli.stderr
-    assert "summaries added" in cli.stderr and "41 determination and 41 review summaries" in cli.stderr
+    assert "summaries added" in cli.stderr and "41 determination summaries and 41 reviewer outcomes" in cli.stderr
     store = ox.Store.read_only(str(old))
     assert set(store) == quads
     del store
