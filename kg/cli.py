@@ -239,9 +239,10 @@ def _add_store_commands(sub: Subcommands) -> None:
                   "and its queries faster.")
     _store_option(cp, create=False)
     up = _command(sub, "upgrade", "add what a store written by an earlier imr-kg lacks (the per-item summaries)",
-                  "Add the per-item summaries the aggregate library queries count by to a store written "
-                  "before they existed, from the determinations and reviewer decisions it holds (the "
-                  "SPARQL update queries/updates/add-summaries.ru, one request). Running it again adds nothing.")
+                  "Add the per-item summaries the aggregate library queries count by and the list queries "
+                  "page by to a store written before they existed, from the determinations and reviewer "
+                  "decisions it holds (the SPARQL update queries/updates/add-summaries.ru, one request). "
+                  "Running it again adds nothing.")
     _store_option(up, create=False)
     sv = _command(sub, "serve", "serve the store over the SPARQL 1.1 protocol, with a query page",
                   "Run the SPARQL 1.1 endpoint and web page over the store.")

@@ -26,6 +26,21 @@ __all__ = ["CaseGraph", "case_iri", "build_case_graph", "case_graph_nquads", "Ex
 _UR = {"certified": KG.Certified, "modified": KG.Modified, "denied": KG.Denied}
 _IMR = {"upheld": KG.Upheld, "overturned": KG.Overturned}
 
+
+def citation_basis(citation: str | None) -> URIRef:
+    """What the reviewer's citation rests on: :data:`kg:NoCitation` for none (or a letter saying
+    the reviewer cited nothing), :data:`kg:OutsideMTUSCitation` for one naming no MTUS guideline
+    or a "Non-MTUS" one, else :data:`kg:MTUSCitation` (the same test ``add-summaries.ru`` writes).
+
+    >>> [citation_basis(c).split("#")[1] for c in (None, "MTUS ACOEM", "ODG Pain", "Non-MTUS: ODG")]
+    ['NoCitation', 'MTUSCitation', 'OutsideMTUSCitation', 'OutsideMTUSCitation']
+    """
+    if citation is None or "did not cite" in citation.lower():
+        return KG.NoCitation
+    if "Non-MTUS" in citation or "MTUS" not in citation:
+        return KG.OutsideMTUSCitation
+    return KG.MTUSCitation
+
 #: what :meth:`_Builder.add` turns into a literal (or, for an IRI, writes as it is); None adds nothing
 _Value = URIRef | str | int | float | _dt.date | None
 
@@ -356,7 +371,7 @@ class _Builder:
         if r.ur is not None:
             self.ur_decision(node, r.id, r.ur)
         if r.imr is not None:
-            self.imr_decision(node, r.id, r.imr, KG[self.v.treatments[r.service]])
+            self.imr_decision(node, r.id, r.imr, KG[self.v.treatments[r.service]], r.ur)
 
     def ur_decision(self, request: URIRef, request_id: str, decision: model.URDecision) -> None:
         ur = self.n(f"{request_id}/ur")
@@ -367,16 +382,22 @@ class _Builder:
         self.add(ur, KG.reasonText, decision.reason)
         self.evidence(ur, decision.evidence)
 
-    def imr_decision(self, request: URIRef, request_id: str, decision: model.IMRDecision, service: URIRef) -> None:
+    def imr_decision(self, request: URIRef, request_id: str, decision: model.IMRDecision, service: URIRef,
+                     ur: model.URDecision | None = None) -> None:
         """The reviewer's decision: into the reviewer graph, never the asserted one.  With it, on
         the request, its outcome and the outcome paired with the decision month, the service's
         kind and the reviewer's specialty (``outcome IRI|value``), which the aggregate queries
-        count items by."""
+        count items by; the citation's basis with the decision date (``basis IRI|YYYY-MM-DD``) and
+        the days from the UR decision (both dates stated), which the list queries page by."""
         imr = self.n(f"{request_id}/imr")
         outcome = _IMR[decision.decision]
         self.link(request, KG.reviewOutcome, outcome, _REVIEWER)
+        day = decision.date.isoformat() if decision.date is not None else ""
+        self.add(request, KG.citationBasisByDate, summary_text(citation_basis(decision.citation), day), _REVIEWER)
         if decision.date is not None:
-            self.add(request, KG.outcomeByMonth, summary_text(outcome, decision.date.isoformat()[:7]), _REVIEWER)
+            self.add(request, KG.outcomeByMonth, summary_text(outcome, day[:7]), _REVIEWER)
+            if ur is not None and ur.date is not None:
+                self.add(request, KG.daysFromURToIMR, (decision.date - ur.date).days, _REVIEWER)
         self.add(request, KG.outcomeByServiceKind, summary_text(outcome, service), _REVIEWER)
         if decision.specialty:
             self.add(request, KG.outcomeBySpecialty, summary_text(outcome, decision.specialty), _REVIEWER)

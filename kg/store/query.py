@@ -12,7 +12,10 @@ Parameters are bound by the store (a trailing ``VALUES`` block built from RDF
 terms), never by pasting text into the query.  The two paging parameters a list query may
 declare, ``?limit`` and ``?offset`` (:data:`PAGING`), are optional and become the query's
 ``LIMIT`` and ``OFFSET`` (SPARQL cannot bind those): each checked to be a whole number, written
-back as one, and the query's ``ORDER BY`` makes the pages follow each other.
+back as one, and the query's ``ORDER BY`` makes the pages follow each other.  A list query may
+also hold ``VALUES ?page_end { UNDEF }`` (:data:`PAGE_END`) where it needs the page's end: given a
+limit, the library writes offset + limit there, so the query can skip the rows that cannot be on
+the page (a trailing VALUES block would come too late for that); without one it stays ``UNDEF``.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ _PARAM = re.compile(r"\?(\w+)\s*\((iri|string|integer|decimal|date)\)\s*([^;]*)"
 _TYPES = {"integer": XSD.integer, "decimal": XSD.decimal, "date": XSD.date}
 #: the paging parameters (optional, integers): a query declaring them takes them as LIMIT and OFFSET
 PAGING = ("limit", "offset")
+#: where a list query reads the page's end (offset + limit), to look up only the rows it can hold
+PAGE_END = re.compile(r"VALUES\s+\?page_end\s*\{\s*UNDEF\s*\}")
 
 
 @dataclass(frozen=True)
@@ -262,11 +267,22 @@ def paged_text(query: LibraryQuery, raw: Mapping[str, str]) -> str:
     >>> q = LibraryQuery("q", Path("q.rq"), "t", "q", (Parameter("limit", "integer", ""),), "c", "SELECT ...")
     >>> paged_text(q, {"limit": "50"})
     'SELECT ...\\nLIMIT 50'
+    >>> q = LibraryQuery("q", Path("q.rq"), "t", "q", (Parameter("limit", "integer", ""),
+    ...                  Parameter("offset", "integer", "")), "c", "SELECT * { VALUES ?page_end { UNDEF } }")
+    >>> paged_text(q, {"limit": "50", "offset": "100"})
+    'SELECT * { VALUES ?page_end { 150 } }\\nLIMIT 50 OFFSET 100'
     """
     declared = {p.name for p in query.parameters}
     pages = {n: _page_value(query, n, raw[n]) for n in PAGING if n in declared and n in raw}
     clause = " ".join(f"{n.upper()} {v}" for n, v in pages.items() if v is not None)
-    return f"{query.text.rstrip()}\n{clause}" if clause else query.text
+    if not clause:
+        return query.text
+    text = query.text
+    limit = pages.get("limit")
+    if limit is not None:
+        end = str(limit + (pages.get("offset") or 0))
+        text = PAGE_END.sub(lambda m: m.group(0).replace("UNDEF", end), text)
+    return f"{text.rstrip()}\n{clause}"
 
 
 def run_query(store: Store, name_or_file: str, params: Mapping[str, str] | None = None) -> QueryResult:

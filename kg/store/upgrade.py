@@ -1,9 +1,9 @@
 """Bringing a store written by an earlier imr-kg up to what today's queries read.
 
-The aggregate library queries count items by one-hop summaries written with each determination
-and reviewer decision (``kg:determinationSummary``, ``kg:notMetCriterion``,
-``kg:notDocumentedCriterion``; ``kg:reviewOutcome`` and the ``kg:outcomeBy...`` literals; see
-``ontology/imr.ttl``).  A store written
+The aggregate library queries count items by, and the list queries page by, one-hop summaries
+written with each determination and reviewer decision (``kg:determinationSummary``,
+``kg:notMetCriterion``, ``kg:notDocumentedCriterion``; ``kg:reviewOutcome``, the ``kg:outcomeBy...``
+literals, ``kg:citationBasisByDate`` and ``kg:daysFromURToIMR``; see ``ontology/imr.ttl``).  A store written
 before they existed answers those queries with no rows; :func:`lacks_summaries` notices that and
 :func:`upgrade_store` adds them from the facts already stored, with the SPARQL update
 ``queries/updates/add-summaries.ru`` (one request, so a failure leaves the store as it was; running
@@ -24,11 +24,16 @@ __all__ = ["SUMMARY_TERMS", "Upgrade", "lacks_summaries", "reads_summaries", "up
 
 #: the terms a store written before the summaries lacks
 SUMMARY_TERMS = (KG.determinationSummary, KG.notMetCriterion, KG.notDocumentedCriterion, KG.reviewOutcome,
-                 KG.outcomeByMonth, KG.outcomeByServiceKind, KG.outcomeBySpecialty)
+                 KG.outcomeByMonth, KG.outcomeByServiceKind, KG.outcomeBySpecialty, KG.citationBasisByDate,
+                 KG.daysFromURToIMR)
 
-#: (what a store holds, the summary written with it): a store with the first and none of the second
-#: was written before the summaries
-_WRITTEN_WITH = ((KG.determinationFor, KG.determinationSummary), (KG.hasIMRDecision, KG.reviewOutcome))
+#: (a pattern of what a store holds, the summary written with it): a store matching the first and
+#: holding none of the second was written before that summary existed
+_WRITTEN_WITH = ((f"?s <{KG.determinationFor}> ?o", KG.determinationSummary),
+                 (f"?s <{KG.hasIMRDecision}> ?o", KG.reviewOutcome),
+                 (f"?s <{KG.hasIMRDecision}> ?o", KG.citationBasisByDate),
+                 (f"?s <{KG.outcomeByMonth}> ?m ; <{KG.hasURDecision}> ?u . ?u <{KG.decisionDate}> ?d",
+                  KG.daysFromURToIMR))
 
 
 def upgrade_text() -> str:
@@ -46,12 +51,13 @@ def reads_summaries(query_text: str) -> bool:
 
 
 def lacks_summaries(store: Store) -> bool:
-    """Does ``store`` hold determinations or reviewer decisions but none of their summaries?  (Four
-    one-pattern ASK queries: a lookup each, whatever the store's size.)"""
-    def holds(p: str) -> bool:
-        return bool(store.query(f"ASK {{ ?s <{p}> ?o }}").boolean)
+    """Does ``store`` hold determinations or reviewer decisions (dated, for the days from UR) but
+    none of one of their summaries?  (Small ASK queries, each answered by the first match it finds,
+    whatever the store's size.)"""
+    def holds(pattern: str) -> bool:
+        return bool(store.query(f"ASK {{ {pattern} }}").boolean)
 
-    return any(holds(fact) and not holds(summary) for fact, summary in _WRITTEN_WITH)
+    return any(holds(fact) and not holds(f"?s <{summary}> ?o") for fact, summary in _WRITTEN_WITH)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ def test_facts_literals_and_quotes_are_asserted_and_the_reviewer_kept_apart():
     assert set(cg.reviewer) == set(turtle("""
         c:r1 kg:hasIMRDecision c:r1\\/imr ; kg:reviewOutcome kg:Overturned ;
         kg:outcomeByMonth "https://w3id.org/imr-kg/ont#Overturned|2016-03" ;
+        kg:citationBasisByDate "https://w3id.org/imr-kg/ont#MTUSCitation|2016-03-01" ; kg:daysFromURToIMR 20 ;
         kg:outcomeByServiceKind "https://w3id.org/imr-kg/ont#Overturned|https://w3id.org/imr-kg/ont#Acupuncture" .
         c:r1\\/imr a kg:IMRDecision ; kg:imrOutcome kg:Overturned ; kg:decisionDate "2016-03-01"^^xsd:date ;
             kg:citationText "MTUS" .

@@ -267,6 +267,23 @@ def test_every_library_query_answers_the_same_on_real_letters(letter_stores, nam
     assert a.rows or name in EMPTY_ON_LETTERS, f"{name} answers nothing on the letters; the comparison would be empty"
 
 
+@pytest.mark.parametrize("name", [q.name for q in library() if any(p.name == "limit" for p in q.parameters)])
+def test_pages_of_the_list_queries_are_the_same_slices_on_real_letters(letter_stores, name):
+    """The page's end the library writes into a list query (kg.store.query.PAGE_END) skips rows on
+    both servers without changing a page: each page is the same slice of the whole list."""
+    from kg.store.query import paged_text
+
+    local, remote, _ = letter_stores
+    query = next(q for q in library() if q.name == name)
+    whole = _rows(local.query(query.text))
+    assert len(whole) >= 4, f"{name}: too few rows on the fixture to page"
+    for limit, offset in ((2, 0), (2, 2), (1, 1), (3, len(whole) - 2), (2, len(whole) + 1)):
+        text = paged_text(query, {"limit": str(limit), "offset": str(offset)})
+        assert f"?page_end {{ {limit + offset} }}" in text
+        for store in (local, remote):
+            assert _rows(store.query(text)) == whole[offset:offset + limit], (name, limit, offset, store)
+
+
 def test_cases_from_a_cluster_go_in_whole(letter_stores):
     """``ingest --cluster`` into Virtuoso, which advertises no Graph Store endpoint: each chunk's
     N-Quads become packed SPARQL updates (blank nodes as templates), and every graph of every case

@@ -73,6 +73,11 @@ def test_a_store_written_today_has_one_summary_per_determination_and_decision(fr
         assert dated == int(str(s.query("PREFIX kg: <https://w3id.org/imr-kg/ont#> SELECT (COUNT(*) AS ?n) "
                                         "WHERE { ?i kg:imrOutcome ?o ; kg:decisionDate ?d }").rows[0][0])) == 41
         assert _count(s, str(KG.outcomeBySpecialty)) == _count(s, str(KG.reviewerSpecialty)) == 40
+        assert _count(s, str(KG.citationBasisByDate)) == 41
+        both_dated = int(str(s.query(
+            "PREFIX kg: <https://w3id.org/imr-kg/ont#> SELECT (COUNT(*) AS ?n) WHERE { ?r kg:hasURDecision ?u ; "
+            "kg:hasIMRDecision ?i . ?u kg:decisionDate ?d1 . ?i kg:decisionDate ?d2 }").rows[0][0]))
+        assert _count(s, str(KG.daysFromURToIMR)) == both_dated == 40
         failing = int(str(s.query(
             "PREFIX kg: <https://w3id.org/imr-kg/ont#> SELECT (COUNT(*) AS ?n) WHERE "
             "{ ?a kg:status ?st FILTER(?st IN (kg:NotMet, kg:NotDocumented)) }").rows[0][0]))
@@ -85,6 +90,7 @@ def test_a_store_written_today_has_one_summary_per_determination_and_decision(fr
         ("reviewOutcome", f"{kg}Upheld"),
         ("outcomeByMonth", f"{kg}Upheld|2017-03"),
         ("outcomeByServiceKind", f"{kg}Upheld|{kg}MobilityAid"),
+        ("citationBasisByDate", f"{kg}NoCitation|2017-03-01"),  # no citation, and no UR decision: no days
         ("determinationSummary", next(q.object.value for q in odg if q.predicate.value.endswith("nSummary"))),
     }
     summary = next(v for p, v in got if p == "determinationSummary").split("|")
@@ -117,3 +123,23 @@ def test_upgrade_adds_exactly_what_is_written_today_and_only_once(fresh, old):
     assert (again.needed, again.determination_summaries, again.review_summaries) == (False, 41, 41)
     store = ox.Store.read_only(str(old))
     assert set(store) == quads
+
+
+def test_a_store_upgraded_before_the_paging_summaries_is_upgraded_again(fresh, tmp_path):
+    """A store holding the aggregate summaries but not the list queries' ones (an upgrade of an
+    earlier version): refused by the list query, and the upgrade adds exactly those."""
+    _, quads = fresh
+    paging = {str(KG.citationBasisByDate), str(KG.daysFromURToIMR)}
+    where = tmp_path / "half"
+    s = ox.Store(str(where))
+    s.bulk_extend(q for q in quads if q.predicate.value not in paging)
+    s.flush()
+    del s
+    with open_store(where, create=False) as st:
+        assert lacks_summaries(st)
+        with pytest.raises(InputError, match="imrkg upgrade"):
+            run_query(st, "days-ur-to-imr", {"limit": "5"})
+    assert upgrade_store(where).needed
+    store = ox.Store.read_only(str(where))
+    assert set(store) == quads
+    del store
