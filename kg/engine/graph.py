@@ -41,6 +41,7 @@ def citation_basis(citation: str | None) -> URIRef:
         return KG.OutsideMTUSCitation
     return KG.MTUSCitation
 
+
 #: what :meth:`_Builder.add` turns into a literal (or, for an IRI, writes as it is); None adds nothing
 _Value = URIRef | str | int | float | _dt.date | None
 
