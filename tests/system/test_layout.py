@@ -19,7 +19,7 @@ STAGES: dict[str, list[str]] = {
                 "medication", "procedures", "case"],
     "engine": ["graph", "reason", "validate", "guidelines", "determine", "rationale"],
     "batch": ["shacl", "validate", "compile", "engine"],
-    "store": ["protocol", "faults", "store", "compaction", "upgrade", "query"],
+    "store": ["protocol", "faults", "virtuoso", "store", "compaction", "upgrade", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
     "jobs": ["changes", "inputs", "ingest", "cluster", "synth", "evaluate", "reasons", "run"],
     "web": ["sparql", "pages", "query_page", "app", "audit_routes"],
