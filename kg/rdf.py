@@ -86,8 +86,10 @@ def summary_text(*fields: str) -> str:
     one predicate per item instead of joining several.  No IRI holds a ``|`` (RFC 3987); only the
     last field may be free text, which may then hold one, as the split stops before it.
 
-    >>> summary_text("https://w3id.org/imr-kg/ont#Upheld", "2016-02-03", "", "Orthopedic Surgery")
-    'https://w3id.org/imr-kg/ont#Upheld|2016-02-03||Orthopedic Surgery'
+    >>> summary_text("https://w3id.org/imr-kg/ont#Upheld", "2016-02")          # kg:outcomeByMonth
+    'https://w3id.org/imr-kg/ont#Upheld|2016-02'
+    >>> summary_text("https://w3id.org/imr-kg/ont#NoCitation", "")            # undated kg:citationBasisByDate
+    'https://w3id.org/imr-kg/ont#NoCitation|'
     >>> summary_text("a|b", "c")
     Traceback (most recent call last):
     ValueError: a summary field other than the last holds '|': 'a|b'
