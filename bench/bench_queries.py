@@ -218,6 +218,7 @@ def _norm(term: Any) -> str:
 
 
 _GROUP_CONCAT = re.compile(r"GROUP_CONCAT\s*\(((?:[^()]|\([^()]*\))*)\)\s*AS\s*\?(\w+)", re.IGNORECASE)
+_COALESCED = re.compile(r"BIND\s*\(\s*COALESCE\s*\(\s*\?(\w+)[^()]*\)\s*AS\s*\?(\w+)\s*\)", re.IGNORECASE)
 _SEPARATOR = re.compile(r"SEPARATOR\s*=\s*(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')", re.IGNORECASE)
 
 
@@ -225,13 +226,21 @@ def _concatenated(text: str) -> dict[str, str]:
     """The ``GROUP_CONCAT`` result columns of a query and their separators: SPARQL leaves the order
     of the concatenated values open, so the comparison of rows takes them as a multiset.
 
+    A column bound to one of them by ``BIND(COALESCE(?concatenated, ...) AS ?column)`` is one too.
+
     >>> _concatenated('SELECT (GROUP_CONCAT(?f; SEPARATOR=", ") AS ?failing) WHERE {}')
     {'failing': ', '}
+    >>> _concatenated('SELECT ?all { { SELECT (GROUP_CONCAT(?f; SEPARATOR=", ") AS ?some) {} } '
+    ...               'BIND(COALESCE(?some, "") AS ?all) }')
+    {'some': ', ', 'all': ', '}
     """
     out = {}
     for m in _GROUP_CONCAT.finditer(text):
         sep = _SEPARATOR.search(m.group(1))
         out[m.group(2)] = sep.group(1)[1:-1] if sep else " "
+    for m in _COALESCED.finditer(text):
+        if m.group(1) in out:
+            out[m.group(2)] = out[m.group(1)]
     return out
 
 
@@ -261,14 +270,14 @@ def _peak_rss_mb() -> float:
 
 
 def worker(engine: str, quads: Path, runs: int, timeout: float, params: dict[str, dict[str, str]],
-           store_dir: str | None = None, scratch: str | None = None) -> dict[str, Any]:
+           store_dir: str | None = None, scratch: str | None = None, only: list[str] | None = None) -> dict[str, Any]:
     """Load ``quads`` into ``engine`` and time every library query; the result as plain data.
 
     The ``store`` engine queries ``store_dir`` itself when given (the store as the batch left
     it); otherwise it bulk-loads ``quads`` into a new on-disk store under ``scratch``."""
     from kg.store.query import PAGING, bind_parameters, library, paged_text
 
-    queries = library()
+    queries = [q for q in library() if not only or q.name in only]
     stack = contextlib.ExitStack()
     server_rss = _peak_rss_mb  # the memory measured: this process's, or the Virtuoso server's
     rss_before = server_rss()
@@ -338,6 +347,7 @@ def worker(engine: str, quads: Path, runs: int, timeout: float, params: dict[str
         rows: list[tuple] = []
         columns: list[str] = []
         timed_out = False
+        error = None
         for _ in range(runs):
             if engine == "rdflib":
                 signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -345,14 +355,17 @@ def worker(engine: str, quads: Path, runs: int, timeout: float, params: dict[str
                 t = time.perf_counter()
                 columns, rows = run(text, bound)
                 times.append(time.perf_counter() - t)
-            except (_QueryTimeout, StoreError):  # StoreError: Virtuoso's own time limit
+            except _QueryTimeout:
                 timed_out = True
+                break
+            except StoreError as exc:  # Virtuoso's own time limit, or any error it answers
+                timed_out, error = True, str(exc)[:300]
                 break
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         results[name] = {
             "median_ms": None if timed_out else 1000 * statistics.median(times),
-            "timed_out": timed_out, "rows": None if timed_out else len(rows),
+            "timed_out": timed_out, "error": error, "rows": None if timed_out else len(rows),
             "digest": None if timed_out else _digest(columns, rows, _concatenated(text)),
         }
     peak = server_rss()
@@ -365,6 +378,8 @@ def worker(engine: str, quads: Path, runs: int, timeout: float, params: dict[str
 # The report
 # ---------------------------------------------------------------------------------------------
 def _ms(entry: dict[str, Any], timeout: float) -> str:
+    if entry.get("error") and "time" not in entry["error"].lower():
+        return "error"
     if entry["timed_out"]:
         return f">{timeout:g} s"
     ms = entry["median_ms"]
@@ -423,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", default=",".join(DEFAULT_ENGINES),
                     help="which engines, of store (on disk), memory, rdflib, virtuoso (default: the first three)")
     ap.add_argument("--json", metavar="FILE", help="also write every measurement as JSON to FILE")
+    ap.add_argument("--queries", metavar="NAMES", help="only these library queries (comma-separated names)")
     ap.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     ap.add_argument("--quads", help=argparse.SUPPRESS)
     ap.add_argument("--params", help=argparse.SUPPRESS)
@@ -430,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.worker:
         data = worker(args.worker, Path(args.quads), args.runs, args.timeout, json.loads(args.params),
-                      store_dir=args.store, scratch=args.scratch)
+                      store_dir=args.store, scratch=args.scratch,
+                      only=[n for n in (args.queries or "").split(",") if n] or None)
         json.dump(data, sys.stdout)
         return 0
     engines = [e for e in args.engines.split(",") if e]
@@ -449,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
             proc = subprocess.run([sys.executable, __file__, "--worker", engine, "--quads", str(quads),
                                    "--runs", str(args.runs), "--timeout", str(args.timeout),
                                    "--params", json.dumps(params), "--scratch", tmp]
+                                  + (["--queries", args.queries] if args.queries else [])
                                   + (["--store", args.store] if facts["store_opened"] else []),
                                   capture_output=True, text=True, check=False, env={**os.environ})
             if proc.returncode != 0:
