@@ -107,10 +107,13 @@ class Virtuoso:
     def bulk_load(self, nquads: Path) -> None:
         """Load an N-Quads file (inside :attr:`folder`, where the server may read) with Virtuoso's
         bulk loader, each quad into its own graph, and checkpoint.  Raises :class:`StoreError` when
-        the loader records an error for the file."""
+        the loader records an error for the file, which may then be partly loaded (the server is a
+        throw-away one: start a fresh one rather than load again)."""
         path = nquads.resolve()
         if path.parent != self.folder.resolve():
             raise StoreError(f"{nquads} is not in the server's folder {self.folder}: the server may read only there")
+        if "'" in str(path):
+            raise StoreError(f"{nquads}: a path with a quote (') cannot be given to Virtuoso's loader; rename it")
         self.isql(f"ld_dir('{path.parent}', '{path.name}', 'urn:imr-kg:bulk-load');")
         self.isql("rdf_loader_run();")
         self.isql("checkpoint;")

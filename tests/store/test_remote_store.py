@@ -62,7 +62,7 @@ def _rows(result, concatenated: dict[str, str] | None = None):
     """The rows, cells normalised (:func:`_norm`); a column in ``concatenated`` (name: separator)
     holds a GROUP_CONCAT, whose order SPARQL leaves open, so its parts are sorted."""
     seps = [(concatenated or {}).get(str(c)) for c in result.columns]
-    return [tuple(", ".join(sorted(str(v).split(sep))) if sep and v is not None else _norm(v)
+    return [tuple(sep.join(sorted(str(v).split(sep))) if sep and v is not None else _norm(v)
                   for v, sep in zip(row, seps, strict=True)) for row in result.rows]
 
 
@@ -145,6 +145,10 @@ def test_bulk_load_puts_each_quad_in_its_graph_and_names_a_bad_line(tmp_path, gr
         (tmp_path / "broken.nq").write_text('<urn:a> <urn:p> "open <urn:g> .\n', "utf-8")
         with pytest.raises(StoreError, match=r"broken\.nq: .*line 2"):
             server.bulk_load(tmp_path / "broken.nq")
+        quoted = tmp_path / "it's.nq"
+        quoted.write_bytes((tmp_path / "case.nq").read_bytes())
+        with pytest.raises(StoreError, match=r"it's\.nq: a path with a quote"):
+            server.bulk_load(quoted)
         outside = tmp_path.parent / "outside.nq"
         with pytest.raises(StoreError, match="may read only there"):
             server.bulk_load(outside)
