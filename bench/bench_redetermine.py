@@ -9,8 +9,10 @@ fresh Python process of its own (so its memory figures are its own):
 * **unchanged**: ``determine_all`` again, nothing changed: every case skipped by its stamp;
 * **shapes change**: ``determine_all`` with a user's section (``--change FILE``; by default one
   that caps the first acupuncture course at 4 treatments instead of 6, which changes the
-  determinations of the cases with a longer first course): every case determined again, only
-  what differs written (:mod:`kg.jobs.changes`);
+  determinations of the cases with a longer first course): only the cases with a request of a
+  class the changed section decides determined again (:mod:`kg.jobs.reach`), the others carried
+  over (their stamp alone replaced), and of what is determined only what differs written
+  (:mod:`kg.jobs.changes`);
 * **unchanged after it**: ``determine_all`` with the same section: nothing to do;
 * **forced** (the previous behaviour of a shapes change, for comparison): ``determine_all`` with
   the same section and ``force``: every case determined and every result written again.
@@ -70,7 +72,8 @@ def _determine(store_dir: str, workers: int, shapes_dir: str | None, force: bool
     store.close()
     return {"seconds": time.perf_counter() - t, "determined": len(summary.determined),
             "skipped": len(summary.skipped), "failed": len(summary.failed), "rewritten": len(summary.rewritten),
-            "quads_written": summary.quads_written, "peak_mb": peak_mb(), "worker_peak_mb": children_peak_mb()}
+            "carried": len(summary.carried), "quads_written": summary.quads_written, "peak_mb": peak_mb(),
+            "worker_peak_mb": children_peak_mb()}
 
 
 def _child(kind: str, args: list[Any]) -> None:
@@ -92,10 +95,10 @@ def _run(kind: str, *args: Any) -> dict[str, Any]:
 def _table(n: int, load: dict[str, Any], phases: dict[str, dict[str, Any]]) -> str:
     lines = [f"{n:,} synthetic cases (seed 1) loaded in {load['seconds']:.1f} s; {os.cpu_count()} cores",
              "",
-             f"{'phase':<20} {'seconds':>8} {'determined':>10} {'rewritten':>9} {'quads written':>13} "
+             f"{'phase':<20} {'seconds':>8} {'determined':>10} {'rewritten':>9} {'carried':>8} {'quads written':>13} "
              f"{'main MB':>8} {'worker MB':>9} {'load avg':>11}"]
     for name, r in phases.items():
-        lines.append(f"{name:<20} {r['seconds']:>8.1f} {r['determined']:>10,} {r['rewritten']:>9,} "
+        lines.append(f"{name:<20} {r['seconds']:>8.1f} {r['determined']:>10,} {r['rewritten']:>9,} {r['carried']:>8,} "
                      f"{r['quads_written']:>13,} {r['peak_mb']:>8.0f} {r['worker_peak_mb']:>9.0f} "
                      f"{r['load_before']:>5.1f}-{r['load_after']:<5.1f}")
     if "shapes change" in phases and "forced" in phases:

@@ -308,6 +308,7 @@ def _determine(args: argparse.Namespace) -> int:
             print(f"imrkg: error: case {cid}: {why}", file=sys.stderr)
         print(f"imrkg determine: {len(summary.determined)} determined, {len(summary.skipped)} already up to date, "
               f"{len(summary.failed)} failed ({where}); {len(summary.rewritten)} with results changed, "
+              f"{len(summary.carried)} carried over (no changed section reaches them), "
               f"{summary.quads_written:,} quads written", file=sys.stderr)
         return 3 if summary.failed else 0
     if not args.case:

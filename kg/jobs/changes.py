@@ -32,9 +32,11 @@ from kg.rdf import CASE_BASE, KG
 from kg.store.store import DIGEST_GRAPH
 
 if TYPE_CHECKING:
+    from kg.engine.validate import Shapes
     from kg.store.store import Store
 
-__all__ = ["RESULT_GRAPHS", "Stored", "ChangePlan", "stored_results", "graph_digests", "digest_quads", "plan_changes"]
+__all__ = ["RESULT_GRAPHS", "Stored", "ChangePlan", "stored_results", "graph_digests", "digest_quads", "plan_changes",
+           "cases_to_determine", "cases_typed", "restamp"]
 
 #: the result graphs a determination writes, in the order the digests are kept
 RESULT_GRAPHS = ("inferred", "determination")
@@ -198,6 +200,96 @@ def plan_changes(nquads: bytes, stamps: bytes, stored: Mapping[str, Stored], *, 
         last.append(_quad(case, str(KG.determinedWith), stamp, graph_of(cid, "determination")))
     return ChangePlan(drop=tuple(drop), body=b"".join(line + b"\n" for line in body), remove=b"".join(remove),
                       last=b"".join(last), rewritten=tuple(rewritten), restamped=tuple(restamped), loaded=len(body))
+
+
+def cases_to_determine(store: Store, shapes: Shapes, *, force: bool = False, stored: Mapping[str, Stored] | None = None
+                       ) -> tuple[list[str], list[str], list[str]]:
+    """The stored cases to determine with ``shapes``, those skipped and those carried over (ids,
+    sorted).  A case whose stored determination was made with this engine version and these shapes
+    is skipped; one made with other shapes under this engine version is carried over (its results
+    kept, its stamp replaced: :func:`restamp`) when no section that changed between the two shapes
+    decides a class of its requests (:mod:`kg.jobs.reach`; the old shapes' manifest is read from
+    the store); every other case, and every case with ``force``, is determined.  ``stored``:
+    :func:`stored_results` of the store, when the caller has read it."""
+    from kg.engine.determine import engine_version
+    from kg.engine.reason import load_ontology
+    from kg.jobs.reach import manifest_of, reached_classes, read_manifest, with_subclasses
+
+    version = engine_version()
+    stamp = f"{version} {shapes.digest}"
+    stored = stored_results(store) if stored is None else stored
+    ids = store.case_ids()
+    if force:
+        return ids, [], []
+    todo: list[str] = []
+    skipped: list[str] = []
+    stale: dict[str, list[str]] = defaultdict(list)  # by the stamp they were determined with
+    for cid in ids:
+        before = stored.get(cid)
+        if before is None:
+            todo.append(cid)
+        elif before.stamp == stamp:
+            skipped.append(cid)
+        else:
+            stale[before.stamp].append(cid)
+    carried: list[str] = []
+    current = manifest_of(shapes) if stale else None
+    for old, cases in stale.items():
+        old_version, _, old_digest = old.rpartition(" ")
+        old_manifest = read_manifest(store, old_digest) if old_version == version else None
+        classes = reached_classes(old_manifest, current) if old_manifest is not None and current else None
+        if classes is None:
+            todo += cases
+            continue
+        typed = cases_typed(store, with_subclasses(classes, load_ontology(), shapes.graph))
+        for cid in cases:
+            (todo if cid in typed else carried).append(cid)
+    return sorted(todo), skipped, sorted(carried)
+
+
+def cases_typed(store: Store, classes: Iterable[str]) -> set[str]:
+    """The ids of the cases one of whose graphs types a node with one of ``classes``."""
+    values = " ".join(f"<{c}>" for c in sorted(classes))
+    if not values:
+        return set()
+    rows = store.query(f"SELECT DISTINCT ?g WHERE {{ VALUES ?c {{ {values} }} GRAPH ?g {{ ?node a ?c }} }}").rows
+    out = set()
+    for (g,) in rows:
+        name = str(g)
+        if name.startswith(CASE_BASE) and "/graph/" in name:
+            out.add(name[len(CASE_BASE):].rsplit("/graph/", 1)[0].rstrip("/"))
+    return out
+
+
+def restamp(store: Store, cases: Iterable[str], stored: Mapping[str, Stored], stamp: str) -> int:
+    """Replace the stamp of each of ``cases`` (their results kept) by ``stamp``: one quad removed and
+    one added a case, on the embedded store in one transaction, elsewhere in SPARQL updates of 1,000
+    cases.  Returns the quads written."""
+    from kg.batch.engine import graph_of
+    from kg.store.store import LocalStore
+
+    pairs = [(_quad(f"{CASE_BASE}{cid}/", str(KG.determinedWith), stored[cid].stamp, graph_of(cid, "determination")),
+              _quad(f"{CASE_BASE}{cid}/", str(KG.determinedWith), stamp, graph_of(cid, "determination")))
+             for cid in cases]
+    if not pairs:
+        return 0
+    if isinstance(store, LocalStore):
+        store.replace_graphs([], b"", b"".join(new for _, new in pairs), remove=b"".join(old for old, _ in pairs))
+        return 2 * len(pairs)
+    for i in range(0, len(pairs), 1000):
+        part = pairs[i:i + 1000]
+        store.update(f"DELETE DATA {{ {_graph_blocks(old for old, _ in part)} }} ;\n"
+                     f"INSERT DATA {{ {_graph_blocks(new for _, new in part)} }}")
+    return 2 * len(pairs)
+
+
+def _graph_blocks(quads: Iterable[bytes]) -> str:
+    """N-Quads lines (each ending in its graph name and " .") as SPARQL ``GRAPH`` blocks."""
+    blocks = []
+    for line in quads:
+        body, graph = line.decode("utf-8").rstrip().removesuffix(" .").rsplit(" ", 1)
+        blocks.append(f"GRAPH {graph} {{ {body} }}")
+    return "\n".join(blocks)
 
 
 #: the digest of a graph with no quads (SHA-256 of nothing)

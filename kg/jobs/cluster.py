@@ -34,18 +34,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from kg.errors import InputError, KgError
-from kg.jobs.changes import plan_changes, stored_results
+from kg.jobs.changes import cases_to_determine, plan_changes, restamp, stored_results
 from kg.jobs.ingest import (
     BatchSummary,
     ChunkWriter,
     IngestSummary,
     Progress,
-    cases_to_determine,
     default_workers,
     die_with_parent,
     ingest_chunk,
     input_files,
 )
+from kg.jobs.reach import remember_shapes
 from kg.store.store import LocalStore, Store
 
 if TYPE_CHECKING:
@@ -209,6 +209,7 @@ def ingest_on_cluster(paths: Sequence[str | Path], store: Store, *, cluster: str
         parts = _chunks(files, size)
         roots = tuple(str(r) for r in document_roots)
         store.ensure_guidelines()
+        remember_shapes(store)  # the packaged shapes decide: their manifest, for a later change
         if progress:
             progress(0, total, files[0].name if files else "")
 
@@ -323,6 +324,7 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
     shapes are skipped unless ``force``.  Raises :class:`InputError` for a remote store and
     :class:`ClusterError` when the cluster cannot be reached or goes away."""
     from kg.batch.engine import graph_of
+    from kg.engine.determine import engine_version
     from kg.engine.validate import default_shapes, load_shapes
 
     if not isinstance(store, LocalStore):
@@ -330,12 +332,14 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
                          hint="run it where the store's folder is (stop imrkg serve first), or without --cluster")
     shapes = load_shapes(shapes_dir) if shapes_dir else default_shapes()
     stored = stored_results(store)
-    todo, skipped = cases_to_determine(store, shapes, force=force, stored=stored)
+    todo, skipped, carried = cases_to_determine(store, shapes, force=force, stored=stored)
+    if todo or carried:
+        remember_shapes(store, shapes)
+    written = restamp(store, carried, stored, f"{engine_version()} {shapes.digest}")  # quads, counted by finish
     sent = tuple((p.name, p.read_bytes()) for p in sorted(Path(shapes_dir).glob("*.ttl"))) if shapes_dir else None
     determined: list[str] = []
     failed: list[tuple[str, str]] = []
     rewritten: list[str] = []
-    written = 0  # quads written, counted by finish
     total = len(todo)
     with connect(cluster, workers=workers) as client:
         size = max(min(chunk, 100), min(chunk, -(-total // (2 * _worker_count(client)))))
@@ -366,7 +370,7 @@ def determine_on_cluster(store: Store, *, cluster: str, shapes_dir: str | None =
 
         _in_order(client, jobs(), len(parts), finish, address=cluster, what="cases")
     return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed),
-                        rewritten=tuple(rewritten), quads_written=written)
+                        rewritten=tuple(rewritten), quads_written=written, carried=tuple(carried))
 
 
 #: per worker process: the batch engine compiled for each set of shapes sent (by their bytes)

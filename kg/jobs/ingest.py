@@ -46,6 +46,7 @@ from kg.jobs.inputs import (
     unchecked_documents,
     unchecked_warning,
 )
+from kg.jobs.reach import remember_shapes
 from kg.rdf import bind_prefixes
 from kg.store.store import LocalStore, Store, case_graphs
 
@@ -57,7 +58,7 @@ __all__ = ["CASE_SUFFIXES", "LETTER_SUFFIXES", "Progress", "terminal_progress", 
            "read_case", "unchecked_documents", "unchecked_warning",
            "letter_case_graph", "read_each", "IngestSummary", "ingest", "IngestResult", "ingest_dataset",
            "read_dataset", "write_dataset", "BatchSummary", "ENGINES", "determine_all", "default_workers",
-           "ingest_chunk", "die_with_parent", "cases_to_determine", "ChunkWriter"]
+           "ingest_chunk", "die_with_parent", "ChunkWriter"]
 
 C = TypeVar("C")
 
@@ -119,6 +120,7 @@ def ingest(paths: Sequence[str | Path], store: Store, *, progress: Progress | No
     from kg.engine.determine import determine_case
 
     store.ensure_guidelines()
+    remember_shapes(store)  # the packaged shapes decide: their manifest, for a later change
     cases: list[str] = []
     errors: list[InputError] = []
     unchecked: list[str] = []
@@ -203,6 +205,7 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
         progress(0, total, files[0].name if files else "")
     if workers <= 1 or len(chunks) <= 1:
         store.ensure_guidelines()
+        remember_shapes(store)  # the packaged shapes decide: their manifest, for a later change
         for i, part in enumerate(chunks):
             finish(determine_inputs(part, compiled, document_roots=document_roots), min(total, (i + 1) * size))
         return writer.summary()
@@ -218,6 +221,7 @@ def _ingest_chunks(files: list[Path], store: LocalStore, compiled: Engine, *, wo
             pending.append((min(total, (i + 1) * size), pool.submit(ingest_chunk, part, document_roots)))
             if i == 0:
                 store.ensure_guidelines()
+                remember_shapes(store)  # the packaged shapes decide: their manifest, for a later change
             if len(pending) >= 2 * workers:
                 done, future = pending.popleft()
                 finish(future.result(), done)
@@ -380,6 +384,9 @@ class BatchSummary:
     rewritten: tuple[str, ...] = ()
     #: quads written: loaded, added and removed (a dropped graph's quads not counted)
     quads_written: int = 0
+    #: cases determined with other shapes that no changed section reaches: not determined again,
+    #: their stamp alone replaced (see kg.jobs.reach); counted neither as determined nor skipped
+    carried: tuple[str, ...] = ()
 
 
 _WORKER_SHAPES: Shapes | None = None
@@ -433,43 +440,33 @@ def determine_all(store: Store, *, workers: int = 1, shapes_dir: str | None = No
     and a case whose results all came out the same gets its new stamp alone; with ``force``
     every result is written again.
     """
+    from kg.engine.determine import engine_version
     from kg.engine.validate import default_shapes, load_shapes
-    from kg.jobs.changes import stored_results
+    from kg.jobs.changes import cases_to_determine, restamp, stored_results
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}")
     shapes = load_shapes(shapes_dir) if shapes_dir else default_shapes()
     stored = stored_results(store)
-    todo, skipped = cases_to_determine(store, shapes, force=force, stored=stored)
-    if not todo:  # nothing to determine: no engine to compile, nothing to write
+    todo, skipped, carried = cases_to_determine(store, shapes, force=force, stored=stored)
+    if skipped or todo or carried:  # what the next shapes change is compared with (written once)
+        remember_shapes(store, shapes)
+    if not todo and not carried:  # nothing to determine: no engine to compile, nothing to write
         return BatchSummary(determined=(), skipped=tuple(skipped), failed=())
+    restamped = restamp(store, carried, stored, f"{engine_version()} {shapes.digest}")
+    if not todo:
+        return BatchSummary(determined=(), skipped=tuple(skipped), failed=(), quads_written=restamped,
+                            carried=tuple(carried))
     if engine == "batch" and _batch_ready(store, shapes):
         results = _determine_batches(store, todo, workers=workers, shapes_dir=shapes_dir, chunk=max(1, chunk),
                                      progress=progress, stored=stored, force=force)
         return BatchSummary(determined=tuple(results.determined), skipped=tuple(skipped),
                             failed=tuple(results.failed), rewritten=tuple(results.rewritten),
-                            quads_written=results.quads)
+                            quads_written=results.quads + restamped, carried=tuple(carried))
     determined, failed, quads = _determine_each(store, todo, workers=workers, shapes_dir=shapes_dir,
                                                 progress=progress)
     return BatchSummary(determined=tuple(determined), skipped=tuple(skipped), failed=tuple(failed),
-                        rewritten=tuple(determined), quads_written=quads)
-
-
-def cases_to_determine(store: Store, shapes: Shapes, *, force: bool = False,
-                       stored: dict[str, Stored] | None = None) -> tuple[list[str], list[str]]:
-    """The stored cases to determine with ``shapes`` and the ones skipped (ids, sorted): a case whose
-    stored determination was made with this engine version and these shapes is skipped unless ``force``
-    (``stored``: :func:`kg.jobs.changes.stored_results` of the store, when the caller has read it)."""
-    from kg.engine.determine import engine_version
-    from kg.jobs.changes import stored_results
-
-    stamp = f"{engine_version()} {shapes.digest}"
-    stored = stored_results(store) if stored is None else stored
-    todo: list[str] = []
-    skipped: list[str] = []
-    for cid in store.case_ids():
-        (skipped if not force and cid in stored and stored[cid].stamp == stamp else todo).append(cid)
-    return todo, skipped
+                        rewritten=tuple(determined), quads_written=quads + restamped, carried=tuple(carried))
 
 
 def _batch_ready(store: Store, shapes: Shapes) -> TypeGuard[LocalStore]:

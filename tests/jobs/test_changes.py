@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
+from kg.engine.validate import load_shapes
 from kg.jobs.changes import Stored, graph_digests, plan_changes, stored_results
 from kg.jobs.ingest import determine_all
 from kg.jobs.synth import load_synthetic
@@ -98,15 +99,28 @@ def test_a_repeated_run_writes_nothing(determined):
     assert _dump(store) == before
 
 
-def test_a_shapes_change_rewrites_exactly_the_affected_cases(determined, tmp_path):
+def _acupuncture_cases(store: LocalStore) -> list[str]:
+    """The cases with a request the stored inference types as an acupuncture request (read with
+    rdflib, not with the query the job uses; a case with acupuncture only as earlier care has none)."""
+    from rdflib import RDF
+
+    return sorted(c for c in store.case_ids()
+                  if (None, RDF.type, KG.AcupunctureRequest) in store.case_graph(c, "inferred"))
+
+
+def test_a_shapes_change_determines_only_the_cases_its_section_reaches(determined, tmp_path):
     store, writes = determined
     before = _results(store)
     shapes = _section(tmp_path / "shapes", TIGHTER)
     changed = determine_all(store, chunk=15, workers=2, shapes_dir=shapes)
-    assert len(changed.determined) == CASES and changed.failed == ()
+    acupuncture = _acupuncture_cases(store)
+    assert 0 < len(acupuncture) < CASES
+    # the changed section decides acupuncture requests: those cases are determined, every other one carried over
+    assert sorted(changed.determined) == acupuncture and changed.failed == () and changed.skipped == ()
+    assert sorted(changed.carried) == sorted(set(store.case_ids()) - set(acupuncture))
     after = _results(store)
     affected = sorted({cid for (cid, name), lines in after.items() if before[cid, name] != lines})
-    assert affected and len(affected) < CASES  # the change touches some cases, not all
+    assert affected and set(affected) <= set(acupuncture)
     assert all(before[cid, "inferred"] == after[cid, "inferred"] for cid in store.case_ids())
     assert sorted(changed.rewritten) == affected
     dropped = {g for drop, _, _ in writes.replaced for g in drop}
@@ -132,10 +146,60 @@ def test_a_shapes_change_that_decides_nothing_writes_only_the_stamps(determined,
     store, writes = determined
     before = _results(store)
     changed = determine_all(store, chunk=15, workers=1, shapes_dir=_section(tmp_path / "shapes", COMMENT))
-    assert len(changed.determined) == CASES and changed.rewritten == ()
+    assert sorted(changed.determined) == _acupuncture_cases(store) and changed.rewritten == ()
+    assert len(changed.determined) + len(changed.carried) == CASES
     assert changed.quads_written == 2 * CASES  # each case: its old stamp removed, the new one added
-    assert [drop for drop, _, _ in writes.replaced] == [[]]  # one write (the chunks grouped), no graph dropped
+    # two writes, no graph dropped: the carried cases' stamps, then the determined cases' (the chunks grouped)
+    assert [drop for drop, _, _ in writes.replaced] == [[], []]
     assert _results(store) == before
+
+
+#: a change to the global part of the shapes (a guideline version, which no section owns)
+VERSION_NOTE = """@prefix mtus: <https://w3id.org/imr-kg/mtus/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+mtus:AMTG-2007 rdfs:comment "A note on the version: no section owns it." .
+"""
+
+
+def test_a_change_outside_every_section_determines_every_case(determined, tmp_path):
+    store, _ = determined
+    changed = determine_all(store, chunk=15, workers=1, shapes_dir=_section(tmp_path / "shapes", VERSION_NOTE))
+    assert len(changed.determined) == CASES and changed.carried == () and changed.rewritten == ()
+
+
+def test_without_the_old_shapes_manifest_every_case_is_determined(determined, tmp_path):
+    from kg.engine.validate import default_shapes
+    from kg.jobs.reach import MANIFEST_BASE
+
+    store, _ = determined
+    manifest = MANIFEST_BASE + default_shapes().digest
+    assert manifest in {g.value for g in store._store.named_graphs()}  # the first run kept it
+    store.update(f"DROP GRAPH <{manifest}>")
+    changed = determine_all(store, chunk=15, workers=1, shapes_dir=_section(tmp_path / "shapes", TIGHTER))
+    assert len(changed.determined) == CASES and changed.carried == ()
+
+
+def test_a_change_that_reaches_no_stored_case_carries_every_case(determined, tmp_path):
+    """A section for a class no stored case has: every case keeps its results and gets the new stamp."""
+    store, writes = determined
+    before = _dump(store)
+    section = """@prefix kg: <https://w3id.org/imr-kg/ont#> .
+@prefix ex: <https://example.org/shapes/> .
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+ex:S a kg:GuidelineSection ; kg:appliesTo ex:NoSuchRequest .
+ex:S-1 a kg:Criterion ; kg:inSection ex:S ; kg:criterionNumber 1 ; kg:appliesTo ex:NoSuchRequest .
+ex:S-1-shape a sh:NodeShape ; kg:criterion ex:S-1 ; sh:targetClass ex:NoSuchRequest ;
+    sh:property [ sh:path ex:p ; sh:minCount 1 ] .
+"""
+    changed = determine_all(store, chunk=15, workers=1, shapes_dir=_section(tmp_path / "shapes", section))
+    assert changed.determined == () and len(changed.carried) == CASES and changed.quads_written == 2 * CASES
+    assert len(writes.replaced) == 1 and writes.replaced[0][0] == []
+    after = _dump(store)
+    stamp = str(KG.determinedWith).encode()
+    manifest = b"/graph/shapes/" + load_shapes(tmp_path / "shapes").digest.encode()
+    new_manifest = {q for q in after if manifest in q}
+    assert new_manifest  # the new shapes' manifest, kept for the next change
+    assert [q for q in before if stamp not in q] == [q for q in after if stamp not in q and q not in new_manifest]
 
 
 def test_a_case_written_again_loses_its_digests(determined):

@@ -285,3 +285,49 @@ def test_an_upgrade_on_virtuoso_adds_back_exactly_the_summaries(letter_stores):
             assert ground == {tuple(map(_norm, t)) for t in rg if not any(isinstance(x, BNode) for x in t)}, (cid,
                                                                                                               name)
     assert _rows(run_query(remote, "decisions-by-section")) == _rows(run_query(local, "decisions-by-section"))
+
+
+def test_a_shapes_change_on_virtuoso_restamps_the_cases_it_cannot_reach(letter_stores, tmp_path):
+    """``determine --all`` on a remote store after a shapes change (a note on one shape of the section
+    the letters use most): the cases with no request of that section's classes keep their results and
+    get the new stamp through SPARQL updates; the others are determined again by the reference engine;
+    the embedded store given the same change ends the same."""
+    from rdflib import RDF, URIRef
+
+    from kg.engine.determine import engine_version
+    from kg.engine.validate import default_shapes, load_shapes
+    from kg.jobs.ingest import determine_all
+    from kg.rdf import KG
+
+    local, remote, cases = letter_stores
+    used = Counter(str(r[0]) for r in local.query(
+        f"SELECT ?s WHERE {{ GRAPH ?g {{ ?d <{KG.usedSection}> ?s }} }}").rows)
+    section = URIRef(used.most_common(1)[0][0])
+    sg = default_shapes().graph
+    criterion = next(iter(sg.subjects(KG.inSection, section)))
+    shape = next(iter(sg.subjects(KG.criterion, criterion)))
+    criteria = set(sg.subjects(KG.inSection, section))
+    classes = {o for n in {section} | criteria for o in sg.objects(n, KG.appliesTo)} | {
+        o for c in criteria for sh in sg.subjects(KG.criterion, c)
+        for o in sg.objects(sh, URIRef("http://www.w3.org/ns/shacl#targetClass"))}
+    (tmp_path / "shapes").mkdir()
+    note = f'<{shape}> <http://www.w3.org/2000/01/rdf-schema#comment> "A note that decides nothing." .\n'
+    (tmp_path / "shapes" / "note.ttl").write_text(note, encoding="utf-8")
+    reached = sorted(c for c in cases if any((None, RDF.type, k) in local.case_graph(c, "inferred") for k in classes))
+    assert 0 < len(reached) < len(cases)
+    before = {c: remote.case_graph(c, "determination") for c in cases}
+    for store in (local, remote):
+        got = determine_all(store, workers=1, shapes_dir=str(tmp_path / "shapes"), engine="reference")
+        assert sorted(got.determined) == reached and got.failed == ()
+        assert sorted(got.carried) == sorted(set(cases) - set(reached))
+    stamp = f"{engine_version()} {load_shapes(tmp_path / 'shapes').digest}"
+    stamps = {str(r[0]): str(r[1]) for r in remote.query(
+        f"SELECT ?c ?s WHERE {{ GRAPH ?g {{ ?c <{KG.determinedWith}> ?s }} }}").rows}
+    assert len(stamps) == len(cases) and set(stamps.values()) == {stamp}
+    for cid in cases:
+        lg, rg = local.case_graph(cid, "determination"), remote.case_graph(cid, "determination")
+        ground = {tuple(map(_norm, t)) for t in lg if not any(isinstance(x, BNode) for x in t)}
+        assert ground == {tuple(map(_norm, t)) for t in rg if not any(isinstance(x, BNode) for x in t)}, cid
+        if cid not in reached:  # carried: the same triples but the stamp
+            old = {t for t in before[cid] if t[1] != KG.determinedWith and not any(isinstance(x, BNode) for x in t)}
+            assert old == {t for t in rg if t[1] != KG.determinedWith and not any(isinstance(x, BNode) for x in t)}

@@ -21,7 +21,7 @@ STAGES: dict[str, list[str]] = {
     "batch": ["shacl", "validate", "compile", "engine"],
     "store": ["protocol", "faults", "virtuoso", "store", "compaction", "upgrade", "query"],
     "viz": ["markup", "evidence", "draw", "pages", "report"],
-    "jobs": ["changes", "inputs", "ingest", "cluster", "synth", "evaluate", "reasons", "run"],
+    "jobs": ["reach", "changes", "inputs", "ingest", "cluster", "synth", "evaluate", "reasons", "run"],
     "web": ["sparql", "pages", "query_page", "app", "audit_routes"],
     "clihelp": [], "cli": [],
 }
