@@ -99,7 +99,8 @@ def _add_case_commands(sub: Subcommands) -> None:
                      help="a case file (.yaml, .yml, .json) or a letter (.pdf, .txt); or use --all")
     det.add_argument("--all", action="store_true",
                      help="determine every case in the store (skips cases already determined with this "
-                          "engine and these shapes; --force redoes them)")
+                          "engine and these shapes; after a shapes change, only the cases a changed section "
+                          "reaches, the others keeping their results; --force redoes them)")
     det.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for --all (default 1)")
     det.add_argument("--force", action="store_true", help="with --all: redo cases already determined")
     _cluster_option(det)
