@@ -268,8 +268,7 @@ def remember_shapes(store: Store, shapes: Shapes | None = None) -> None:
     if store.query(f"ASK {{ GRAPH <{iri}> {{ <{iri}> <{KG.partDigest}> ?d }} }}").boolean:
         return
     _, g = manifest_graph(manifest_of(shapes))
-    lines = "\n".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in g)
-    store.update(f"DROP SILENT GRAPH <{iri}> ;\nINSERT DATA {{ GRAPH <{iri}> {{\n{lines}\n}} }}")
+    store.put_graph(iri, g, f"the manifest of shapes {shapes.digest[:12]}")
 
 
 def read_manifest(store: Store, shapes_digest: str) -> Manifest | None:

@@ -308,7 +308,12 @@ class Store:
 
     def put_guidelines(self, graph: Graph) -> None:
         """Replace the guidelines graph (ontology and shapes) with ``graph``."""
-        self._write([_Unit(drop=(GUIDELINES_GRAPH,), graphs={GUIDELINES_GRAPH: graph}, label="the guidelines")])
+        self.put_graph(GUIDELINES_GRAPH, graph, "the guidelines")
+
+    def put_graph(self, iri: URIRef, graph: Graph, label: str) -> None:
+        """Replace the named graph ``iri`` with ``graph`` in one write, under a server's size caps
+        (``label`` names it in an error)."""
+        self._write([_Unit(drop=(iri,), graphs={iri: graph}, label=label)])
 
     def ensure_guidelines(self) -> None:
         """Load the packaged ontology and shapes into the guidelines graph, replacing what it held."""

@@ -181,9 +181,9 @@ class Refusing:
     def __getattr__(self, name):
         return getattr(self._s, name)
 
-if len(sys.argv) > 3:  # injected: the third update (the third case) is the last one allowed
+if len(sys.argv) > 3:  # injected: the fourth update (the shapes' manifest, then three cases) is the last allowed
     def update(self, sparql, real=update):
-        if done[0] >= 3 and not isinstance(self._store, Refusing):
+        if done[0] >= 4 and not isinstance(self._store, Refusing):
             self._store = Refusing(self._store)
         real(self, sparql)
 
@@ -208,8 +208,9 @@ def _as_nobody() -> None:
 
 def test_write_permission_lost_mid_run(small_fs, tmp_path):
     """The ingest runs as an unprivileged user (root ignores permissions); after its third case
-    the store folder loses its write permission.  Where that user cannot run this interpreter
-    (a venv under /root), the store refuses the fourth update with EACCES instead (injected; said
+    (its fourth update: the shapes' manifest goes first) the store folder loses its write
+    permission.  Where that user cannot run this interpreter
+    (a venv under /root), the store refuses the fifth update with EACCES instead (injected; said
     in the output).  RocksDB appends to a log file it holds open, so
     the loss shows when it must create a file (at the latest when the store is closed)."""
     _resize(small_fs, "512m")
@@ -235,7 +236,7 @@ def test_write_permission_lost_mid_run(small_fs, tmp_path):
                             preexec_fn=_as_nobody if real else None)  # noqa: PLW1509 - single-threaded test
     assert proc.stdout is not None
     for line in proc.stdout:
-        if line.strip() == "update-end 3":
+        if line.strip() == "update-end 4":  # the shapes' manifest, then three cases
             os.chmod(store, 0o555)
             for f in store.iterdir():
                 os.chmod(f, 0o444)
