@@ -237,7 +237,7 @@ def cases_to_determine(store: Store, shapes: Shapes, *, force: bool = False, sto
     for old, cases in stale.items():
         old_version, _, old_digest = old.rpartition(" ")
         old_manifest = read_manifest(store, old_digest) if old_version == version else None
-        classes = reached_classes(old_manifest, current) if old_manifest is not None and current else None
+        classes = reached_classes(old_manifest, current) if old_manifest is not None and current is not None else None
         if classes is None:
             todo += cases
             continue

@@ -32,6 +32,7 @@ manifests, or by hand) gets every case determined again.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
@@ -113,24 +114,6 @@ def _digest(g: Graph, subjects: Iterable[Node], seen: set[Node]) -> str:
     return h.hexdigest()
 
 
-def _named_under(g: Graph, roots: Iterable[Node]) -> set[Node]:
-    """The named nodes the triples of ``roots`` and of the blank nodes under them name."""
-    out: set[Node] = set()
-    stack = list(roots)
-    visited: set[Node] = set()
-    while stack:
-        node = stack.pop()
-        if node in visited:
-            continue
-        visited.add(node)
-        for _, o in g.predicate_objects(node):
-            if isinstance(o, BNode):
-                stack.append(o)
-            elif isinstance(o, URIRef):
-                out.add(o)
-    return out
-
-
 def _closure(g: Graph, roots: Iterable[Node]) -> set[Node]:
     """``roots`` and every blank node under them."""
     out: set[Node] = set()
@@ -158,26 +141,21 @@ def manifest_of(shapes: Shapes) -> Manifest:
     sections: dict[str, Part] = {}
     in_parts: set[Node] = set()
     for section, nodes in members.items():
-        in_parts |= _closure(g, nodes)
-        uses = {str(o) for n in _named_under(g, nodes) for o in owner.get(n, ()) if o != section}
+        closure = _closure(g, nodes)
+        in_parts |= closure
+        names = {o for n in closure for o in g.objects(n) if isinstance(o, URIRef)}  # what the part names
+        uses = {str(o) for n in names for o in owner.get(n, ()) if o != section}
         sections[str(section)] = Part(digest=_digest(g, sorted(nodes, key=str), set()), classes=_classes(g, nodes),
                                       uses=frozenset(uses))
     rest = [s for s in set(g.subjects()) if s not in in_parts]
     seen: set[Node] = set()
     named = sorted((s for s in rest if not isinstance(s, BNode)), key=str)
-    roots = sorted((s for s in rest if isinstance(s, BNode) and not any(True for _ in g.subject_predicates(s))),
-                   key=lambda b: _describe_or_empty(g, b))
+    # blank nodes no triple names: described whole (in any order: _digest sorts its lines)
+    roots = [s for s in rest if isinstance(s, BNode) and not any(True for _ in g.subject_predicates(s))]
     global_digest = _digest(g, [*named, *roots], seen)
     if global_digest and any(isinstance(s, BNode) and s not in seen for s in rest):
         global_digest = ""  # a cycle of blank nodes no root reaches
     return Manifest(shapes_digest=shapes.digest, global_digest=global_digest, sections=sections)
-
-
-def _describe_or_empty(g: Graph, node: Node) -> str:
-    try:
-        return _describe(g, node, set())
-    except _NotATree:
-        return ""
 
 
 def _classes(g: Graph, nodes: set[Node]) -> frozenset[str] | None:
@@ -264,15 +242,17 @@ def remember_shapes(store: Store, shapes: Shapes | None = None) -> None:
     from kg.engine.validate import default_shapes
 
     shapes = shapes if shapes is not None else default_shapes()
-    iri = URIRef(MANIFEST_BASE + shapes.digest)
+    iri = MANIFEST_BASE + shapes.digest
     if store.query(f"ASK {{ GRAPH <{iri}> {{ <{iri}> <{KG.partDigest}> ?d }} }}").boolean:
         return
-    _, g = manifest_graph(manifest_of(shapes))
-    store.put_graph(iri, g, f"the manifest of shapes {shapes.digest[:12]}")
+    store.put_graph(*manifest_graph(manifest_of(shapes)), f"the manifest of shapes {shapes.digest[:12]}")
 
 
 def read_manifest(store: Store, shapes_digest: str) -> Manifest | None:
-    """The manifest kept in ``store`` for ``shapes_digest``, or None when there is none."""
+    """The manifest kept in ``store`` for ``shapes_digest``, or None when there is none (or the
+    digest, read from a stored stamp, is not a SHA-256 in hex: nothing of it goes into a query)."""
+    if not re.fullmatch(r"[0-9a-f]{64}", shapes_digest):
+        return None
     iri = MANIFEST_BASE + shapes_digest
     rows = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}").rows
     if not rows:
